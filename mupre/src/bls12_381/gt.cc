@@ -1,0 +1,138 @@
+// GT: exponentiation (constant time, variable time, fixed base), encodings and the torus
+// compression.
+#include <cstring>
+
+#include "fp12.h"
+#include "groups.h"
+
+namespace mupre::bls12_381 {
+namespace detail {
+namespace {
+
+struct GtBaseTable {
+  Fp12 entry[64][16];  // Z^(j * 16^i)
+};
+
+const GtBaseTable& gt_base_table() {
+  static const GtBaseTable* const kTable = [] {
+    auto* t = new GtBaseTable;
+    Fp12 b = gt_generator().value;
+    for (int i = 0; i < 64; ++i) {
+      t->entry[i][0] = fp12_one();
+      for (int j = 1; j < 16; ++j) t->entry[i][j] = t->entry[i][j - 1] * b;
+      for (int d = 0; d < 4; ++d) b = cyclotomic_sqr(b);
+    }
+    return t;
+  }();
+  return *kTable;
+}
+
+// Fp6 and Fp12 byte layouts: higher coefficient first at every level.
+void fp2_to_bytes(std::uint8_t* out, const Fp2& a) {
+  fp_to_bytes(out, a.c1);
+  fp_to_bytes(out + 48, a.c0);
+}
+void fp6_to_bytes(std::uint8_t* out, const Fp6& a) {
+  fp2_to_bytes(out, a.c2);
+  fp2_to_bytes(out + 96, a.c1);
+  fp2_to_bytes(out + 192, a.c0);
+}
+u64 fp2_from_bytes(Fp2& out, const std::uint8_t* in) {
+  return fp_from_bytes(out.c1, in) & fp_from_bytes(out.c0, in + 48);
+}
+u64 fp6_from_bytes(Fp6& out, const std::uint8_t* in) {
+  return fp2_from_bytes(out.c2, in) & fp2_from_bytes(out.c1, in + 96) &
+         fp2_from_bytes(out.c0, in + 192);
+}
+
+constexpr std::uint8_t kTorusIdentity = 0x80;
+constexpr std::uint8_t kTorusMinusOne = 0x40;
+
+}  // namespace
+}  // namespace detail
+
+using namespace detail;
+
+GT gt_identity() { return GT{fp12_one()}; }
+
+GT gt_generator() {
+  static const GT kZ = pairing(g1_generator(), g2_generator());
+  return kZ;
+}
+
+GT gt_mul(const GT& a, const GT& b) { return GT{a.value * b.value}; }
+GT gt_inverse(const GT& a) { return GT{fp12_conj(a.value)}; }
+GT gt_square(const GT& a) { return GT{cyclotomic_sqr(a.value)}; }
+bool gt_equal(const GT& a, const GT& b) { return fp12_equal(a.value, b.value) != 0; }
+bool gt_is_identity(const GT& a) { return fp12_is_one(a.value) != 0; }
+GT gt_pow(const GT& a, const Scalar& k) { return GT{cyclotomic_pow_secret(a.value, k.limb)}; }
+GT gt_pow_vartime(const GT& a, const Scalar& k) {
+  return GT{cyclotomic_pow_public(a.value, k.limb)};
+}
+
+GT gt_pow_base(const Scalar& k) {
+  const GtBaseTable& t = gt_base_table();
+  Fp12 acc = fp12_one();
+  for (int i = 0; i < 64; ++i) {
+    const u64 nibble = (k.limb[i / 16] >> (4 * (i % 16))) & 0xf;
+    Fp12 sel = t.entry[i][0];
+    for (u64 j = 1; j < 16; ++j) sel = fp12_select(sel, t.entry[i][j], is_zero_word(nibble ^ j));
+    acc = acc * sel;
+  }
+  return GT{acc};
+}
+
+void gt_to_bytes(const GT& a, std::uint8_t out[kGtSize]) {
+  fp6_to_bytes(out, a.value.c1);
+  fp6_to_bytes(out + 288, a.value.c0);
+}
+
+Status gt_from_bytes(std::span<const std::uint8_t> in, GT& out) {
+  if (in.size() != kGtSize) return Status::kBadLength;
+  Fp12 f;
+  if (!(fp6_from_bytes(f.c1, in.data()) & fp6_from_bytes(f.c0, in.data() + 288))) {
+    return Status::kNotCanonical;
+  }
+  if (!cyclotomic_in_gt(f)) return Status::kNotInSubgroup;
+  out = GT{f};
+  return Status::kOk;
+}
+
+void gt_compress(const GT& a, std::uint8_t out[kGtCompressedSize]) {
+  std::memset(out, 0, kGtCompressedSize);
+  const Fp12& f = a.value;
+  if (fp6_is_zero(f.c1)) {
+    // c0 = 1 (identity) or -1; both have c1 = 0 and no torus coordinate.
+    out[0] = fp6_equal(f.c0, fp6_one()) ? kTorusIdentity : kTorusMinusOne;
+    return;
+  }
+  const Fp6 g = (fp6_one() + f.c0) * fp6_inverse(f.c1);
+  fp6_to_bytes(out, g);
+}
+
+Status gt_decompress(std::span<const std::uint8_t> in, GT& out) {
+  if (in.size() != kGtCompressedSize) return Status::kBadLength;
+  const std::uint8_t flags = in[0] & 0xe0;
+  if (flags != 0) {
+    if (flags != kTorusIdentity && flags != kTorusMinusOne) return Status::kBadFlags;
+    if ((in[0] & 0x1f) != 0) return Status::kBadFlags;
+    for (std::size_t i = 1; i < in.size(); ++i) {
+      if (in[i] != 0) return Status::kBadFlags;
+    }
+    if (flags == kTorusMinusOne) return Status::kNotInSubgroup;  // -1 has order 2
+    out = gt_identity();
+    return Status::kOk;
+  }
+  Fp6 g;
+  if (!fp6_from_bytes(g, in.data())) return Status::kNotCanonical;
+  // f = (g + w) / (g - w): c0 = (g^2 + v) / (g^2 - v), c1 = 2g / (g^2 - v).
+  const Fp6 v{fp2_zero(), fp2_one(), fp2_zero()};
+  const Fp6 g2 = fp6_sqr(g);
+  const Fp6 d = fp6_inverse(g2 - v);
+  const Fp12 f{(g2 + v) * d, (g + g) * d};
+  if (!cyclotomic_in_gt(f)) return Status::kNotInSubgroup;
+  out = GT{f};
+  return Status::kOk;
+}
+
+}  // namespace mupre::bls12_381
