@@ -1,6 +1,17 @@
 #include "fp.h"
 
 namespace mupre::bls12_381::detail {
+
+#ifdef MUPRE_X86_ASM
+static bool detect_mulx() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("adx");
+}
+bool g_fp_use_mulx = detect_mulx();
+#else
+bool g_fp_use_mulx = false;
+#endif
+
 namespace {
 
 // Exponents derived from p (all public constants).

@@ -3,8 +3,15 @@
 
 #include <cstdint>
 
+#include <type_traits>
+
 #include "mupre/bls12_381.h"
 #include "params.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(MUPRE_PORTABLE)
+#define MUPRE_X86_ASM 1
+#include "fp_mul_x86.h"
+#endif
 
 namespace mupre::bls12_381::detail {
 
@@ -29,12 +36,30 @@ constexpr Fp operator-(const Fp& a) {
   mod_neg<6, kFpParams>(r.limb, a.limb);
   return r;
 }
+
+// Set once at start-up when the CPU has BMI2 and ADX; zero-initialized, so any use before
+// that (or on other CPUs) takes the portable path, which gives identical results.
+extern bool g_fp_use_mulx;
+
 constexpr Fp operator*(const Fp& a, const Fp& b) {
   Fp r;
+#ifdef MUPRE_X86_ASM
+  if (!std::is_constant_evaluated() && g_fp_use_mulx) {
+    u64 t[6];
+    mont_mul_6_mulx(t, a.limb, b.limb, kFpParams.modulus, kFpParams.inv);
+    u64 d[6];
+    const u64 borrow = sub_n(d, t, kFpParams.modulus);
+    cmov(r.limb, d, t, borrow);
+    return r;
+  }
+#endif
   mont_mul<6, kFpParams>(r.limb, a.limb, b.limb);
   return r;
 }
 constexpr Fp fp_sqr(const Fp& a) {
+#ifdef MUPRE_X86_ASM
+  if (!std::is_constant_evaluated() && g_fp_use_mulx) return a * a;
+#endif
   Fp r;
   mont_sqr<6, kFpParams>(r.limb, a.limb);
   return r;
