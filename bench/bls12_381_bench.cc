@@ -161,7 +161,6 @@ BENCHMARK(BM_GtDecompress);
 
 }  // namespace
 
-
 namespace {
 void BM_FpAdd(benchmark::State& state) {
   using namespace mupre::bls12_381::detail;

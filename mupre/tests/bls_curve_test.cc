@@ -40,15 +40,15 @@ void check_multiples(const std::string& file, std::size_t size, P gen, P identit
 TEST(G1Vectors, EncodingsOfMultiplesMatchIndependentImplementation) {
   check_multiples<G1>("g1_compressed_valid_test_vectors.dat", 48, g1_generator(), g1_identity(),
                       g1_decode, g1_compress, g1_add);
-  check_multiples<G1>("g1_uncompressed_valid_test_vectors.dat", 96, g1_generator(),
-                      g1_identity(), g1_decode, g1_serialize, g1_add);
+  check_multiples<G1>("g1_uncompressed_valid_test_vectors.dat", 96, g1_generator(), g1_identity(),
+                      g1_decode, g1_serialize, g1_add);
 }
 
 TEST(G2Vectors, EncodingsOfMultiplesMatchIndependentImplementation) {
   check_multiples<G2>("g2_compressed_valid_test_vectors.dat", 96, g2_generator(), g2_identity(),
                       g2_decode, g2_compress, g2_add);
-  check_multiples<G2>("g2_uncompressed_valid_test_vectors.dat", 192, g2_generator(),
-                      g2_identity(), g2_decode, g2_serialize, g2_add);
+  check_multiples<G2>("g2_uncompressed_valid_test_vectors.dat", 192, g2_generator(), g2_identity(),
+                      g2_decode, g2_serialize, g2_add);
 }
 
 TEST(G1Vectors, DecodedPointsEqualRepeatedAddition) {

@@ -70,7 +70,8 @@ TEST(HashToCurve, CirclHashesWithProjectDst) {
 TEST(HashToCurve, OutputsAreInTheSubgroups) {
   const auto dst = bytes_of("HOPBOX-TEST");
   for (int i = 0; i < 5; ++i) {
-    const std::vector<std::uint8_t> msg(static_cast<std::size_t>(i * 7), static_cast<std::uint8_t>(i));
+    const std::vector<std::uint8_t> msg(static_cast<std::size_t>(i * 7),
+                                        static_cast<std::uint8_t>(i));
     EXPECT_TRUE(g1_in_subgroup(hash_to_g1(msg, dst)));
     EXPECT_TRUE(g2_in_subgroup(hash_to_g2(msg, dst)));
   }

@@ -10,26 +10,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mupre/hex.h"
+
 namespace mupre::test {
 
-inline std::vector<std::uint8_t> from_hex(std::string s) {
-  if (s.rfind("0x", 0) == 0) s = s.substr(2);
-  if (s.size() % 2 != 0) s = "0" + s;
-  std::vector<std::uint8_t> out(s.size() / 2);
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    out[i] = static_cast<std::uint8_t>(std::stoul(s.substr(2 * i, 2), nullptr, 16));
-  }
-  return out;
-}
-
-inline std::string to_hex(const std::uint8_t* p, std::size_t n) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string s;
-  for (std::size_t i = 0; i < n; ++i) {
-    s += kDigits[p[i] >> 4];
-    s += kDigits[p[i] & 15];
-  }
-  return s;
+inline std::vector<std::uint8_t> from_hex(const std::string& s) {
+  auto v = mupre::from_hex(s);
+  if (!v) throw std::runtime_error("bad hex in test data: " + s);
+  return *v;
 }
 
 inline std::string vectors_path(const std::string& rel) {

@@ -96,9 +96,9 @@ bool g1_equal(const G1& a, const G1& b);
 bool g1_is_identity(const G1& a);
 bool g1_is_on_curve(const G1& a);
 bool g1_in_subgroup(const G1& a);
-G1 g1_mul(const G1& p, const Scalar& k);            // constant time in k
-G1 g1_mul_vartime(const G1& p, const Scalar& k);    // public k only
-G1 g1_mul_base(const Scalar& k);                    // k * generator, constant time, precomputed
+G1 g1_mul(const G1& p, const Scalar& k);          // constant time in k
+G1 g1_mul_vartime(const G1& p, const Scalar& k);  // public k only
+G1 g1_mul_base(const Scalar& k);                  // k * generator, constant time, precomputed
 G1 g1_msm_vartime(std::span<const G1> points, std::span<const Scalar> scalars);
 void g1_compress(const G1& p, std::uint8_t out[kG1CompressedSize]);
 void g1_serialize(const G1& p, std::uint8_t out[kG1UncompressedSize]);

@@ -59,7 +59,9 @@ Fp fp_pow_public(const Fp& a, const u64 (&e)[6]) {
   return r;
 }
 
-Fp fp_inverse(const Fp& a) { return fp_pow_public(a, kExp.p_minus_2); }
+Fp fp_inverse(const Fp& a) {
+  return fp_pow_public(a, kExp.p_minus_2);
+}
 
 u64 fp_sqrt(Fp& out, const Fp& a) {
   // p = 3 mod 4: a^((p+1)/4) is a square root whenever one exists.

@@ -15,7 +15,9 @@
 
 namespace mupre::bls12_381::detail {
 
-constexpr Fp fp_zero() { return Fp{}; }
+constexpr Fp fp_zero() {
+  return Fp{};
+}
 constexpr Fp fp_one() {
   Fp r;
   for (int i = 0; i < 6; ++i) r.limb[i] = kFpParams.one[i];
@@ -64,9 +66,15 @@ constexpr Fp fp_sqr(const Fp& a) {
   mont_sqr<6, kFpParams>(r.limb, a.limb);
   return r;
 }
-constexpr Fp fp_dbl(const Fp& a) { return a + a; }
-constexpr u64 fp_is_zero(const Fp& a) { return is_zero(a.limb); }
-constexpr u64 fp_equal(const Fp& a, const Fp& b) { return equal(a.limb, b.limb); }
+constexpr Fp fp_dbl(const Fp& a) {
+  return a + a;
+}
+constexpr u64 fp_is_zero(const Fp& a) {
+  return is_zero(a.limb);
+}
+constexpr u64 fp_equal(const Fp& a, const Fp& b) {
+  return equal(a.limb, b.limb);
+}
 constexpr Fp fp_select(const Fp& a, const Fp& b, u64 bit) {  // bit ? b : a
   Fp r;
   cmov(r.limb, a.limb, b.limb, bit);
@@ -93,10 +101,10 @@ constexpr void fp_to_limbs(u64 (&out)[6], const Fp& a) {
 }
 
 Fp fp_pow_public(const Fp& a, const u64 (&e)[6]);
-Fp fp_inverse(const Fp& a);                 // Fermat; inverse of 0 is 0
-u64 fp_sqrt(Fp& out, const Fp& a);          // 1 and out = a square root, or 0
-u64 fp_is_square(const Fp& a);              // 1 for squares, including 0
-u64 fp_sgn0(const Fp& a);                   // parity of the canonical integer (RFC 9380)
+Fp fp_inverse(const Fp& a);                     // Fermat; inverse of 0 is 0
+u64 fp_sqrt(Fp& out, const Fp& a);              // 1 and out = a square root, or 0
+u64 fp_is_square(const Fp& a);                  // 1 for squares, including 0
+u64 fp_sgn0(const Fp& a);                       // parity of the canonical integer (RFC 9380)
 u64 fp_lexicographically_largest(const Fp& a);  // canonical a > (p-1)/2 (ZCash sign)
 // 48 bytes big-endian; returns 0 if the value is not < p.
 u64 fp_from_bytes(Fp& out, const std::uint8_t in[48]);

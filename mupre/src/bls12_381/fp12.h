@@ -6,7 +6,9 @@
 
 namespace mupre::bls12_381::detail {
 
-constexpr Fp12 fp12_one() { return Fp12{fp6_one(), fp6_zero()}; }
+constexpr Fp12 fp12_one() {
+  return Fp12{fp6_one(), fp6_zero()};
+}
 constexpr Fp12 operator*(const Fp12& a, const Fp12& b) {
   const Fp6 t0 = a.c0 * b.c0;
   const Fp6 t1 = a.c1 * b.c1;
@@ -18,14 +20,18 @@ constexpr Fp12 fp12_sqr(const Fp12& a) {
   const Fp6 t = (a.c0 + a.c1) * (a.c0 + fp6_mul_v(a.c1));
   return {t - ab - fp6_mul_v(ab), ab + ab};
 }
-constexpr Fp12 fp12_conj(const Fp12& a) { return {a.c0, -a.c1}; }
+constexpr Fp12 fp12_conj(const Fp12& a) {
+  return {a.c0, -a.c1};
+}
 constexpr u64 fp12_equal(const Fp12& a, const Fp12& b) {
   return fp6_equal(a.c0, b.c0) & fp6_equal(a.c1, b.c1);
 }
 constexpr Fp12 fp12_select(const Fp12& a, const Fp12& b, u64 bit) {
   return {fp6_select(a.c0, b.c0, bit), fp6_select(a.c1, b.c1, bit)};
 }
-constexpr u64 fp12_is_one(const Fp12& a) { return fp12_equal(a, fp12_one()); }
+constexpr u64 fp12_is_one(const Fp12& a) {
+  return fp12_equal(a, fp12_one());
+}
 
 Fp12 fp12_inverse(const Fp12& a);
 Fp12 fp12_frobenius(const Fp12& a);  // a^p

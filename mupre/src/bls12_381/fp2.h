@@ -5,12 +5,24 @@
 
 namespace mupre::bls12_381::detail {
 
-constexpr Fp2 fp2_zero() { return Fp2{}; }
-constexpr Fp2 fp2_one() { return Fp2{fp_one(), fp_zero()}; }
-constexpr Fp2 operator+(const Fp2& a, const Fp2& b) { return {a.c0 + b.c0, a.c1 + b.c1}; }
-constexpr Fp2 operator-(const Fp2& a, const Fp2& b) { return {a.c0 - b.c0, a.c1 - b.c1}; }
-constexpr Fp2 operator-(const Fp2& a) { return {-a.c0, -a.c1}; }
-constexpr Fp2 fp2_dbl(const Fp2& a) { return a + a; }
+constexpr Fp2 fp2_zero() {
+  return Fp2{};
+}
+constexpr Fp2 fp2_one() {
+  return Fp2{fp_one(), fp_zero()};
+}
+constexpr Fp2 operator+(const Fp2& a, const Fp2& b) {
+  return {a.c0 + b.c0, a.c1 + b.c1};
+}
+constexpr Fp2 operator-(const Fp2& a, const Fp2& b) {
+  return {a.c0 - b.c0, a.c1 - b.c1};
+}
+constexpr Fp2 operator-(const Fp2& a) {
+  return {-a.c0, -a.c1};
+}
+constexpr Fp2 fp2_dbl(const Fp2& a) {
+  return a + a;
+}
 constexpr Fp2 operator*(const Fp2& a, const Fp2& b) {
   // Karatsuba: three base-field products.
   const Fp t0 = a.c0 * b.c0;
@@ -18,15 +30,23 @@ constexpr Fp2 operator*(const Fp2& a, const Fp2& b) {
   const Fp t2 = (a.c0 + a.c1) * (b.c0 + b.c1);
   return {t0 - t1, t2 - t0 - t1};
 }
-constexpr Fp2 fp2_mul_fp(const Fp2& a, const Fp& b) { return {a.c0 * b, a.c1 * b}; }
+constexpr Fp2 fp2_mul_fp(const Fp2& a, const Fp& b) {
+  return {a.c0 * b, a.c1 * b};
+}
 constexpr Fp2 fp2_sqr(const Fp2& a) {
   const Fp t = a.c0 * a.c1;
   return {(a.c0 + a.c1) * (a.c0 - a.c1), t + t};
 }
 // Multiplication by the non-residue xi = 1 + u used to build Fp6.
-constexpr Fp2 fp2_mul_xi(const Fp2& a) { return {a.c0 - a.c1, a.c0 + a.c1}; }
-constexpr Fp2 fp2_conj(const Fp2& a) { return {a.c0, -a.c1}; }
-constexpr u64 fp2_is_zero(const Fp2& a) { return fp_is_zero(a.c0) & fp_is_zero(a.c1); }
+constexpr Fp2 fp2_mul_xi(const Fp2& a) {
+  return {a.c0 - a.c1, a.c0 + a.c1};
+}
+constexpr Fp2 fp2_conj(const Fp2& a) {
+  return {a.c0, -a.c1};
+}
+constexpr u64 fp2_is_zero(const Fp2& a) {
+  return fp_is_zero(a.c0) & fp_is_zero(a.c1);
+}
 constexpr u64 fp2_equal(const Fp2& a, const Fp2& b) {
   return fp_equal(a.c0, b.c0) & fp_equal(a.c1, b.c1);
 }

@@ -5,15 +5,21 @@
 
 namespace mupre::bls12_381::detail {
 
-constexpr Fp6 fp6_zero() { return Fp6{}; }
-constexpr Fp6 fp6_one() { return Fp6{fp2_one(), fp2_zero(), fp2_zero()}; }
+constexpr Fp6 fp6_zero() {
+  return Fp6{};
+}
+constexpr Fp6 fp6_one() {
+  return Fp6{fp2_one(), fp2_zero(), fp2_zero()};
+}
 constexpr Fp6 operator+(const Fp6& a, const Fp6& b) {
   return {a.c0 + b.c0, a.c1 + b.c1, a.c2 + b.c2};
 }
 constexpr Fp6 operator-(const Fp6& a, const Fp6& b) {
   return {a.c0 - b.c0, a.c1 - b.c1, a.c2 - b.c2};
 }
-constexpr Fp6 operator-(const Fp6& a) { return {-a.c0, -a.c1, -a.c2}; }
+constexpr Fp6 operator-(const Fp6& a) {
+  return {-a.c0, -a.c1, -a.c2};
+}
 constexpr Fp6 operator*(const Fp6& a, const Fp6& b) {
   const Fp2 t0 = a.c0 * b.c0;
   const Fp2 t1 = a.c1 * b.c1;
@@ -35,8 +41,12 @@ constexpr Fp6 fp6_sqr(const Fp6& a) {
   return {fp2_mul_xi(s3) + s0, fp2_mul_xi(s4) + s1, s1 + s2 + s3 - s0 - s4};
 }
 // Multiplication by v (the non-residue used to build Fp12).
-constexpr Fp6 fp6_mul_v(const Fp6& a) { return {fp2_mul_xi(a.c2), a.c0, a.c1}; }
-constexpr Fp6 fp6_mul_fp2(const Fp6& a, const Fp2& b) { return {a.c0 * b, a.c1 * b, a.c2 * b}; }
+constexpr Fp6 fp6_mul_v(const Fp6& a) {
+  return {fp2_mul_xi(a.c2), a.c0, a.c1};
+}
+constexpr Fp6 fp6_mul_fp2(const Fp6& a, const Fp2& b) {
+  return {a.c0 * b, a.c1 * b, a.c2 * b};
+}
 // a * (b0 + b1 v)
 constexpr Fp6 fp6_mul_01(const Fp6& a, const Fp2& b0, const Fp2& b1) {
   const Fp2 t0 = a.c0 * b0;

@@ -8,7 +8,9 @@ namespace mupre::bls12_381 {
 namespace detail {
 namespace {
 
-G1 phi(const G1& p, const Fp& beta) { return G1{p.x * beta, p.y, p.z}; }
+G1 phi(const G1& p, const Fp& beta) {
+  return G1{p.x * beta, p.y, p.z};
+}
 
 // beta: the cube root of unity for which phi(P) = [-x^2] P on G1 (the other root gives the
 // other eigenvalue), chosen once by testing the generator.
@@ -33,7 +35,9 @@ const FixedBaseTable<G1>& g1_base_table() {
 
 }  // namespace
 
-G1 g1_mul_by_x(const G1& p) { return point_neg(point_mul_u64<G1Curve>(p, kX)); }
+G1 g1_mul_by_x(const G1& p) {
+  return point_neg(point_mul_u64<G1Curve>(p, kX));
+}
 
 G1 g1_clear_cofactor(const G1& p) {
   // h_eff = 1 - x
@@ -44,14 +48,30 @@ G1 g1_clear_cofactor(const G1& p) {
 
 using namespace detail;
 
-G1 g1_generator() { return kG1Generator; }
-G1 g1_identity() { return point_identity<G1Curve, G1>(); }
-G1 g1_add(const G1& a, const G1& b) { return point_add<G1Curve>(a, b); }
-G1 g1_double(const G1& a) { return point_double<G1Curve>(a); }
-G1 g1_neg(const G1& a) { return point_neg(a); }
-bool g1_equal(const G1& a, const G1& b) { return point_equal(a, b) != 0; }
-bool g1_is_identity(const G1& a) { return point_is_identity(a) != 0; }
-bool g1_is_on_curve(const G1& a) { return point_on_curve<G1Curve>(a) != 0; }
+G1 g1_generator() {
+  return kG1Generator;
+}
+G1 g1_identity() {
+  return point_identity<G1Curve, G1>();
+}
+G1 g1_add(const G1& a, const G1& b) {
+  return point_add<G1Curve>(a, b);
+}
+G1 g1_double(const G1& a) {
+  return point_double<G1Curve>(a);
+}
+G1 g1_neg(const G1& a) {
+  return point_neg(a);
+}
+bool g1_equal(const G1& a, const G1& b) {
+  return point_equal(a, b) != 0;
+}
+bool g1_is_identity(const G1& a) {
+  return point_is_identity(a) != 0;
+}
+bool g1_is_on_curve(const G1& a) {
+  return point_on_curve<G1Curve>(a) != 0;
+}
 
 bool g1_in_subgroup(const G1& a) {
   if (!g1_is_on_curve(a)) return false;
@@ -59,11 +79,15 @@ bool g1_in_subgroup(const G1& a) {
   return point_equal(phi(a, g1_beta()), minus_x2) != 0;
 }
 
-G1 g1_mul(const G1& p, const Scalar& k) { return point_mul_ct<G1Curve>(p, k.limb); }
+G1 g1_mul(const G1& p, const Scalar& k) {
+  return point_mul_ct<G1Curve>(p, k.limb);
+}
 G1 g1_mul_vartime(const G1& p, const Scalar& k) {
   return point_mul_vartime<G1Curve>(p, k.limb);
 }
-G1 g1_mul_base(const Scalar& k) { return fixed_base_mul<G1Curve>(g1_base_table(), k.limb); }
+G1 g1_mul_base(const Scalar& k) {
+  return fixed_base_mul<G1Curve>(g1_base_table(), k.limb);
+}
 G1 g1_msm_vartime(std::span<const G1> points, std::span<const Scalar> scalars) {
   return point_msm_vartime<G1Curve>(points, scalars);
 }

@@ -38,7 +38,9 @@ G2 g2_psi(const G2& p) {
   return G2{fp2_conj(p.x) * c.cx, fp2_conj(p.y) * c.cy, fp2_conj(p.z)};
 }
 
-G2 g2_mul_by_x(const G2& p) { return point_neg(point_mul_u64<G2Curve>(p, kX)); }
+G2 g2_mul_by_x(const G2& p) {
+  return point_neg(point_mul_u64<G2Curve>(p, kX));
+}
 
 G2 g2_clear_cofactor(const G2& p) {
   // RFC 9380 appendix G.3 (Budroni and Pintore): h_eff P computed with psi.
@@ -57,14 +59,30 @@ G2 g2_clear_cofactor(const G2& p) {
 
 using namespace detail;
 
-G2 g2_generator() { return kG2Generator; }
-G2 g2_identity() { return point_identity<G2Curve, G2>(); }
-G2 g2_add(const G2& a, const G2& b) { return point_add<G2Curve>(a, b); }
-G2 g2_double(const G2& a) { return point_double<G2Curve>(a); }
-G2 g2_neg(const G2& a) { return point_neg(a); }
-bool g2_equal(const G2& a, const G2& b) { return point_equal(a, b) != 0; }
-bool g2_is_identity(const G2& a) { return point_is_identity(a) != 0; }
-bool g2_is_on_curve(const G2& a) { return point_on_curve<G2Curve>(a) != 0; }
+G2 g2_generator() {
+  return kG2Generator;
+}
+G2 g2_identity() {
+  return point_identity<G2Curve, G2>();
+}
+G2 g2_add(const G2& a, const G2& b) {
+  return point_add<G2Curve>(a, b);
+}
+G2 g2_double(const G2& a) {
+  return point_double<G2Curve>(a);
+}
+G2 g2_neg(const G2& a) {
+  return point_neg(a);
+}
+bool g2_equal(const G2& a, const G2& b) {
+  return point_equal(a, b) != 0;
+}
+bool g2_is_identity(const G2& a) {
+  return point_is_identity(a) != 0;
+}
+bool g2_is_on_curve(const G2& a) {
+  return point_on_curve<G2Curve>(a) != 0;
+}
 
 bool g2_in_subgroup(const G2& a) {
   // Scott: on the curve, P is in G2 iff psi(P) = [x] P.
@@ -72,11 +90,15 @@ bool g2_in_subgroup(const G2& a) {
   return point_equal(g2_psi(a), g2_mul_by_x(a)) != 0;
 }
 
-G2 g2_mul(const G2& p, const Scalar& k) { return point_mul_ct<G2Curve>(p, k.limb); }
+G2 g2_mul(const G2& p, const Scalar& k) {
+  return point_mul_ct<G2Curve>(p, k.limb);
+}
 G2 g2_mul_vartime(const G2& p, const Scalar& k) {
   return point_mul_vartime<G2Curve>(p, k.limb);
 }
-G2 g2_mul_base(const Scalar& k) { return fixed_base_mul<G2Curve>(g2_base_table(), k.limb); }
+G2 g2_mul_base(const Scalar& k) {
+  return fixed_base_mul<G2Curve>(g2_base_table(), k.limb);
+}
 G2 g2_msm_vartime(std::span<const G2> points, std::span<const Scalar> scalars) {
   return point_msm_vartime<G2Curve>(points, scalars);
 }

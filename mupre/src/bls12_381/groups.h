@@ -18,10 +18,12 @@ struct G2Curve {
 };
 
 inline constexpr G1 kG1Generator = {
-    fp_const("17f1d3a73197d7942695638c4fa9ac0fc3688c4f9774b905a14e3a3f171bac586c55e83ff97a1aeffb3af0"
-             "0adb22c6bb"),
-    fp_const("08b3f481e3aaa0f1a09e30ed741d8ae4fcf5e095d5d00af600db18cb2c04b3edd03cc744a2888ae40caa23"
-             "2946c5e7e1"),
+    fp_const(
+        "17f1d3a73197d7942695638c4fa9ac0fc3688c4f9774b905a14e3a3f171bac586c55e83ff97a1aeffb3af0"
+        "0adb22c6bb"),
+    fp_const(
+        "08b3f481e3aaa0f1a09e30ed741d8ae4fcf5e095d5d00af600db18cb2c04b3edd03cc744a2888ae40caa23"
+        "2946c5e7e1"),
     fp_one()};
 
 inline constexpr G2 kG2Generator = {
@@ -36,8 +38,7 @@ inline constexpr G2 kG2Generator = {
     fp2_one()};
 
 // The order r as little-endian limbs.
-inline constexpr u64 kGroupOrder[4] = {kFrModulus[0], kFrModulus[1], kFrModulus[2],
-                                       kFrModulus[3]};
+inline constexpr u64 kGroupOrder[4] = {kFrModulus[0], kFrModulus[1], kFrModulus[2], kFrModulus[3]};
 
 // [x] P for the BLS parameter x = -|x| (public, sparse).
 G1 g1_mul_by_x(const G1& p);

@@ -1,7 +1,5 @@
 // GT: exponentiation (constant time, variable time, fixed base), encodings and the torus
 // compression.
-#include <cstring>
-
 #include "fp12.h"
 #include "groups.h"
 
@@ -53,19 +51,33 @@ constexpr std::uint8_t kTorusMinusOne = 0x40;
 
 using namespace detail;
 
-GT gt_identity() { return GT{fp12_one()}; }
+GT gt_identity() {
+  return GT{fp12_one()};
+}
 
 GT gt_generator() {
   static const GT kZ = pairing(g1_generator(), g2_generator());
   return kZ;
 }
 
-GT gt_mul(const GT& a, const GT& b) { return GT{a.value * b.value}; }
-GT gt_inverse(const GT& a) { return GT{fp12_conj(a.value)}; }
-GT gt_square(const GT& a) { return GT{cyclotomic_sqr(a.value)}; }
-bool gt_equal(const GT& a, const GT& b) { return fp12_equal(a.value, b.value) != 0; }
-bool gt_is_identity(const GT& a) { return fp12_is_one(a.value) != 0; }
-GT gt_pow(const GT& a, const Scalar& k) { return GT{cyclotomic_pow_secret(a.value, k.limb)}; }
+GT gt_mul(const GT& a, const GT& b) {
+  return GT{a.value * b.value};
+}
+GT gt_inverse(const GT& a) {
+  return GT{fp12_conj(a.value)};
+}
+GT gt_square(const GT& a) {
+  return GT{cyclotomic_sqr(a.value)};
+}
+bool gt_equal(const GT& a, const GT& b) {
+  return fp12_equal(a.value, b.value) != 0;
+}
+bool gt_is_identity(const GT& a) {
+  return fp12_is_one(a.value) != 0;
+}
+GT gt_pow(const GT& a, const Scalar& k) {
+  return GT{cyclotomic_pow_secret(a.value, k.limb)};
+}
 GT gt_pow_vartime(const GT& a, const Scalar& k) {
   return GT{cyclotomic_pow_public(a.value, k.limb)};
 }
@@ -99,15 +111,14 @@ Status gt_from_bytes(std::span<const std::uint8_t> in, GT& out) {
 }
 
 void gt_compress(const GT& a, std::uint8_t out[kGtCompressedSize]) {
-  std::memset(out, 0, kGtCompressedSize);
+  // Branch-free: when c1 = 0 (the identity, or -1) the torus coordinate computes as 0 (the
+  // inverse of 0 is 0) and only the flag byte is set.
   const Fp12& f = a.value;
-  if (fp6_is_zero(f.c1)) {
-    // c0 = 1 (identity) or -1; both have c1 = 0 and no torus coordinate.
-    out[0] = fp6_equal(f.c0, fp6_one()) ? kTorusIdentity : kTorusMinusOne;
-    return;
-  }
   const Fp6 g = (fp6_one() + f.c0) * fp6_inverse(f.c1);
   fp6_to_bytes(out, g);
+  const u64 special = fp6_is_zero(f.c1);
+  const u64 is_one = fp6_equal(f.c0, fp6_one());
+  out[0] = static_cast<std::uint8_t>(out[0] | (special * (kTorusMinusOne + (is_one << 6))));
 }
 
 Status gt_decompress(std::span<const std::uint8_t> in, GT& out) {

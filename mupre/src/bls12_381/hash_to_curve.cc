@@ -281,7 +281,7 @@ struct Iso2 {
 };
 const Iso2& iso2() {
   static const Iso2 k = [] {
-    const auto c = [](const char* const (&h)[2]) { return Fp2{fp_const(h[0]), fp_const(h[1])}; };
+    const auto c = [](const char* const(&h)[2]) { return Fp2{fp_const(h[0]), fp_const(h[1])}; };
     Iso2 s{};
     for (int i = 0; i < 4; ++i) s.xnum[i] = c(isogeny::kG2XNum[i]);
     for (int i = 0; i < 3; ++i) s.xden[i] = c(isogeny::kG2XDen[i]);

@@ -23,7 +23,7 @@ struct MontParams {
 template <std::size_t N, const MontParams<N>& P>
 constexpr void mont_mul(u64 (&r)[N], const u64 (&a)[N], const u64 (&b)[N]) {
   u64 t[N] = {};
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (std::size_t i = 0; i < N; ++i) {
     u128 s = static_cast<u128>(a[0]) * b[i] + t[0];
     u64 carry_a = static_cast<u64>(s >> 64);
@@ -31,7 +31,7 @@ constexpr void mont_mul(u64 (&r)[N], const u64 (&a)[N], const u64 (&b)[N]) {
     const u64 m = t[0] * P.inv;
     s = static_cast<u128>(m) * P.modulus[0] + t[0];
     u64 carry_m = static_cast<u64>(s >> 64);
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (std::size_t j = 1; j < N; ++j) {
       s = static_cast<u128>(a[j]) * b[i] + t[j] + carry_a;
       carry_a = static_cast<u64>(s >> 64);
@@ -52,10 +52,10 @@ constexpr void mont_mul(u64 (&r)[N], const u64 (&a)[N], const u64 (&b)[N]) {
 template <std::size_t N, const MontParams<N>& P>
 constexpr void mont_sqr(u64 (&r)[N], const u64 (&a)[N]) {
   u64 w[2 * N] = {};
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (std::size_t i = 0; i < N; ++i) {
     u64 carry = 0;
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (std::size_t j = i + 1; j < N; ++j) {
       const u128 s = static_cast<u128>(a[i]) * a[j] + w[i + j] + carry;
       w[i + j] = static_cast<u64>(s);
@@ -65,7 +65,7 @@ constexpr void mont_sqr(u64 (&r)[N], const u64 (&a)[N]) {
   }
   // Double the cross products.
   u64 top = 0;
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (std::size_t k = 0; k < 2 * N; ++k) {
     const u64 next = w[k] >> 63;
     w[k] = (w[k] << 1) | top;
@@ -73,7 +73,7 @@ constexpr void mont_sqr(u64 (&r)[N], const u64 (&a)[N]) {
   }
   // Add the squares a[i]^2.
   u64 carry = 0;
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (std::size_t i = 0; i < N; ++i) {
     const u128 sq = static_cast<u128>(a[i]) * a[i];
     u128 s = static_cast<u128>(w[2 * i]) + static_cast<u64>(sq) + carry;
@@ -84,11 +84,11 @@ constexpr void mont_sqr(u64 (&r)[N], const u64 (&a)[N]) {
   }
   // Montgomery reduction of the 2N-word value.
   u64 carry_hi = 0;
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (std::size_t i = 0; i < N; ++i) {
     const u64 m = w[i] * P.inv;
     u64 c = 0;
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (std::size_t j = 0; j < N; ++j) {
       const u128 s = static_cast<u128>(m) * P.modulus[j] + w[i + j] + c;
       w[i + j] = static_cast<u64>(s);
@@ -99,7 +99,7 @@ constexpr void mont_sqr(u64 (&r)[N], const u64 (&a)[N]) {
     carry_hi = static_cast<u64>(s >> 64);
   }
   u64 t[N];
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (std::size_t i = 0; i < N; ++i) t[i] = w[i + N];
   u64 d[N];
   const u64 borrow = sub_n(d, t, P.modulus);
@@ -121,7 +121,7 @@ constexpr void mod_sub(u64 (&r)[N], const u64 (&a)[N], const u64 (&b)[N]) {
   const u64 borrow = sub_n(t, a, b);
   u64 m[N];
   const u64 mask = mask_from_bit(borrow);
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (std::size_t i = 0; i < N; ++i) m[i] = P.modulus[i] & mask;
   add_n(r, t, m);
 }
@@ -140,7 +140,7 @@ constexpr void mod_neg(u64 (&r)[N], const u64 (&a)[N]) {
 template <std::size_t N, std::size_t E, const MontParams<N>& P>
 constexpr void mont_pow_public(u64 (&r)[N], const u64 (&a)[N], const u64 (&e)[E]) {
   u64 acc[N];
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (std::size_t i = 0; i < N; ++i) acc[i] = P.one[i];
   bool started = false;
   for (std::size_t i = E; i-- > 0;) {
@@ -152,7 +152,7 @@ constexpr void mont_pow_public(u64 (&r)[N], const u64 (&a)[N], const u64 (&e)[E]
       }
     }
   }
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (std::size_t i = 0; i < N; ++i) r[i] = acc[i];
 }
 

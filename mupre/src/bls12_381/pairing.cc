@@ -55,19 +55,25 @@ Line add_step(G2& t, const Fp2& xq, const Fp2& yq) {
 
 }  // namespace
 
-Fp12 miller_loop_affine(std::span<const Fp> xp, std::span<const Fp> yp, std::span<const Fp2> xq,
-                        std::span<const Fp2> yq) {
-  const std::size_t n = xp.size();
-  std::vector<G2> t(n);
-  for (std::size_t i = 0; i < n; ++i) t[i] = G2{xq[i], yq[i], fp2_one()};
+// One pair of the loop. A pair with an identity point is run on the generators instead and
+// its lines are discarded by selection, so that no branch depends on the points.
+struct MillerPair {
+  Fp xp, yp;
+  Fp2 xq, yq;
+  u64 skip;
+  G2 t;
+};
+
+Fp12 miller_loop_pairs(std::vector<MillerPair>& pairs) {
   Fp12 f = fp12_one();
+  const auto apply = [&f](const Line& l, const MillerPair& pr) {
+    f = fp12_select(mul_line_at(f, l, pr.xp, pr.yp), f, pr.skip);
+  };
   for (int bit = 62; bit >= 0; --bit) {
     f = fp12_sqr(f);
-    for (std::size_t i = 0; i < n; ++i) f = mul_line_at(f, double_step(t[i]), xp[i], yp[i]);
+    for (MillerPair& pr : pairs) apply(double_step(pr.t), pr);
     if ((kX >> bit) & 1) {
-      for (std::size_t i = 0; i < n; ++i) {
-        f = mul_line_at(f, add_step(t[i], xq[i], yq[i]), xp[i], yp[i]);
-      }
+      for (MillerPair& pr : pairs) apply(add_step(pr.t, pr.xq, pr.yq), pr);
     }
   }
   return fp12_conj(f);  // x < 0
@@ -98,24 +104,22 @@ using namespace detail;
 
 MillerValue miller_loop(std::span<const G1> p, std::span<const G2> q) {
   if (p.size() != q.size()) return MillerValue{fp12_one()};
-  std::vector<Fp> xp, yp;
-  std::vector<Fp2> xq, yq;
+  std::vector<MillerPair> pairs(p.size());
   for (std::size_t i = 0; i < p.size(); ++i) {
-    // A pair with an identity contributes 1.
-    if (point_is_identity(p[i]) || point_is_identity(q[i])) continue;
-    Fp x1, y1;
-    point_to_affine(p[i], x1, y1);
-    Fp2 x2, y2;
-    point_to_affine(q[i], x2, y2);
-    xp.push_back(x1);
-    yp.push_back(y1);
-    xq.push_back(x2);
-    yq.push_back(y2);
+    MillerPair& pr = pairs[i];
+    pr.skip = point_is_identity(p[i]) | point_is_identity(q[i]);
+    const G1 pp = point_select(p[i], kG1Generator, pr.skip);
+    const G2 qq = point_select(q[i], kG2Generator, pr.skip);
+    point_to_affine(pp, pr.xp, pr.yp);
+    point_to_affine(qq, pr.xq, pr.yq);
+    pr.t = G2{pr.xq, pr.yq, fp2_one()};
   }
-  return MillerValue{miller_loop_affine(xp, yp, xq, yq)};
+  return MillerValue{miller_loop_pairs(pairs)};
 }
 
-GT final_exponentiation(const MillerValue& f) { return GT{final_exponentiation_raw(f.value)}; }
+GT final_exponentiation(const MillerValue& f) {
+  return GT{final_exponentiation_raw(f.value)};
+}
 
 GT pairing(const G1& p, const G2& q) {
   return final_exponentiation(miller_loop(std::span<const G1>(&p, 1), std::span<const G2>(&q, 1)));

@@ -41,8 +41,12 @@ const char* status_message(Status s) {
   return "unknown status";
 }
 
-Scalar scalar_zero() { return Scalar{}; }
-Scalar scalar_from_u64(std::uint64_t v) { return Scalar{{v, 0, 0, 0}}; }
+Scalar scalar_zero() {
+  return Scalar{};
+}
+Scalar scalar_from_u64(std::uint64_t v) {
+  return Scalar{{v, 0, 0, 0}};
+}
 
 Status scalar_from_bytes(std::span<const std::uint8_t> in, Scalar& out) {
   if (in.size() != kScalarSize) return Status::kBadLength;
@@ -116,7 +120,11 @@ Scalar scalar_inverse(const Scalar& a) {
   return fr_to_scalar(r);
 }
 
-bool scalar_equal(const Scalar& a, const Scalar& b) { return equal(a.limb, b.limb) != 0; }
-bool scalar_is_zero(const Scalar& a) { return is_zero(a.limb) != 0; }
+bool scalar_equal(const Scalar& a, const Scalar& b) {
+  return equal(a.limb, b.limb) != 0;
+}
+bool scalar_is_zero(const Scalar& a) {
+  return is_zero(a.limb) != 0;
+}
 
 }  // namespace mupre::bls12_381

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The main job on a fresh Debian 12 machine: installs what is missing, builds, and shows the
+# system as far as it exists today (see README.md, "Status").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build/release -j "$(nproc)"
+
+vectors=../shared/vectors
+echo
+echo "== 1. Our BLS12-381 engine against an independent implementation (CIRCL)"
+if [ -f "$vectors/bls12381/pairing_circl.json" ]; then
+  build/release/tools/hopbox-vectors/hopbox-vectors "$vectors/bls12381/pairing_circl.json"
+else
+  echo "(no $vectors here: skipping the known-answer check)"
+fi
+
+echo
+echo "== 2. What the engine costs on this machine (medians of 3 runs)"
+build/release/bench/bls12_381_bench --benchmark_repetitions=3 \
+  --benchmark_report_aggregates_only=true \
+  --benchmark_filter='BM_(Pairing|MillerLoop|FinalExponentiation|G1MulSecret|G2MulSecret|GtPowSecret|HashToG2)$' \
+  2>/dev/null | grep -E 'Benchmark|median'
