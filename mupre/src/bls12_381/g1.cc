@@ -1,4 +1,5 @@
 // G1: the public API over the curve template, endomorphism subgroup test, ZCash encoding.
+#include "decompose.h"
 #include "exponents.h"
 #include "groups.h"
 #include "msm.h"
@@ -80,7 +81,22 @@ bool g1_in_subgroup(const G1& a) {
 }
 
 G1 g1_mul(const G1& p, const Scalar& k) {
-  return point_mul_ct<G1Curve>(p, k.limb);
+  // GLV: k = k1 + k2 x^2 with k1, k2 < 2^128 (from the base-|x| digits), and x^2 P = -phi(P)
+  // on G1; two-bit windows of both halves per step. REQUIRES p in G1.
+  u64 d[4];
+  digits_base_x(k.limb, d);
+  const u128 k1 = static_cast<u128>(d[1]) * kX + d[0];
+  const u128 k2 = static_cast<u128>(d[3]) * kX + d[2];
+  const G1 base[2] = {p, point_neg(phi(p, g1_beta()))};
+  const u64 digit[2][2] = {{static_cast<u64>(k1), static_cast<u64>(k1 >> 64)},
+                           {static_cast<u64>(k2), static_cast<u64>(k2 >> 64)}};
+  struct Ops {
+    G1 identity() const { return point_identity<G1Curve, G1>(); }
+    G1 add(const G1& a, const G1& b) const { return point_add<G1Curve>(a, b); }
+    G1 dbl(const G1& a) const { return point_double<G1Curve>(a); }
+    G1 select(const G1& a, const G1& b, u64 bit) const { return point_select(a, b, bit); }
+  };
+  return joint_mul<G1, 2, 2>(base, digit, 128, Ops{});
 }
 G1 g1_mul_vartime(const G1& p, const Scalar& k) {
   return point_mul_vartime<G1Curve>(p, k.limb);

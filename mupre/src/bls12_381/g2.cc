@@ -1,4 +1,5 @@
 // G2: the public API over the curve template, the psi endomorphism, subgroup test, encoding.
+#include "decompose.h"
 #include "exponents.h"
 #include "groups.h"
 #include "msm.h"
@@ -91,7 +92,21 @@ bool g2_in_subgroup(const G2& a) {
 }
 
 G2 g2_mul(const G2& p, const Scalar& k) {
-  return point_mul_ct<G2Curve>(p, k.limb);
+  // k = d0 + d1 |x| + d2 |x|^2 + d3 |x|^3 and |x| P = -psi(P) on G2: four 64-bit digits
+  // against P, -psi(P), psi^2(P), -psi^3(P), one bit of each per step. REQUIRES p in G2.
+  u64 d[4];
+  digits_base_x(k.limb, d);
+  const G2 psi1 = g2_psi(p);
+  const G2 psi2 = g2_psi(psi1);
+  const G2 base[4] = {p, point_neg(psi1), psi2, point_neg(g2_psi(psi2))};
+  const u64 digit[4][2] = {{d[0], 0}, {d[1], 0}, {d[2], 0}, {d[3], 0}};
+  struct Ops {
+    G2 identity() const { return point_identity<G2Curve, G2>(); }
+    G2 add(const G2& a, const G2& b) const { return point_add<G2Curve>(a, b); }
+    G2 dbl(const G2& a) const { return point_double<G2Curve>(a); }
+    G2 select(const G2& a, const G2& b, u64 bit) const { return point_select(a, b, bit); }
+  };
+  return joint_mul<G2, 4, 1>(base, digit, 64, Ops{});
 }
 G2 g2_mul_vartime(const G2& p, const Scalar& k) {
   return point_mul_vartime<G2Curve>(p, k.limb);
