@@ -160,12 +160,6 @@ TEST_F(FieldTest, CyclotomicSquareMatchesSquareInSubgroup) {
   }
 }
 
-TEST_F(FieldTest, SecretAndPublicExponentiationAgree) {
-  const Fp12 c = random_cyclotomic();
-  const u64 e[4] = {rng(), rng(), rng(), rng() >> 2};
-  EXPECT_TRUE(fp12_equal(cyclotomic_pow_secret(c, e), cyclotomic_pow_public(c, e)));
-}
-
 TEST_F(FieldTest, RandomCyclotomicElementIsNotInGt) {
   // The cyclotomic subgroup has order p^4 - p^2 + 1 = r * (large cofactor).
   EXPECT_FALSE(cyclotomic_in_gt(random_cyclotomic()));

@@ -140,25 +140,6 @@ P point_lookup(const P (&table)[N], u64 index) {
   return r;
 }
 
-// k * p for a secret k: fixed 4-bit windows over all 256 bits, constant-time lookups.
-template <class C, class P>
-P point_mul_ct(const P& p, const u64 (&k)[4]) {
-  P table[16];
-  table[0] = point_identity<C, P>();
-  table[1] = p;
-  for (int i = 2; i < 16; ++i) table[i] = point_add<C>(table[i - 1], p);
-  P acc = point_identity<C, P>();
-  for (int w = 63; w >= 0; --w) {
-    acc = point_double<C>(acc);
-    acc = point_double<C>(acc);
-    acc = point_double<C>(acc);
-    acc = point_double<C>(acc);
-    const u64 nibble = (k[w / 16] >> (4 * (w % 16))) & 0xf;
-    acc = point_add<C>(acc, point_lookup(table, nibble));
-  }
-  return acc;
-}
-
 // k * p for a public k (little-endian limbs): windows, skipping zero nibbles.
 template <class C, class P, std::size_t N>
 P point_mul_vartime(const P& p, const u64 (&k)[N]) {

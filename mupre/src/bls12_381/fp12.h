@@ -42,7 +42,6 @@ Fp12 fp12_mul_line(const Fp12& f, const Fp2& l0, const Fp2& l1, const Fp2& l4);
 Fp12 cyclotomic_sqr(const Fp12& a);
 Fp12 cyclotomic_pow_x(const Fp12& a);  // a^x for the (negative) BLS parameter x
 Fp12 cyclotomic_pow_public(const Fp12& a, const u64 (&e)[4]);
-Fp12 cyclotomic_pow_secret(const Fp12& a, const u64 (&e)[4]);
 u64 cyclotomic_in_gt(const Fp12& a);  // membership in the order-r subgroup
 
 }  // namespace mupre::bls12_381::detail

@@ -137,21 +137,6 @@ Fp12 cyclotomic_pow_public(const Fp12& a, const u64 (&e)[4]) {
   return acc;
 }
 
-Fp12 cyclotomic_pow_secret(const Fp12& a, const u64 (&e)[4]) {
-  Fp12 table[16];
-  table[0] = fp12_one();
-  for (int i = 1; i < 16; ++i) table[i] = table[i - 1] * a;
-  Fp12 acc = fp12_one();
-  for (int w = 63; w >= 0; --w) {
-    for (int d = 0; d < 4; ++d) acc = cyclotomic_sqr(acc);
-    const u64 nibble = (e[w / 16] >> (4 * (w % 16))) & 0xf;
-    Fp12 sel = table[0];
-    for (u64 i = 1; i < 16; ++i) sel = fp12_select(sel, table[i], is_zero_word(nibble ^ i));
-    acc = acc * sel;
-  }
-  return acc;
-}
-
 u64 cyclotomic_in_gt(const Fp12& a) {
   // In the cyclotomic subgroup: a^(p^4 - p^2 + 1) = 1. Then (Scott, "A note on group
   // membership tests for G1, G2 and GT on BLS pairing-friendly curves") a is in GT iff
