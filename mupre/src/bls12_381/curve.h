@@ -140,6 +140,15 @@ P point_lookup(const P (&table)[N], u64 index) {
   return r;
 }
 
+// The group operations of a curve, as joint_mul (decompose.h) expects them.
+template <class C, class P>
+struct PointOps {
+  P identity() const { return point_identity<C, P>(); }
+  P add(const P& a, const P& b) const { return point_add<C>(a, b); }
+  P dbl(const P& a) const { return point_double<C>(a); }
+  P select(const P& a, const P& b, u64 bit) const { return point_select(a, b, bit); }
+};
+
 // k * p for a public k (little-endian limbs): windows, skipping zero nibbles.
 template <class C, class P, std::size_t N>
 P point_mul_vartime(const P& p, const u64 (&k)[N]) {

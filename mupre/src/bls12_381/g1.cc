@@ -90,13 +90,7 @@ G1 g1_mul(const G1& p, const Scalar& k) {
   const G1 base[2] = {p, point_neg(phi(p, g1_beta()))};
   const u64 digit[2][2] = {{static_cast<u64>(k1), static_cast<u64>(k1 >> 64)},
                            {static_cast<u64>(k2), static_cast<u64>(k2 >> 64)}};
-  struct Ops {
-    G1 identity() const { return point_identity<G1Curve, G1>(); }
-    G1 add(const G1& a, const G1& b) const { return point_add<G1Curve>(a, b); }
-    G1 dbl(const G1& a) const { return point_double<G1Curve>(a); }
-    G1 select(const G1& a, const G1& b, u64 bit) const { return point_select(a, b, bit); }
-  };
-  return joint_mul<G1, 2, 2>(base, digit, 128, Ops{});
+  return joint_mul<G1, 2, 2>(base, digit, 128, PointOps<G1Curve, G1>{});
 }
 G1 g1_mul_vartime(const G1& p, const Scalar& k) {
   return point_mul_vartime<G1Curve>(p, k.limb);

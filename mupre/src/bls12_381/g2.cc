@@ -100,13 +100,7 @@ G2 g2_mul(const G2& p, const Scalar& k) {
   const G2 psi2 = g2_psi(psi1);
   const G2 base[4] = {p, point_neg(psi1), psi2, point_neg(g2_psi(psi2))};
   const u64 digit[4][2] = {{d[0], 0}, {d[1], 0}, {d[2], 0}, {d[3], 0}};
-  struct Ops {
-    G2 identity() const { return point_identity<G2Curve, G2>(); }
-    G2 add(const G2& a, const G2& b) const { return point_add<G2Curve>(a, b); }
-    G2 dbl(const G2& a) const { return point_double<G2Curve>(a); }
-    G2 select(const G2& a, const G2& b, u64 bit) const { return point_select(a, b, bit); }
-  };
-  return joint_mul<G2, 4, 1>(base, digit, 64, Ops{});
+  return joint_mul<G2, 4, 1>(base, digit, 64, PointOps<G2Curve, G2>{});
 }
 G2 g2_mul_vartime(const G2& p, const Scalar& k) {
   return point_mul_vartime<G2Curve>(p, k.limb);
