@@ -1,6 +1,7 @@
 // GT: exponentiation (constant time, variable time, fixed base), encodings and the torus
 // compression.
 #include "decompose.h"
+#include "field_ops.h"
 #include "fp12.h"
 #include "groups.h"
 
@@ -27,21 +28,14 @@ const GtBaseTable& gt_base_table() {
 }
 
 // Fp6 and Fp12 byte layouts: higher coefficient first at every level.
-void fp2_to_bytes(std::uint8_t* out, const Fp2& a) {
-  fp_to_bytes(out, a.c1);
-  fp_to_bytes(out + 48, a.c0);
-}
 void fp6_to_bytes(std::uint8_t* out, const Fp6& a) {
-  fp2_to_bytes(out, a.c2);
-  fp2_to_bytes(out + 96, a.c1);
-  fp2_to_bytes(out + 192, a.c0);
-}
-u64 fp2_from_bytes(Fp2& out, const std::uint8_t* in) {
-  return fp_from_bytes(out.c1, in) & fp_from_bytes(out.c0, in + 48);
+  fe_to_bytes(out, a.c2);
+  fe_to_bytes(out + 96, a.c1);
+  fe_to_bytes(out + 192, a.c0);
 }
 u64 fp6_from_bytes(Fp6& out, const std::uint8_t* in) {
-  return fp2_from_bytes(out.c2, in) & fp2_from_bytes(out.c1, in + 96) &
-         fp2_from_bytes(out.c0, in + 192);
+  return fe_from_bytes(out.c2, in) & fe_from_bytes(out.c1, in + 96) &
+         fe_from_bytes(out.c0, in + 192);
 }
 
 constexpr std::uint8_t kTorusIdentity = 0x80;
