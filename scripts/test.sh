@@ -2,6 +2,7 @@
 # Installs what is missing, then builds and runs every test twice over:
 #   1. release build, warnings as errors: all tests (unit, tools, constant-time under valgrind)
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer build: the unit tests
+#   3. clang libFuzzer build: every decoder fuzzed for a bounded time (scripts/fuzz.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -18,3 +19,6 @@ cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOPBOX_WER
   -DHOPBOX_SANITIZE=ON -DHOPBOX_BENCHMARKS=OFF >/dev/null
 cmake --build build/asan -j "$jobs"
 ctest --test-dir build/asan -L unit --output-on-failure -j "$jobs"
+
+echo "== fuzzing (libFuzzer + ASan/UBSan, clang), bounded"
+scripts/fuzz.sh "${HOPBOX_FUZZ_SECONDS:-20}"

@@ -63,8 +63,7 @@ int table3(int runs) {
   // Seven keys: a chain long enough for level 6.
   std::vector<mupre::SecretKey> keys;
   for (int i = 0; i < 7; ++i) keys.push_back(mupre::SecretKey::generate());
-  row("RKGen", 1,
-      median_ms(runs, [&] { (void)mupre::make_rekey(keys[0], keys[1].public_key()); }),
+  row("RKGen", 1, median_ms(runs, [&] { (void)mupre::make_rekey(keys[0], keys[1].public_key()); }),
       kPaperRkGen);
   row("Enc", 1, median_ms(runs, [&] { (void)mupre::encapsulate(keys[0].public_key()); }),
       kPaperEnc);
@@ -79,8 +78,8 @@ int table3(int runs) {
   for (std::size_t l = 1; l <= 5; ++l) {
     const mupre::Ciphertext& c = levels.back();
     const mupre::ReKey& rk = rks[l - 1];
-    row("ReEnc", static_cast<unsigned>(l),
-        median_ms(runs, [&] { (void)mupre::reencrypt(rk, c); }), kPaperReEnc[l - 1]);
+    row("ReEnc", static_cast<unsigned>(l), median_ms(runs, [&] { (void)mupre::reencrypt(rk, c); }),
+        kPaperReEnc[l - 1]);
     levels.push_back(must(mupre::reencrypt(rk, c), "ReEnc"));
   }
   for (std::size_t l = 1; l <= 6; ++l) {

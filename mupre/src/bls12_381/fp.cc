@@ -1,11 +1,18 @@
 #include "fp.h"
 
+#ifdef MUPRE_X86_ASM
+#include <cpuid.h>
+#endif
+
 namespace mupre::bls12_381::detail {
 
 #ifdef MUPRE_X86_ASM
+// CPUID leaf 7: EBX bit 8 is BMI2 (mulx), bit 19 is ADX (adcx/adox). Read directly because
+// not every compiler's __builtin_cpu_supports knows "adx".
 static bool detect_mulx() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("adx");
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (__get_cpuid_count(7, 0, &a, &b, &c, &d) == 0) return false;
+  return ((b >> 8) & 1) != 0 && ((b >> 19) & 1) != 0;
 }
 bool g_fp_use_mulx = detect_mulx();
 #else

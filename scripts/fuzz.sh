@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for a bounded time,
+# starting from valid encodings. Usage: scripts/fuzz.sh [SECONDS_PER_TARGET] (default 20).
+# A crash leaves its input in build/fuzz/findings/ and fails the script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-20}
+
+cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_COMPILER=clang++ -DHOPBOX_FUZZ=ON -DHOPBOX_BENCHMARKS=OFF >/dev/null
+cmake --build build/fuzz --target fuzzers -j "$(nproc)"
+
+work=build/fuzz/run
+rm -rf "$work"
+mkdir -p "$work" build/fuzz/findings
+build/fuzz/fuzz/make_seeds "$work/seeds"
+for target in points scheme_objects item; do
+  corpus="$work/corpus_$target"
+  mkdir -p "$corpus"
+  cp "$work/seeds/$target"/* "$corpus"/
+  echo "== fuzz_$target for ${seconds}s"
+  status=0
+  build/fuzz/fuzz/fuzz_$target -max_total_time="$seconds" -max_len=4096 -timeout=10 \
+    -artifact_prefix=build/fuzz/findings/ -print_final_stats=1 "$corpus" \
+    >"$work/$target.log" 2>&1 || status=$?
+  grep -E "stat::number_of_executed_units|cov: .*DONE" "$work/$target.log" || true
+  if [ "$status" -ne 0 ]; then
+    tail -n 60 "$work/$target.log"
+    echo "fuzz_$target failed (exit $status); the input is in build/fuzz/findings/" >&2
+    exit 1
+  fi
+done
