@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what is missing, then builds and runs every test twice over:
+# Installs what is missing, then builds and runs every test:
 #   1. release build, warnings as errors: all tests (unit, tools, constant-time under valgrind)
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer build: the unit tests
 #   3. clang libFuzzer build: every decoder fuzzed for a bounded time (scripts/fuzz.sh)

@@ -6,8 +6,11 @@
 
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 #include "mupre/bls12_381.h"
+#include "mupre/pre.h"
+#include "mupre/shamir.h"
 
 using namespace mupre::bls12_381;
 
@@ -28,6 +31,59 @@ void expect(bool ok, const char* what) {
     std::printf("FAILED: %s\n", what);
     ++failures;
   }
+}
+
+// Hands out its key marked secret, as a hardware token's unwrapped bytes would be.
+class SecretMarkingSource : public mupre::SecretKeySource {
+ public:
+  explicit SecretMarkingSource(const mupre::SecretKey& k) : key_(k) {}
+  const mupre::PublicKey& public_key() const override { return key_.public_key(); }
+  mupre::Error load_secret(std::span<std::uint8_t, kScalarSize> out) const override {
+    const mupre::Error e = key_.load_secret(out);
+    VALGRIND_MAKE_MEM_UNDEFINED(out.data(), out.size());
+    return e;
+  }
+
+ private:
+  const mupre::SecretKey& key_;
+};
+
+// The scheme's secret-key operations: RKGen and Dec at level 2 (which hashes a secret GT
+// element and pairs secret points), and splitting a secret.
+void check_scheme() {
+  const mupre::SecretKey a = mupre::SecretKey::generate();
+  const mupre::SecretKey b = mupre::SecretKey::generate();
+  (void)a.public_key().pairing_with_g2();
+  (void)b.public_key().pairing_with_g2();
+  const SecretMarkingSource sa(a), sb(b);
+  const mupre::Encapsulation e = mupre::encapsulate(a.public_key());
+  auto rk = mupre::make_rekey(sa, b.public_key());
+  expect(rk.ok(), "make_rekey");
+  if (!rk.ok()) return;
+  auto c2 = mupre::reencrypt(*rk, e.capsule);
+  expect(c2.ok(), "reencrypt");
+  if (!c2.ok()) return;
+  auto k = mupre::decapsulate(sb, *c2);
+  expect(k.ok(), "decapsulate");
+  if (!k.ok()) return;
+  mupre::CapsuleKey key = *k;
+  declassify(key);
+  expect(std::memcmp(key.bytes().data(), e.key.bytes().data(), 32) == 0,
+         "decapsulate at level 2 gives the capsule key");
+
+  Scalar s = scalar_random_nonzero();
+  const Scalar s_public = s;
+  secret(s);
+  auto sharing = mupre::split(s, 2, 3);
+  expect(sharing.ok(), "split");
+  if (!sharing.ok()) return;
+  std::vector<mupre::Share> two = {sharing->shares[0], sharing->shares[2]};
+  auto back = mupre::interpolate(two);
+  expect(back.ok(), "interpolate");
+  if (!back.ok()) return;
+  Scalar r = *back;
+  declassify(r);
+  expect(scalar_equal(r, s_public), "split and interpolate");
 }
 
 }  // namespace
@@ -94,6 +150,7 @@ int main() {
   expect(gt_equal(p, gt_pow_vartime(z, k_public)), "pairing(k g1, g2) == z^k");
   expect(scalar_equal(scalar_mul(s2, k), scalar_from_u64(1)), "scalar inverse");
   expect(g2_in_subgroup(h), "hash output in G2");
+  check_scheme();
   GT back;
   expect(gt_decompress(compressed, back) == Status::kOk && gt_equal(back, f), "torus round trip");
   std::printf("%s\n", failures == 0 ? "constant-time check: all results correct" : "errors");

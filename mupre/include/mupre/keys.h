@@ -59,7 +59,9 @@ class SecretKeySource {
   virtual ~SecretKeySource() = default;
   virtual const PublicKey& public_key() const = 0;
   // Writes the secret scalar, 32 bytes big-endian, into out. Returns kOk or
-  // kKeyUnavailable (token missing, user refused, ...). mupre wipes out afterwards.
+  // kKeyUnavailable (token missing, user refused, ...). mupre wipes out afterwards. The bytes
+  // must be those of a valid key (as SecretKey::encode writes them, without the two header
+  // bytes): mupre does not inspect them, so that no branch depends on the secret.
   virtual Error load_secret(std::span<std::uint8_t, bls12_381::kScalarSize> out) const = 0;
 };
 
