@@ -10,8 +10,8 @@
 
 namespace mupre::bls12_381::detail {
 
-// A curve C supplies: using Field; static constexpr Field kB (the b of y^2 = x^3 + b) and
-// kB3 = 3 * kB. Points P have members x, y, z of type C::Field.
+// A curve C supplies: using Field; static constexpr Field kB (the b of y^2 = x^3 + b),
+// kB3 = 3 * kB, and mul_by_b3(Field). Points P have members x, y, z of type C::Field.
 
 template <class C, class P>
 P point_identity() {
@@ -22,7 +22,6 @@ P point_identity() {
 template <class C, class P>
 P point_add(const P& p, const P& q) {
   using F = typename C::Field;
-  const F& b3 = C::kB3;
   F t0 = p.x * q.x;
   F t1 = p.y * q.y;
   F t2 = p.z * q.z;
@@ -37,10 +36,10 @@ P point_add(const P& p, const P& q) {
   y3 = x3 - y3;
   x3 = t0 + t0;
   t0 = x3 + t0;
-  t2 = b3 * t2;
+  t2 = C::mul_by_b3(t2);
   F z3 = t1 + t2;
   t1 = t1 - t2;
-  y3 = b3 * y3;
+  y3 = C::mul_by_b3(y3);
   x3 = t4 * y3;
   t2 = t3 * t1;
   x3 = t2 - x3;
@@ -56,14 +55,13 @@ P point_add(const P& p, const P& q) {
 template <class C, class P>
 P point_double(const P& p) {
   using F = typename C::Field;
-  const F& b3 = C::kB3;
   F t0 = fe_sqr(p.y);
   F z3 = t0 + t0;
   z3 = z3 + z3;
   z3 = z3 + z3;
   F t1 = p.y * p.z;
   F t2 = fe_sqr(p.z);
-  t2 = b3 * t2;
+  t2 = C::mul_by_b3(t2);
   F x3 = t2 * z3;
   F y3 = t0 + t2;
   z3 = t1 * z3;
@@ -171,20 +169,64 @@ P point_mul_vartime(const P& p, const u64 (&k)[N]) {
   return acc;
 }
 
-// k * p for the 64-bit public multiplier |x| of the BLS parameter (sparse: plain
-// double-and-add is cheapest).
+// Jacobian coordinates (x = X/Z^2, y = Y/Z^3) for long runs of doublings, where the
+// dedicated a = 0 formula is cheaper than the complete one. The identity is (1 : 1 : 0), which
+// the doubling formula keeps; no other point doubles exceptionally (no point of order two).
+template <class P>
+P to_jacobian(const P& p) {
+  using F = decltype(p.x);
+  const F z2 = fe_sqr(p.z);
+  const P j{p.x * p.z, p.y * z2, p.z};
+  const P identity{fe_one<F>(), fe_one<F>(), F{}};
+  return point_select(j, identity, fe_is_zero(p.z));
+}
+template <class P>
+P from_jacobian(const P& p) {
+  return P{p.x * p.z, p.y, fe_sqr(p.z) * p.z};
+}
+// 2P in Jacobian coordinates (dbl-2009-l: 2M + 5S).
+template <class P>
+P jacobian_double(const P& p) {
+  using F = decltype(p.x);
+  const F a = fe_sqr(p.x);
+  const F b = fe_sqr(p.y);
+  const F c = fe_sqr(b);
+  F d = fe_sqr(p.x + b) - a - c;
+  d = d + d;
+  const F e = a + a + a;
+  const F f = fe_sqr(e);
+  const F x3 = f - (d + d);
+  F c8 = c + c;
+  c8 = c8 + c8;
+  c8 = c8 + c8;
+  const F y3 = e * (d - x3) - c8;
+  const F yz = p.y * p.z;
+  return P{x3, y3, yz + yz};
+}
+
+// k * p for the 64-bit public multiplier |x| of the BLS parameter (sparse: double-and-add,
+// the doublings in Jacobian coordinates, the few additions with the complete formula).
 template <class C, class P>
 P point_mul_u64(const P& p, u64 k) {
   P acc = point_identity<C, P>();
   bool started = false;
+  int pending = 0;  // doublings owed to acc
   for (int bit = 63; bit >= 0; --bit) {
-    if (started) acc = point_double<C>(acc);
+    if (started) ++pending;
     if ((k >> bit) & 1) {
-      acc = started ? point_add<C>(acc, p) : p;
+      if (started) {
+        P j = to_jacobian(acc);
+        for (; pending > 0; --pending) j = jacobian_double(j);
+        acc = point_add<C>(from_jacobian(j), p);
+      } else {
+        acc = p;
+      }
       started = true;
     }
   }
-  return acc;
+  P j = to_jacobian(acc);
+  for (; pending > 0; --pending) j = jacobian_double(j);
+  return from_jacobian(j);
 }
 
 // Fixed-base table: entry [i][j] = j * 16^i * base, so a 256-bit scalar costs 64 additions.

@@ -9,10 +9,17 @@ struct Limbs6 {
   u64 v[6];
 };
 
-// (p + add) / div for small add (may be negative) and a small exact or floor divisor.
-constexpr Limbs6 p_affine_div(long long add, u64 div) {
+// (mul p + add) / div for small mul, add (may be negative) and a small exact or floor divisor.
+// REQUIRES: the quotient fits in 384 bits.
+constexpr Limbs6 p_affine_div(long long add, u64 div, u64 mul = 1) {
   u64 t[7] = {};
-  for (int i = 0; i < 6; ++i) t[i] = kFpModulus[i];
+  u128 c = 0;
+  for (int i = 0; i < 6; ++i) {
+    c += static_cast<u128>(kFpModulus[i]) * mul;
+    t[i] = static_cast<u64>(c);
+    c >>= 64;
+  }
+  t[6] = static_cast<u64>(c);
   if (add >= 0) {
     u128 carry = static_cast<u64>(add);
     for (int i = 0; i < 7; ++i) {
@@ -29,7 +36,7 @@ constexpr Limbs6 p_affine_div(long long add, u64 div) {
     }
   }
   Limbs6 q{};
-  u128 rem = 0;
+  u128 rem = t[6] % div;
   for (int i = 5; i >= 0; --i) {
     const u128 cur = (rem << 64) | t[i];
     q.v[i] = static_cast<u64>(cur / div);

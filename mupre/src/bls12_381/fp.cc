@@ -1,5 +1,7 @@
 #include "fp.h"
 
+#include "pow.h"
+
 #ifdef MUPRE_X86_ASM
 #include <cpuid.h>
 #endif
@@ -61,9 +63,9 @@ constexpr FpExponents kExp = make_exponents();
 }  // namespace
 
 Fp fp_pow_public(const Fp& a, const u64 (&e)[6]) {
-  Fp r;
-  mont_pow_public<6, 6, kFpParams>(r.limb, a.limb, e);
-  return r;
+  const auto mul = [](const Fp& x, const Fp& y) { return x * y; };
+  const auto sqr = [](const Fp& x) { return fp_sqr(x); };
+  return pow_public(a, fp_one(), e, FieldArith<Fp, decltype(mul), decltype(sqr)>{mul, sqr});
 }
 
 Fp fp_inverse(const Fp& a) {

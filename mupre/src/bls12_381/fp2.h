@@ -2,6 +2,7 @@
 #pragma once
 
 #include "fp.h"
+#include "pow.h"
 
 namespace mupre::bls12_381::detail {
 
@@ -60,20 +61,19 @@ u64 fp2_sqrt(Fp2& out, const Fp2& a);
 u64 fp2_sgn0(const Fp2& a);                       // RFC 9380 sgn0 for m = 2
 u64 fp2_lexicographically_largest(const Fp2& a);  // ZCash sign bit
 // a^e for a public exponent of E limbs (little-endian).
+inline constexpr auto kFp2Mul = [](const Fp2& x, const Fp2& y) { return x * y; };
+inline constexpr auto kFp2Sqr = [](const Fp2& x) { return fp2_sqr(x); };
+using Fp2Arith = FieldArith<Fp2, decltype(kFp2Mul), decltype(kFp2Sqr)>;
+
 template <std::size_t E>
 Fp2 fp2_pow_public(const Fp2& a, const u64 (&e)[E]) {
-  Fp2 acc = fp2_one();
-  bool started = false;
-  for (std::size_t i = E; i-- > 0;) {
-    for (int bit = 63; bit >= 0; --bit) {
-      if (started) acc = fp2_sqr(acc);
-      if ((e[i] >> bit) & 1) {
-        acc = acc * a;
-        started = true;
-      }
-    }
-  }
-  return acc;
+  return pow_public(a, fp2_one(), e, Fp2Arith{kFp2Mul, kFp2Sqr});
+}
+// a^(e1 p + e0): Frobenius on Fp2 is conjugation, so both halves share the squarings.
+template <std::size_t E>
+Fp2 fp2_pow_public_split(const Fp2& a, const u64 (&e0)[E], const u64 (&e1)[E]) {
+  return pow_public_joint(a, fp2_one(), e0, e1, Fp2Arith{kFp2Mul, kFp2Sqr},
+                          [](const Fp2& x) { return fp2_conj(x); });
 }
 
 }  // namespace mupre::bls12_381::detail

@@ -5,16 +5,29 @@
 
 namespace mupre::bls12_381::detail {
 
+// 12 a by additions: cheaper than a multiplication by the constant.
+template <class F>
+constexpr F times_12(const F& a) {
+  const F a3 = a + a + a;
+  const F a6 = a3 + a3;
+  return a6 + a6;
+}
+
 struct G1Curve {
   using Field = Fp;
   static constexpr Fp kB = fp_from_u64(4);
   static constexpr Fp kB3 = fp_from_u64(12);
+  static constexpr Fp mul_by_b3(const Fp& a) { return times_12(a); }
 };
 
 struct G2Curve {
   using Field = Fp2;
   static constexpr Fp2 kB = {fp_from_u64(4), fp_from_u64(4)};
   static constexpr Fp2 kB3 = {fp_from_u64(12), fp_from_u64(12)};
+  // (12 + 12u)(a0 + a1 u) = 12 (a0 - a1) + 12 (a0 + a1) u.
+  static constexpr Fp2 mul_by_b3(const Fp2& a) {
+    return {times_12(a.c0 - a.c1), times_12(a.c0 + a.c1)};
+  }
 };
 
 inline constexpr G1 kG1Generator = {

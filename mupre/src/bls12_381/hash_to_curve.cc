@@ -111,6 +111,33 @@ constexpr Limbs12 p_squared_minus_9_div_16() {
   return r;
 }
 constexpr Limbs12 kP2Minus9Div16 = p_squared_minus_9_div_16();
+// The same exponent as e1 p + e0, for the Frobenius split: p = 11 mod 16 gives
+// e1 = floor(p / 16) and e0 = (11 p - 9) / 16.
+constexpr Limbs6 kP2Minus9Div16High = p_affine_div(-9, 16);
+constexpr Limbs6 kP2Minus9Div16Low = p_affine_div(-9, 16, 11);
+constexpr bool split_is_exact() {
+  u64 acc[12] = {};
+  for (int i = 0; i < 6; ++i) acc[i] = kP2Minus9Div16Low.v[i];
+  for (int i = 0; i < 6; ++i) {
+    u64 carry = 0;
+    for (int j = 0; j < 6; ++j) {
+      const u128 s =
+          static_cast<u128>(kP2Minus9Div16High.v[i]) * kFpModulus[j] + acc[i + j] + carry;
+      acc[i + j] = static_cast<u64>(s);
+      carry = static_cast<u64>(s >> 64);
+    }
+    for (int k = i + 6; k < 12 && carry != 0; ++k) {
+      const u128 s = static_cast<u128>(acc[k]) + carry;
+      acc[k] = static_cast<u64>(s);
+      carry = static_cast<u64>(s >> 64);
+    }
+  }
+  for (int i = 0; i < 12; ++i) {
+    if (acc[i] != kP2Minus9Div16.v[i]) return false;
+  }
+  return less_than(kP2Minus9Div16Low.v, kFpModulus) != 0;
+}
+static_assert(split_is_exact(), "e1 p + e0 must equal (p^2 - 9) / 16");
 
 // ---- G1: SSWU on E1': y^2 = x^3 + A'x + B', Z = 11 ----
 struct Sswu1 {
@@ -211,7 +238,7 @@ XdY2 sswu_g2(const Fp2& u) {
   tv2 = tv2 * tv4 * gx1;
   tv4 = fp2_sqr(tv4);
   tv4 = tv2 * tv4;
-  Fp2 y = fp2_pow_public(tv4, kP2Minus9Div16.v) * tv2;
+  Fp2 y = fp2_pow_public_split(tv4, kP2Minus9Div16Low.v, kP2Minus9Div16High.v) * tv2;
   // y is a square root of gx1 / gxd up to a fourth root of unity: try each.
   const auto is_root = [&](const Fp2& cand, const Fp2& target) {
     return fp2_equal(fp2_sqr(cand) * gxd, target);

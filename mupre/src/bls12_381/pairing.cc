@@ -22,7 +22,7 @@ Fp12 mul_line_at(const Fp12& f, const Line& l, const Fp& xp, const Fp& yp) {
 Line double_step(G2& t) {
   const Fp2 b = fp2_sqr(t.y);
   const Fp2 c = fp2_sqr(t.z);
-  const Fp2 d = G2Curve::kB3 * c;
+  const Fp2 d = G2Curve::mul_by_b3(c);
   const Fp2 f = fp2_sqr(t.y + t.z) - b - c;  // 2YZ
   const Fp2 a = fp2_sqr(t.x);
   const Fp2 e = fp2_sqr(t.x + t.y) - a - b;  // 2XY
