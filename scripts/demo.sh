@@ -9,11 +9,12 @@ cmake --build build/release -j "$(nproc)"
 
 vectors=../shared/vectors
 echo
-echo "== 1. Our BLS12-381 engine against an independent implementation (CIRCL)"
+echo "== 1. Our engine and scheme against independent implementations (CIRCL-based)"
 if [ -f "$vectors/bls12381/pairing_circl.json" ]; then
   build/release/tools/hopbox-vectors/hopbox-vectors "$vectors/bls12381/pairing_circl.json"
+  build/release/tools/hopbox-vectors/hopbox-vectors "$vectors/mupre/mupre_v1.json"
 else
-  echo "(no $vectors here: skipping the known-answer check)"
+  echo "(no $vectors here: skipping the known-answer checks)"
 fi
 
 echo
@@ -22,3 +23,7 @@ build/release/bench/bls12_381_bench --benchmark_repetitions=3 \
   --benchmark_report_aggregates_only=true \
   --benchmark_filter='BM_(Pairing|MillerLoop|FinalExponentiation|G1MulSecret|G2MulSecret|GtPowSecret|HashToG2)$' \
   2>/dev/null | grep -E 'Benchmark|median'
+
+echo
+echo "== 3. The proxy re-encryption scheme against the seed paper's Table 3"
+build/release/tools/hopbox-bench/hopbox-bench table3 --runs 11
