@@ -9,6 +9,8 @@ packages=(
   libsodium-dev libssl-dev nlohmann-json3-dev
   clang clang-format clang-tidy libclang-rt-14-dev valgrind
   python3
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libsqlite3-dev libspdlog-dev libcli11-dev
 )
 
 missing=()
