@@ -1,0 +1,97 @@
+// hopboxd: the Hopbox cloud storage service.
+//
+//   hopboxd --data-dir DIR [--listen 127.0.0.1:7443] [--tls-cert F --tls-key F]
+//           [--cache-entries N] [--threads N] [--port-file F]
+//
+// Embedded storage by default: DIR/hopbox.db (SQLite, WAL) and DIR/payloads/. TLS always; a
+// self-signed certificate for localhost is made in DIR/tls/ when none is given. SIGTERM or
+// SIGINT stop it gracefully: no new calls, running ones finish (bounded), the database closes.
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <thread>
+
+#include "payload_store.h"
+#include "reencryptor.h"
+#include "service.h"
+#include "sqlite_store.h"
+#include "tls.h"
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+void on_signal(int) {
+  g_stop = 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"hopboxd: the Hopbox cloud storage service"};
+  std::string data_dir, listen = "127.0.0.1:7443", tls_cert, tls_key, port_file;
+  std::size_t cache_entries = 10000;
+  unsigned threads = 0;
+  app.add_option("--data-dir", data_dir, "directory for the database and payloads")->required();
+  app.add_option("--listen", listen, "address:port to listen on");
+  app.add_option("--tls-cert", tls_cert, "PEM certificate chain (default: self-signed)");
+  app.add_option("--tls-key", tls_key, "PEM private key for --tls-cert");
+  app.add_option("--cache-entries", cache_entries, "re-encrypted capsules kept in memory");
+  app.add_option("--threads", threads, "re-encryption threads (default: one per CPU)");
+  app.add_option("--port-file", port_file, "write the bound port here once listening");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    namespace fs = std::filesystem;
+    fs::create_directories(data_dir);
+    hopboxd::TlsFiles tls;
+    if (!tls_cert.empty() || !tls_key.empty()) {
+      if (tls_cert.empty() || tls_key.empty()) {
+        spdlog::error("--tls-cert and --tls-key go together");
+        return 2;
+      }
+      tls = {hopboxd::read_text_file(tls_cert), hopboxd::read_text_file(tls_key)};
+    } else {
+      tls = hopboxd::self_signed_tls(data_dir);
+    }
+    hopboxd::SqliteStore store((fs::path(data_dir) / "hopbox.db").string());
+    hopboxd::PayloadStore payloads(fs::path(data_dir) / "payloads");
+    payloads.collect_garbage(store.all_payload_digests());
+    hopboxd::Reencryptor reencryptor(cache_entries, threads);
+    hopboxd::HopboxService service(store, payloads, reencryptor);
+
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back({tls.private_key_pem, tls.certificate_pem});
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort(listen, grpc::SslServerCredentials(ssl), &port);
+    builder.RegisterService(&service);
+    builder.SetMaxReceiveMessageSize(8 << 20);
+    std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+    if (!server || port == 0) {
+      spdlog::error("cannot listen on {}", listen);
+      return 1;
+    }
+    if (!port_file.empty()) {
+      const std::string tmp = port_file + ".tmp";
+      std::ofstream(tmp) << port << "\n";
+      fs::rename(tmp, port_file);
+    }
+    std::signal(SIGTERM, on_signal);
+    std::signal(SIGINT, on_signal);
+    spdlog::info("hopboxd listening on {} (port {}), data in {}", listen, port, data_dir);
+    while (g_stop == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    spdlog::info("stopping");
+    service.shutdown();
+    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    spdlog::info("stopped");
+    return 0;
+  } catch (const std::exception& e) {
+    spdlog::error("hopboxd: {}", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,666 @@
+#include "service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <fstream>
+#include <set>
+
+#include "auth.h"
+#include "mupre/item.h"
+
+namespace hopboxd {
+
+namespace v1 = hopbox::v1;
+using grpc::Status;
+using grpc::StatusCode;
+
+namespace {
+
+constexpr std::size_t kMaxName = 255;
+constexpr std::size_t kMaxItemId = 128;
+constexpr std::size_t kMaxMetadata = mupre::kMaxMetadataSize + 64;
+constexpr std::size_t kMaxBody = 64 * 1024;
+constexpr std::size_t kMaxBlob = 1 << 20;
+constexpr std::size_t kMaxCertChain = 64 * 1024;
+constexpr std::size_t kDownloadChunk = 1 << 20;
+
+std::int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status invalid(const std::string& what) {
+  return Status(StatusCode::INVALID_ARGUMENT, what);
+}
+
+Bytes bytes_of(const std::string& s) {
+  return Bytes(s.begin(), s.end());
+}
+std::string string_of(const Bytes& b) {
+  return std::string(b.begin(), b.end());
+}
+
+bool valid_name(const std::string& s) {
+  if (s.empty() || s.size() > kMaxName) return false;
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) return false;  // no control characters
+  }
+  return true;
+}
+
+bool valid_item_id(const std::string& s) {
+  if (s.empty() || s.size() > kMaxItemId) return false;
+  for (const char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Checks a device's keys; fills the record's key fields.
+Status read_keys(const v1::DeviceKeys& keys, DeviceRecord& d) {
+  d.signing_key = bytes_of(keys.signing_key());
+  if (!is_p256_public_key(d.signing_key)) {
+    return invalid("keys.signing_key: not an ECDSA P-256 SubjectPublicKeyInfo");
+  }
+  auto pk = mupre::PublicKey::decode(bytes_of(keys.encryption_key()));
+  if (!pk) {
+    return invalid(std::string("keys.encryption_key: ") + mupre::error_message(pk.error()));
+  }
+  d.encryption_key = bytes_of(keys.encryption_key());
+  d.fingerprint.assign(pk->fingerprint().begin(), pk->fingerprint().end());
+  if (keys.certificate_chain().size() > kMaxCertChain) {
+    return invalid("keys.certificate_chain: too large");
+  }
+  d.certificate_chain = bytes_of(keys.certificate_chain());
+  return Status::OK;
+}
+
+void fill_device(const DeviceRecord& d, v1::Device& out) {
+  out.set_device_id(d.id);
+  out.set_name(d.name);
+  out.set_primary(d.primary);
+  out.mutable_keys()->set_signing_key(string_of(d.signing_key));
+  out.mutable_keys()->set_encryption_key(string_of(d.encryption_key));
+  out.mutable_keys()->set_certificate_chain(string_of(d.certificate_chain));
+  out.set_encryption_key_fingerprint(string_of(d.fingerprint));
+}
+
+void fill_summary(const ItemRecord& r, v1::ItemSummary& out) {
+  out.set_item_id(r.item_id);
+  out.set_owner(r.owner);
+  out.set_folder(r.folder);
+  out.set_version(r.version);
+  out.set_payload_size(r.payload_size);
+  out.set_created_at(r.created_at);
+}
+
+v1::ReKeyKind kind_to_proto(EdgeKind k) {
+  switch (k) {
+    case EdgeKind::kOwnDevice:
+      return v1::REKEY_KIND_OWN_DEVICE;
+    case EdgeKind::kShare:
+      return v1::REKEY_KIND_SHARE;
+    case EdgeKind::kRecovery:
+      return v1::REKEY_KIND_RECOVERY;
+  }
+  return v1::REKEY_KIND_UNSPECIFIED;
+}
+
+// Runs a handler, turning any exception (a storage failure) into INTERNAL without crashing.
+template <class F>
+Status guarded(const char* method, F&& f) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    spdlog::error("{}: internal error: {}", method, e.what());
+    return Status(StatusCode::INTERNAL, "internal error");
+  }
+}
+
+}  // namespace
+
+HopboxService::HopboxService(Store& store, PayloadStore& payloads, Reencryptor& reencryptor,
+                             ServiceLimits limits)
+    : store_(store), payloads_(payloads), reencryptor_(reencryptor), limits_(limits) {}
+
+void HopboxService::shutdown() {
+  stopping_ = true;
+  std::lock_guard lock(inbox_mu_);
+  ++inbox_epoch_;
+  inbox_cv_.notify_all();
+}
+
+Status HopboxService::authenticate(Ctx* ctx, DeviceRecord& caller) {
+  const auto& md = ctx->client_metadata();
+  const auto it = md.find("authorization");
+  if (it == md.end()) return Status(StatusCode::UNAUTHENTICATED, "no session token");
+  const std::string value(it->second.data(), it->second.size());
+  static constexpr std::string_view kBearer = "Bearer ";
+  if (value.rfind(kBearer, 0) != 0 || value.size() > 256) {
+    return Status(StatusCode::UNAUTHENTICATED, "malformed authorization header");
+  }
+  const auto device =
+      store_.session_device(sha256(bytes_of(value.substr(kBearer.size()))), now_seconds());
+  if (!device) return Status(StatusCode::UNAUTHENTICATED, "session unknown or expired");
+  auto d = store_.device(*device);
+  if (!d) return Status(StatusCode::UNAUTHENTICATED, "device removed");
+  caller = std::move(*d);
+  return Status::OK;
+}
+
+// ---- Accounts, devices, sessions ----
+
+Status HopboxService::CreateAccount(Ctx*, const v1::CreateAccountRequest* req,
+                                    v1::CreateAccountResponse* resp) {
+  return guarded("CreateAccount", [&] {
+    if (!valid_name(req->user())) return invalid("user: 1 to 255 bytes, no control characters");
+    if (!valid_name(req->device_name())) return invalid("device_name: 1 to 255 bytes");
+    DeviceRecord d;
+    d.name = req->device_name();
+    if (Status s = read_keys(req->keys(), d); !s.ok()) return s;
+    auto created = store_.create_account(req->user(), d);
+    if (!created) return Status(StatusCode::ALREADY_EXISTS, "user or device key already exists");
+    resp->set_user_id(created->user_id);
+    resp->set_device_id(created->id);
+    spdlog::info("account {} created with device {}", created->user_id, created->id);
+    return Status::OK;
+  });
+}
+
+Status HopboxService::BeginSession(Ctx*, const v1::BeginSessionRequest* req,
+                                   v1::BeginSessionResponse* resp) {
+  return guarded("BeginSession", [&] {
+    if (!store_.device(req->device_id())) return Status(StatusCode::NOT_FOUND, "no such device");
+    const Bytes challenge = random_bytes(32);
+    store_.put_challenge(req->device_id(), challenge, now_seconds() + 60);
+    resp->set_challenge(string_of(challenge));
+    return Status::OK;
+  });
+}
+
+Status HopboxService::CompleteSession(Ctx*, const v1::CompleteSessionRequest* req,
+                                      v1::CompleteSessionResponse* resp) {
+  return guarded("CompleteSession", [&] {
+    if (req->challenge().size() != 32 || req->signature().size() > 128) {
+      return invalid("challenge must be 32 bytes, signature at most 128");
+    }
+    const auto device = store_.device(req->device_id());
+    const Bytes challenge = bytes_of(req->challenge());
+    // The challenge is consumed whatever happens next: one try per challenge.
+    const bool fresh = device && store_.take_challenge(req->device_id(), challenge, now_seconds());
+    if (!fresh ||
+        !verify_session_signature(device->signing_key, challenge, bytes_of(req->signature()))) {
+      spdlog::warn("session refused for device {}", req->device_id());
+      return Status(StatusCode::UNAUTHENTICATED, "challenge unknown, expired or badly signed");
+    }
+    const Bytes token = random_bytes(32);
+    const std::string token_text = to_hex(token);
+    const std::int64_t expires = now_seconds() + limits_.session_seconds;
+    store_.put_session(sha256(bytes_of(token_text)), req->device_id(), expires);
+    resp->set_token(token_text);
+    resp->set_expires_at(expires);
+    return Status::OK;
+  });
+}
+
+Status HopboxService::AddDevice(Ctx* ctx, const v1::AddDeviceRequest* req,
+                                v1::AddDeviceResponse* resp) {
+  return guarded("AddDevice", [&] {
+    DeviceRecord caller;
+    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+    if (!valid_name(req->device_name())) return invalid("device_name: 1 to 255 bytes");
+    DeviceRecord d;
+    d.name = req->device_name();
+    if (Status s = read_keys(req->keys(), d); !s.ok()) return s;
+    auto added = store_.add_device(caller.user_id, d);
+    if (!added) return Status(StatusCode::ALREADY_EXISTS, "device key already registered");
+    resp->set_device_id(added->id);
+    return Status::OK;
+  });
+}
+
+Status HopboxService::ListDevices(Ctx* ctx, const v1::ListDevicesRequest* req,
+                                  v1::ListDevicesResponse* resp) {
+  return guarded("ListDevices", [&] {
+    DeviceRecord caller;
+    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+    UserId user = caller.user_id;
+    if (!req->user().empty()) {
+      const auto id = store_.user_id(req->user());
+      if (!id) return Status(StatusCode::NOT_FOUND, "no such user");
+      user = *id;
+    }
+    resp->set_user_id(user);
+    for (const auto& d : store_.devices_of(user)) fill_device(d, *resp->add_devices());
+    return Status::OK;
+  });
+}
+
+// ---- Items ----
+
+Status HopboxService::Upload(Ctx* ctx, grpc::ServerReader<v1::UploadRequest>* reader,
+                             v1::UploadResponse* resp) {
+  return guarded("Upload", [&] {
+    DeviceRecord caller;
+    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+    v1::UploadRequest msg;
+    if (!reader->Read(&msg) || !msg.has_header()) {
+      return invalid("the first message must be the header");
+    }
+    const v1::UploadHeader h = msg.header();
+    if (!valid_item_id(h.item_id())) return invalid("item_id: 1 to 128 of [A-Za-z0-9._-]");
+    if (h.folder().size() > kMaxItemId) return invalid("folder: at most 128 bytes");
+    auto capsule = mupre::Ciphertext::decode(bytes_of(h.capsule()));
+    if (!capsule) return invalid(std::string("capsule: ") + mupre::error_message(capsule.error()));
+    if (capsule->level() != 1) return invalid("capsule: must be a fresh (level 1) capsule");
+    const Bytes holder(capsule->holder().begin(), capsule->holder().end());
+    const auto holder_device = store_.device_by_fingerprint(holder);
+    if (!holder_device || holder_device->user_id != caller.user_id) {
+      return invalid("capsule: not addressed to a device key of this account");
+    }
+    if (h.wrapped_key().size() != mupre::kWrappedKeySize) return invalid("wrapped_key: 74 bytes");
+    if (h.metadata().size() > kMaxMetadata) return invalid("metadata: too large");
+    if (h.payload_header().size() != mupre::kPayloadHeaderSize ||
+        static_cast<std::uint8_t>(h.payload_header()[0]) != 0x09) {
+      return invalid("payload_header: not a mupre payload header");
+    }
+    if (h.signature().size() > kMaxCertChain) return invalid("signature: too large");
+
+    auto writer = payloads_.begin();
+    if (!writer) return Status(StatusCode::INTERNAL, "cannot store payload");
+    std::optional<v1::UploadCommit> commit;
+    while (reader->Read(&msg)) {
+      if (commit) return invalid("nothing may follow the commit");
+      if (msg.has_commit()) {
+        commit = msg.commit();
+      } else if (msg.part_case() == v1::UploadRequest::kPayload) {
+        if (msg.payload().size() > limits_.max_message_payload) {
+          return invalid("payload message larger than 4 MiB");
+        }
+        if (writer->size() + msg.payload().size() > limits_.max_payload_bytes) {
+          return invalid("payload larger than this service accepts");
+        }
+        const auto* p = reinterpret_cast<const std::uint8_t*>(msg.payload().data());
+        if (!writer->append({p, msg.payload().size()})) {
+          return Status(StatusCode::INTERNAL, "cannot store payload");
+        }
+      } else {
+        return invalid("a second header");
+      }
+    }
+    if (ctx->IsCancelled()) return Status(StatusCode::CANCELLED, "upload cancelled");
+    if (!commit) return Status(StatusCode::ABORTED, "upload ended without a commit: discarded");
+    const std::uint64_t size = writer->size();
+    const auto digest = writer->finish();
+    if (!digest) return Status(StatusCode::INTERNAL, "cannot store payload");
+    if (to_hex(bytes_of(commit->payload_sha256())) != *digest) {
+      return invalid("commit: payload digest does not match the bytes received");
+    }
+    ItemRecord item;
+    item.owner_id = caller.user_id;
+    item.item_id = h.item_id();
+    item.folder = h.folder();
+    item.capsule = bytes_of(h.capsule());
+    item.wrapped_key = bytes_of(h.wrapped_key());
+    item.metadata = bytes_of(h.metadata());
+    item.payload_header = bytes_of(h.payload_header());
+    item.payload_digest = *digest;
+    item.payload_size = static_cast<std::int64_t>(size);
+    item.signature = bytes_of(h.signature());
+    std::vector<std::string> orphaned;
+    const auto version = store_.put_item(item, h.replace(), orphaned);
+    if (!version) {
+      if (store_.all_payload_digests().empty() ||
+          !store_.item(caller.user_id, h.item_id()).has_value()) {
+        payloads_.remove(*digest);
+      }
+      return Status(StatusCode::ALREADY_EXISTS, "item exists (set replace for a new version)");
+    }
+    for (const auto& d : orphaned) payloads_.remove(d);
+    reencryptor_.invalidate_item(caller.user_id, h.item_id());
+    resp->set_item_id(h.item_id());
+    resp->set_version(*version);
+    spdlog::info("item {} v{} stored for account {} ({} bytes)", h.item_id(), *version,
+                 caller.user_id, size);
+    return Status::OK;
+  });
+}
+
+std::optional<std::vector<ReKeyRecord>> HopboxService::chain_for(const ItemRecord& item,
+                                                                 const DeviceRecord& caller,
+                                                                 Status& status) {
+  auto capsule = mupre::Ciphertext::decode(item.capsule);
+  if (!capsule) {
+    status = Status(StatusCode::INTERNAL, "stored capsule does not decode");
+    return std::nullopt;
+  }
+  const Bytes holder_fp(capsule->holder().begin(), capsule->holder().end());
+  const auto holder = store_.device_by_fingerprint(holder_fp);
+  if (!holder) {
+    status = Status(StatusCode::FAILED_PRECONDITION, "the capsule's key is no longer registered");
+    return std::nullopt;
+  }
+  const auto records = store_.edges_for(item.owner_id, caller.user_id);
+  std::vector<Edge> edges;
+  edges.reserve(records.size());
+  for (const auto& r : records) edges.push_back(r.edge);
+  ChainQuery q;
+  q.item = ItemView{item.item_id, item.owner_id, item.folder};
+  q.holder = holder->id;
+  q.target = caller.id;
+  q.requester = caller.user_id;
+  q.now = now_seconds();
+  q.max_hops = mupre::kMaxLevel - capsule->level();
+  const auto chain = find_chain(q, edges);
+  if (!chain) {
+    status = Status(StatusCode::PERMISSION_DENIED, "no access: no admissible chain to this device");
+    return std::nullopt;
+  }
+  std::vector<ReKeyRecord> out;
+  for (const EdgeId id : *chain) {
+    for (const auto& r : records) {
+      if (r.id == id) out.push_back(r);
+    }
+  }
+  return out;
+}
+
+Status HopboxService::Download(Ctx* ctx, const v1::DownloadRequest* req,
+                               grpc::ServerWriter<v1::DownloadResponse>* writer) {
+  return guarded("Download", [&] {
+    DeviceRecord caller;
+    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+    if (!valid_item_id(req->item_id())) return invalid("item_id: 1 to 128 of [A-Za-z0-9._-]");
+    UserId owner = caller.user_id;
+    if (!req->owner().empty()) {
+      const auto id = store_.user_id(req->owner());
+      // An unknown owner and an item one may not see look the same from outside.
+      if (!id) return Status(StatusCode::NOT_FOUND, "no such item");
+      owner = *id;
+    }
+    const auto item = store_.item(owner, req->item_id());
+    if (!item) return Status(StatusCode::NOT_FOUND, "no such item");
+    Status status;
+    const auto chain = chain_for(*item, caller, status);
+    if (!chain) return status;
+    auto capsule = reencryptor_.run(CacheKey{owner, item->item_id, item->version, caller.id},
+                                    item->capsule, *chain);
+    if (!capsule) {
+      return Status(StatusCode::INTERNAL,
+                    std::string("re-encryption failed: ") + mupre::error_message(capsule.error()));
+    }
+    v1::DownloadResponse first;
+    v1::DownloadHeader& h = *first.mutable_header();
+    fill_summary(*item, *h.mutable_item());
+    h.set_capsule(string_of(*capsule));
+    for (const auto& r : *chain) h.add_chain(r.id);
+    h.set_wrapped_key(string_of(item->wrapped_key));
+    h.set_metadata(string_of(item->metadata));
+    h.set_payload_header(string_of(item->payload_header));
+    h.set_signature(string_of(item->signature));
+    if (!writer->Write(first)) return Status(StatusCode::CANCELLED, "client went away");
+    const auto path = payloads_.path_of(item->payload_digest);
+    if (!path) return Status(StatusCode::DATA_LOSS, "payload missing");
+    std::ifstream in(*path, std::ios::binary);
+    std::string buf(kDownloadChunk, '\0');
+    while (in) {
+      in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+      const auto n = static_cast<std::size_t>(in.gcount());
+      if (n == 0) break;
+      v1::DownloadResponse part;
+      part.set_payload(buf.data(), n);
+      if (!writer->Write(part)) return Status(StatusCode::CANCELLED, "client went away");
+    }
+    return Status::OK;
+  });
+}
+
+Status HopboxService::ListItems(Ctx* ctx, const v1::ListItemsRequest* req,
+                                v1::ListItemsResponse* resp) {
+  return guarded("ListItems", [&] {
+    DeviceRecord caller;
+    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+    for (const auto& r : store_.items_of(caller.user_id)) fill_summary(r, *resp->add_items());
+    if (req->include_shared()) {
+      // Items of users who share with this account and that reach the calling device.
+      for (const UserId sharer : store_.sharers_with(caller.user_id)) {
+        for (const auto& r : store_.items_of(sharer)) {
+          Status ignored;
+          if (chain_for(r, caller, ignored)) fill_summary(r, *resp->add_items());
+        }
+      }
+    }
+    return Status::OK;
+  });
+}
+
+Status HopboxService::DeleteItem(Ctx* ctx, const v1::DeleteItemRequest* req,
+                                 v1::DeleteItemResponse*) {
+  return guarded("DeleteItem", [&] {
+    DeviceRecord caller;
+    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+    if (!valid_item_id(req->item_id())) return invalid("item_id: 1 to 128 of [A-Za-z0-9._-]");
+    std::vector<std::string> orphaned;
+    if (!store_.delete_item(caller.user_id, req->item_id(), orphaned)) {
+      return Status(StatusCode::NOT_FOUND, "no such item");
+    }
+    for (const auto& d : orphaned) payloads_.remove(d);
+    reencryptor_.invalidate_item(caller.user_id, req->item_id());
+    return Status::OK;
+  });
+}
+
+// ---- The re-encryption key network ----
+
+Status HopboxService::InstallReKey(Ctx* ctx, const v1::InstallReKeyRequest* req,
+                                   v1::InstallReKeyResponse* resp) {
+  return guarded("InstallReKey", [&] {
+    DeviceRecord caller;
+    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+    auto rk = mupre::ReKey::decode(bytes_of(req->rekey()));
+    if (!rk) return invalid(std::string("rekey: ") + mupre::error_message(rk.error()));
+    const Bytes from_fp(rk->from().begin(), rk->from().end());
+    const Bytes to_fp(rk->to().begin(), rk->to().end());
+    const auto from = store_.device_by_fingerprint(from_fp);
+    const auto to = store_.device_by_fingerprint(to_fp);
+    if (!from || !to) return Status(StatusCode::NOT_FOUND, "rekey: unknown source or target key");
+    if (from->user_id != caller.user_id) {
+      return Status(StatusCode::PERMISSION_DENIED, "rekey: source key is not this account's");
+    }
+    ReKeyRecord r;
+    r.creator_device = caller.id;
+    r.edge.from = from->id;
+    r.edge.to = to->id;
+    r.rekey = bytes_of(req->rekey());
+    r.from_fingerprint = from_fp;
+    r.to_fingerprint = to_fp;
+    const auto& p = req->policy();
+    if (p.expires_at() < 0) return invalid("policy.expires_at: negative");
+    if (p.expires_at() > 0) r.edge.expires = p.expires_at();
+    switch (req->kind()) {
+      case v1::REKEY_KIND_OWN_DEVICE:
+        if (to->user_id != caller.user_id) return invalid("own-device key to another account");
+        r.edge.kind = EdgeKind::kOwnDevice;
+        r.edge.user = caller.user_id;
+        break;
+      case v1::REKEY_KIND_SHARE:
+        r.edge.kind = EdgeKind::kShare;
+        r.edge.user = caller.user_id;
+        if (p.folder().size() > kMaxItemId || p.item_ids_size() > 10000) {
+          return invalid("policy: folder or item list too large");
+        }
+        r.edge.policy.scope = static_cast<SharePolicy::Scope>(p.scope());
+        r.edge.policy.folder = p.folder();
+        for (const auto& id : p.item_ids()) {
+          if (!valid_item_id(id)) return invalid("policy.item_ids: bad item id");
+          r.edge.policy.items.push_back(id);
+        }
+        break;
+      case v1::REKEY_KIND_RECOVERY: {
+        const auto protected_user = req->protected_user().empty()
+                                        ? std::optional<UserId>(caller.user_id)
+                                        : store_.user_id(req->protected_user());
+        if (!protected_user) return Status(StatusCode::NOT_FOUND, "no such protected user");
+        r.edge.kind = EdgeKind::kRecovery;
+        r.edge.user = *protected_user;
+        break;
+      }
+      default:
+        return invalid("kind: own-device, share or recovery");
+    }
+    resp->set_rekey_id(store_.put_rekey(r));
+    spdlog::info("rekey {} installed by device {}", resp->rekey_id(), caller.id);
+    return Status::OK;
+  });
+}
+
+Status HopboxService::RevokeReKey(Ctx* ctx, const v1::RevokeReKeyRequest* req,
+                                  v1::RevokeReKeyResponse*) {
+  return guarded("RevokeReKey", [&] {
+    DeviceRecord caller;
+    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+    const auto r = store_.rekey(req->rekey_id());
+    if (!r) return Status(StatusCode::NOT_FOUND, "no such rekey");
+    const auto creator = store_.device(r->creator_device);
+    if (!creator || creator->user_id != caller.user_id) {
+      return Status(StatusCode::PERMISSION_DENIED, "rekey was made by another account");
+    }
+    store_.delete_rekey(r->id);
+    reencryptor_.invalidate_edge(r->id);
+    spdlog::info("rekey {} revoked", r->id);
+    return Status::OK;
+  });
+}
+
+Status HopboxService::ListReKeys(Ctx* ctx, const v1::ListReKeysRequest*,
+                                 v1::ListReKeysResponse* resp) {
+  return guarded("ListReKeys", [&] {
+    DeviceRecord caller;
+    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+    for (const auto& r : store_.rekeys_created_by(caller.user_id)) {
+      v1::ReKeyInfo& info = *resp->add_rekeys();
+      info.set_rekey_id(r.id);
+      info.set_kind(kind_to_proto(r.edge.kind));
+      info.set_from_fingerprint(string_of(r.from_fingerprint));
+      info.set_to_fingerprint(string_of(r.to_fingerprint));
+      info.mutable_policy()->set_scope(static_cast<v1::AccessPolicy::Scope>(r.edge.policy.scope));
+      info.mutable_policy()->set_folder(r.edge.policy.folder);
+      for (const auto& i : r.edge.policy.items) info.mutable_policy()->add_item_ids(i);
+      if (r.edge.expires) info.mutable_policy()->set_expires_at(*r.edge.expires);
+    }
+    return Status::OK;
+  });
+}
+
+// ---- Inboxes ----
+
+Status HopboxService::SendNotification(Ctx* ctx, const v1::SendNotificationRequest* req,
+                                       v1::SendNotificationResponse* resp) {
+  return guarded("SendNotification", [&] {
+    DeviceRecord caller;
+    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+    if (!valid_name(req->kind()) || req->kind().size() > 64) return invalid("kind: 1 to 64 bytes");
+    if (req->body().size() > kMaxBody) return invalid("body: at most 64 KiB");
+    if (!store_.device(req->to_device_id())) return Status(StatusCode::NOT_FOUND, "no such device");
+    NotificationRecord n;
+    n.to_device = req->to_device_id();
+    n.from_device = caller.id;
+    n.kind = req->kind();
+    n.body = bytes_of(req->body());
+    resp->set_notification_id(store_.put_notification(n));
+    std::lock_guard lock(inbox_mu_);
+    ++inbox_epoch_;
+    inbox_cv_.notify_all();
+    return Status::OK;
+  });
+}
+
+Status HopboxService::WatchInbox(Ctx* ctx, const v1::WatchInboxRequest*,
+                                 grpc::ServerWriter<v1::Notification>* writer) {
+  return guarded("WatchInbox", [&] {
+    DeviceRecord caller;
+    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+    std::int64_t last = 0;
+    while (!ctx->IsCancelled() && !stopping_) {
+      std::uint64_t epoch;
+      {
+        std::lock_guard lock(inbox_mu_);
+        epoch = inbox_epoch_;
+      }
+      for (const auto& n : store_.pending_notifications(caller.id, last)) {
+        v1::Notification out;
+        out.set_notification_id(n.id);
+        out.set_from_device_id(n.from_device);
+        out.set_from_user(n.from_user);
+        out.set_kind(n.kind);
+        out.set_body(string_of(n.body));
+        out.set_created_at(n.created_at);
+        if (!writer->Write(out)) return Status::OK;
+        last = n.id;
+      }
+      std::unique_lock lock(inbox_mu_);
+      inbox_cv_.wait_for(lock, std::chrono::milliseconds(500),
+                         [&] { return inbox_epoch_ != epoch || stopping_; });
+    }
+    return Status::OK;
+  });
+}
+
+Status HopboxService::AckNotification(Ctx* ctx, const v1::AckNotificationRequest* req,
+                                      v1::AckNotificationResponse*) {
+  return guarded("AckNotification", [&] {
+    DeviceRecord caller;
+    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+    if (!store_.ack_notification(caller.id, req->notification_id())) {
+      return Status(StatusCode::NOT_FOUND, "no such notification for this device");
+    }
+    return Status::OK;
+  });
+}
+
+// ---- Recovery material ----
+
+Status HopboxService::PutRecoveryBlob(Ctx* ctx, const v1::PutRecoveryBlobRequest* req,
+                                      v1::PutRecoveryBlobResponse*) {
+  return guarded("PutRecoveryBlob", [&] {
+    DeviceRecord caller;
+    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+    if (!valid_item_id(req->name())) return invalid("name: 1 to 128 of [A-Za-z0-9._-]");
+    if (req->blob().size() > kMaxBlob) return invalid("blob: at most 1 MiB");
+    store_.put_recovery_blob(caller.user_id, req->name(), bytes_of(req->blob()));
+    return Status::OK;
+  });
+}
+
+Status HopboxService::GetRecoveryBlob(Ctx* ctx, const v1::GetRecoveryBlobRequest* req,
+                                      v1::GetRecoveryBlobResponse* resp) {
+  return guarded("GetRecoveryBlob", [&] {
+    DeviceRecord caller;
+    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+    if (!valid_item_id(req->name())) return invalid("name: 1 to 128 of [A-Za-z0-9._-]");
+    if (!req->user().empty() && req->user() != caller.user) {
+      return Status(StatusCode::PERMISSION_DENIED, "recovery material of another account");
+    }
+    const auto blob = store_.recovery_blob(caller.user_id, req->name());
+    if (!blob) return Status(StatusCode::NOT_FOUND, "no such recovery blob");
+    resp->set_blob(string_of(*blob));
+    return Status::OK;
+  });
+}
+
+Status HopboxService::Health(Ctx*, const v1::HealthRequest*, v1::HealthResponse* resp) {
+  const auto stats = reencryptor_.stats();
+  resp->set_status(stopping_ ? "stopping" : "ok");
+  resp->set_version("0.1.0");
+  resp->set_cache_hits(stats.cache_hits);
+  resp->set_cache_misses(stats.cache_misses);
+  resp->set_reencryptions(stats.reencryptions);
+  return Status::OK;
+}
+
+}  // namespace hopboxd

@@ -1,0 +1,84 @@
+// The gRPC service: validates every request, authorizes it against the caller's session,
+// and turns it into Store, PayloadStore and Reencryptor calls.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+
+#include "hopbox/v1/hopbox.grpc.pb.h"
+#include "payload_store.h"
+#include "reencryptor.h"
+#include "store.h"
+
+namespace hopboxd {
+
+struct ServiceLimits {
+  std::uint64_t max_payload_bytes = 16ULL << 30;  // per item
+  std::size_t max_message_payload = 4 << 20;      // per upload message
+  std::int64_t session_seconds = 3600;
+};
+
+class HopboxService final : public hopbox::v1::Hopbox::Service {
+ public:
+  HopboxService(Store& store, PayloadStore& payloads, Reencryptor& reencryptor,
+                ServiceLimits limits = {});
+  // Wakes inbox watchers so that they return (graceful shutdown).
+  void shutdown();
+
+  using Ctx = grpc::ServerContext;
+  grpc::Status CreateAccount(Ctx* ctx, const hopbox::v1::CreateAccountRequest* req,
+                             hopbox::v1::CreateAccountResponse* resp) override;
+  grpc::Status BeginSession(Ctx* ctx, const hopbox::v1::BeginSessionRequest* req,
+                            hopbox::v1::BeginSessionResponse* resp) override;
+  grpc::Status CompleteSession(Ctx* ctx, const hopbox::v1::CompleteSessionRequest* req,
+                               hopbox::v1::CompleteSessionResponse* resp) override;
+  grpc::Status AddDevice(Ctx* ctx, const hopbox::v1::AddDeviceRequest* req,
+                         hopbox::v1::AddDeviceResponse* resp) override;
+  grpc::Status ListDevices(Ctx* ctx, const hopbox::v1::ListDevicesRequest* req,
+                           hopbox::v1::ListDevicesResponse* resp) override;
+  grpc::Status ListItems(Ctx* ctx, const hopbox::v1::ListItemsRequest* req,
+                         hopbox::v1::ListItemsResponse* resp) override;
+  grpc::Status DeleteItem(Ctx* ctx, const hopbox::v1::DeleteItemRequest* req,
+                          hopbox::v1::DeleteItemResponse* resp) override;
+  grpc::Status InstallReKey(Ctx* ctx, const hopbox::v1::InstallReKeyRequest* req,
+                            hopbox::v1::InstallReKeyResponse* resp) override;
+  grpc::Status RevokeReKey(Ctx* ctx, const hopbox::v1::RevokeReKeyRequest* req,
+                           hopbox::v1::RevokeReKeyResponse* resp) override;
+  grpc::Status ListReKeys(Ctx* ctx, const hopbox::v1::ListReKeysRequest* req,
+                          hopbox::v1::ListReKeysResponse* resp) override;
+  grpc::Status SendNotification(Ctx* ctx, const hopbox::v1::SendNotificationRequest* req,
+                                hopbox::v1::SendNotificationResponse* resp) override;
+  grpc::Status AckNotification(Ctx* ctx, const hopbox::v1::AckNotificationRequest* req,
+                               hopbox::v1::AckNotificationResponse* resp) override;
+  grpc::Status PutRecoveryBlob(Ctx* ctx, const hopbox::v1::PutRecoveryBlobRequest* req,
+                               hopbox::v1::PutRecoveryBlobResponse* resp) override;
+  grpc::Status GetRecoveryBlob(Ctx* ctx, const hopbox::v1::GetRecoveryBlobRequest* req,
+                               hopbox::v1::GetRecoveryBlobResponse* resp) override;
+  grpc::Status Health(Ctx* ctx, const hopbox::v1::HealthRequest* req,
+                      hopbox::v1::HealthResponse* resp) override;
+  grpc::Status Upload(Ctx* ctx, grpc::ServerReader<hopbox::v1::UploadRequest>* reader,
+                      hopbox::v1::UploadResponse* resp) override;
+  grpc::Status Download(Ctx* ctx, const hopbox::v1::DownloadRequest* req,
+                        grpc::ServerWriter<hopbox::v1::DownloadResponse>* writer) override;
+  grpc::Status WatchInbox(Ctx* ctx, const hopbox::v1::WatchInboxRequest* req,
+                          grpc::ServerWriter<hopbox::v1::Notification>* writer) override;
+
+ private:
+  // The calling device, from the session token in the metadata; UNAUTHENTICATED otherwise.
+  grpc::Status authenticate(Ctx* ctx, DeviceRecord& caller);
+  std::optional<std::vector<ReKeyRecord>> chain_for(const ItemRecord& item,
+                                                    const DeviceRecord& caller,
+                                                    grpc::Status& status);
+  Store& store_;
+  PayloadStore& payloads_;
+  Reencryptor& reencryptor_;
+  ServiceLimits limits_;
+  std::mutex inbox_mu_;
+  std::condition_variable inbox_cv_;
+  std::uint64_t inbox_epoch_ = 0;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace hopboxd

@@ -1,0 +1,609 @@
+#include "sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <stdexcept>
+#include <utility>
+
+namespace hopboxd {
+
+namespace {
+
+// The schema, one migration per entry; user_version counts the migrations applied.
+const char* const kMigrations[] = {
+    R"sql(
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL DEFAULT (unixepoch())
+);
+CREATE TABLE devices (
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  name TEXT NOT NULL,
+  is_primary INTEGER NOT NULL,
+  signing_key BLOB NOT NULL,
+  encryption_key BLOB NOT NULL,
+  fingerprint BLOB NOT NULL UNIQUE,
+  certificate_chain BLOB NOT NULL,
+  created_at INTEGER NOT NULL DEFAULT (unixepoch())
+);
+CREATE TABLE challenges (
+  device_id INTEGER NOT NULL REFERENCES devices(id),
+  challenge BLOB NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (device_id, challenge)
+);
+CREATE TABLE sessions (
+  token_hash BLOB PRIMARY KEY,
+  device_id INTEGER NOT NULL REFERENCES devices(id),
+  expires_at INTEGER NOT NULL
+);
+CREATE TABLE items (
+  owner_id INTEGER NOT NULL REFERENCES users(id),
+  item_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  folder TEXT NOT NULL,
+  capsule BLOB NOT NULL,
+  wrapped_key BLOB NOT NULL,
+  metadata BLOB NOT NULL,
+  payload_header BLOB NOT NULL,
+  payload_digest TEXT NOT NULL,
+  payload_size INTEGER NOT NULL,
+  signature BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (owner_id, item_id)
+);
+CREATE INDEX items_by_digest ON items(payload_digest);
+CREATE TABLE rekeys (
+  id INTEGER PRIMARY KEY,
+  creator_device INTEGER NOT NULL REFERENCES devices(id),
+  from_device INTEGER NOT NULL REFERENCES devices(id),
+  to_device INTEGER NOT NULL REFERENCES devices(id),
+  kind INTEGER NOT NULL,
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  scope INTEGER NOT NULL,
+  folder TEXT NOT NULL,
+  items TEXT NOT NULL,
+  expires_at INTEGER,
+  rekey BLOB NOT NULL,
+  from_fingerprint BLOB NOT NULL,
+  to_fingerprint BLOB NOT NULL
+);
+CREATE INDEX rekeys_by_user ON rekeys(user_id);
+CREATE TABLE notifications (
+  id INTEGER PRIMARY KEY,
+  to_device INTEGER NOT NULL REFERENCES devices(id),
+  from_device INTEGER NOT NULL REFERENCES devices(id),
+  kind TEXT NOT NULL,
+  body BLOB NOT NULL,
+  created_at INTEGER NOT NULL DEFAULT (unixepoch())
+);
+CREATE INDEX notifications_by_device ON notifications(to_device, id);
+CREATE TABLE recovery_blobs (
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  name TEXT NOT NULL,
+  blob BLOB NOT NULL,
+  PRIMARY KEY (user_id, name)
+);
+)sql",
+};
+
+// A prepared statement with typed binds and columns; finalized on destruction.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql, -1, &st_, nullptr) != SQLITE_OK) {
+      throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db));
+    }
+  }
+  ~Stmt() { sqlite3_finalize(st_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Stmt& bind(int i, std::int64_t v) {
+    sqlite3_bind_int64(st_, i, v);
+    return *this;
+  }
+  Stmt& bind(int i, const std::string& v) {
+    sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& bind(int i, const Bytes& v) {
+    // An empty vector may have no data pointer, which SQLite would store as NULL.
+    if (v.empty()) {
+      sqlite3_bind_zeroblob(st_, i, 0);
+    } else {
+      sqlite3_bind_blob(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    }
+    return *this;
+  }
+  Stmt& bind_null(int i) {
+    sqlite3_bind_null(st_, i);
+    return *this;
+  }
+  // True while there is a row; throws on errors (constraint violations included).
+  bool step() {
+    const int rc = sqlite3_step(st_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw std::runtime_error(std::string("sqlite step: ") + sqlite3_errmsg(db_));
+  }
+  // Runs a statement that returns no rows; false on a constraint violation.
+  bool exec_allow_constraint() {
+    const int rc = sqlite3_step(st_);
+    if (rc == SQLITE_DONE) return true;
+    if ((rc & 0xff) == SQLITE_CONSTRAINT) return false;
+    throw std::runtime_error(std::string("sqlite step: ") + sqlite3_errmsg(db_));
+  }
+  std::int64_t i64(int c) { return sqlite3_column_int64(st_, c); }
+  bool is_null(int c) { return sqlite3_column_type(st_, c) == SQLITE_NULL; }
+  std::string text(int c) {
+    const auto* p = sqlite3_column_text(st_, c);
+    return p ? std::string(reinterpret_cast<const char*>(p),
+                           static_cast<std::size_t>(sqlite3_column_bytes(st_, c)))
+             : std::string();
+  }
+  Bytes blob(int c) {
+    const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(st_, c));
+    return p ? Bytes(p, p + sqlite3_column_bytes(st_, c)) : Bytes();
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* st_ = nullptr;
+};
+
+void exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown";
+    sqlite3_free(err);
+    throw std::runtime_error("sqlite: " + msg);
+  }
+}
+
+// BEGIN IMMEDIATE ... COMMIT, rolled back if not committed (exceptions included).
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db) { exec(db_, "BEGIN IMMEDIATE"); }
+  ~Transaction() {
+    if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  void commit() {
+    exec(db_, "COMMIT");
+    done_ = true;
+  }
+
+ private:
+  sqlite3* db_;
+  bool done_ = false;
+};
+
+const char* const kDeviceColumns =
+    "d.id, d.user_id, u.name, d.name, d.is_primary, d.signing_key, d.encryption_key, "
+    "d.fingerprint, d.certificate_chain FROM devices d JOIN users u ON u.id = d.user_id ";
+
+DeviceRecord read_device(Stmt& s) {
+  DeviceRecord d;
+  d.id = s.i64(0);
+  d.user_id = s.i64(1);
+  d.user = s.text(2);
+  d.name = s.text(3);
+  d.primary = s.i64(4) != 0;
+  d.signing_key = s.blob(5);
+  d.encryption_key = s.blob(6);
+  d.fingerprint = s.blob(7);
+  d.certificate_chain = s.blob(8);
+  return d;
+}
+
+const char* const kItemColumns =
+    "i.owner_id, u.name, i.item_id, i.version, i.folder, i.capsule, i.wrapped_key, i.metadata, "
+    "i.payload_header, i.payload_digest, i.payload_size, i.signature, i.created_at "
+    "FROM items i JOIN users u ON u.id = i.owner_id ";
+
+ItemRecord read_item(Stmt& s) {
+  ItemRecord r;
+  r.owner_id = s.i64(0);
+  r.owner = s.text(1);
+  r.item_id = s.text(2);
+  r.version = s.i64(3);
+  r.folder = s.text(4);
+  r.capsule = s.blob(5);
+  r.wrapped_key = s.blob(6);
+  r.metadata = s.blob(7);
+  r.payload_header = s.blob(8);
+  r.payload_digest = s.text(9);
+  r.payload_size = s.i64(10);
+  r.signature = s.blob(11);
+  r.created_at = s.i64(12);
+  return r;
+}
+
+// Listed item ids of a policy, stored as one text field separated by newlines (item ids
+// cannot contain a newline: the service checks their alphabet).
+std::string join_items(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) {
+    if (!out.empty()) out += '\n';
+    out += i;
+  }
+  return out;
+}
+std::vector<std::string> split_items(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < s.size()) {
+    const std::size_t end = s.find('\n', start);
+    out.push_back(s.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
+const char* const kReKeyColumns =
+    "id, creator_device, from_device, to_device, kind, user_id, scope, folder, items, "
+    "expires_at, rekey, from_fingerprint, to_fingerprint FROM rekeys ";
+
+ReKeyRecord read_rekey(Stmt& s) {
+  ReKeyRecord r;
+  r.id = s.i64(0);
+  r.creator_device = s.i64(1);
+  r.edge.id = r.id;
+  r.edge.from = s.i64(2);
+  r.edge.to = s.i64(3);
+  r.edge.kind = static_cast<EdgeKind>(s.i64(4));
+  r.edge.user = s.i64(5);
+  r.edge.policy.scope = static_cast<SharePolicy::Scope>(s.i64(6));
+  r.edge.policy.folder = s.text(7);
+  r.edge.policy.items = split_items(s.text(8));
+  if (!s.is_null(9)) r.edge.expires = s.i64(9);
+  r.rekey = s.blob(10);
+  r.from_fingerprint = s.blob(11);
+  r.to_fingerprint = s.blob(12);
+  return r;
+}
+
+std::vector<std::string> orphans_among(sqlite3* db, const std::vector<std::string>& digests) {
+  std::vector<std::string> out;
+  for (const auto& d : digests) {
+    Stmt s(db, "SELECT COUNT(*) FROM items WHERE payload_digest = ?");
+    s.bind(1, d);
+    if (s.step() && s.i64(0) == 0) out.push_back(d);
+  }
+  return out;
+}
+
+}  // namespace
+
+SqliteStore::SqliteStore(const std::string& path) {
+  if (sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    const std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw std::runtime_error("cannot open database " + path + ": " + msg);
+  }
+  sqlite3_busy_timeout(db_, 5000);
+  exec(db_, "PRAGMA journal_mode = WAL");
+  exec(db_, "PRAGMA synchronous = FULL");  // acknowledged means on disk
+  exec(db_, "PRAGMA foreign_keys = ON");
+  migrate();
+}
+
+SqliteStore::~SqliteStore() {
+  sqlite3_close(db_);
+}
+
+void SqliteStore::migrate() {
+  Stmt v(db_, "PRAGMA user_version");
+  v.step();
+  const std::int64_t have = v.i64(0);
+  const auto want = static_cast<std::int64_t>(std::size(kMigrations));
+  if (have > want) throw std::runtime_error("database is newer than this hopboxd");
+  for (std::int64_t i = have; i < want; ++i) {
+    Transaction t(db_);
+    exec(db_, kMigrations[i]);
+    exec(db_, ("PRAGMA user_version = " + std::to_string(i + 1)).c_str());
+    t.commit();
+  }
+}
+
+std::optional<DeviceRecord> SqliteStore::create_account(const std::string& user,
+                                                        const DeviceRecord& first) {
+  std::lock_guard lock(mu_);
+  Transaction t(db_);
+  Stmt u(db_, "INSERT INTO users(name) VALUES (?)");
+  u.bind(1, user);
+  if (!u.exec_allow_constraint()) return std::nullopt;
+  const UserId uid = sqlite3_last_insert_rowid(db_);
+  Stmt d(db_,
+         "INSERT INTO devices(user_id, name, is_primary, signing_key, encryption_key, "
+         "fingerprint, certificate_chain) VALUES (?, ?, 1, ?, ?, ?, ?)");
+  d.bind(1, uid).bind(2, first.name).bind(3, first.signing_key).bind(4, first.encryption_key);
+  d.bind(5, first.fingerprint).bind(6, first.certificate_chain);
+  if (!d.exec_allow_constraint()) return std::nullopt;
+  DeviceRecord out = first;
+  out.id = sqlite3_last_insert_rowid(db_);
+  out.user_id = uid;
+  out.user = user;
+  out.primary = true;
+  t.commit();
+  return out;
+}
+
+std::optional<DeviceRecord> SqliteStore::add_device(UserId user, const DeviceRecord& device) {
+  std::lock_guard lock(mu_);
+  Stmt d(db_,
+         "INSERT INTO devices(user_id, name, is_primary, signing_key, encryption_key, "
+         "fingerprint, certificate_chain) VALUES (?, ?, 0, ?, ?, ?, ?)");
+  d.bind(1, user).bind(2, device.name).bind(3, device.signing_key).bind(4, device.encryption_key);
+  d.bind(5, device.fingerprint).bind(6, device.certificate_chain);
+  if (!d.exec_allow_constraint()) return std::nullopt;
+  const std::int64_t id = sqlite3_last_insert_rowid(db_);
+  Stmt s(db_, (std::string("SELECT ") + kDeviceColumns + "WHERE d.id = ?").c_str());
+  s.bind(1, id);
+  if (!s.step()) return std::nullopt;
+  return read_device(s);
+}
+
+std::optional<DeviceRecord> SqliteStore::device(std::int64_t id) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, (std::string("SELECT ") + kDeviceColumns + "WHERE d.id = ?").c_str());
+  s.bind(1, id);
+  if (!s.step()) return std::nullopt;
+  return read_device(s);
+}
+
+std::optional<DeviceRecord> SqliteStore::device_by_fingerprint(const Bytes& fingerprint) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, (std::string("SELECT ") + kDeviceColumns + "WHERE d.fingerprint = ?").c_str());
+  s.bind(1, fingerprint);
+  if (!s.step()) return std::nullopt;
+  return read_device(s);
+}
+
+std::vector<DeviceRecord> SqliteStore::devices_of(UserId user) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_,
+         (std::string("SELECT ") + kDeviceColumns + "WHERE d.user_id = ? ORDER BY d.id").c_str());
+  s.bind(1, user);
+  std::vector<DeviceRecord> out;
+  while (s.step()) out.push_back(read_device(s));
+  return out;
+}
+
+std::optional<UserId> SqliteStore::user_id(const std::string& user) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT id FROM users WHERE name = ?");
+  s.bind(1, user);
+  if (!s.step()) return std::nullopt;
+  return s.i64(0);
+}
+
+void SqliteStore::put_challenge(std::int64_t device, const Bytes& challenge, std::int64_t expires) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "INSERT INTO challenges(device_id, challenge, expires_at) VALUES (?, ?, ?)");
+  s.bind(1, device).bind(2, challenge).bind(3, expires);
+  s.step();
+}
+
+bool SqliteStore::take_challenge(std::int64_t device, const Bytes& challenge, std::int64_t now) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "DELETE FROM challenges WHERE device_id = ? AND challenge = ? RETURNING expires_at");
+  s.bind(1, device).bind(2, challenge);
+  bool ok = false;
+  while (s.step()) ok = s.i64(0) > now;
+  Stmt old(db_, "DELETE FROM challenges WHERE expires_at <= ?");
+  old.bind(1, now);
+  old.step();
+  return ok;
+}
+
+void SqliteStore::put_session(const Bytes& token_hash, std::int64_t device, std::int64_t expires) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "INSERT INTO sessions(token_hash, device_id, expires_at) VALUES (?, ?, ?)");
+  s.bind(1, token_hash).bind(2, device).bind(3, expires);
+  s.step();
+}
+
+std::optional<std::int64_t> SqliteStore::session_device(const Bytes& token_hash, std::int64_t now) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT device_id FROM sessions WHERE token_hash = ? AND expires_at > ?");
+  s.bind(1, token_hash).bind(2, now);
+  if (!s.step()) return std::nullopt;
+  return s.i64(0);
+}
+
+std::optional<std::int64_t> SqliteStore::put_item(const ItemRecord& item, bool replace,
+                                                  std::vector<std::string>& orphaned) {
+  std::lock_guard lock(mu_);
+  Transaction t(db_);
+  Stmt cur(db_, "SELECT version, payload_digest FROM items WHERE owner_id = ? AND item_id = ?");
+  cur.bind(1, item.owner_id).bind(2, item.item_id);
+  std::int64_t version = 1;
+  std::string old_digest;
+  if (cur.step()) {
+    if (!replace) return std::nullopt;
+    version = cur.i64(0) + 1;
+    old_digest = cur.text(1);
+  }
+  Stmt s(db_,
+         "INSERT OR REPLACE INTO items(owner_id, item_id, version, folder, capsule, wrapped_key, "
+         "metadata, payload_header, payload_digest, payload_size, signature, created_at) "
+         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, unixepoch())");
+  s.bind(1, item.owner_id).bind(2, item.item_id).bind(3, version).bind(4, item.folder);
+  s.bind(5, item.capsule).bind(6, item.wrapped_key).bind(7, item.metadata);
+  s.bind(8, item.payload_header).bind(9, item.payload_digest).bind(10, item.payload_size);
+  s.bind(11, item.signature);
+  s.step();
+  if (!old_digest.empty() && old_digest != item.payload_digest) {
+    orphaned = orphans_among(db_, {old_digest});
+  }
+  t.commit();
+  return version;
+}
+
+std::optional<ItemRecord> SqliteStore::item(UserId owner, const std::string& item_id) {
+  std::lock_guard lock(mu_);
+  Stmt s(
+      db_,
+      (std::string("SELECT ") + kItemColumns + "WHERE i.owner_id = ? AND i.item_id = ?").c_str());
+  s.bind(1, owner).bind(2, item_id);
+  if (!s.step()) return std::nullopt;
+  return read_item(s);
+}
+
+std::vector<ItemRecord> SqliteStore::items_of(UserId owner) {
+  std::lock_guard lock(mu_);
+  Stmt s(
+      db_,
+      (std::string("SELECT ") + kItemColumns + "WHERE i.owner_id = ? ORDER BY i.item_id").c_str());
+  s.bind(1, owner);
+  std::vector<ItemRecord> out;
+  while (s.step()) out.push_back(read_item(s));
+  return out;
+}
+
+bool SqliteStore::delete_item(UserId owner, const std::string& item_id,
+                              std::vector<std::string>& orphaned) {
+  std::lock_guard lock(mu_);
+  Transaction t(db_);
+  Stmt s(db_, "DELETE FROM items WHERE owner_id = ? AND item_id = ? RETURNING payload_digest");
+  s.bind(1, owner).bind(2, item_id);
+  std::vector<std::string> digests;
+  while (s.step()) digests.push_back(s.text(0));
+  if (digests.empty()) return false;
+  orphaned = orphans_among(db_, digests);
+  t.commit();
+  return true;
+}
+
+std::vector<std::string> SqliteStore::all_payload_digests() {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT DISTINCT payload_digest FROM items");
+  std::vector<std::string> out;
+  while (s.step()) out.push_back(s.text(0));
+  return out;
+}
+
+std::int64_t SqliteStore::put_rekey(const ReKeyRecord& rk) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_,
+         "INSERT INTO rekeys(creator_device, from_device, to_device, kind, user_id, scope, "
+         "folder, items, expires_at, rekey, from_fingerprint, to_fingerprint) "
+         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  s.bind(1, rk.creator_device).bind(2, rk.edge.from).bind(3, rk.edge.to);
+  s.bind(4, static_cast<std::int64_t>(rk.edge.kind)).bind(5, rk.edge.user);
+  s.bind(6, static_cast<std::int64_t>(rk.edge.policy.scope)).bind(7, rk.edge.policy.folder);
+  s.bind(8, join_items(rk.edge.policy.items));
+  if (rk.edge.expires) {
+    s.bind(9, *rk.edge.expires);
+  } else {
+    s.bind_null(9);
+  }
+  s.bind(10, rk.rekey).bind(11, rk.from_fingerprint).bind(12, rk.to_fingerprint);
+  s.step();
+  return sqlite3_last_insert_rowid(db_);
+}
+
+std::optional<ReKeyRecord> SqliteStore::rekey(std::int64_t id) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, (std::string("SELECT ") + kReKeyColumns + "WHERE id = ?").c_str());
+  s.bind(1, id);
+  if (!s.step()) return std::nullopt;
+  return read_rekey(s);
+}
+
+bool SqliteStore::delete_rekey(std::int64_t id) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "DELETE FROM rekeys WHERE id = ?");
+  s.bind(1, id);
+  s.step();
+  return sqlite3_changes(db_) > 0;
+}
+
+std::vector<ReKeyRecord> SqliteStore::rekeys_created_by(UserId user) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, (std::string("SELECT ") + kReKeyColumns +
+               "WHERE creator_device IN (SELECT id FROM devices WHERE user_id = ?) ORDER BY id")
+                  .c_str());
+  s.bind(1, user);
+  std::vector<ReKeyRecord> out;
+  while (s.step()) out.push_back(read_rekey(s));
+  return out;
+}
+
+std::vector<UserId> SqliteStore::sharers_with(UserId recipient) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_,
+         "SELECT DISTINCT r.user_id FROM rekeys r JOIN devices d ON d.id = r.to_device "
+         "WHERE r.kind = ? AND d.user_id = ? AND r.user_id <> ?");
+  s.bind(1, static_cast<std::int64_t>(EdgeKind::kShare)).bind(2, recipient).bind(3, recipient);
+  std::vector<UserId> out;
+  while (s.step()) out.push_back(s.i64(0));
+  return out;
+}
+
+std::vector<ReKeyRecord> SqliteStore::edges_for(UserId owner, UserId requester) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_,
+         (std::string("SELECT ") + kReKeyColumns + "WHERE user_id = ? OR user_id = ? ORDER BY id")
+             .c_str());
+  s.bind(1, owner).bind(2, requester);
+  std::vector<ReKeyRecord> out;
+  while (s.step()) out.push_back(read_rekey(s));
+  return out;
+}
+
+std::int64_t SqliteStore::put_notification(const NotificationRecord& n) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "INSERT INTO notifications(to_device, from_device, kind, body) VALUES (?, ?, ?, ?)");
+  s.bind(1, n.to_device).bind(2, n.from_device).bind(3, n.kind).bind(4, n.body);
+  s.step();
+  return sqlite3_last_insert_rowid(db_);
+}
+
+std::vector<NotificationRecord> SqliteStore::pending_notifications(std::int64_t device,
+                                                                   std::int64_t after_id) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_,
+         "SELECT n.id, n.to_device, n.from_device, u.name, n.kind, n.body, n.created_at "
+         "FROM notifications n JOIN devices d ON d.id = n.from_device "
+         "JOIN users u ON u.id = d.user_id WHERE n.to_device = ? AND n.id > ? ORDER BY n.id");
+  s.bind(1, device).bind(2, after_id);
+  std::vector<NotificationRecord> out;
+  while (s.step()) {
+    out.push_back(NotificationRecord{s.i64(0), s.i64(1), s.i64(2), s.text(3), s.text(4), s.blob(5),
+                                     s.i64(6)});
+  }
+  return out;
+}
+
+bool SqliteStore::ack_notification(std::int64_t device, std::int64_t id) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "DELETE FROM notifications WHERE id = ? AND to_device = ?");
+  s.bind(1, id).bind(2, device);
+  s.step();
+  return sqlite3_changes(db_) > 0;
+}
+
+void SqliteStore::put_recovery_blob(UserId user, const std::string& name, const Bytes& blob) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "INSERT OR REPLACE INTO recovery_blobs(user_id, name, blob) VALUES (?, ?, ?)");
+  s.bind(1, user).bind(2, name).bind(3, blob);
+  s.step();
+}
+
+std::optional<Bytes> SqliteStore::recovery_blob(UserId user, const std::string& name) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT blob FROM recovery_blobs WHERE user_id = ? AND name = ?");
+  s.bind(1, user).bind(2, name);
+  if (!s.step()) return std::nullopt;
+  return s.blob(0);
+}
+
+}  // namespace hopboxd

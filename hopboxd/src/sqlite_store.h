@@ -1,0 +1,65 @@
+// The embedded Store: one SQLite database file in WAL mode with foreign keys, migrated on
+// open (PRAGMA user_version). One connection behind a mutex: simple, and writes are short.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "store.h"
+
+struct sqlite3;
+
+namespace hopboxd {
+
+class SqliteStore final : public Store {
+ public:
+  // Opens or creates the database at path; throws std::runtime_error when it cannot.
+  explicit SqliteStore(const std::string& path);
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  std::optional<DeviceRecord> create_account(const std::string& user,
+                                             const DeviceRecord& first_device) override;
+  std::optional<DeviceRecord> add_device(UserId user, const DeviceRecord& device) override;
+  std::optional<DeviceRecord> device(std::int64_t id) override;
+  std::optional<DeviceRecord> device_by_fingerprint(const Bytes& fingerprint) override;
+  std::vector<DeviceRecord> devices_of(UserId user) override;
+  std::optional<UserId> user_id(const std::string& user) override;
+
+  void put_challenge(std::int64_t device, const Bytes& challenge, std::int64_t expires) override;
+  bool take_challenge(std::int64_t device, const Bytes& challenge, std::int64_t now) override;
+  void put_session(const Bytes& token_hash, std::int64_t device, std::int64_t expires) override;
+  std::optional<std::int64_t> session_device(const Bytes& token_hash, std::int64_t now) override;
+
+  std::optional<std::int64_t> put_item(const ItemRecord& item, bool replace,
+                                       std::vector<std::string>& orphaned) override;
+  std::optional<ItemRecord> item(UserId owner, const std::string& item_id) override;
+  std::vector<ItemRecord> items_of(UserId owner) override;
+  bool delete_item(UserId owner, const std::string& item_id,
+                   std::vector<std::string>& orphaned) override;
+  std::vector<std::string> all_payload_digests() override;
+
+  std::int64_t put_rekey(const ReKeyRecord& rk) override;
+  std::optional<ReKeyRecord> rekey(std::int64_t id) override;
+  bool delete_rekey(std::int64_t id) override;
+  std::vector<ReKeyRecord> rekeys_created_by(UserId user) override;
+  std::vector<UserId> sharers_with(UserId recipient) override;
+  std::vector<ReKeyRecord> edges_for(UserId owner, UserId requester) override;
+
+  std::int64_t put_notification(const NotificationRecord& n) override;
+  std::vector<NotificationRecord> pending_notifications(std::int64_t device,
+                                                        std::int64_t after_id) override;
+  bool ack_notification(std::int64_t device, std::int64_t id) override;
+
+  void put_recovery_blob(UserId user, const std::string& name, const Bytes& blob) override;
+  std::optional<Bytes> recovery_blob(UserId user, const std::string& name) override;
+
+ private:
+  void migrate();
+  sqlite3* db_ = nullptr;
+  std::mutex mu_;
+};
+
+}  // namespace hopboxd

@@ -1,0 +1,116 @@
+// What hopboxd keeps, behind one interface: accounts, devices, sessions, items, the
+// re-encryption key network, inboxes and recovery material. Payload bytes live apart, in a
+// PayloadStore (content addressed). Every method is atomic: it commits entirely or not at all.
+// Implementations are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chain_search.h"
+
+namespace hopboxd {
+
+using Bytes = std::vector<std::uint8_t>;
+
+struct DeviceRecord {
+  std::int64_t id = 0;
+  UserId user_id = 0;
+  std::string user;
+  std::string name;
+  bool primary = false;
+  Bytes signing_key;     // SubjectPublicKeyInfo DER
+  Bytes encryption_key;  // mupre public key encoding
+  Bytes fingerprint;     // SHA-256 of encryption_key
+  Bytes certificate_chain;
+};
+
+struct ItemRecord {
+  UserId owner_id = 0;
+  std::string owner;
+  std::string item_id;
+  std::int64_t version = 0;
+  std::string folder;
+  Bytes capsule;
+  Bytes wrapped_key;
+  Bytes metadata;
+  Bytes payload_header;
+  std::string payload_digest;  // hex SHA-256: the payload's name in the PayloadStore
+  std::int64_t payload_size = 0;
+  Bytes signature;
+  std::int64_t created_at = 0;
+};
+
+struct ReKeyRecord {
+  std::int64_t id = 0;
+  std::int64_t creator_device = 0;
+  Edge edge;    // from/to are device ids; kind, user (whose data), policy, expiry
+  Bytes rekey;  // mupre encoding
+  Bytes from_fingerprint, to_fingerprint;
+};
+
+struct NotificationRecord {
+  std::int64_t id = 0;
+  std::int64_t to_device = 0;
+  std::int64_t from_device = 0;
+  std::string from_user;
+  std::string kind;
+  Bytes body;
+  std::int64_t created_at = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Accounts and devices. create_account fails (nullopt) when the user exists.
+  virtual std::optional<DeviceRecord> create_account(const std::string& user,
+                                                     const DeviceRecord& first_device) = 0;
+  virtual std::optional<DeviceRecord> add_device(UserId user, const DeviceRecord& device) = 0;
+  virtual std::optional<DeviceRecord> device(std::int64_t id) = 0;
+  virtual std::optional<DeviceRecord> device_by_fingerprint(const Bytes& fingerprint) = 0;
+  virtual std::vector<DeviceRecord> devices_of(UserId user) = 0;
+  virtual std::optional<UserId> user_id(const std::string& user) = 0;
+
+  // One-time challenges and sessions (tokens are stored hashed).
+  virtual void put_challenge(std::int64_t device, const Bytes& challenge, std::int64_t expires) = 0;
+  // Deletes the challenge whatever the outcome; true if it existed and had not expired.
+  virtual bool take_challenge(std::int64_t device, const Bytes& challenge, std::int64_t now) = 0;
+  virtual void put_session(const Bytes& token_hash, std::int64_t device, std::int64_t expires) = 0;
+  virtual std::optional<std::int64_t> session_device(const Bytes& token_hash, std::int64_t now) = 0;
+
+  // Items. put_item inserts, or replaces when replace is set (version + 1); returns the new
+  // version, or nullopt (exists and !replace). Returns the digests no item uses any more.
+  virtual std::optional<std::int64_t> put_item(const ItemRecord& item, bool replace,
+                                               std::vector<std::string>& orphaned) = 0;
+  virtual std::optional<ItemRecord> item(UserId owner, const std::string& item_id) = 0;
+  virtual std::vector<ItemRecord> items_of(UserId owner) = 0;
+  virtual bool delete_item(UserId owner, const std::string& item_id,
+                           std::vector<std::string>& orphaned) = 0;
+  virtual std::vector<std::string> all_payload_digests() = 0;
+
+  // The re-encryption key network.
+  virtual std::int64_t put_rekey(const ReKeyRecord& rk) = 0;
+  virtual std::optional<ReKeyRecord> rekey(std::int64_t id) = 0;
+  virtual bool delete_rekey(std::int64_t id) = 0;
+  virtual std::vector<ReKeyRecord> rekeys_created_by(UserId user) = 0;
+  // Users with a share edge into one of `recipient`'s devices.
+  virtual std::vector<UserId> sharers_with(UserId recipient) = 0;
+  // Every edge that may lie on a chain from `owner`'s data to `requester`: edges whose `user`
+  // is either of them.
+  virtual std::vector<ReKeyRecord> edges_for(UserId owner, UserId requester) = 0;
+
+  // Inboxes.
+  virtual std::int64_t put_notification(const NotificationRecord& n) = 0;
+  virtual std::vector<NotificationRecord> pending_notifications(std::int64_t device,
+                                                                std::int64_t after_id) = 0;
+  virtual bool ack_notification(std::int64_t device, std::int64_t id) = 0;
+
+  // Recovery material.
+  virtual void put_recovery_blob(UserId user, const std::string& name, const Bytes& blob) = 0;
+  virtual std::optional<Bytes> recovery_blob(UserId user, const std::string& name) = 0;
+};
+
+}  // namespace hopboxd

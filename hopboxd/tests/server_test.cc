@@ -1,0 +1,536 @@
+// hopboxd as a real process on loopback: accounts, sessions, devices, uploads and downloads
+// through re-encryption chains of 0 to 4 hops, authorization, revocation, crash safety, bad
+// input, inboxes.
+#include <gtest/gtest.h>
+#include <sodium.h>
+
+#include <functional>
+#include <future>
+#include <sstream>
+
+#include "test_server.h"
+
+namespace hopboxd::test {
+namespace {
+
+using grpc::StatusCode;
+
+std::string random_text(std::size_t n) {
+  std::string s(n, '\0');
+  randombytes_buf(s.data(), s.size());
+  return s;
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { stub_ = server_.stub(); }
+
+  // Creates `user` with `d` as its primary device and logs it in.
+  void create_account(const std::string& user, TestDevice& d) {
+    grpc::ClientContext ctx;
+    v1::CreateAccountRequest req;
+    req.set_user(user);
+    req.set_device_name(user + "-primary");
+    *req.mutable_keys() = d.keys();
+    v1::CreateAccountResponse resp;
+    const grpc::Status s = stub_->CreateAccount(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+    d.id = resp.device_id();
+    ASSERT_TRUE(d.login(*stub_).ok());
+  }
+  void add_device(const TestDevice& approver, TestDevice& d) {
+    grpc::ClientContext ctx;
+    approver.authorize(ctx);
+    v1::AddDeviceRequest req;
+    req.set_device_name("another");
+    *req.mutable_keys() = d.keys();
+    v1::AddDeviceResponse resp;
+    ASSERT_TRUE(stub_->AddDevice(&ctx, req, &resp).ok());
+    d.id = resp.device_id();
+    ASSERT_TRUE(d.login(*stub_).ok());
+  }
+  // Installs rk from `from` (a device of the caller's account) to `to`.
+  std::int64_t install(const TestDevice& from, const TestDevice& to, v1::ReKeyKind kind,
+                       const v1::AccessPolicy& policy = {}, grpc::Status* status = nullptr) {
+    auto rk = mupre::make_rekey(*from.key, to.key->public_key());
+    EXPECT_TRUE(rk.ok());
+    const auto bytes = rk->encode();
+    grpc::ClientContext ctx;
+    from.authorize(ctx);
+    v1::InstallReKeyRequest req;
+    req.set_rekey(std::string(bytes.begin(), bytes.end()));
+    req.set_kind(kind);
+    *req.mutable_policy() = policy;
+    v1::InstallReKeyResponse resp;
+    const grpc::Status s = stub_->InstallReKey(&ctx, req, &resp);
+    if (status != nullptr) *status = s;
+    return resp.rekey_id();
+  }
+
+  // before_commit, when given, runs once the payload is sent; the upload then stops without
+  // committing (the call is abandoned in flight).
+  grpc::Status upload(const TestDevice& d, const std::string& owner, const std::string& item,
+                      const std::string& plain, const std::string& folder = "",
+                      const std::function<void()>& before_commit = {}) {
+    const mupre::ItemBinding binding{item, owner};
+    const mupre::Encapsulation e = mupre::encapsulate(d.key->public_key());
+    const mupre::DataKey dk = mupre::DataKey::generate();
+    auto w = mupre::wrap_data_key(e.key, dk, binding);
+    const std::vector<std::uint8_t> meta = {'{', '}'};
+    auto m = mupre::seal_metadata(dk, binding, meta);
+    std::istringstream in(plain);
+    std::ostringstream out;
+    EXPECT_EQ(mupre::seal_payload(dk, binding, in, out, 4096), mupre::Error::kOk);
+    const std::string sealed = out.str();
+    const std::string header = sealed.substr(0, mupre::kPayloadHeaderSize);
+    const std::string body = sealed.substr(mupre::kPayloadHeaderSize);
+
+    grpc::ClientContext ctx;
+    d.authorize(ctx);
+    v1::UploadResponse resp;
+    auto writer = stub_->Upload(&ctx, &resp);
+    v1::UploadRequest h;
+    auto& hh = *h.mutable_header();
+    hh.set_item_id(item);
+    hh.set_folder(folder);
+    const auto capsule = e.capsule.encode();
+    hh.set_capsule(std::string(capsule.begin(), capsule.end()));
+    hh.set_wrapped_key(std::string(w->begin(), w->end()));
+    hh.set_metadata(std::string(m->begin(), m->end()));
+    hh.set_payload_header(header);
+    writer->Write(h);
+    for (std::size_t at = 0; at < body.size(); at += 10000) {
+      v1::UploadRequest p;
+      p.set_payload(body.substr(at, 10000));
+      writer->Write(p);
+    }
+    if (before_commit) {
+      before_commit();
+      return grpc::Status(StatusCode::ABORTED, "test stopped");
+    }
+    v1::UploadRequest c;
+    std::string digest(32, '\0');
+    crypto_hash_sha256(reinterpret_cast<unsigned char*>(digest.data()),
+                       reinterpret_cast<const unsigned char*>(body.data()), body.size());
+    c.mutable_commit()->set_payload_sha256(digest);
+    writer->Write(c);
+    writer->WritesDone();
+    return writer->Finish();
+  }
+
+  // Downloads and decrypts; the plaintext, or the status that stopped it.
+  grpc::Status download(const TestDevice& d, const std::string& owner, const std::string& item,
+                        std::string& plain, int* hops = nullptr) {
+    grpc::ClientContext ctx;
+    d.authorize(ctx);
+    v1::DownloadRequest req;
+    req.set_owner(owner);
+    req.set_item_id(item);
+    auto reader = stub_->Download(&ctx, req);
+    v1::DownloadResponse msg;
+    v1::DownloadHeader header;
+    std::string payload;
+    bool have_header = false;
+    while (reader->Read(&msg)) {
+      if (msg.has_header()) {
+        header = msg.header();
+        have_header = true;
+      } else {
+        payload += msg.payload();
+      }
+    }
+    const grpc::Status s = reader->Finish();
+    if (!s.ok()) return s;
+    if (!have_header) return grpc::Status(StatusCode::INTERNAL, "no header");
+    if (hops != nullptr) *hops = header.chain_size();
+    auto c = mupre::Ciphertext::decode(
+        std::vector<std::uint8_t>(header.capsule().begin(), header.capsule().end()));
+    if (!c) return grpc::Status(StatusCode::DATA_LOSS, "capsule does not decode");
+    auto k = mupre::decapsulate(*d.key, *c);
+    if (!k) return grpc::Status(StatusCode::DATA_LOSS, "not the holder");
+    const mupre::ItemBinding binding{item, owner};
+    auto dk = mupre::unwrap_data_key(
+        *k, std::vector<std::uint8_t>(header.wrapped_key().begin(), header.wrapped_key().end()),
+        binding);
+    if (!dk) return grpc::Status(StatusCode::DATA_LOSS, "unwrap failed");
+    std::istringstream in(header.payload_header() + payload);
+    std::ostringstream out;
+    if (mupre::open_payload(*dk, binding, in, out) != mupre::Error::kOk) {
+      return grpc::Status(StatusCode::DATA_LOSS, "payload does not open");
+    }
+    plain = out.str();
+    return grpc::Status::OK;
+  }
+
+  v1::HealthResponse health() {
+    grpc::ClientContext ctx;
+    v1::HealthResponse r;
+    EXPECT_TRUE(stub_->Health(&ctx, v1::HealthRequest(), &r).ok());
+    return r;
+  }
+
+  TestServer server_;
+  std::unique_ptr<v1::Hopbox::Stub> stub_;
+};
+
+TEST_F(ServerTest, AccountsSessionsAndDevices) {
+  TestDevice alice;
+  create_account("alice", alice);
+  // The same user again, and the same device key under another user, are refused.
+  {
+    grpc::ClientContext ctx;
+    v1::CreateAccountRequest req;
+    req.set_user("alice");
+    req.set_device_name("x");
+    TestDevice other;
+    *req.mutable_keys() = other.keys();
+    v1::CreateAccountResponse resp;
+    EXPECT_EQ(stub_->CreateAccount(&ctx, req, &resp).error_code(), StatusCode::ALREADY_EXISTS);
+  }
+  // A wrong signature buys no session, and a challenge is single use.
+  {
+    grpc::ClientContext c1;
+    v1::BeginSessionRequest b;
+    b.set_device_id(alice.id);
+    v1::BeginSessionResponse br;
+    ASSERT_TRUE(stub_->BeginSession(&c1, b, &br).ok());
+    TestDevice impostor;
+    grpc::ClientContext c2;
+    v1::CompleteSessionRequest r;
+    r.set_device_id(alice.id);
+    r.set_challenge(br.challenge());
+    r.set_signature(impostor.sign(br.challenge()));
+    v1::CompleteSessionResponse rr;
+    EXPECT_EQ(stub_->CompleteSession(&c2, r, &rr).error_code(), StatusCode::UNAUTHENTICATED);
+    grpc::ClientContext c3;
+    r.set_signature(alice.sign(br.challenge()));
+    EXPECT_EQ(stub_->CompleteSession(&c3, r, &rr).error_code(), StatusCode::UNAUTHENTICATED);
+  }
+  TestDevice phone;
+  add_device(alice, phone);
+  grpc::ClientContext ctx;
+  phone.authorize(ctx);
+  v1::ListDevicesResponse list;
+  ASSERT_TRUE(stub_->ListDevices(&ctx, v1::ListDevicesRequest(), &list).ok());
+  ASSERT_EQ(list.devices_size(), 2);
+  EXPECT_TRUE(list.devices(0).primary());
+  EXPECT_FALSE(list.devices(1).primary());
+  // Without a session, nothing but account creation, sessions and health.
+  grpc::ClientContext anon;
+  EXPECT_EQ(stub_->ListDevices(&anon, v1::ListDevicesRequest(), &list).error_code(),
+            StatusCode::UNAUTHENTICATED);
+  grpc::ClientContext forged;
+  forged.AddMetadata("authorization", "Bearer 00");
+  EXPECT_EQ(stub_->ListDevices(&forged, v1::ListDevicesRequest(), &list).error_code(),
+            StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(ServerTest, DownloadsThroughChainsOfZeroToFourReencryptions) {
+  TestDevice a0, a1, a2, b0, b1;
+  create_account("alice", a0);
+  add_device(a0, a1);
+  add_device(a0, a2);
+  create_account("bob", b0);
+  add_device(b0, b1);
+  install(a0, a1, v1::REKEY_KIND_OWN_DEVICE);
+  install(a1, a2, v1::REKEY_KIND_OWN_DEVICE);
+  install(a2, b0, v1::REKEY_KIND_SHARE);
+  install(b0, b1, v1::REKEY_KIND_OWN_DEVICE);
+  const std::string plain = random_text(100000);
+  ASSERT_TRUE(upload(a0, "alice", "report.pdf", plain).ok());
+  const std::pair<TestDevice*, int> readers[] = {{&a0, 0}, {&a1, 1}, {&a2, 2}, {&b0, 3}, {&b1, 4}};
+  for (const auto& [dev, expected_hops] : readers) {
+    std::string got;
+    int hops = -1;
+    const grpc::Status s = download(*dev, "alice", "report.pdf", got, &hops);
+    ASSERT_TRUE(s.ok()) << expected_hops << ": " << s.error_message();
+    EXPECT_EQ(hops, expected_hops);
+    EXPECT_EQ(got, plain);
+  }
+  // The second download by the same device is served from the cache.
+  const auto before = health();
+  std::string got;
+  ASSERT_TRUE(download(b1, "alice", "report.pdf", got).ok());
+  EXPECT_EQ(health().cache_hits(), before.cache_hits() + 1);
+  // bob sees the shared item in his listing.
+  grpc::ClientContext ctx;
+  b1.authorize(ctx);
+  v1::ListItemsRequest lr;
+  lr.set_include_shared(true);
+  v1::ListItemsResponse list;
+  ASSERT_TRUE(stub_->ListItems(&ctx, lr, &list).ok());
+  ASSERT_EQ(list.items_size(), 1);
+  EXPECT_EQ(list.items(0).owner(), "alice");
+}
+
+TEST_F(ServerTest, AnotherAccountIsDeniedEverywhere) {
+  TestDevice alice, carol;
+  create_account("alice", alice);
+  create_account("carol", carol);
+  TestDevice bob;
+  create_account("bob", bob);
+  const std::int64_t share = install(alice, bob, v1::REKEY_KIND_SHARE);
+  ASSERT_TRUE(upload(alice, "alice", "secret", "alice's data").ok());
+  std::string got;
+  EXPECT_EQ(download(carol, "alice", "secret", got).error_code(), StatusCode::PERMISSION_DENIED);
+  // carol cannot revoke alice's key, nor install a key starting at alice's device key.
+  {
+    grpc::ClientContext ctx;
+    carol.authorize(ctx);
+    v1::RevokeReKeyRequest req;
+    req.set_rekey_id(share);
+    v1::RevokeReKeyResponse resp;
+    EXPECT_EQ(stub_->RevokeReKey(&ctx, req, &resp).error_code(), StatusCode::PERMISSION_DENIED);
+  }
+  {
+    auto rk = mupre::make_rekey(*alice.key, carol.key->public_key());
+    ASSERT_TRUE(rk.ok());
+    const auto bytes = rk->encode();
+    grpc::ClientContext ctx;
+    carol.authorize(ctx);
+    v1::InstallReKeyRequest req;
+    req.set_rekey(std::string(bytes.begin(), bytes.end()));
+    req.set_kind(v1::REKEY_KIND_SHARE);
+    v1::InstallReKeyResponse resp;
+    EXPECT_EQ(stub_->InstallReKey(&ctx, req, &resp).error_code(), StatusCode::PERMISSION_DENIED);
+  }
+  // bob's share does not let him re-share alice's item with carol.
+  install(bob, carol, v1::REKEY_KIND_SHARE);
+  EXPECT_EQ(download(carol, "alice", "secret", got).error_code(), StatusCode::PERMISSION_DENIED);
+  // carol cannot delete alice's item (it is not in carol's account) ...
+  {
+    grpc::ClientContext ctx;
+    carol.authorize(ctx);
+    v1::DeleteItemRequest req;
+    req.set_item_id("secret");
+    v1::DeleteItemResponse resp;
+    EXPECT_EQ(stub_->DeleteItem(&ctx, req, &resp).error_code(), StatusCode::NOT_FOUND);
+  }
+  // ... nor upload a capsule for a key of alice's into her own account.
+  {
+    TestDevice fake = carol;
+    fake.key = alice.key;
+    EXPECT_EQ(upload(fake, "carol", "x", "y").error_code(), StatusCode::INVALID_ARGUMENT);
+  }
+  ASSERT_TRUE(download(bob, "alice", "secret", got).ok());
+  EXPECT_EQ(got, "alice's data");
+}
+
+TEST_F(ServerTest, RevocationTakesEffectOnTheNextDownload) {
+  TestDevice alice, bob;
+  create_account("alice", alice);
+  create_account("bob", bob);
+  const std::int64_t share = install(alice, bob, v1::REKEY_KIND_SHARE);
+  ASSERT_TRUE(upload(alice, "alice", "doc", "v1").ok());
+  std::string got;
+  ASSERT_TRUE(download(bob, "alice", "doc", got).ok());  // now cached
+  grpc::ClientContext ctx;
+  alice.authorize(ctx);
+  v1::RevokeReKeyRequest req;
+  req.set_rekey_id(share);
+  v1::RevokeReKeyResponse resp;
+  ASSERT_TRUE(stub_->RevokeReKey(&ctx, req, &resp).ok());
+  EXPECT_EQ(download(bob, "alice", "doc", got).error_code(), StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(ServerTest, PoliciesLimitWhatAShareCarries) {
+  TestDevice alice, bob;
+  create_account("alice", alice);
+  create_account("bob", bob);
+  v1::AccessPolicy photos;
+  photos.set_scope(v1::AccessPolicy::SCOPE_FOLDER);
+  photos.set_folder("photos");
+  install(alice, bob, v1::REKEY_KIND_SHARE, photos);
+  ASSERT_TRUE(upload(alice, "alice", "beach.jpg", "sand", "photos").ok());
+  ASSERT_TRUE(upload(alice, "alice", "taxes.pdf", "numbers", "work").ok());
+  std::string got;
+  EXPECT_TRUE(download(bob, "alice", "beach.jpg", got).ok());
+  EXPECT_EQ(download(bob, "alice", "taxes.pdf", got).error_code(), StatusCode::PERMISSION_DENIED);
+  v1::AccessPolicy expired;
+  expired.set_expires_at(1);  // 1970
+  grpc::Status s;
+  install(alice, bob, v1::REKEY_KIND_SHARE, expired, &s);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(download(bob, "alice", "taxes.pdf", got).error_code(), StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(ServerTest, KilledDuringUploadLosesNothingAcknowledged) {
+  TestDevice alice;
+  create_account("alice", alice);
+  const std::string first = random_text(300000);
+  ASSERT_TRUE(upload(alice, "alice", "kept", first).ok());
+  // An upload in flight when the server dies: header and payload sent, no commit, the call
+  // still open.
+  std::promise<void> sent, killed;
+  std::thread uploader([&] {
+    (void)upload(alice, "alice", "half", random_text(2000000), "", [&] {
+      sent.set_value();
+      killed.get_future().wait();
+    });
+  });
+  sent.get_future().wait();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));     // let the server write it
+  EXPECT_FALSE(fs::is_empty(server_.dir() / "payloads" / "tmp"));  // the upload is in flight
+  EXPECT_EQ(server_.stop(SIGKILL), -SIGKILL);
+  killed.set_value();
+  uploader.join();
+  server_.start();
+  stub_ = server_.stub();
+  ASSERT_TRUE(alice.login(*stub_).ok());
+  std::string got;
+  ASSERT_TRUE(download(alice, "alice", "kept", got).ok());
+  EXPECT_EQ(got, first);
+  EXPECT_EQ(download(alice, "alice", "half", got).error_code(), StatusCode::NOT_FOUND);
+  EXPECT_TRUE(fs::is_empty(server_.dir() / "payloads" / "tmp"));
+}
+
+TEST_F(ServerTest, UploadWithoutCommitLeavesNoItem) {
+  TestDevice alice;
+  create_account("alice", alice);
+  // The client closes the stream without a commit.
+  grpc::ClientContext ctx;
+  alice.authorize(ctx);
+  v1::UploadResponse resp;
+  auto w = stub_->Upload(&ctx, &resp);
+  v1::UploadRequest h;
+  h.mutable_header()->set_item_id("half");
+  const auto capsule = mupre::encapsulate(alice.key->public_key()).capsule.encode();
+  h.mutable_header()->set_capsule(std::string(capsule.begin(), capsule.end()));
+  h.mutable_header()->set_wrapped_key(std::string(mupre::kWrappedKeySize, '\0'));
+  h.mutable_header()->set_payload_header(std::string("\x09\x01", 2) + std::string(28, '\0'));
+  w->Write(h);
+  v1::UploadRequest p;
+  p.set_payload("some bytes");
+  w->Write(p);
+  w->WritesDone();
+  EXPECT_EQ(w->Finish().error_code(), StatusCode::ABORTED);
+  std::string got;
+  EXPECT_EQ(download(alice, "alice", "half", got).error_code(), StatusCode::NOT_FOUND);
+}
+
+TEST_F(ServerTest, MalformedInputGetsClearErrorsAndTheServerStaysUp) {
+  TestDevice alice;
+  create_account("alice", alice);
+  const auto bad_upload = [&](auto mutate) {
+    grpc::ClientContext ctx;
+    alice.authorize(ctx);
+    v1::UploadResponse resp;
+    auto w = stub_->Upload(&ctx, &resp);
+    v1::UploadRequest h;
+    auto& hh = *h.mutable_header();
+    hh.set_item_id("ok-id");
+    const auto capsule = mupre::encapsulate(alice.key->public_key()).capsule.encode();
+    hh.set_capsule(std::string(capsule.begin(), capsule.end()));
+    hh.set_wrapped_key(std::string(mupre::kWrappedKeySize, '\0'));
+    hh.set_payload_header(std::string("\x09\x01", 2) + std::string(28, '\0'));
+    mutate(hh);
+    w->Write(h);
+    w->WritesDone();
+    return w->Finish();
+  };
+  EXPECT_EQ(bad_upload([](v1::UploadHeader& h) { h.set_item_id("../etc/passwd"); }).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(bad_upload([](v1::UploadHeader& h) { h.set_capsule("junk"); }).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(bad_upload([](v1::UploadHeader& h) {
+              std::string c = h.capsule();
+              c[40] = static_cast<char>(c[40] ^ 1);  // a point off the curve or subgroup
+              h.set_capsule(c);
+            }).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(bad_upload([](v1::UploadHeader& h) { h.set_wrapped_key("short"); }).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(bad_upload([](v1::UploadHeader& h) {
+              h.set_metadata(std::string(3 << 20, 'm'));
+            }).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+  {
+    grpc::ClientContext ctx;
+    alice.authorize(ctx);
+    v1::InstallReKeyRequest req;
+    req.set_rekey(std::string(498, '\x03'));
+    v1::InstallReKeyResponse resp;
+    EXPECT_EQ(stub_->InstallReKey(&ctx, req, &resp).error_code(), StatusCode::INVALID_ARGUMENT);
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::BeginSessionRequest req;
+    req.set_device_id(987654);
+    v1::BeginSessionResponse resp;
+    EXPECT_EQ(stub_->BeginSession(&ctx, req, &resp).error_code(), StatusCode::NOT_FOUND);
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::CreateAccountRequest req;
+    req.set_user("mallory");
+    req.set_device_name("d");
+    req.mutable_keys()->set_signing_key("not a key");
+    v1::CreateAccountResponse resp;
+    EXPECT_EQ(stub_->CreateAccount(&ctx, req, &resp).error_code(), StatusCode::INVALID_ARGUMENT);
+  }
+  std::string got;
+  EXPECT_EQ(download(alice, "nobody", "x", got).error_code(), StatusCode::NOT_FOUND);
+  EXPECT_TRUE(server_.running());
+  EXPECT_EQ(health().status(), "ok");
+}
+
+TEST_F(ServerTest, InboxDeliversToOfflineDevicesUntilAcknowledged) {
+  TestDevice alice, phone;
+  create_account("alice", alice);
+  add_device(alice, phone);
+  std::int64_t sent = 0;
+  {
+    grpc::ClientContext ctx;
+    alice.authorize(ctx);
+    v1::SendNotificationRequest req;
+    req.set_to_device_id(phone.id);
+    req.set_kind("pairing-request");
+    req.set_body("hello");
+    v1::SendNotificationResponse resp;
+    ASSERT_TRUE(stub_->SendNotification(&ctx, req, &resp).ok());
+    sent = resp.notification_id();
+  }
+  const auto first_notification = [&] {
+    grpc::ClientContext ctx;
+    phone.authorize(ctx);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    auto reader = stub_->WatchInbox(&ctx, v1::WatchInboxRequest());
+    v1::Notification n;
+    const bool got = reader->Read(&n);
+    ctx.TryCancel();
+    (void)reader->Finish();
+    return got ? n : v1::Notification();
+  };
+  v1::Notification n = first_notification();
+  EXPECT_EQ(n.notification_id(), sent);
+  EXPECT_EQ(n.kind(), "pairing-request");
+  EXPECT_EQ(n.body(), "hello");
+  EXPECT_EQ(n.from_user(), "alice");
+  // Still there until acknowledged.
+  EXPECT_EQ(first_notification().notification_id(), sent);
+  grpc::ClientContext ctx;
+  phone.authorize(ctx);
+  v1::AckNotificationRequest ack;
+  ack.set_notification_id(sent);
+  v1::AckNotificationResponse ar;
+  ASSERT_TRUE(stub_->AckNotification(&ctx, ack, &ar).ok());
+  grpc::ClientContext ctx2;
+  alice.authorize(ctx2);  // not alice's to acknowledge, and gone anyway
+  EXPECT_EQ(stub_->AckNotification(&ctx2, ack, &ar).error_code(), StatusCode::NOT_FOUND);
+}
+
+TEST_F(ServerTest, GracefulStopOnSigterm) {
+  TestDevice alice;
+  create_account("alice", alice);
+  ASSERT_TRUE(upload(alice, "alice", "x", "data").ok());
+  EXPECT_EQ(server_.stop(SIGTERM), 0);
+  server_.start();
+  stub_ = server_.stub();
+  ASSERT_TRUE(alice.login(*stub_).ok());
+  std::string got;
+  ASSERT_TRUE(download(alice, "alice", "x", got).ok());
+  EXPECT_EQ(got, "data");
+}
+
+}  // namespace
+}  // namespace hopboxd::test

@@ -1,0 +1,160 @@
+// Starts a real hopboxd process on loopback with its own data directory, and a client side
+// that talks to it over TLS the way a device would (software keys stand in for the token:
+// the PKCS#11 client is another component).
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "hopbox/v1/hopbox.grpc.pb.h"
+#include "mupre/item.h"
+
+namespace hopboxd::test {
+
+namespace fs = std::filesystem;
+namespace v1 = hopbox::v1;
+
+inline std::string read_all(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class TestServer {
+ public:
+  TestServer() {
+    char tmpl[] = "/tmp/hopboxd-test-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp");
+    dir_ = tmpl;
+    start();
+  }
+  ~TestServer() {
+    stop(SIGKILL);
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  TestServer(const TestServer&) = delete;
+  TestServer& operator=(const TestServer&) = delete;
+
+  void start() {
+    fs::remove(dir_ / "port");
+    pid_ = fork();
+    if (pid_ == 0) {
+      const std::string data = dir_.string(), port = (dir_ / "port").string();
+      const std::string log = (dir_ / "server.log").string();
+      FILE* f = std::freopen(log.c_str(), "a", stderr);
+      (void)f;
+      execl(HOPBOXD_BINARY, "hopboxd", "--data-dir", data.c_str(), "--listen", "127.0.0.1:0",
+            "--port-file", port.c_str(), "--threads", "2", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 200 && !fs::exists(dir_ / "port"); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (!fs::exists(dir_ / "port")) throw std::runtime_error("hopboxd did not start");
+    port_ = std::stoi(read_all(dir_ / "port"));
+  }
+  // SIGTERM: graceful; SIGKILL: a crash. Returns the exit status (or -signal).
+  int stop(int sig) {
+    if (pid_ <= 0) return 0;
+    kill(pid_, sig);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  }
+  bool running() const { return pid_ > 0 && kill(pid_, 0) == 0; }
+
+  std::unique_ptr<v1::Hopbox::Stub> stub() const {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = read_all(dir_ / "tls" / "cert.pem");
+    grpc::ChannelArguments args;
+    args.SetSslTargetNameOverride("localhost");
+    args.SetMaxReceiveMessageSize(8 << 20);
+    auto channel = grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port_),
+                                             grpc::SslCredentials(ssl), args);
+    return v1::Hopbox::NewStub(channel);
+  }
+  const fs::path& dir() const { return dir_; }
+
+ private:
+  fs::path dir_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+// A device: a signing key (P-256) and a mupre key, plus its session with the server.
+struct TestDevice {
+  std::shared_ptr<EVP_PKEY> signing;
+  std::shared_ptr<mupre::SecretKey> key;
+  std::int64_t id = 0;
+  std::string token;
+
+  TestDevice()
+      : signing(EVP_EC_gen("P-256"), EVP_PKEY_free),
+        key(std::make_shared<mupre::SecretKey>(mupre::SecretKey::generate())) {}
+
+  v1::DeviceKeys keys() const {
+    v1::DeviceKeys k;
+    unsigned char* der = nullptr;
+    const int n = i2d_PUBKEY(signing.get(), &der);
+    k.set_signing_key(std::string(reinterpret_cast<char*>(der), static_cast<std::size_t>(n)));
+    OPENSSL_free(der);
+    const auto pk = key->public_key().encode();
+    k.set_encryption_key(std::string(pk.begin(), pk.end()));
+    return k;
+  }
+
+  std::string sign(const std::string& challenge) const {
+    std::string msg = std::string("hopbox v1 session") + challenge;
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    std::size_t len = 0;
+    EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, signing.get());
+    EVP_DigestSign(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(msg.data()),
+                   msg.size());
+    std::string sig(len, '\0');
+    EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len,
+                   reinterpret_cast<const unsigned char*>(msg.data()), msg.size());
+    EVP_MD_CTX_free(ctx);
+    sig.resize(len);
+    return sig;
+  }
+
+  grpc::Status login(v1::Hopbox::Stub& stub) {
+    grpc::ClientContext c1;
+    v1::BeginSessionRequest b;
+    b.set_device_id(id);
+    v1::BeginSessionResponse br;
+    if (auto s = stub.BeginSession(&c1, b, &br); !s.ok()) return s;
+    grpc::ClientContext c2;
+    v1::CompleteSessionRequest r;
+    r.set_device_id(id);
+    r.set_challenge(br.challenge());
+    r.set_signature(sign(br.challenge()));
+    v1::CompleteSessionResponse rr;
+    auto s = stub.CompleteSession(&c2, r, &rr);
+    if (s.ok()) token = rr.token();
+    return s;
+  }
+
+  void authorize(grpc::ClientContext& ctx) const {
+    ctx.AddMetadata("authorization", "Bearer " + token);
+  }
+};
+
+}  // namespace hopboxd::test
