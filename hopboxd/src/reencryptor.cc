@@ -65,13 +65,13 @@ mupre::Result<std::vector<std::uint8_t>> Reencryptor::run(const CacheKey& key, c
   if (auto hit = lookup(key)) return std::move(*hit);
 
   auto job = std::make_shared<std::packaged_task<mupre::Result<std::vector<std::uint8_t>>()>>(
-      [&capsule, &chain]() -> mupre::Result<std::vector<std::uint8_t>> {
+      [this, &capsule, &chain]() -> mupre::Result<std::vector<std::uint8_t>> {
         auto c = mupre::Ciphertext::decode(capsule);
         if (!c) return c.error();
         for (const ReKeyRecord& r : chain) {
-          auto rk = mupre::ReKey::decode(r.rekey);
+          auto rk = decoded_rekey(r);
           if (!rk) return rk.error();
-          auto next = mupre::reencrypt(*rk, *c);
+          auto next = mupre::reencrypt(**rk, *c);
           if (!next) return next.error();
           c = std::move(*next);
         }
@@ -96,8 +96,24 @@ mupre::Result<std::vector<std::uint8_t>> Reencryptor::run(const CacheKey& key, c
   return out;
 }
 
+mupre::Result<std::shared_ptr<const mupre::ReKey>> Reencryptor::decoded_rekey(
+    const ReKeyRecord& r) {
+  {
+    std::lock_guard lock(cache_mu_);
+    if (const auto it = rekeys_.find(r.id); it != rekeys_.end()) return it->second;
+  }
+  auto rk = mupre::ReKey::decode(r.rekey);
+  if (!rk) return rk.error();
+  auto shared = std::make_shared<const mupre::ReKey>(std::move(*rk));
+  std::lock_guard lock(cache_mu_);
+  if (rekeys_.size() >= std::max<std::size_t>(capacity_, 1024)) rekeys_.clear();
+  rekeys_[r.id] = shared;
+  return shared;
+}
+
 void Reencryptor::invalidate_edge(std::int64_t rekey_id) {
   std::lock_guard lock(cache_mu_);
+  rekeys_.erase(rekey_id);
   for (auto it = lru_.begin(); it != lru_.end();) {
     if (std::find(it->edges.begin(), it->edges.end(), rekey_id) != it->edges.end()) {
       index_.erase(it->key);

@@ -9,16 +9,17 @@ namespace hopboxd {
 
 namespace {
 
-// The schema, one migration per entry; user_version counts the migrations applied.
+// The schema, one migration per entry; user_version counts the migrations applied. Ids are
+// AUTOINCREMENT: a revoked key's or removed device's id is never given to another.
 const char* const kMigrations[] = {
     R"sql(
 CREATE TABLE users (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   name TEXT NOT NULL UNIQUE,
   created_at INTEGER NOT NULL DEFAULT (unixepoch())
 );
 CREATE TABLE devices (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   user_id INTEGER NOT NULL REFERENCES users(id),
   name TEXT NOT NULL,
   is_primary INTEGER NOT NULL,
@@ -56,7 +57,7 @@ CREATE TABLE items (
 );
 CREATE INDEX items_by_digest ON items(payload_digest);
 CREATE TABLE rekeys (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   creator_device INTEGER NOT NULL REFERENCES devices(id),
   from_device INTEGER NOT NULL REFERENCES devices(id),
   to_device INTEGER NOT NULL REFERENCES devices(id),
@@ -72,7 +73,7 @@ CREATE TABLE rekeys (
 );
 CREATE INDEX rekeys_by_user ON rekeys(user_id);
 CREATE TABLE notifications (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   to_device INTEGER NOT NULL REFERENCES devices(id),
   from_device INTEGER NOT NULL REFERENCES devices(id),
   kind TEXT NOT NULL,

@@ -8,7 +8,7 @@
 #include <future>
 #include <sstream>
 
-#include "test_server.h"
+#include "test_client.h"
 
 namespace hopboxd::test {
 namespace {
@@ -25,141 +25,29 @@ class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override { stub_ = server_.stub(); }
 
-  // Creates `user` with `d` as its primary device and logs it in.
   void create_account(const std::string& user, TestDevice& d) {
-    grpc::ClientContext ctx;
-    v1::CreateAccountRequest req;
-    req.set_user(user);
-    req.set_device_name(user + "-primary");
-    *req.mutable_keys() = d.keys();
-    v1::CreateAccountResponse resp;
-    const grpc::Status s = stub_->CreateAccount(&ctx, req, &resp);
+    const grpc::Status s = test::create_account(*stub_, user, d);
     ASSERT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
-    d.id = resp.device_id();
-    ASSERT_TRUE(d.login(*stub_).ok());
   }
   void add_device(const TestDevice& approver, TestDevice& d) {
-    grpc::ClientContext ctx;
-    approver.authorize(ctx);
-    v1::AddDeviceRequest req;
-    req.set_device_name("another");
-    *req.mutable_keys() = d.keys();
-    v1::AddDeviceResponse resp;
-    ASSERT_TRUE(stub_->AddDevice(&ctx, req, &resp).ok());
-    d.id = resp.device_id();
-    ASSERT_TRUE(d.login(*stub_).ok());
+    const grpc::Status s = test::add_device(*stub_, approver, d);
+    ASSERT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
   }
-  // Installs rk from `from` (a device of the caller's account) to `to`.
   std::int64_t install(const TestDevice& from, const TestDevice& to, v1::ReKeyKind kind,
                        const v1::AccessPolicy& policy = {}, grpc::Status* status = nullptr) {
-    auto rk = mupre::make_rekey(*from.key, to.key->public_key());
-    EXPECT_TRUE(rk.ok());
-    const auto bytes = rk->encode();
-    grpc::ClientContext ctx;
-    from.authorize(ctx);
-    v1::InstallReKeyRequest req;
-    req.set_rekey(std::string(bytes.begin(), bytes.end()));
-    req.set_kind(kind);
-    *req.mutable_policy() = policy;
-    v1::InstallReKeyResponse resp;
-    const grpc::Status s = stub_->InstallReKey(&ctx, req, &resp);
+    std::int64_t id = 0;
+    const grpc::Status s = install_rekey(*stub_, from, to, kind, policy, &id);
     if (status != nullptr) *status = s;
-    return resp.rekey_id();
+    return id;
   }
-
-  // before_commit, when given, runs once the payload is sent; the upload then stops without
-  // committing (the call is abandoned in flight).
   grpc::Status upload(const TestDevice& d, const std::string& owner, const std::string& item,
                       const std::string& plain, const std::string& folder = "",
                       const std::function<void()>& before_commit = {}) {
-    const mupre::ItemBinding binding{item, owner};
-    const mupre::Encapsulation e = mupre::encapsulate(d.key->public_key());
-    const mupre::DataKey dk = mupre::DataKey::generate();
-    auto w = mupre::wrap_data_key(e.key, dk, binding);
-    const std::vector<std::uint8_t> meta = {'{', '}'};
-    auto m = mupre::seal_metadata(dk, binding, meta);
-    std::istringstream in(plain);
-    std::ostringstream out;
-    EXPECT_EQ(mupre::seal_payload(dk, binding, in, out, 4096), mupre::Error::kOk);
-    const std::string sealed = out.str();
-    const std::string header = sealed.substr(0, mupre::kPayloadHeaderSize);
-    const std::string body = sealed.substr(mupre::kPayloadHeaderSize);
-
-    grpc::ClientContext ctx;
-    d.authorize(ctx);
-    v1::UploadResponse resp;
-    auto writer = stub_->Upload(&ctx, &resp);
-    v1::UploadRequest h;
-    auto& hh = *h.mutable_header();
-    hh.set_item_id(item);
-    hh.set_folder(folder);
-    const auto capsule = e.capsule.encode();
-    hh.set_capsule(std::string(capsule.begin(), capsule.end()));
-    hh.set_wrapped_key(std::string(w->begin(), w->end()));
-    hh.set_metadata(std::string(m->begin(), m->end()));
-    hh.set_payload_header(header);
-    writer->Write(h);
-    for (std::size_t at = 0; at < body.size(); at += 10000) {
-      v1::UploadRequest p;
-      p.set_payload(body.substr(at, 10000));
-      writer->Write(p);
-    }
-    if (before_commit) {
-      before_commit();
-      return grpc::Status(StatusCode::ABORTED, "test stopped");
-    }
-    v1::UploadRequest c;
-    std::string digest(32, '\0');
-    crypto_hash_sha256(reinterpret_cast<unsigned char*>(digest.data()),
-                       reinterpret_cast<const unsigned char*>(body.data()), body.size());
-    c.mutable_commit()->set_payload_sha256(digest);
-    writer->Write(c);
-    writer->WritesDone();
-    return writer->Finish();
+    return upload_item(*stub_, d, owner, item, plain, folder, before_commit);
   }
-
-  // Downloads and decrypts; the plaintext, or the status that stopped it.
   grpc::Status download(const TestDevice& d, const std::string& owner, const std::string& item,
                         std::string& plain, int* hops = nullptr) {
-    grpc::ClientContext ctx;
-    d.authorize(ctx);
-    v1::DownloadRequest req;
-    req.set_owner(owner);
-    req.set_item_id(item);
-    auto reader = stub_->Download(&ctx, req);
-    v1::DownloadResponse msg;
-    v1::DownloadHeader header;
-    std::string payload;
-    bool have_header = false;
-    while (reader->Read(&msg)) {
-      if (msg.has_header()) {
-        header = msg.header();
-        have_header = true;
-      } else {
-        payload += msg.payload();
-      }
-    }
-    const grpc::Status s = reader->Finish();
-    if (!s.ok()) return s;
-    if (!have_header) return grpc::Status(StatusCode::INTERNAL, "no header");
-    if (hops != nullptr) *hops = header.chain_size();
-    auto c = mupre::Ciphertext::decode(
-        std::vector<std::uint8_t>(header.capsule().begin(), header.capsule().end()));
-    if (!c) return grpc::Status(StatusCode::DATA_LOSS, "capsule does not decode");
-    auto k = mupre::decapsulate(*d.key, *c);
-    if (!k) return grpc::Status(StatusCode::DATA_LOSS, "not the holder");
-    const mupre::ItemBinding binding{item, owner};
-    auto dk = mupre::unwrap_data_key(
-        *k, std::vector<std::uint8_t>(header.wrapped_key().begin(), header.wrapped_key().end()),
-        binding);
-    if (!dk) return grpc::Status(StatusCode::DATA_LOSS, "unwrap failed");
-    std::istringstream in(header.payload_header() + payload);
-    std::ostringstream out;
-    if (mupre::open_payload(*dk, binding, in, out) != mupre::Error::kOk) {
-      return grpc::Status(StatusCode::DATA_LOSS, "payload does not open");
-    }
-    plain = out.str();
-    return grpc::Status::OK;
+    return download_item(*stub_, d, owner, item, plain, hops);
   }
 
   v1::HealthResponse health() {

@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "hopbox/v1/hopbox.grpc.pb.h"
 #include "mupre/item.h"
@@ -37,7 +38,8 @@ inline std::string read_all(const fs::path& p) {
 
 class TestServer {
  public:
-  TestServer() {
+  // extra: further hopboxd options, e.g. {"--cache-entries", "0"}.
+  explicit TestServer(std::vector<std::string> extra = {}) : extra_(std::move(extra)) {
     char tmpl[] = "/tmp/hopboxd-test-XXXXXX";
     if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp");
     dir_ = tmpl;
@@ -59,8 +61,13 @@ class TestServer {
       const std::string log = (dir_ / "server.log").string();
       FILE* f = std::freopen(log.c_str(), "a", stderr);
       (void)f;
-      execl(HOPBOXD_BINARY, "hopboxd", "--data-dir", data.c_str(), "--listen", "127.0.0.1:0",
-            "--port-file", port.c_str(), "--threads", "2", static_cast<char*>(nullptr));
+      std::vector<std::string> args = {"hopboxd",     "--data-dir",  data, "--listen",
+                                       "127.0.0.1:0", "--port-file", port};
+      args.insert(args.end(), extra_.begin(), extra_.end());
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(HOPBOXD_BINARY, argv.data());
       _exit(127);
     }
     for (int i = 0; i < 200 && !fs::exists(dir_ / "port"); ++i) {
@@ -93,6 +100,7 @@ class TestServer {
   const fs::path& dir() const { return dir_; }
 
  private:
+  std::vector<std::string> extra_;
   fs::path dir_;
   pid_t pid_ = -1;
   int port_ = 0;

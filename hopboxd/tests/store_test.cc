@@ -1,0 +1,183 @@
+// The embedded store on real SQLite files and the payload directory on a real filesystem.
+#include <gtest/gtest.h>
+#include <sodium.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "payload_store.h"
+#include "sqlite_store.h"
+
+namespace hopboxd {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/hopboxd-store-XXXXXX";
+    path_ = mkdtemp(tmpl);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+DeviceRecord device(std::uint8_t tag) {
+  DeviceRecord d;
+  d.name = "dev" + std::to_string(tag);
+  d.signing_key = {1, 2, tag};
+  d.encryption_key = {3, 4, tag};
+  d.fingerprint = Bytes(32, tag);
+  return d;
+}
+
+ItemRecord item(UserId owner, const std::string& id, const std::string& digest) {
+  ItemRecord r;
+  r.owner_id = owner;
+  r.item_id = id;
+  r.capsule = {1};
+  r.wrapped_key = {2};
+  r.payload_header = {3};
+  r.payload_digest = digest;
+  r.payload_size = 10;
+  return r;
+}
+
+TEST(SqliteStore, AccountsPersistAcrossReopenAndDuplicatesAreRefused) {
+  TempDir dir;
+  const std::string db = (dir.path() / "h.db").string();
+  UserId alice = 0;
+  {
+    SqliteStore s(db);
+    auto d = s.create_account("alice", device(1));
+    ASSERT_TRUE(d.has_value());
+    alice = d->user_id;
+    EXPECT_FALSE(s.create_account("alice", device(2)).has_value());
+    EXPECT_FALSE(s.create_account("bob", device(1)).has_value());  // same key fingerprint
+    EXPECT_FALSE(s.user_id("bob").has_value());  // the failed account left nothing behind
+    ASSERT_TRUE(s.add_device(alice, device(3)).has_value());
+  }
+  SqliteStore again(db);  // migrations already applied: opens as is
+  ASSERT_EQ(again.user_id("alice"), alice);
+  const auto devices = again.devices_of(alice);
+  ASSERT_EQ(devices.size(), 2u);
+  EXPECT_TRUE(devices[0].primary);
+  EXPECT_EQ(again.device_by_fingerprint(Bytes(32, 3))->name, "dev3");
+}
+
+TEST(SqliteStore, ChallengesAreSingleUseAndExpire) {
+  TempDir dir;
+  SqliteStore s((dir.path() / "h.db").string());
+  const auto d = s.create_account("alice", device(1));
+  ASSERT_TRUE(d.has_value());
+  const Bytes c1(32, 7), c2(32, 8);
+  s.put_challenge(d->id, c1, 100);
+  s.put_challenge(d->id, c2, 100);
+  EXPECT_TRUE(s.take_challenge(d->id, c1, 50));
+  EXPECT_FALSE(s.take_challenge(d->id, c1, 50));   // used
+  EXPECT_FALSE(s.take_challenge(d->id, c2, 100));  // expired
+  s.put_session(Bytes(32, 9), d->id, 200);
+  EXPECT_EQ(s.session_device(Bytes(32, 9), 199), d->id);
+  EXPECT_FALSE(s.session_device(Bytes(32, 9), 200).has_value());
+}
+
+TEST(SqliteStore, ItemVersionsAndOrphanedPayloads) {
+  TempDir dir;
+  SqliteStore s((dir.path() / "h.db").string());
+  const auto d = s.create_account("alice", device(1));
+  ASSERT_TRUE(d.has_value());
+  std::vector<std::string> orphaned;
+  EXPECT_EQ(s.put_item(item(d->user_id, "a", "d1"), false, orphaned), 1);
+  EXPECT_EQ(s.put_item(item(d->user_id, "b", "d1"), false, orphaned), 1);  // same payload
+  EXPECT_FALSE(s.put_item(item(d->user_id, "a", "d2"), false, orphaned).has_value());
+  EXPECT_EQ(s.put_item(item(d->user_id, "a", "d2"), true, orphaned), 2);
+  EXPECT_TRUE(orphaned.empty());  // d1 is still used by b
+  ASSERT_TRUE(s.delete_item(d->user_id, "b", orphaned));
+  EXPECT_EQ(orphaned, std::vector<std::string>{"d1"});
+  EXPECT_FALSE(s.delete_item(d->user_id, "b", orphaned));
+  EXPECT_EQ(s.item(d->user_id, "a")->payload_digest, "d2");
+}
+
+TEST(SqliteStore, EdgesKeepTheirKindPolicyAndExpiry) {
+  TempDir dir;
+  SqliteStore s((dir.path() / "h.db").string());
+  const auto a = s.create_account("alice", device(1));
+  const auto b = s.create_account("bob", device(2));
+  ASSERT_TRUE(a && b);
+  ReKeyRecord r;
+  r.creator_device = a->id;
+  r.edge = Edge{0,          a->id,
+                b->id,      EdgeKind::kShare,
+                a->user_id, SharePolicy{SharePolicy::Scope::kListedItems, "", {"x", "y"}},
+                1234};
+  r.rekey = {9};
+  r.from_fingerprint = a->fingerprint;
+  r.to_fingerprint = b->fingerprint;
+  const auto id = s.put_rekey(r);
+  const auto back = s.rekey(id);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->edge.kind, EdgeKind::kShare);
+  EXPECT_EQ(back->edge.policy.items, (std::vector<std::string>{"x", "y"}));
+  EXPECT_EQ(back->edge.expires, 1234);
+  EXPECT_EQ(s.sharers_with(b->user_id), std::vector<UserId>{a->user_id});
+  EXPECT_EQ(s.edges_for(a->user_id, b->user_id).size(), 1u);
+  ASSERT_TRUE(s.delete_rekey(id));
+  const auto next = s.put_rekey(r);
+  EXPECT_GT(next, id);  // ids are never reused
+}
+
+TEST(SqliteStore, AFileThatIsNotADatabaseIsAClearError) {
+  TempDir dir;
+  const fs::path db = dir.path() / "h.db";
+  std::ofstream(db) << "this is not an SQLite database, just some text that is long enough";
+  try {
+    SqliteStore s(db.string());
+    FAIL() << "opened a corrupt database";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("sqlite"), std::string::npos) << e.what();
+  }
+}
+
+TEST(PayloadStore, OnlyFinishedPayloadsAppearAndGarbageIsCollected) {
+  TempDir dir;
+  std::string digest;
+  {
+    PayloadStore p(dir.path());
+    {
+      auto w = p.begin();
+      ASSERT_TRUE(w.has_value());
+      const std::uint8_t data[] = {1, 2, 3};
+      ASSERT_TRUE(w->append(data));
+      // abandoned: destroyed without finish()
+    }
+    EXPECT_TRUE(fs::is_empty(dir.path() / "tmp"));
+    auto w = p.begin();
+    ASSERT_TRUE(w.has_value());
+    const std::uint8_t data[] = {'a', 'b', 'c'};
+    ASSERT_TRUE(w->append(data));
+    auto d = w->finish();
+    ASSERT_TRUE(d.has_value());
+    digest = *d;
+    // SHA-256("abc")
+    EXPECT_EQ(digest, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    EXPECT_TRUE(p.path_of(digest).has_value());
+    EXPECT_FALSE(p.path_of("../../etc/passwd").has_value());
+    // A temporary file left by a crash.
+    std::ofstream(dir.path() / "tmp" / "upload-crashed") << "partial";
+  }
+  PayloadStore reopened(dir.path());
+  EXPECT_TRUE(fs::is_empty(dir.path() / "tmp"));
+  EXPECT_TRUE(reopened.path_of(digest).has_value());
+  reopened.collect_garbage({});
+  EXPECT_FALSE(reopened.path_of(digest).has_value());
+}
+
+}  // namespace
+}  // namespace hopboxd
