@@ -27,3 +27,8 @@ build/release/bench/bls12_381_bench --benchmark_repetitions=3 \
 echo
 echo "== 3. The proxy re-encryption scheme against the seed paper's Table 3"
 build/release/tools/hopbox-bench/hopbox-bench table3 --runs 11
+
+echo
+echo "== 4. The cloud service: a local hopboxd, devices of two users downloading through"
+echo "      re-encryption chains of 1 to 4 hops (cache off, then on)"
+build/release/hopboxd/bench/hopboxd_load --clients 4 --seconds 2 2>/dev/null | grep -v '\[info\]'

@@ -439,6 +439,44 @@ Status HopboxService::ListItems(Ctx* ctx, const v1::ListItemsRequest* req,
   });
 }
 
+Status HopboxService::RefreshItem(Ctx* ctx, const v1::RefreshItemRequest* req,
+                                  v1::RefreshItemResponse* resp) {
+  return guarded("RefreshItem", [&] {
+    DeviceRecord caller;
+    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+    if (!valid_item_id(req->item_id())) return invalid("item_id: 1 to 128 of [A-Za-z0-9._-]");
+    UserId owner = caller.user_id;
+    if (!req->owner().empty()) {
+      const auto id = store_.user_id(req->owner());
+      if (!id) return Status(StatusCode::NOT_FOUND, "no such item");
+      owner = *id;
+    }
+    const auto item = store_.item(owner, req->item_id());
+    if (!item) return Status(StatusCode::NOT_FOUND, "no such item");
+    // Only a device that can read the item may refresh it.
+    Status status;
+    if (!chain_for(*item, caller, status)) return status;
+    auto capsule = mupre::Ciphertext::decode(bytes_of(req->capsule()));
+    if (!capsule) return invalid(std::string("capsule: ") + mupre::error_message(capsule.error()));
+    if (capsule->level() != 1) return invalid("capsule: must be a fresh (level 1) capsule");
+    const auto holder =
+        store_.device_by_fingerprint(Bytes(capsule->holder().begin(), capsule->holder().end()));
+    if (!holder || holder->user_id != owner) {
+      return invalid("capsule: not addressed to a device key of the item's owner");
+    }
+    if (req->wrapped_key().size() != mupre::kWrappedKeySize)
+      return invalid("wrapped_key: 74 bytes");
+    if (req->signature().size() > kMaxCertChain) return invalid("signature: too large");
+    const auto version = store_.refresh_item(owner, req->item_id(), req->expected_version(),
+                                             bytes_of(req->capsule()), bytes_of(req->wrapped_key()),
+                                             bytes_of(req->signature()));
+    if (!version) return Status(StatusCode::ABORTED, "the item changed meanwhile: reload it");
+    reencryptor_.invalidate_item(owner, req->item_id());
+    resp->set_version(*version);
+    return Status::OK;
+  });
+}
+
 Status HopboxService::DeleteItem(Ctx* ctx, const v1::DeleteItemRequest* req,
                                  v1::DeleteItemResponse*) {
   return guarded("DeleteItem", [&] {

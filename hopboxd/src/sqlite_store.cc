@@ -458,6 +458,22 @@ std::optional<ItemRecord> SqliteStore::item(UserId owner, const std::string& ite
   return read_item(s);
 }
 
+std::optional<std::int64_t> SqliteStore::refresh_item(UserId owner, const std::string& item_id,
+                                                      std::int64_t expected_version,
+                                                      const Bytes& capsule,
+                                                      const Bytes& wrapped_key,
+                                                      const Bytes& signature) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_,
+         "UPDATE items SET version = version + 1, capsule = ?, wrapped_key = ?, signature = ? "
+         "WHERE owner_id = ? AND item_id = ? AND version = ? RETURNING version");
+  s.bind(1, capsule).bind(2, wrapped_key).bind(3, signature).bind(4, owner).bind(5, item_id);
+  s.bind(6, expected_version);
+  std::optional<std::int64_t> version;
+  while (s.step()) version = s.i64(0);
+  return version;
+}
+
 std::vector<ItemRecord> SqliteStore::items_of(UserId owner) {
   std::lock_guard lock(mu_);
   Stmt s(

@@ -36,6 +36,10 @@ class SqliteStore final : public Store {
   std::optional<std::int64_t> put_item(const ItemRecord& item, bool replace,
                                        std::vector<std::string>& orphaned) override;
   std::optional<ItemRecord> item(UserId owner, const std::string& item_id) override;
+  std::optional<std::int64_t> refresh_item(UserId owner, const std::string& item_id,
+                                           std::int64_t expected_version, const Bytes& capsule,
+                                           const Bytes& wrapped_key,
+                                           const Bytes& signature) override;
   std::vector<ItemRecord> items_of(UserId owner) override;
   bool delete_item(UserId owner, const std::string& item_id,
                    std::vector<std::string>& orphaned) override;

@@ -86,6 +86,12 @@ class Store {
   virtual std::optional<std::int64_t> put_item(const ItemRecord& item, bool replace,
                                                std::vector<std::string>& orphaned) = 0;
   virtual std::optional<ItemRecord> item(UserId owner, const std::string& item_id) = 0;
+  // Replaces capsule, wrapped key and signature if the item is still at expected_version;
+  // returns the new version.
+  virtual std::optional<std::int64_t> refresh_item(UserId owner, const std::string& item_id,
+                                                   std::int64_t expected_version,
+                                                   const Bytes& capsule, const Bytes& wrapped_key,
+                                                   const Bytes& signature) = 0;
   virtual std::vector<ItemRecord> items_of(UserId owner) = 0;
   virtual bool delete_item(UserId owner, const std::string& item_id,
                            std::vector<std::string>& orphaned) = 0;

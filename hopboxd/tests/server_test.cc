@@ -420,5 +420,68 @@ TEST_F(ServerTest, GracefulStopOnSigterm) {
   EXPECT_EQ(got, "data");
 }
 
+TEST_F(ServerTest, RefreshMakesALongChainItemLevelOneAgain) {
+  // alice uploads from her second device a1; her primary a0 has no way to it (the own-device
+  // key goes a0 -> a1 only). bob reads it through the share, refreshes it for a0's key, and
+  // from then on a0 reads it with no re-encryption.
+  TestDevice a0, a1, b0;
+  create_account("alice", a0);
+  add_device(a0, a1);
+  create_account("bob", b0);
+  install(a0, a1, v1::REKEY_KIND_OWN_DEVICE);
+  install(a1, b0, v1::REKEY_KIND_SHARE);
+  ASSERT_TRUE(upload(a1, "alice", "doc", "payload stays").ok());  // capsule for a1
+  std::string got;
+  int hops = -1;
+  ASSERT_TRUE(download(b0, "alice", "doc", got, &hops).ok());
+  EXPECT_EQ(hops, 1);
+  EXPECT_EQ(download(a0, "alice", "doc", got, &hops).error_code(), StatusCode::PERMISSION_DENIED);
+
+  // b0 refreshes: decrypt what it got, make a level-1 capsule for a0's key.
+  grpc::ClientContext dctx;
+  b0.authorize(dctx);
+  v1::DownloadRequest dreq;
+  dreq.set_owner("alice");
+  dreq.set_item_id("doc");
+  auto reader = stub_->Download(&dctx, dreq);
+  v1::DownloadResponse msg;
+  v1::DownloadHeader header;
+  while (reader->Read(&msg)) {
+    if (msg.has_header()) header = msg.header();
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  auto c = mupre::Ciphertext::decode(
+      std::vector<std::uint8_t>(header.capsule().begin(), header.capsule().end()));
+  ASSERT_TRUE(c.ok());
+  auto fresh = mupre::refresh(
+      *b0.key, *c,
+      std::vector<std::uint8_t>(header.wrapped_key().begin(), header.wrapped_key().end()),
+      mupre::ItemBinding{"doc", "alice"}, a0.key->public_key());
+  ASSERT_TRUE(fresh.ok());
+  const auto capsule = fresh->capsule.encode();
+  grpc::ClientContext rctx;
+  b0.authorize(rctx);
+  v1::RefreshItemRequest req;
+  req.set_owner("alice");
+  req.set_item_id("doc");
+  req.set_expected_version(header.item().version());
+  req.set_capsule(std::string(capsule.begin(), capsule.end()));
+  req.set_wrapped_key(std::string(fresh->wrapped_key.begin(), fresh->wrapped_key.end()));
+  v1::RefreshItemResponse resp;
+  ASSERT_TRUE(stub_->RefreshItem(&rctx, req, &resp).ok());
+  EXPECT_EQ(resp.version(), header.item().version() + 1);
+  // The same refresh again is stale.
+  grpc::ClientContext rctx2;
+  b0.authorize(rctx2);
+  EXPECT_EQ(stub_->RefreshItem(&rctx2, req, &resp).error_code(), StatusCode::ABORTED);
+
+  ASSERT_TRUE(download(a0, "alice", "doc", got, &hops).ok());
+  EXPECT_EQ(hops, 0);
+  EXPECT_EQ(got, "payload stays");
+  ASSERT_TRUE(download(a1, "alice", "doc", got, &hops).ok());
+  EXPECT_EQ(hops, 1);
+  EXPECT_EQ(got, "payload stays");
+}
+
 }  // namespace
 }  // namespace hopboxd::test
