@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "re-encryption threads (default: one per CPU)");
   app.add_option("--port-file", port_file, "write the bound port here once listening");
   CLI11_PARSE(app, argc, argv);
+  // logfmt: one event per line, key=value, for log collectors. Messages never carry secrets.
+  spdlog::set_pattern(R"(time=%Y-%m-%dT%H:%M:%S.%e%z level=%l msg="%v")");
 
   try {
     namespace fs = std::filesystem;

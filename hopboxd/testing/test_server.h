@@ -59,8 +59,11 @@ class TestServer {
     if (pid_ == 0) {
       const std::string data = dir_.string(), port = (dir_ / "port").string();
       const std::string log = (dir_ / "server.log").string();
-      FILE* f = std::freopen(log.c_str(), "a", stderr);
-      (void)f;
+      // The server's log goes to DIR/server.log, not into the test's output.
+      if (std::freopen(log.c_str(), "a", stdout) == nullptr ||
+          std::freopen(log.c_str(), "a", stderr) == nullptr) {
+        _exit(126);
+      }
       std::vector<std::string> args = {"hopboxd",     "--data-dir",  data, "--listen",
                                        "127.0.0.1:0", "--port-file", port};
       args.insert(args.end(), extra_.begin(), extra_.end());

@@ -257,8 +257,12 @@ TEST_F(ServerTest, KilledDuringUploadLosesNothingAcknowledged) {
     });
   });
   sent.get_future().wait();
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));     // let the server write it
-  EXPECT_FALSE(fs::is_empty(server_.dir() / "payloads" / "tmp"));  // the upload is in flight
+  // The server has begun writing the upload aside (wait for it: machines are slow at times).
+  const fs::path tmp = server_.dir() / "payloads" / "tmp";
+  for (int i = 0; i < 200 && fs::is_empty(tmp); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_FALSE(fs::is_empty(tmp));  // the upload is in flight
   EXPECT_EQ(server_.stop(SIGKILL), -SIGKILL);
   killed.set_value();
   uploader.join();
