@@ -91,14 +91,20 @@ std::optional<std::string> PayloadStore::Writer::finish() {
     hex += kHex[b >> 4];
     hex += kHex[b & 15];
   }
-  const fs::path target = store_->object_path(hex);
+  digest_ = hex;
+  return hex;
+}
+
+bool PayloadStore::Writer::publish() {
+  if (digest_.empty() || done_) return false;
+  const fs::path target = store_->object_path(digest_);
   std::error_code ec;
   fs::create_directories(target.parent_path(), ec);
   fs::rename(tmp_, target, ec);
-  if (ec) return std::nullopt;
+  if (ec) return false;
   fsync_dir(target.parent_path());
   done_ = true;
-  return hex;
+  return true;
 }
 
 std::optional<PayloadStore::Writer> PayloadStore::begin() const {

@@ -26,9 +26,12 @@ class PayloadStore {
     Writer& operator=(Writer&&) = delete;
     bool append(std::span<const std::uint8_t> bytes);
     std::uint64_t size() const { return size_; }
-    // Flushes, fsyncs and moves the file into place; returns its digest (hex), or nothing on
-    // an I/O error.
+    // Flushes and fsyncs the file; returns its digest (hex), or nothing on an I/O error.
     std::optional<std::string> finish();
+    // Moves the finished file into place under its digest. The service calls this under the
+    // same lock as the commit of the item that uses it, so that a concurrent deletion of an
+    // item with the same content cannot remove the file between the two.
+    bool publish();
 
    private:
     friend class PayloadStore;
@@ -39,6 +42,7 @@ class PayloadStore {
     int fd_;
     std::uint64_t size_ = 0;
     std::unique_ptr<Hash> hash_;
+    std::string digest_;
     bool done_ = false;
   };
 

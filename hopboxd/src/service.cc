@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <set>
@@ -312,20 +313,22 @@ Status HopboxService::Upload(Ctx* ctx, grpc::ServerReader<v1::UploadRequest>* re
     item.payload_digest = *digest;
     item.payload_size = static_cast<std::int64_t>(size);
     item.signature = bytes_of(h.signature());
-    std::vector<std::string> orphaned;
-    const auto version = store_.put_item(item, h.replace(), orphaned);
-    if (!version) {
-      if (store_.all_payload_digests().empty() ||
-          !store_.item(caller.user_id, h.item_id()).has_value()) {
-        payloads_.remove(*digest);
+    {
+      std::lock_guard lock(payload_mu_);
+      if (!writer->publish()) return Status(StatusCode::INTERNAL, "cannot store payload");
+      std::vector<std::string> orphaned;
+      const auto version = store_.put_item(item, h.replace(), orphaned);
+      if (!version) {
+        const auto live = store_.all_payload_digests();
+        if (std::find(live.begin(), live.end(), *digest) == live.end()) payloads_.remove(*digest);
+        return Status(StatusCode::ALREADY_EXISTS, "item exists (set replace for a new version)");
       }
-      return Status(StatusCode::ALREADY_EXISTS, "item exists (set replace for a new version)");
+      for (const auto& d : orphaned) payloads_.remove(d);
+      resp->set_version(*version);
     }
-    for (const auto& d : orphaned) payloads_.remove(d);
     reencryptor_.invalidate_item(caller.user_id, h.item_id());
     resp->set_item_id(h.item_id());
-    resp->set_version(*version);
-    spdlog::info("item {} v{} stored for account {} ({} bytes)", h.item_id(), *version,
+    spdlog::info("item {} v{} stored for account {} ({} bytes)", h.item_id(), resp->version(),
                  caller.user_id, size);
     return Status::OK;
   });
@@ -483,11 +486,14 @@ Status HopboxService::DeleteItem(Ctx* ctx, const v1::DeleteItemRequest* req,
     DeviceRecord caller;
     if (Status s = authenticate(ctx, caller); !s.ok()) return s;
     if (!valid_item_id(req->item_id())) return invalid("item_id: 1 to 128 of [A-Za-z0-9._-]");
-    std::vector<std::string> orphaned;
-    if (!store_.delete_item(caller.user_id, req->item_id(), orphaned)) {
-      return Status(StatusCode::NOT_FOUND, "no such item");
+    {
+      std::lock_guard lock(payload_mu_);
+      std::vector<std::string> orphaned;
+      if (!store_.delete_item(caller.user_id, req->item_id(), orphaned)) {
+        return Status(StatusCode::NOT_FOUND, "no such item");
+      }
+      for (const auto& d : orphaned) payloads_.remove(d);
     }
-    for (const auto& d : orphaned) payloads_.remove(d);
     reencryptor_.invalidate_item(caller.user_id, req->item_id());
     return Status::OK;
   });

@@ -77,6 +77,9 @@ class HopboxService final : public hopbox::v1::Hopbox::Service {
   PayloadStore& payloads_;
   Reencryptor& reencryptor_;
   ServiceLimits limits_;
+  // Held while a payload file is published with its item's commit, and while an orphaned
+  // payload is removed: content addressing shares files between items.
+  std::mutex payload_mu_;
   std::mutex inbox_mu_;
   std::condition_variable inbox_cv_;
   std::uint64_t inbox_epoch_ = 0;

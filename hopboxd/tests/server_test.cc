@@ -487,5 +487,30 @@ TEST_F(ServerTest, RefreshMakesALongChainItemLevelOneAgain) {
   EXPECT_EQ(got, "payload stays");
 }
 
+TEST_F(ServerTest, ARefusedUploadKeepsTheStoredPayloadAndDeletionCleansUp) {
+  TestDevice alice;
+  create_account("alice", alice);
+  ASSERT_TRUE(upload(alice, "alice", "a", "same bytes").ok());
+  // A second upload under the same id without replace is refused, and the stored item keeps
+  // its payload.
+  EXPECT_EQ(upload(alice, "alice", "a", "other bytes").error_code(), StatusCode::ALREADY_EXISTS);
+  std::string got;
+  ASSERT_TRUE(download(alice, "alice", "a", got).ok());
+  EXPECT_EQ(got, "same bytes");
+  grpc::ClientContext ctx;
+  alice.authorize(ctx);
+  v1::DeleteItemRequest req;
+  req.set_item_id("a");
+  v1::DeleteItemResponse resp;
+  ASSERT_TRUE(stub_->DeleteItem(&ctx, req, &resp).ok());
+  EXPECT_EQ(download(alice, "alice", "a", got).error_code(), StatusCode::NOT_FOUND);
+  // Nothing is left on disk once no item uses a payload.
+  std::size_t files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(server_.dir() / "payloads" / "objects")) {
+    if (e.is_regular_file()) ++files;
+  }
+  EXPECT_EQ(files, 0u);
+}
+
 }  // namespace
 }  // namespace hopboxd::test

@@ -165,6 +165,8 @@ TEST(PayloadStore, OnlyFinishedPayloadsAppearAndGarbageIsCollected) {
     auto d = w->finish();
     ASSERT_TRUE(d.has_value());
     digest = *d;
+    EXPECT_FALSE(p.path_of(digest).has_value());  // finished, not yet published
+    ASSERT_TRUE(w->publish());
     // SHA-256("abc")
     EXPECT_EQ(digest, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     EXPECT_TRUE(p.path_of(digest).has_value());
