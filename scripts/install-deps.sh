@@ -11,6 +11,7 @@ packages=(
   python3
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libsqlite3-dev libspdlog-dev libcli11-dev
+  softhsm2 libp11-kit-dev libqrencode-dev libargon2-dev
 )
 
 missing=()
