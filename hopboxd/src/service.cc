@@ -176,10 +176,15 @@ Status HopboxService::CreateAccount(Ctx*, const v1::CreateAccountRequest* req,
 Status HopboxService::BeginSession(Ctx*, const v1::BeginSessionRequest* req,
                                    v1::BeginSessionResponse* resp) {
   return guarded("BeginSession", [&] {
-    if (!store_.device(req->device_id())) return Status(StatusCode::NOT_FOUND, "no such device");
+    const auto device =
+        req->device_id() != 0
+            ? store_.device(req->device_id())
+            : store_.device_by_fingerprint(bytes_of(req->encryption_key_fingerprint()));
+    if (!device) return Status(StatusCode::NOT_FOUND, "no such device");
     const Bytes challenge = random_bytes(32);
-    store_.put_challenge(req->device_id(), challenge, now_seconds() + 60);
+    store_.put_challenge(device->id, challenge, now_seconds() + 60);
     resp->set_challenge(string_of(challenge));
+    resp->set_device_id(device->id);
     return Status::OK;
   });
 }

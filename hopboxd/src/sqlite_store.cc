@@ -288,11 +288,18 @@ SqliteStore::SqliteStore(const std::string& path) {
     db_ = nullptr;
     throw std::runtime_error("cannot open database " + path + ": " + msg);
   }
-  sqlite3_busy_timeout(db_, 5000);
-  exec(db_, "PRAGMA journal_mode = WAL");
-  exec(db_, "PRAGMA synchronous = FULL");  // acknowledged means on disk
-  exec(db_, "PRAGMA foreign_keys = ON");
-  migrate();
+  try {
+    sqlite3_busy_timeout(db_, 5000);
+    exec(db_, "PRAGMA journal_mode = WAL");
+    exec(db_, "PRAGMA synchronous = FULL");  // acknowledged means on disk
+    exec(db_, "PRAGMA foreign_keys = ON");
+    migrate();
+  } catch (...) {
+    // The destructor does not run for a constructor that throws.
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw;
+  }
 }
 
 SqliteStore::~SqliteStore() {

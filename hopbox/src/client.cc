@@ -1,0 +1,473 @@
+#include "client.h"
+
+#include <grpcpp/grpcpp.h>
+#include <sodium.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "mupre/hex.h"
+#include "mupre/item.h"
+
+namespace hopbox {
+
+namespace fs = std::filesystem;
+namespace v1 = hopbox::v1;
+
+namespace {
+
+constexpr char kSessionLabel[] = "hopbox v1 session";
+constexpr std::size_t kMessagePayload = 1 << 20;  // bytes of payload per upload message
+
+std::int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) throw ClientError("cannot read " + p.string());
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+Bytes bytes_of(const std::string& s) {
+  return Bytes(s.begin(), s.end());
+}
+std::string string_of(std::span<const std::uint8_t> b) {
+  return std::string(b.begin(), b.end());
+}
+
+Bytes unhex(const std::string& s, const char* what) {
+  auto v = mupre::from_hex(s);
+  if (!v) throw ClientError(std::string("device state: ") + what + " is not hexadecimal");
+  return *v;
+}
+
+void check(const grpc::Status& s, const std::string& what) {
+  if (s.ok()) return;
+  const int code = s.error_code() == grpc::StatusCode::UNAVAILABLE ? 1 : 3;
+  throw ClientError(what + ": " + s.error_message(), code);
+}
+
+bool valid_item_name(const std::string& s) {
+  if (s.empty() || s.size() > 128) return false;
+  for (const char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::unique_ptr<v1::Hopbox::Stub> make_stub(const DeviceState& s) {
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = read_text(s.server_ca);
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(8 << 20);
+  // The self-signed certificate of a local service names localhost.
+  if (s.server.rfind("127.0.0.1:", 0) == 0) args.SetSslTargetNameOverride("localhost");
+  return v1::Hopbox::NewStub(grpc::CreateCustomChannel(s.server, grpc::SslCredentials(ssl), args));
+}
+
+// Keys of a device in the pairing code: the signing key (DER) and the mupre public key.
+std::string encode_pairing(const Bytes& spki, const std::array<std::uint8_t, 50>& pk) {
+  Bytes b;
+  b.push_back(static_cast<std::uint8_t>(spki.size()));
+  b.insert(b.end(), spki.begin(), spki.end());
+  b.insert(b.end(), pk.begin(), pk.end());
+  return "HBP1-" + mupre::to_hex(b);
+}
+
+struct PairingKeys {
+  Bytes spki;
+  Bytes public_key;
+};
+PairingKeys decode_pairing(const std::string& code) {
+  if (code.rfind("HBP1-", 0) != 0) throw ClientError("not a pairing code (HBP1-...)", 2);
+  auto b = mupre::from_hex(code.substr(5));
+  if (!b || b->empty() || b->size() != 1 + (*b)[0] + mupre::kPublicKeySize) {
+    throw ClientError("damaged pairing code", 2);
+  }
+  const std::size_t n = (*b)[0];
+  return {Bytes(b->begin() + 1, b->begin() + 1 + static_cast<long>(n)),
+          Bytes(b->begin() + 1 + static_cast<long>(n), b->end())};
+}
+
+DeviceState make_device_keys(const fs::path& dir, const std::string& pin, DeviceState base,
+                             std::unique_ptr<Token>& token) {
+  if (state_exists(dir)) throw ClientError(dir.string() + " already holds a device", 2);
+  if (base.device_name.empty()) base.device_name = "device";
+  base.key_label = "hopbox/" + base.user + "/" + base.device_name;
+  token = Token::open(base.module, base.token_label, pin);
+  token->generate_device_keys(base.key_label);
+  const TokenSecretKey key = TokenSecretKey::create(*token, base.key_label);
+  base.sealed_key = mupre::to_hex(key.sealed());
+  const auto pk = key.public_key().encode();
+  base.public_key = mupre::to_hex(pk);
+  return base;
+}
+
+}  // namespace
+
+Client::Client(fs::path dir, DeviceState state, std::unique_ptr<Token> token)
+    : dir_(std::move(dir)), state_(std::move(state)), token_(std::move(token)) {
+  stub_ = make_stub(state_);
+}
+Client::~Client() = default;
+
+std::unique_ptr<Client> Client::init(const fs::path& dir, const std::string& pin,
+                                     DeviceState base) {
+  std::unique_ptr<Token> token;
+  DeviceState s = make_device_keys(dir, pin, std::move(base), token);
+  std::unique_ptr<Client> c(new Client(dir, s, std::move(token)));
+  grpc::ClientContext ctx;
+  v1::CreateAccountRequest req;
+  req.set_user(s.user);
+  req.set_device_name(s.device_name);
+  const Bytes spki = c->token_->signing_public_key(s.key_label);
+  req.mutable_keys()->set_signing_key(string_of(spki));
+  req.mutable_keys()->set_encryption_key(string_of(unhex(s.public_key, "public_key")));
+  v1::CreateAccountResponse resp;
+  check(c->stub_->CreateAccount(&ctx, req, &resp), "creating the account");
+  c->state_.device_id = resp.device_id();
+  save_state(dir, c->state_);
+  return c;
+}
+
+std::unique_ptr<Client> Client::prepare_device(const fs::path& dir, const std::string& pin,
+                                               DeviceState base) {
+  std::unique_ptr<Token> token;
+  DeviceState s = make_device_keys(dir, pin, std::move(base), token);
+  save_state(dir, s);
+  return std::unique_ptr<Client>(new Client(dir, s, std::move(token)));
+}
+
+std::unique_ptr<Client> Client::open(const fs::path& dir, const std::string& pin) {
+  DeviceState s = load_state(dir);
+  auto token = Token::open(s.module, s.token_label, pin);
+  return std::unique_ptr<Client>(new Client(dir, std::move(s), std::move(token)));
+}
+
+TokenSecretKey Client::secret_key() {
+  auto pk = mupre::PublicKey::decode(unhex(state_.public_key, "public_key"));
+  if (!pk) throw ClientError("device state: public_key is damaged");
+  return TokenSecretKey(*token_, state_.key_label, unhex(state_.sealed_key, "sealed_key"), *pk);
+}
+
+std::string Client::pairing_code() const {
+  auto pk = mupre::PublicKey::decode(*mupre::from_hex(state_.public_key));
+  return encode_pairing(token_->signing_public_key(state_.key_label), pk->encode());
+}
+
+std::string Client::short_code(const std::string& pairing_code) {
+  std::uint8_t h[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(h, reinterpret_cast<const unsigned char*>(pairing_code.data()),
+                     pairing_code.size());
+  const std::uint32_t v = (std::uint32_t{h[0]} << 16 | std::uint32_t{h[1]} << 8 | h[2]) % 1000000;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%03u %03u", v / 1000, v % 1000);
+  return buf;
+}
+
+void Client::ensure_session() {
+  if (!state_.session_token.empty() && state_.session_expires > now_seconds() + 30) return;
+  grpc::ClientContext c1;
+  v1::BeginSessionRequest b;
+  b.set_device_id(state_.device_id);
+  if (state_.device_id == 0) {
+    auto pk = mupre::PublicKey::decode(unhex(state_.public_key, "public_key"));
+    b.set_encryption_key_fingerprint(string_of(pk->fingerprint()));
+  }
+  v1::BeginSessionResponse br;
+  check(stub_->BeginSession(&c1, b, &br), "starting a session");
+  Bytes msg(kSessionLabel, kSessionLabel + sizeof kSessionLabel - 1);
+  msg.insert(msg.end(), br.challenge().begin(), br.challenge().end());
+  grpc::ClientContext c2;
+  v1::CompleteSessionRequest r;
+  r.set_device_id(br.device_id());
+  r.set_challenge(br.challenge());
+  r.set_signature(string_of(token_->sign(state_.key_label, msg)));
+  v1::CompleteSessionResponse rr;
+  check(stub_->CompleteSession(&c2, r, &rr), "authenticating this device");
+  state_.device_id = br.device_id();
+  state_.session_token = rr.token();
+  state_.session_expires = rr.expires_at();
+  save_state(dir_, state_);
+}
+
+void Client::authorize(grpc::ClientContext& ctx) {
+  ensure_session();
+  ctx.AddMetadata("authorization", "Bearer " + state_.session_token);
+}
+
+bool Client::complete_pairing() {
+  if (state_.device_id != 0) return true;
+  try {
+    ensure_session();
+    return true;
+  } catch (const ClientError&) {
+    return false;  // not approved yet
+  }
+}
+
+std::vector<v1::Device> Client::devices(const std::string& user) {
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::ListDevicesRequest req;
+  req.set_user(user);
+  v1::ListDevicesResponse resp;
+  check(stub_->ListDevices(&ctx, req, &resp), "listing devices");
+  return {resp.devices().begin(), resp.devices().end()};
+}
+
+v1::Device Client::primary_of(const std::string& user) {
+  for (const auto& d : devices(user)) {
+    if (d.primary()) return d;
+  }
+  throw ClientError("user " + user + " has no primary device", 3);
+}
+
+std::int64_t Client::approve(const std::string& code) {
+  const PairingKeys keys = decode_pairing(code);
+  auto pk = mupre::PublicKey::decode(keys.public_key);
+  if (!pk) throw ClientError("pairing code: bad encryption key", 2);
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::AddDeviceRequest req;
+  req.set_device_name("paired device");
+  req.mutable_keys()->set_signing_key(string_of(keys.spki));
+  req.mutable_keys()->set_encryption_key(string_of(keys.public_key));
+  v1::AddDeviceResponse resp;
+  check(stub_->AddDevice(&ctx, req, &resp), "registering the new device");
+  // Protocol 1: the primary's key re-encrypts for each secondary. Only the primary can make
+  // that key; approving from a secondary registers the device and leaves the key to the
+  // primary.
+  const v1::Device me = primary_of("");
+  if (me.device_id() == state_.device_id) {
+    const TokenSecretKey key = secret_key();
+    auto rk = mupre::make_rekey(key, *pk);
+    if (!rk)
+      throw ClientError(std::string("re-encryption key: ") + mupre::error_message(rk.error()));
+    const auto bytes = rk->encode();
+    grpc::ClientContext c2;
+    authorize(c2);
+    v1::InstallReKeyRequest ireq;
+    ireq.set_rekey(string_of(bytes));
+    ireq.set_kind(v1::REKEY_KIND_OWN_DEVICE);
+    v1::InstallReKeyResponse iresp;
+    check(stub_->InstallReKey(&c2, ireq, &iresp), "installing the device's re-encryption key");
+  }
+  return resp.device_id();
+}
+
+v1::UploadResponse Client::put(const fs::path& file, std::string name, const std::string& folder,
+                               bool replace) {
+  if (name.empty()) name = file.filename().string();
+  if (!valid_item_name(name)) {
+    throw ClientError("item name \"" + name + "\": use 1 to 128 of A-Z a-z 0-9 . _ -", 2);
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw ClientError("cannot read " + file.string());
+  // Items are encrypted for the account's primary key; every device reads them through it.
+  const v1::Device primary = primary_of("");
+  auto owner_pk = mupre::PublicKey::decode(bytes_of(primary.keys().encryption_key()));
+  if (!owner_pk) throw ClientError("the service returned a damaged primary key", 4);
+  const mupre::ItemBinding binding{name, state_.user};
+  const mupre::Encapsulation e = mupre::encapsulate(*owner_pk);
+  const mupre::DataKey dk = mupre::DataKey::generate();
+  auto w = mupre::wrap_data_key(e.key, dk, binding);
+  const std::string meta =
+      nlohmann::json{{"name", name}, {"size", fs::file_size(file)}, {"uploaded_at", now_seconds()}}
+          .dump();
+  auto m = mupre::seal_metadata(dk, binding, bytes_of(meta));
+  auto sealer = mupre::PayloadSealer::begin(dk, binding);
+  if (!w || !m || !sealer) throw ClientError("cannot encrypt the item");
+
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::UploadResponse resp;
+  auto writer = stub_->Upload(&ctx, &resp);
+  v1::UploadRequest h;
+  auto& hh = *h.mutable_header();
+  hh.set_item_id(name);
+  hh.set_folder(folder);
+  hh.set_capsule(string_of(e.capsule.encode()));
+  hh.set_wrapped_key(string_of(*w));
+  hh.set_metadata(string_of(*m));
+  hh.set_payload_header(string_of(sealer->header()));
+  hh.set_replace(replace);
+  bool open = writer->Write(h);
+  crypto_hash_sha256_state digest;
+  crypto_hash_sha256_init(&digest);
+  std::vector<std::uint8_t> chunk(sealer->chunk_size()), next(sealer->chunk_size());
+  std::string pending;
+  in.read(reinterpret_cast<char*>(chunk.data()), static_cast<std::streamsize>(chunk.size()));
+  std::size_t have = static_cast<std::size_t>(in.gcount());
+  for (;;) {
+    in.read(reinterpret_cast<char*>(next.data()), static_cast<std::streamsize>(next.size()));
+    const std::size_t got = static_cast<std::size_t>(in.gcount());
+    const bool last = got == 0;
+    auto sealed = sealer->seal_chunk(std::span(chunk).first(have), last);
+    if (!sealed) throw ClientError("cannot encrypt the item");
+    crypto_hash_sha256_update(&digest, sealed->data(), sealed->size());
+    pending.append(sealed->begin(), sealed->end());
+    if (pending.size() >= kMessagePayload || last) {
+      v1::UploadRequest p;
+      p.set_payload(pending);
+      open = open && writer->Write(p);
+      pending.clear();
+    }
+    if (last) break;
+    chunk.swap(next);
+    have = got;
+  }
+  if (in.bad()) throw ClientError("error reading " + file.string());
+  std::string sum(crypto_hash_sha256_BYTES, '\0');
+  crypto_hash_sha256_final(&digest, reinterpret_cast<unsigned char*>(sum.data()));
+  v1::UploadRequest c;
+  c.mutable_commit()->set_payload_sha256(sum);
+  if (open) writer->Write(c);
+  writer->WritesDone();
+  check(writer->Finish(), "uploading " + name);
+  return resp;
+}
+
+int Client::get(const std::string& owner, const std::string& name, const fs::path& out) {
+  if (!valid_item_name(name)) throw ClientError("item name \"" + name + "\" is not valid", 2);
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::DownloadRequest req;
+  req.set_owner(owner);
+  req.set_item_id(name);
+  auto reader = stub_->Download(&ctx, req);
+  v1::DownloadResponse msg;
+  if (!reader->Read(&msg) || !msg.has_header()) {
+    check(reader->Finish(), "downloading " + name);
+    throw ClientError("the service sent no item header", 4);
+  }
+  const v1::DownloadHeader header = msg.header();
+  const std::string owner_id = owner.empty() ? state_.user : owner;
+  const mupre::ItemBinding binding{name, owner_id};
+  auto capsule = mupre::Ciphertext::decode(bytes_of(header.capsule()));
+  if (!capsule) throw ClientError("the capsule from the service does not decode", 4);
+  const TokenSecretKey key = secret_key();
+  auto k = mupre::decapsulate(key, *capsule);
+  if (!k)
+    throw ClientError(std::string("cannot open the capsule: ") + mupre::error_message(k.error()),
+                      4);
+  auto dk = mupre::unwrap_data_key(*k, bytes_of(header.wrapped_key()), binding);
+  if (!dk) {
+    throw ClientError(
+        "the item failed its integrity check (wrapped key): it was altered or is "
+        "not the item it claims to be",
+        4);
+  }
+  auto opener = mupre::PayloadOpener::begin(*dk, binding, bytes_of(header.payload_header()));
+  if (!opener) throw ClientError("the item's payload header is damaged", 4);
+
+  const fs::path tmp = out.string() + ".hopbox-partial";
+  std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
+  if (!file) throw ClientError("cannot write " + tmp.string());
+  std::string buffer;
+  const auto fail = [&](const std::string& why, int code) {
+    file.close();
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    ctx.TryCancel();
+    throw ClientError(why, code);
+  };
+  while (reader->Read(&msg)) {
+    buffer += msg.payload();
+    // Open every complete frame (4-byte length, then the sealed chunk).
+    std::size_t at = 0;
+    while (buffer.size() - at >= 4) {
+      const auto b = [&](std::size_t i) { return std::uint32_t(std::uint8_t(buffer[at + i])); };
+      const std::size_t len = (b(0) << 24) | (b(1) << 16) | (b(2) << 8) | b(3);
+      if (len > opener->chunk_size() + 17) fail("the item's payload is damaged", 4);
+      if (buffer.size() - at < 4 + len) break;
+      auto plain = opener->open_chunk(
+          std::span(reinterpret_cast<const std::uint8_t*>(buffer.data()) + at, 4 + len));
+      if (!plain) fail("the item failed its integrity check (payload)", 4);
+      file.write(reinterpret_cast<const char*>(plain->data()),
+                 static_cast<std::streamsize>(plain->size()));
+      at += 4 + len;
+    }
+    buffer.erase(0, at);
+  }
+  const grpc::Status s = reader->Finish();
+  if (!s.ok()) fail("downloading " + name + ": " + s.error_message(), 3);
+  if (!opener->finished() || !buffer.empty()) fail("the item's payload is truncated", 4);
+  file.close();
+  if (!file) fail("cannot write " + tmp.string(), 1);
+  fs::rename(tmp, out);
+  return header.chain_size();
+}
+
+std::vector<v1::ItemSummary> Client::list(bool include_shared) {
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::ListItemsRequest req;
+  req.set_include_shared(include_shared);
+  v1::ListItemsResponse resp;
+  check(stub_->ListItems(&ctx, req, &resp), "listing items");
+  return {resp.items().begin(), resp.items().end()};
+}
+
+void Client::remove(const std::string& name) {
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::DeleteItemRequest req;
+  req.set_item_id(name);
+  v1::DeleteItemResponse resp;
+  check(stub_->DeleteItem(&ctx, req, &resp), "deleting " + name);
+}
+
+std::int64_t Client::share(const std::string& user, const SharePolicyArgs& policy) {
+  const v1::Device target = primary_of(user);
+  auto pk = mupre::PublicKey::decode(bytes_of(target.keys().encryption_key()));
+  if (!pk) throw ClientError("the service returned a damaged key for " + user, 4);
+  const TokenSecretKey key = secret_key();
+  auto rk = mupre::make_rekey(key, *pk);
+  if (!rk) throw ClientError(std::string("re-encryption key: ") + mupre::error_message(rk.error()));
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::InstallReKeyRequest req;
+  req.set_rekey(string_of(rk->encode()));
+  req.set_kind(v1::REKEY_KIND_SHARE);
+  auto& p = *req.mutable_policy();
+  if (!policy.items.empty()) {
+    p.set_scope(v1::AccessPolicy::SCOPE_LISTED_ITEMS);
+    for (const auto& i : policy.items) p.add_item_ids(i);
+  } else if (!policy.folder.empty()) {
+    p.set_scope(v1::AccessPolicy::SCOPE_FOLDER);
+    p.set_folder(policy.folder);
+  }
+  p.set_expires_at(policy.expires_at);
+  v1::InstallReKeyResponse resp;
+  check(stub_->InstallReKey(&ctx, req, &resp), "sharing with " + user);
+  return resp.rekey_id();
+}
+
+void Client::unshare(std::int64_t rekey_id) {
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::RevokeReKeyRequest req;
+  req.set_rekey_id(rekey_id);
+  v1::RevokeReKeyResponse resp;
+  check(stub_->RevokeReKey(&ctx, req, &resp), "revoking share " + std::to_string(rekey_id));
+}
+
+std::vector<v1::ReKeyInfo> Client::shares() {
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::ListReKeysResponse resp;
+  check(stub_->ListReKeys(&ctx, v1::ListReKeysRequest(), &resp), "listing shares");
+  return {resp.rekeys().begin(), resp.rekeys().end()};
+}
+
+}  // namespace hopbox

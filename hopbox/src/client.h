@@ -1,0 +1,89 @@
+// The device client's operations (Protocol 1 of the seed paper): set up an account, pair a
+// new device, upload, list, download, delete, share and unshare. One Client is one device:
+// its state directory, its token, its session with the service.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "hopbox/v1/hopbox.grpc.pb.h"
+#include "state.h"
+#include "token.h"
+
+namespace hopbox {
+
+// A failure to show the user; exit_code follows the CLI's conventions (1 failure, 2 usage,
+// 3 refused by the service, 4 integrity).
+class ClientError : public std::runtime_error {
+ public:
+  ClientError(const std::string& what, int exit_code = 1)
+      : std::runtime_error(what), exit_code_(exit_code) {}
+  int exit_code() const { return exit_code_; }
+
+ private:
+  int exit_code_;
+};
+
+struct SharePolicyArgs {
+  std::string folder;              // empty: not a folder policy
+  std::vector<std::string> items;  // non-empty: a listed-items policy
+  std::int64_t expires_at = 0;     // unix seconds, 0: never
+};
+
+class Client {
+ public:
+  // A new account with this device as its primary. `base` gives server, server_ca, module,
+  // token_label, user and device_name; the key label is derived from the device name.
+  static std::unique_ptr<Client> init(const std::filesystem::path& state_dir,
+                                      const std::string& pin, DeviceState base);
+  // A new device of an existing account: keys made, not yet registered. Its pairing code is
+  // then approved on a device of the account.
+  static std::unique_ptr<Client> prepare_device(const std::filesystem::path& state_dir,
+                                                const std::string& pin, DeviceState base);
+  static std::unique_ptr<Client> open(const std::filesystem::path& state_dir,
+                                      const std::string& pin);
+  ~Client();
+
+  const DeviceState& state() const { return state_; }
+  // What the new device shows (and encodes as a QR code) for approval.
+  std::string pairing_code() const;
+  // The short code both devices show, to compare by eye.
+  static std::string short_code(const std::string& pairing_code);
+  // On a prepared device: true once an existing device approved it (then it is usable).
+  bool complete_pairing();
+  // On an existing device of the account: registers the new device and, on the primary,
+  // makes the re-encryption key to it. Returns the new device's id.
+  std::int64_t approve(const std::string& pairing_code);
+
+  std::vector<hopbox::v1::Device> devices(const std::string& user = "");
+  // Upload a file (streamed) as item `name` (default: the file's name).
+  hopbox::v1::UploadResponse put(const std::filesystem::path& file, std::string name,
+                                 const std::string& folder, bool replace);
+  // Download, check and decrypt into `out` (written aside and renamed only when complete).
+  // Returns the number of re-encryptions the capsule went through.
+  int get(const std::string& owner, const std::string& name, const std::filesystem::path& out);
+  std::vector<hopbox::v1::ItemSummary> list(bool include_shared);
+  void remove(const std::string& name);
+  // A re-encryption key from this device's key to `user`'s primary key, with a policy.
+  std::int64_t share(const std::string& user, const SharePolicyArgs& policy);
+  void unshare(std::int64_t rekey_id);
+  std::vector<hopbox::v1::ReKeyInfo> shares();
+
+ private:
+  Client(std::filesystem::path dir, DeviceState state, std::unique_ptr<Token> token);
+  void ensure_session();
+  void authorize(grpc::ClientContext& ctx);
+  hopbox::v1::Device primary_of(const std::string& user);
+  TokenSecretKey secret_key();
+
+  std::filesystem::path dir_;
+  DeviceState state_;
+  std::unique_ptr<Token> token_;
+  std::unique_ptr<hopbox::v1::Hopbox::Stub> stub_;
+};
+
+}  // namespace hopbox

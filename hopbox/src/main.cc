@@ -1,0 +1,256 @@
+// hopbox: the device client.
+//
+// Every command works on one device's state directory (--state, or $HOPBOX_STATE). The token
+// PIN comes from $HOPBOX_PIN or --pin-file. --json prints machine-readable output. Exit codes:
+// 0 success, 1 failure, 2 usage, 3 refused by the service, 4 integrity check failed.
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "client.h"
+#include "qr.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using hopbox::Client;
+using hopbox::ClientError;
+using nlohmann::json;
+
+struct Globals {
+  std::string state;
+  std::string pin_file;
+  bool json = false;
+};
+
+std::string pin(const Globals& g) {
+  if (!g.pin_file.empty()) {
+    std::ifstream in(g.pin_file);
+    std::string p;
+    if (!in || !std::getline(in, p)) throw ClientError("cannot read the PIN file", 2);
+    return p;
+  }
+  if (const char* p = std::getenv("HOPBOX_PIN")) return p;
+  throw ClientError("no token PIN: set HOPBOX_PIN or pass --pin-file", 2);
+}
+
+fs::path state_dir(const Globals& g) {
+  if (!g.state.empty()) return g.state;
+  if (const char* s = std::getenv("HOPBOX_STATE")) return s;
+  if (const char* h = std::getenv("HOME")) return fs::path(h) / ".local/share/hopbox";
+  throw ClientError("no state directory: pass --state or set HOPBOX_STATE", 2);
+}
+
+void emit(const Globals& g, const json& j, const std::string& text) {
+  if (g.json) {
+    std::cout << j.dump() << "\n";
+  } else if (!text.empty()) {
+    std::cout << text << "\n";
+  }
+}
+
+struct NewDeviceArgs {
+  hopbox::DeviceState base;
+};
+
+void add_new_device_options(CLI::App* cmd, NewDeviceArgs& a) {
+  cmd->add_option("--server", a.base.server, "the service, host:port")->required();
+  cmd->add_option("--server-ca", a.base.server_ca, "PEM certificate the service's TLS chains to")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--module", a.base.module, "PKCS#11 module (e.g. libsofthsm2.so)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--token", a.base.token_label, "label of the token for this device")->required();
+  cmd->add_option("--user", a.base.user, "the account's identifier")->required();
+  cmd->add_option("--device-name", a.base.device_name, "a name for this device");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"hopbox: end-to-end encrypted storage with hardware-bound keys"};
+  app.require_subcommand(1);
+  app.fallthrough();  // global options may follow the command too
+  Globals g;
+  app.add_option("--state", g.state, "this device's state directory ($HOPBOX_STATE)");
+  app.add_option("--pin-file", g.pin_file, "file holding the token PIN ($HOPBOX_PIN)");
+  app.add_flag("--json", g.json, "machine-readable output");
+
+  NewDeviceArgs init_args;
+  auto* init = app.add_subcommand("init", "create an account with this device as its primary");
+  add_new_device_options(init, init_args);
+
+  auto* device = app.add_subcommand("device", "pair, approve and list devices");
+  device->require_subcommand(1);
+  device->fallthrough();
+  NewDeviceArgs add_args;
+  int wait_seconds = 0;
+  auto* dev_add = device->add_subcommand("add", "make this a new device of an existing account");
+  add_new_device_options(dev_add, add_args);
+  dev_add->add_option("--wait", wait_seconds, "wait this long for the approval");
+  auto* dev_status = device->add_subcommand("status", "whether this new device was approved");
+  std::string code;
+  bool yes = false;
+  auto* dev_approve = device->add_subcommand("approve", "approve a new device's pairing code");
+  dev_approve->add_option("code", code, "the code the new device shows (HBP1-...)")->required();
+  dev_approve->add_flag("--yes", yes, "do not ask to compare the short code");
+  auto* dev_list = device->add_subcommand("list", "this account's devices");
+
+  std::string file, name, folder, owner, out;
+  bool replace = false, shared = false;
+  auto* put = app.add_subcommand("put", "encrypt and upload a file");
+  put->add_option("file", file, "the file")->required()->check(CLI::ExistingFile);
+  put->add_option("--as", name, "item name (default: the file's name)");
+  put->add_option("--folder", folder, "folder label (for folder shares)");
+  put->add_flag("--replace", replace, "replace an existing item of this name");
+  auto* get = app.add_subcommand("get", "download and decrypt an item");
+  get->add_option("name", name, "item name")->required();
+  get->add_option("--owner", owner, "the item's owner (default: this account)");
+  get->add_option("-o,--output", out, "where to write it (default: the item's name)");
+  auto* ls = app.add_subcommand("ls", "list items");
+  ls->add_flag("--shared", shared, "include items shared with this account");
+  auto* rm = app.add_subcommand("rm", "delete an item");
+  rm->add_option("name", name, "item name")->required();
+
+  std::string user;
+  std::vector<std::string> items;
+  std::int64_t expires_in = 0, rekey_id = 0;
+  auto* share = app.add_subcommand("share", "let another user's devices read this account's items");
+  share->add_option("user", user, "the other user")->required();
+  share->add_option("--folder", folder, "only items in this folder");
+  share->add_option("--item", items, "only these items (repeatable)");
+  share->add_option("--expires-in", expires_in, "seconds until the share expires");
+  auto* unshare = app.add_subcommand("unshare", "revoke a share");
+  unshare->add_option("id", rekey_id, "the share's id (see `hopbox shares`)")->required();
+  auto* shares = app.add_subcommand("shares", "the re-encryption keys this account made");
+
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    const fs::path dir = state_dir(g);
+    if (init->parsed()) {
+      auto c = Client::init(dir, pin(g), init_args.base);
+      emit(g, {{"user", c->state().user}, {"device_id", c->state().device_id}},
+           "account " + c->state().user + " created; this device is its primary (device " +
+               std::to_string(c->state().device_id) + ")");
+    } else if (dev_add->parsed()) {
+      auto c = Client::prepare_device(dir, pin(g), add_args.base);
+      const std::string pairing = c->pairing_code();
+      const std::string short_code = Client::short_code(pairing);
+      emit(g, {{"pairing_code", pairing}, {"short_code", short_code}},
+           "Approve this device on a device of " + c->state().user +
+               " (scan or copy the code):\n\n" + hopbox::terminal_qr(pairing) + "\n" + pairing +
+               "\n\nBoth devices must show the short code " + short_code + ".");
+      for (int i = 0; i < wait_seconds * 2 && !c->complete_pairing(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      }
+      if (wait_seconds > 0) {
+        if (!c->complete_pairing()) throw ClientError("not approved in time", 1);
+        emit(g, {{"device_id", c->state().device_id}}, "approved: this device is ready");
+      }
+    } else if (dev_status->parsed()) {
+      auto c = Client::open(dir, pin(g));
+      const bool ok = c->complete_pairing();
+      emit(g, {{"approved", ok}, {"device_id", c->state().device_id}},
+           ok ? "approved (device " + std::to_string(c->state().device_id) + ")"
+              : "waiting for approval");
+      if (!ok) return 1;
+    } else if (dev_approve->parsed()) {
+      auto c = Client::open(dir, pin(g));
+      const std::string short_code = Client::short_code(code);
+      if (!yes) {
+        std::cout << "The new device must show the short code " << short_code
+                  << ". Approve it? [y/N] " << std::flush;
+        std::string answer;
+        std::getline(std::cin, answer);
+        if (answer != "y" && answer != "Y" && answer != "yes") {
+          throw ClientError("not approved", 1);
+        }
+      }
+      const auto id = c->approve(code);
+      emit(g, {{"device_id", id}, {"short_code", short_code}},
+           "device " + std::to_string(id) + " approved");
+    } else if (dev_list->parsed()) {
+      auto c = Client::open(dir, pin(g));
+      json j = json::array();
+      std::string text;
+      for (const auto& d : c->devices()) {
+        j.push_back({{"device_id", d.device_id()}, {"name", d.name()}, {"primary", d.primary()}});
+        text += std::to_string(d.device_id()) + "  " + d.name() +
+                (d.primary() ? "  (primary)" : "") +
+                (d.device_id() == c->state().device_id ? "  <- this device" : "") + "\n";
+      }
+      emit(g, j, text);
+    } else if (put->parsed()) {
+      auto c = Client::open(dir, pin(g));
+      const auto r = c->put(file, name, folder, replace);
+      emit(g, {{"item", r.item_id()}, {"version", r.version()}},
+           "uploaded " + r.item_id() + " (version " + std::to_string(r.version()) + ")");
+    } else if (get->parsed()) {
+      auto c = Client::open(dir, pin(g));
+      const fs::path target = out.empty() ? fs::path(name) : fs::path(out);
+      const int hops = c->get(owner, name, target);
+      emit(g, {{"item", name}, {"file", target.string()}, {"reencryptions", hops}},
+           "downloaded " + name + " to " + target.string() + " (" + std::to_string(hops) +
+               " re-encryptions)");
+    } else if (ls->parsed()) {
+      auto c = Client::open(dir, pin(g));
+      json j = json::array();
+      std::string text;
+      for (const auto& i : c->list(shared)) {
+        j.push_back({{"item", i.item_id()},
+                     {"owner", i.owner()},
+                     {"folder", i.folder()},
+                     {"version", i.version()},
+                     {"size", i.payload_size()}});
+        text += i.owner() + "/" + i.item_id() + "  v" + std::to_string(i.version()) + "  " +
+                std::to_string(i.payload_size()) + " bytes\n";
+      }
+      emit(g, j, text);
+    } else if (rm->parsed()) {
+      Client::open(dir, pin(g))->remove(name);
+      emit(g, {{"deleted", name}}, "deleted " + name);
+    } else if (share->parsed()) {
+      auto c = Client::open(dir, pin(g));
+      hopbox::SharePolicyArgs p;
+      p.folder = folder;
+      p.items = items;
+      if (expires_in > 0) {
+        p.expires_at = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count() +
+                       expires_in;
+      }
+      const auto id = c->share(user, p);
+      emit(g, {{"share_id", id}, {"user", user}},
+           "shared with " + user + " (share " + std::to_string(id) + ")");
+    } else if (unshare->parsed()) {
+      Client::open(dir, pin(g))->unshare(rekey_id);
+      emit(g, {{"revoked", rekey_id}}, "share " + std::to_string(rekey_id) + " revoked");
+    } else if (shares->parsed()) {
+      auto c = Client::open(dir, pin(g));
+      json j = json::array();
+      std::string text;
+      for (const auto& r : c->shares()) {
+        j.push_back({{"id", r.rekey_id()}, {"kind", hopbox::v1::ReKeyKind_Name(r.kind())}});
+        text += std::to_string(r.rekey_id()) + "  " + hopbox::v1::ReKeyKind_Name(r.kind()) + "\n";
+      }
+      emit(g, j, text);
+    }
+    return 0;
+  } catch (const ClientError& e) {
+    std::cerr << "hopbox: " << e.what() << "\n";
+    return e.exit_code();
+  } catch (const hopbox::TokenError& e) {
+    std::cerr << "hopbox: token: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "hopbox: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,85 @@
+#include "state.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+
+namespace hopbox {
+
+namespace fs = std::filesystem;
+
+namespace {
+constexpr char kFile[] = "device.json";
+}
+
+void write_file_atomically(const fs::path& path, const std::string& bytes) {
+  const fs::path tmp = path.string() + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("cannot write " + tmp.string());
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n <= 0) {
+      ::close(fd);
+      throw std::runtime_error("cannot write " + tmp.string());
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) throw std::runtime_error("cannot sync " + tmp.string());
+  fs::rename(tmp, path);
+}
+
+bool state_exists(const fs::path& dir) {
+  return fs::exists(dir / kFile);
+}
+
+DeviceState load_state(const fs::path& dir) {
+  std::ifstream in(dir / kFile);
+  if (!in) {
+    throw std::runtime_error("no device state in " + dir.string() + " (run `hopbox init` or " +
+                             "`hopbox device add` first)");
+  }
+  try {
+    const auto j = nlohmann::json::parse(in);
+    DeviceState s;
+    s.server = j.at("server");
+    s.server_ca = j.at("server_ca");
+    s.module = j.at("module");
+    s.token_label = j.at("token_label");
+    s.key_label = j.at("key_label");
+    s.user = j.at("user");
+    s.device_name = j.value("device_name", "");
+    s.device_id = j.value("device_id", std::int64_t{0});
+    s.sealed_key = j.at("sealed_key");
+    s.public_key = j.at("public_key");
+    s.session_token = j.value("session_token", "");
+    s.session_expires = j.value("session_expires", std::int64_t{0});
+    return s;
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error((dir / kFile).string() + " is damaged: " + e.what());
+  }
+}
+
+void save_state(const fs::path& dir, const DeviceState& s) {
+  fs::create_directories(dir);
+  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace);
+  const nlohmann::json j = {{"server", s.server},
+                            {"server_ca", s.server_ca},
+                            {"module", s.module},
+                            {"token_label", s.token_label},
+                            {"key_label", s.key_label},
+                            {"user", s.user},
+                            {"device_name", s.device_name},
+                            {"device_id", s.device_id},
+                            {"sealed_key", s.sealed_key},
+                            {"public_key", s.public_key},
+                            {"session_token", s.session_token},
+                            {"session_expires", s.session_expires}};
+  write_file_atomically(dir / kFile, j.dump(2) + "\n");
+}
+
+}  // namespace hopbox

@@ -1,0 +1,36 @@
+// A device's state directory: what the client remembers between runs. Nothing in it is
+// secret on its own: the mupre key is stored sealed by the token, and the session token is
+// short-lived. Files are written atomically (temporary file, fsync, rename).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace hopbox {
+
+struct DeviceState {
+  std::string server;       // host:port
+  std::string server_ca;    // PEM file that the service's TLS certificate chains to
+  std::string module;       // PKCS#11 module path
+  std::string token_label;  // the token holding this device's keys
+  std::string key_label;    // the device's keys' label inside the token
+  std::string user;         // the account's identifier
+  std::string device_name;
+  std::int64_t device_id = 0;  // 0 until the service registered the device
+  std::string sealed_key;      // hex: the mupre secret key sealed by the token
+  std::string public_key;      // hex: the mupre public key encoding
+  std::string session_token;
+  std::int64_t session_expires = 0;
+};
+
+// Throws std::runtime_error with a message naming the file on failure.
+DeviceState load_state(const std::filesystem::path& dir);
+void save_state(const std::filesystem::path& dir, const DeviceState& s);
+bool state_exists(const std::filesystem::path& dir);
+
+// Writes bytes to path atomically: a crash leaves either the old file or the new one.
+void write_file_atomically(const std::filesystem::path& path, const std::string& bytes);
+
+}  // namespace hopbox
