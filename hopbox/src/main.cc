@@ -129,7 +129,12 @@ int main(int argc, char** argv) {
   unshare->add_option("id", rekey_id, "the share's id (see `hopbox shares`)")->required();
   auto* shares = app.add_subcommand("shares", "the re-encryption keys this account made");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help prints and succeeds; any other parse error is a usage error (exit 2).
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   try {
     const fs::path dir = state_dir(g);

@@ -1,0 +1,155 @@
+// Protocol 1 end to end with real processes: a hopboxd on loopback, the hopbox command line,
+// and one SoftHSM2 token per device. Two users, each with a primary and a secondary device.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "test_server.h"
+
+namespace hopbox {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct CliRun {
+  int exit_code;
+  std::string out;
+};
+
+class EndToEnd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/hopbox-e2e-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    fs::create_directories(dir_ / "tokens");
+    std::ofstream(dir_ / "softhsm2.conf") << "directories.tokendir = " << (dir_ / "tokens").string()
+                                          << "\nobjectstore.backend = file\nlog.level = ERROR\n";
+    setenv("SOFTHSM2_CONF", (dir_ / "softhsm2.conf").c_str(), 1);
+    setenv("HOPBOX_PIN", "1234", 1);
+    for (const char* t : {"alice1", "alice2", "bob1", "bob2"}) {
+      const std::string cmd = std::string("softhsm2-util --init-token --free --label ") + t +
+                              " --pin 1234 --so-pin 99999 >/dev/null";
+      ASSERT_EQ(std::system(cmd.c_str()), 0);
+    }
+    server_ = std::make_unique<hopboxd::test::TestServer>();
+    const std::string port = hopboxd::test::read_all(server_->dir() / "port");
+    server_opts_ = " --server 127.0.0.1:" + port.substr(0, port.find('\n')) + " --server-ca " +
+                   (server_->dir() / "tls" / "cert.pem").string() + " --module " + SOFTHSM_MODULE;
+  }
+  void TearDown() override {
+    server_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  // Runs the client for device `device` (its state folder) with arguments; stdout and code.
+  CliRun hopbox(const std::string& device, const std::string& args) {
+    const std::string cmd = std::string(HOPBOX_BINARY) + " --json --state " +
+                            (dir_ / device).string() + " " + args + " 2>" +
+                            (dir_ / "stderr.txt").string();
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    const int status = pclose(p);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  }
+  json ok(const std::string& device, const std::string& args) {
+    const CliRun r = hopbox(device, args);
+    EXPECT_EQ(r.exit_code, 0) << args << "\n" << hopboxd::test::read_all(dir_ / "stderr.txt");
+    return r.out.empty() ? json() : json::parse(r.out, nullptr, false);
+  }
+  // An account with a primary (token user1) and an approved secondary (token user2).
+  void make_user(const std::string& user) {
+    ok(user + "1",
+       "init --user " + user + " --token " + user + "1 --device-name primary" + server_opts_);
+    const json add = ok(user + "2", "device add --user " + user + " --token " + user +
+                                        "2 --device-name secondary" + server_opts_);
+    ASSERT_TRUE(add.contains("pairing_code"));
+    const json approved =
+        ok(user + "1", "device approve --yes " + add["pairing_code"].get<std::string>());
+    EXPECT_EQ(approved["short_code"], add["short_code"]);  // both sides show the same code
+    EXPECT_EQ(ok(user + "2", "device status")["approved"], true);
+  }
+  fs::path file(const std::string& name, const std::string& content) {
+    const fs::path p = dir_ / name;
+    std::ofstream(p, std::ios::binary) << content;
+    return p;
+  }
+  std::string read(const fs::path& p) { return hopboxd::test::read_all(p); }
+
+  fs::path dir_;
+  std::unique_ptr<hopboxd::test::TestServer> server_;
+  std::string server_opts_;
+};
+
+TEST_F(EndToEnd, SharedFromASecondaryReadOnTheOtherUsersSecondaryThroughThreeReencryptions) {
+  make_user("alice");
+  make_user("bob");
+  std::string content(300000, '\0');
+  for (std::size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>(i * 7 + 3);
+  const fs::path report = file("report.bin", content);
+  // Uploaded from alice's secondary (encrypted for alice's primary key, as Protocol 1 says).
+  ok("alice2", "put " + report.string() + " --as report.bin");
+  // Shared from alice's secondary to bob's primary.
+  const json share = ok("alice2", "share bob");
+  // Downloaded on bob's secondary: alice1 -> alice2 -> bob1 -> bob2.
+  const json got = ok("bob2", "get report.bin --owner alice -o " + (dir_ / "got.bin").string());
+  EXPECT_EQ(got["reencryptions"], 3);
+  EXPECT_EQ(read(dir_ / "got.bin"), content);
+  // Every device of both users reads it, each through its own chain.
+  EXPECT_EQ(ok("alice1", "get report.bin -o " + (dir_ / "a1.bin").string())["reencryptions"], 0);
+  EXPECT_EQ(ok("alice2", "get report.bin -o " + (dir_ / "a2.bin").string())["reencryptions"], 1);
+  EXPECT_EQ(
+      ok("bob1", "get report.bin --owner alice -o " + (dir_ / "b1.bin").string())["reencryptions"],
+      2);
+  // bob lists it as shared with him.
+  const json listing = ok("bob2", "ls --shared");
+  ASSERT_EQ(listing.size(), 1u);
+  EXPECT_EQ(listing[0]["owner"], "alice");
+
+  // Unsharing takes effect at once, and a failed download leaves no file behind.
+  ok("alice2", "unshare " + std::to_string(share["share_id"].get<std::int64_t>()));
+  const CliRun refused =
+      hopbox("bob2", "get report.bin --owner alice -o " + (dir_ / "after.bin").string());
+  EXPECT_EQ(refused.exit_code, 3);
+  EXPECT_FALSE(fs::exists(dir_ / "after.bin"));
+  EXPECT_FALSE(fs::exists(dir_ / "after.bin.hopbox-partial"));
+}
+
+TEST_F(EndToEnd, PoliciesAndClearErrors) {
+  make_user("alice");
+  make_user("bob");
+  ok("alice1", "put " + file("a.txt", "A").string() + " --folder photos");
+  ok("alice1", "put " + file("b.txt", "B").string() + " --folder work");
+  ok("alice1", "share bob --folder photos");
+  EXPECT_EQ(ok("bob1", "get a.txt --owner alice -o " + (dir_ / "a").string())["reencryptions"], 1);
+  EXPECT_EQ(hopbox("bob1", "get b.txt --owner alice -o " + (dir_ / "b").string()).exit_code, 3);
+  // Uploading the same name again needs --replace.
+  EXPECT_EQ(hopbox("alice1", "put " + (dir_ / "a.txt").string()).exit_code, 3);
+  ok("alice1", "put " + file("a.txt", "A2").string() + " --folder photos --replace");
+  ok("bob2", "get a.txt --owner alice -o " + (dir_ / "a2").string());
+  EXPECT_EQ(read(dir_ / "a2"), "A2");
+  // Usage errors exit 2; a device without state says what to do.
+  EXPECT_EQ(hopbox("alice1", "put").exit_code, 2);  // a required argument is missing
+  EXPECT_EQ(hopbox("alice1", "frobnicate").exit_code, 2);
+  EXPECT_EQ(hopbox("alice1", "--help").exit_code, 0);
+  EXPECT_EQ(hopbox("nobody", "ls").exit_code, 1);
+  EXPECT_EQ(hopbox("alice1", "put " + (dir_ / "a.txt").string() + " --as ../x").exit_code, 2);
+  // A wrong PIN is refused by the token.
+  setenv("HOPBOX_PIN", "0000", 1);
+  EXPECT_EQ(hopbox("alice1", "ls").exit_code, 1);
+  setenv("HOPBOX_PIN", "1234", 1);
+  ok("alice1", "rm a.txt");
+  EXPECT_EQ(hopbox("alice1", "get a.txt -o " + (dir_ / "gone").string()).exit_code, 3);
+}
+
+}  // namespace
+}  // namespace hopbox
