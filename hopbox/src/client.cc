@@ -225,6 +225,15 @@ std::vector<v1::Device> Client::devices(const std::string& user) {
   return {resp.devices().begin(), resp.devices().end()};
 }
 
+void Client::remove_device(std::int64_t device_id) {
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::RemoveDeviceRequest req;
+  req.set_device_id(device_id);
+  v1::RemoveDeviceResponse resp;
+  check(stub_->RemoveDevice(&ctx, req, &resp), "removing device " + std::to_string(device_id));
+}
+
 v1::Device Client::primary_of(const std::string& user) {
   for (const auto& d : devices(user)) {
     if (d.primary()) return d;

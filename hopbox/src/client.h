@@ -60,6 +60,7 @@ class Client {
   std::int64_t approve(const std::string& pairing_code);
 
   std::vector<hopbox::v1::Device> devices(const std::string& user = "");
+  void remove_device(std::int64_t device_id);
   // Upload a file (streamed) as item `name` (default: the file's name).
   hopbox::v1::UploadResponse put(const std::filesystem::path& file, std::string name,
                                  const std::string& folder, bool replace);

@@ -100,6 +100,9 @@ int main(int argc, char** argv) {
   dev_approve->add_option("code", code, "the code the new device shows (HBP1-...)")->required();
   dev_approve->add_flag("--yes", yes, "do not ask to compare the short code");
   auto* dev_list = device->add_subcommand("list", "this account's devices");
+  std::int64_t remove_id = 0;
+  auto* dev_remove = device->add_subcommand("remove", "remove a lost or retired device");
+  dev_remove->add_option("id", remove_id, "the device's id (see `hopbox device list`)")->required();
 
   std::string file, name, folder, owner, out;
   bool replace = false, shared = false;
@@ -191,6 +194,10 @@ int main(int argc, char** argv) {
                 (d.device_id() == c->state().device_id ? "  <- this device" : "") + "\n";
       }
       emit(g, j, text);
+    } else if (dev_remove->parsed()) {
+      Client::open(dir, pin(g))->remove_device(remove_id);
+      emit(g, {{"removed", remove_id}},
+           "device " + std::to_string(remove_id) + " removed: it can no longer read anything");
     } else if (put->parsed()) {
       auto c = Client::open(dir, pin(g));
       const auto r = c->put(file, name, folder, replace);

@@ -122,6 +122,18 @@ TEST_F(EndToEnd, SharedFromASecondaryReadOnTheOtherUsersSecondaryThroughThreeRee
   EXPECT_EQ(refused.exit_code, 3);
   EXPECT_FALSE(fs::exists(dir_ / "after.bin"));
   EXPECT_FALSE(fs::exists(dir_ / "after.bin.hopbox-partial"));
+
+  // A removed device can no longer read, not even its own account's items.
+  const json devices = ok("alice1", "device list");
+  std::int64_t secondary = 0;
+  for (const auto& d : devices) {
+    if (!d["primary"].get<bool>()) secondary = d["device_id"];
+  }
+  ASSERT_NE(secondary, 0);
+  ok("alice1", "device remove " + std::to_string(secondary));
+  EXPECT_NE(hopbox("alice2", "get report.bin -o " + (dir_ / "x.bin").string()).exit_code, 0);
+  EXPECT_EQ(ok("alice1", "device list").size(), 1u);
+  ok("alice1", "get report.bin -o " + (dir_ / "still.bin").string());
 }
 
 TEST_F(EndToEnd, PoliciesAndClearErrors) {

@@ -247,6 +247,26 @@ Status HopboxService::ListDevices(Ctx* ctx, const v1::ListDevicesRequest* req,
   });
 }
 
+Status HopboxService::RemoveDevice(Ctx* ctx, const v1::RemoveDeviceRequest* req,
+                                   v1::RemoveDeviceResponse*) {
+  return guarded("RemoveDevice", [&] {
+    DeviceRecord caller;
+    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+    const auto target = store_.device(req->device_id());
+    if (!target || target->user_id != caller.user_id) {
+      return Status(StatusCode::NOT_FOUND, "no such device in this account");
+    }
+    if (target->primary) {
+      return Status(StatusCode::FAILED_PRECONDITION, "the primary device cannot be removed");
+    }
+    for (const std::int64_t id : store_.remove_device(target->id)) {
+      reencryptor_.invalidate_edge(id);
+    }
+    spdlog::info("device {} removed by device {}", target->id, caller.id);
+    return Status::OK;
+  });
+}
+
 // ---- Items ----
 
 Status HopboxService::Upload(Ctx* ctx, grpc::ServerReader<v1::UploadRequest>* reader,

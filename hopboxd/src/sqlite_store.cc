@@ -392,6 +392,27 @@ std::optional<UserId> SqliteStore::user_id(const std::string& user) {
   return s.i64(0);
 }
 
+std::vector<std::int64_t> SqliteStore::remove_device(std::int64_t id) {
+  std::lock_guard lock(mu_);
+  Transaction t(db_);
+  Stmt k(db_,
+         "DELETE FROM rekeys WHERE from_device = ?1 OR to_device = ?1 OR creator_device = ?1 "
+         "RETURNING id");
+  k.bind(1, id);
+  std::vector<std::int64_t> removed;
+  while (k.step()) removed.push_back(k.i64(0));
+  for (const char* sql :
+       {"DELETE FROM sessions WHERE device_id = ?1", "DELETE FROM challenges WHERE device_id = ?1",
+        "DELETE FROM notifications WHERE to_device = ?1 OR from_device = ?1",
+        "DELETE FROM devices WHERE id = ?1"}) {
+    Stmt s(db_, sql);
+    s.bind(1, id);
+    s.step();
+  }
+  t.commit();
+  return removed;
+}
+
 void SqliteStore::put_challenge(std::int64_t device, const Bytes& challenge, std::int64_t expires) {
   std::lock_guard lock(mu_);
   Stmt s(db_, "INSERT INTO challenges(device_id, challenge, expires_at) VALUES (?, ?, ?)");

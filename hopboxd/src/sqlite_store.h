@@ -27,6 +27,7 @@ class SqliteStore final : public Store {
   std::optional<DeviceRecord> device_by_fingerprint(const Bytes& fingerprint) override;
   std::vector<DeviceRecord> devices_of(UserId user) override;
   std::optional<UserId> user_id(const std::string& user) override;
+  std::vector<std::int64_t> remove_device(std::int64_t id) override;
 
   void put_challenge(std::int64_t device, const Bytes& challenge, std::int64_t expires) override;
   bool take_challenge(std::int64_t device, const Bytes& challenge, std::int64_t now) override;

@@ -73,6 +73,9 @@ class Store {
   virtual std::optional<DeviceRecord> device_by_fingerprint(const Bytes& fingerprint) = 0;
   virtual std::vector<DeviceRecord> devices_of(UserId user) = 0;
   virtual std::optional<UserId> user_id(const std::string& user) = 0;
+  // Deletes the device with its sessions, challenges, notifications and every re-encryption
+  // key from, to or made by it; returns the ids of the deleted keys.
+  virtual std::vector<std::int64_t> remove_device(std::int64_t id) = 0;
 
   // One-time challenges and sessions (tokens are stored hashed).
   virtual void put_challenge(std::int64_t device, const Bytes& challenge, std::int64_t expires) = 0;
