@@ -479,4 +479,49 @@ std::vector<v1::ReKeyInfo> Client::shares() {
   return {resp.rekeys().begin(), resp.rekeys().end()};
 }
 
+std::int64_t Client::request_access(const std::string& owner, const std::string& item,
+                                    const std::string& message) {
+  if (!item.empty() && !valid_item_name(item)) throw ClientError("item name is not valid", 2);
+  const v1::Device target = primary_of(owner);
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::SendNotificationRequest req;
+  req.set_to_device_id(target.device_id());
+  req.set_kind("access-request");
+  req.set_body(nlohmann::json{{"item", item}, {"message", message}}.dump());
+  v1::SendNotificationResponse resp;
+  check(stub_->SendNotification(&ctx, req, &resp), "asking " + owner + " for access");
+  return resp.notification_id();
+}
+
+void Client::watch(int wait_ms, const std::function<bool(const v1::Notification&)>& on) {
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  // Pending notifications arrive at once; the deadline bounds the wait for new ones.
+  ctx.set_deadline(std::chrono::system_clock::now() +
+                   std::chrono::milliseconds(std::max(wait_ms, 1000)));
+  auto reader = stub_->WatchInbox(&ctx, v1::WatchInboxRequest());
+  v1::Notification n;
+  while (reader->Read(&n)) {
+    if (!on(n)) {
+      ctx.TryCancel();
+      break;
+    }
+  }
+  const grpc::Status s = reader->Finish();
+  if (!s.ok() && s.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED &&
+      s.error_code() != grpc::StatusCode::CANCELLED) {
+    check(s, "reading the inbox");
+  }
+}
+
+void Client::acknowledge(std::int64_t notification_id) {
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::AckNotificationRequest req;
+  req.set_notification_id(notification_id);
+  v1::AckNotificationResponse resp;
+  check(stub_->AckNotification(&ctx, req, &resp), "acknowledging a notification");
+}
+
 }  // namespace hopbox

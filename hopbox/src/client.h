@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -73,6 +74,15 @@ class Client {
   std::int64_t share(const std::string& user, const SharePolicyArgs& policy);
   void unshare(std::int64_t rekey_id);
   std::vector<hopbox::v1::ReKeyInfo> shares();
+
+  // Asks `owner` (their primary device's inbox) for access to an item, or to everything.
+  std::int64_t request_access(const std::string& owner, const std::string& item,
+                              const std::string& message);
+  // Notifications waiting for this device, oldest first; waits up to `wait_ms` for new ones
+  // once the pending ones are read (0: only what is pending). Calls `on` for each; stops
+  // early if it returns false.
+  void watch(int wait_ms, const std::function<bool(const hopbox::v1::Notification&)>& on);
+  void acknowledge(std::int64_t notification_id);
 
  private:
   Client(std::filesystem::path dir, DeviceState state, std::unique_ptr<Token> token);

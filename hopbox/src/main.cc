@@ -132,6 +132,21 @@ int main(int argc, char** argv) {
   unshare->add_option("id", rekey_id, "the share's id (see `hopbox shares`)")->required();
   auto* shares = app.add_subcommand("shares", "the re-encryption keys this account made");
 
+  std::string message;
+  auto* request = app.add_subcommand("request-access", "ask another user for access");
+  request->add_option("owner", owner, "the user who owns the data")->required();
+  request->add_option("--item", name, "one item (default: everything)");
+  request->add_option("--message", message, "a note for the owner");
+  int wait_ms = 0;
+  std::int64_t ack_id = 0;
+  auto* inbox = app.add_subcommand("inbox", "notifications waiting for this device");
+  inbox->add_option("--ack", ack_id, "acknowledge (remove) this notification");
+  auto* watch = app.add_subcommand("watch", "answer access requests as they arrive");
+  watch->add_option("--seconds", wait_ms, "how long to watch (default 60)")->default_val(60);
+  bool answer_yes = false, answer_no = false;
+  watch->add_flag("--yes", answer_yes, "grant every request without asking");
+  watch->add_flag("--no", answer_no, "refuse every request without asking");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -241,6 +256,66 @@ int main(int argc, char** argv) {
       const auto id = c->share(user, p);
       emit(g, {{"share_id", id}, {"user", user}},
            "shared with " + user + " (share " + std::to_string(id) + ")");
+    } else if (request->parsed()) {
+      const auto id = Client::open(dir, pin(g))->request_access(owner, name, message);
+      emit(g, {{"request", id}, {"owner", owner}},
+           "asked " + owner + " for access; they see who asks and decide");
+    } else if (inbox->parsed()) {
+      auto c = Client::open(dir, pin(g));
+      if (ack_id != 0) {
+        c->acknowledge(ack_id);
+        emit(g, {{"acknowledged", ack_id}}, "removed notification " + std::to_string(ack_id));
+      } else {
+        json j = json::array();
+        std::string text;
+        c->watch(0, [&](const hopbox::v1::Notification& n) {
+          j.push_back({{"id", n.notification_id()},
+                       {"kind", n.kind()},
+                       {"from_user", n.from_user()},
+                       {"body", n.body()}});
+          text += std::to_string(n.notification_id()) + "  " + n.kind() + " from " + n.from_user() +
+                  "  " + n.body() + "\n";
+          return true;
+        });
+        emit(g, j, text.empty() ? "no notifications" : text);
+      }
+    } else if (watch->parsed()) {
+      auto c = Client::open(dir, pin(g));
+      json j = json::array();
+      c->watch(wait_ms * 1000, [&](const hopbox::v1::Notification& n) {
+        if (n.kind() != "access-request") return true;
+        const auto body = json::parse(n.body(), nullptr, false);
+        const std::string item = body.is_object() ? body.value("item", "") : "";
+        // Show who asks: identifier and the fingerprint of the key access would go to.
+        std::string fingerprint;
+        for (const auto& d : c->devices(n.from_user())) {
+          if (d.primary()) fingerprint = Client::short_code(d.encryption_key_fingerprint());
+        }
+        bool grant = answer_yes;
+        if (!answer_yes && !answer_no) {
+          std::cout << n.from_user() << " (key " << fingerprint << ") asks for "
+                    << (item.empty() ? "everything" : item) << ". Grant? [y/N] " << std::flush;
+          std::string answer;
+          std::getline(std::cin, answer);
+          grant = answer == "y" || answer == "Y" || answer == "yes";
+        }
+        json entry = {{"request", n.notification_id()},
+                      {"from_user", n.from_user()},
+                      {"item", item},
+                      {"granted", grant}};
+        if (grant) {
+          hopbox::SharePolicyArgs p;
+          if (!item.empty()) p.items = {item};
+          entry["share_id"] = c->share(n.from_user(), p);
+        }
+        c->acknowledge(n.notification_id());
+        j.push_back(entry);
+        if (!g.json) {
+          std::cout << (grant ? "granted " : "refused ") << n.from_user() << "\n";
+        }
+        return true;
+      });
+      if (g.json) std::cout << j.dump() << "\n";
     } else if (unshare->parsed()) {
       Client::open(dir, pin(g))->unshare(rekey_id);
       emit(g, {{"revoked", rekey_id}}, "share " + std::to_string(rekey_id) + " revoked");

@@ -163,5 +163,29 @@ TEST_F(EndToEnd, PoliciesAndClearErrors) {
   EXPECT_EQ(hopbox("alice1", "get a.txt -o " + (dir_ / "gone").string()).exit_code, 3);
 }
 
+TEST_F(EndToEnd, AccessRequestsArriveInTheOwnersInboxAndGrantingShares) {
+  make_user("alice");
+  make_user("bob");
+  ok("alice1", "put " + file("plan.txt", "the plan").string());
+  EXPECT_EQ(hopbox("bob2", "get plan.txt --owner alice -o " + (dir_ / "p").string()).exit_code, 3);
+  ok("bob2", "request-access alice --item plan.txt --message please");
+  // alice's primary sees the request, from bob, for that item.
+  const json pending = ok("alice1", "inbox");
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0]["kind"], "access-request");
+  EXPECT_EQ(pending[0]["from_user"], "bob");
+  // She grants it (non-interactively here); the request is acknowledged.
+  const json answered = ok("alice1", "watch --seconds 1 --yes");
+  ASSERT_EQ(answered.size(), 1u);
+  EXPECT_EQ(answered[0]["granted"], true);
+  EXPECT_EQ(answered[0]["item"], "plan.txt");
+  EXPECT_EQ(ok("alice1", "inbox").size(), 0u);
+  ok("bob2", "get plan.txt --owner alice -o " + (dir_ / "p").string());
+  EXPECT_EQ(read(dir_ / "p"), "the plan");
+  // The grant covers that item only.
+  ok("alice1", "put " + file("other.txt", "other").string());
+  EXPECT_EQ(hopbox("bob2", "get other.txt --owner alice -o " + (dir_ / "o").string()).exit_code, 3);
+}
+
 }  // namespace
 }  // namespace hopbox
