@@ -359,6 +359,21 @@ Status HopboxService::Upload(Ctx* ctx, grpc::ServerReader<v1::UploadRequest>* re
   });
 }
 
+Status HopboxService::find_item(const DeviceRecord& caller, const std::string& owner_name,
+                                const std::string& item_id, std::optional<ItemRecord>& out) {
+  if (!valid_item_id(item_id)) return invalid("item_id: 1 to 128 of [A-Za-z0-9._-]");
+  UserId owner = caller.user_id;
+  if (!owner_name.empty()) {
+    const auto id = store_.user_id(owner_name);
+    // An unknown owner and an item one may not see look the same from outside.
+    if (!id) return Status(StatusCode::NOT_FOUND, "no such item");
+    owner = *id;
+  }
+  out = store_.item(owner, item_id);
+  if (!out) return Status(StatusCode::NOT_FOUND, "no such item");
+  return Status::OK;
+}
+
 std::optional<std::vector<ReKeyRecord>> HopboxService::chain_for(const ItemRecord& item,
                                                                  const DeviceRecord& caller,
                                                                  Status& status) {
@@ -403,16 +418,9 @@ Status HopboxService::Download(Ctx* ctx, const v1::DownloadRequest* req,
   return guarded("Download", [&] {
     DeviceRecord caller;
     if (Status s = authenticate(ctx, caller); !s.ok()) return s;
-    if (!valid_item_id(req->item_id())) return invalid("item_id: 1 to 128 of [A-Za-z0-9._-]");
-    UserId owner = caller.user_id;
-    if (!req->owner().empty()) {
-      const auto id = store_.user_id(req->owner());
-      // An unknown owner and an item one may not see look the same from outside.
-      if (!id) return Status(StatusCode::NOT_FOUND, "no such item");
-      owner = *id;
-    }
-    const auto item = store_.item(owner, req->item_id());
-    if (!item) return Status(StatusCode::NOT_FOUND, "no such item");
+    std::optional<ItemRecord> item;
+    if (Status s = find_item(caller, req->owner(), req->item_id(), item); !s.ok()) return s;
+    const UserId owner = item->owner_id;
     Status status;
     const auto chain = chain_for(*item, caller, status);
     if (!chain) return status;
@@ -472,15 +480,9 @@ Status HopboxService::RefreshItem(Ctx* ctx, const v1::RefreshItemRequest* req,
   return guarded("RefreshItem", [&] {
     DeviceRecord caller;
     if (Status s = authenticate(ctx, caller); !s.ok()) return s;
-    if (!valid_item_id(req->item_id())) return invalid("item_id: 1 to 128 of [A-Za-z0-9._-]");
-    UserId owner = caller.user_id;
-    if (!req->owner().empty()) {
-      const auto id = store_.user_id(req->owner());
-      if (!id) return Status(StatusCode::NOT_FOUND, "no such item");
-      owner = *id;
-    }
-    const auto item = store_.item(owner, req->item_id());
-    if (!item) return Status(StatusCode::NOT_FOUND, "no such item");
+    std::optional<ItemRecord> item;
+    if (Status s = find_item(caller, req->owner(), req->item_id(), item); !s.ok()) return s;
+    const UserId owner = item->owner_id;
     // Only a device that can read the item may refresh it.
     Status status;
     if (!chain_for(*item, caller, status)) return status;
