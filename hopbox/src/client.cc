@@ -10,6 +10,8 @@
 
 #include "mupre/hex.h"
 #include "mupre/item.h"
+#include "software_keystore.h"
+#include "token.h"
 
 namespace hopbox {
 
@@ -98,14 +100,21 @@ PairingKeys decode_pairing(const std::string& code) {
           Bytes(b->begin() + 1 + static_cast<long>(n), b->end())};
 }
 
+std::unique_ptr<KeyStore> open_keys(const fs::path& dir, const DeviceState& s,
+                                    const std::string& pin) {
+  if (s.module == "software") return SoftwareKeyStore::open(dir, pin);
+  return Token::open(s.module, s.token_label, pin);
+}
+
 DeviceState make_device_keys(const fs::path& dir, const std::string& pin, DeviceState base,
-                             std::unique_ptr<Token>& token) {
+                             std::unique_ptr<KeyStore>& keys) {
   if (state_exists(dir)) throw ClientError(dir.string() + " already holds a device", 2);
   if (base.device_name.empty()) base.device_name = "device";
   base.key_label = "hopbox/" + base.user + "/" + base.device_name;
-  token = Token::open(base.module, base.token_label, pin);
-  token->generate_device_keys(base.key_label);
-  const TokenSecretKey key = TokenSecretKey::create(*token, base.key_label);
+  fs::create_directories(dir);
+  keys = open_keys(dir, base, pin);
+  keys->generate_device_keys(base.key_label);
+  const SealedSecretKey key = SealedSecretKey::create(*keys, base.key_label);
   base.sealed_key = mupre::to_hex(key.sealed());
   const auto pk = key.public_key().encode();
   base.public_key = mupre::to_hex(pk);
@@ -114,22 +123,22 @@ DeviceState make_device_keys(const fs::path& dir, const std::string& pin, Device
 
 }  // namespace
 
-Client::Client(fs::path dir, DeviceState state, std::unique_ptr<Token> token)
-    : dir_(std::move(dir)), state_(std::move(state)), token_(std::move(token)) {
+Client::Client(fs::path dir, DeviceState state, std::unique_ptr<KeyStore> keys)
+    : dir_(std::move(dir)), state_(std::move(state)), keys_(std::move(keys)) {
   stub_ = make_stub(state_);
 }
 Client::~Client() = default;
 
 std::unique_ptr<Client> Client::init(const fs::path& dir, const std::string& pin,
                                      DeviceState base) {
-  std::unique_ptr<Token> token;
-  DeviceState s = make_device_keys(dir, pin, std::move(base), token);
-  std::unique_ptr<Client> c(new Client(dir, s, std::move(token)));
+  std::unique_ptr<KeyStore> keys;
+  DeviceState s = make_device_keys(dir, pin, std::move(base), keys);
+  std::unique_ptr<Client> c(new Client(dir, s, std::move(keys)));
   grpc::ClientContext ctx;
   v1::CreateAccountRequest req;
   req.set_user(s.user);
   req.set_device_name(s.device_name);
-  const Bytes spki = c->token_->signing_public_key(s.key_label);
+  const Bytes spki = c->keys_->signing_public_key(s.key_label);
   req.mutable_keys()->set_signing_key(string_of(spki));
   req.mutable_keys()->set_encryption_key(string_of(unhex(s.public_key, "public_key")));
   v1::CreateAccountResponse resp;
@@ -141,27 +150,27 @@ std::unique_ptr<Client> Client::init(const fs::path& dir, const std::string& pin
 
 std::unique_ptr<Client> Client::prepare_device(const fs::path& dir, const std::string& pin,
                                                DeviceState base) {
-  std::unique_ptr<Token> token;
-  DeviceState s = make_device_keys(dir, pin, std::move(base), token);
+  std::unique_ptr<KeyStore> keys;
+  DeviceState s = make_device_keys(dir, pin, std::move(base), keys);
   save_state(dir, s);
-  return std::unique_ptr<Client>(new Client(dir, s, std::move(token)));
+  return std::unique_ptr<Client>(new Client(dir, s, std::move(keys)));
 }
 
 std::unique_ptr<Client> Client::open(const fs::path& dir, const std::string& pin) {
   DeviceState s = load_state(dir);
-  auto token = Token::open(s.module, s.token_label, pin);
-  return std::unique_ptr<Client>(new Client(dir, std::move(s), std::move(token)));
+  auto keys = open_keys(dir, s, pin);
+  return std::unique_ptr<Client>(new Client(dir, std::move(s), std::move(keys)));
 }
 
-TokenSecretKey Client::secret_key() {
+SealedSecretKey Client::secret_key() {
   auto pk = mupre::PublicKey::decode(unhex(state_.public_key, "public_key"));
   if (!pk) throw ClientError("device state: public_key is damaged");
-  return TokenSecretKey(*token_, state_.key_label, unhex(state_.sealed_key, "sealed_key"), *pk);
+  return SealedSecretKey(*keys_, state_.key_label, unhex(state_.sealed_key, "sealed_key"), *pk);
 }
 
 std::string Client::pairing_code() const {
   auto pk = mupre::PublicKey::decode(*mupre::from_hex(state_.public_key));
-  return encode_pairing(token_->signing_public_key(state_.key_label), pk->encode());
+  return encode_pairing(keys_->signing_public_key(state_.key_label), pk->encode());
 }
 
 std::string Client::short_code(const std::string& pairing_code) {
@@ -191,7 +200,7 @@ void Client::ensure_session() {
   v1::CompleteSessionRequest r;
   r.set_device_id(br.device_id());
   r.set_challenge(br.challenge());
-  r.set_signature(string_of(token_->sign(state_.key_label, msg)));
+  r.set_signature(string_of(keys_->sign(state_.key_label, msg)));
   v1::CompleteSessionResponse rr;
   check(stub_->CompleteSession(&c2, r, &rr), "authenticating this device");
   state_.device_id = br.device_id();
@@ -258,7 +267,7 @@ std::int64_t Client::approve(const std::string& code) {
   // primary.
   const v1::Device me = primary_of("");
   if (me.device_id() == state_.device_id) {
-    const TokenSecretKey key = secret_key();
+    const SealedSecretKey key = secret_key();
     auto rk = mupre::make_rekey(key, *pk);
     if (!rk)
       throw ClientError(std::string("re-encryption key: ") + mupre::error_message(rk.error()));
@@ -364,7 +373,7 @@ int Client::get(const std::string& owner, const std::string& name, const fs::pat
   const mupre::ItemBinding binding{name, owner_id};
   auto capsule = mupre::Ciphertext::decode(bytes_of(header.capsule()));
   if (!capsule) throw ClientError("the capsule from the service does not decode", 4);
-  const TokenSecretKey key = secret_key();
+  const SealedSecretKey key = secret_key();
   auto k = mupre::decapsulate(key, *capsule);
   if (!k)
     throw ClientError(std::string("cannot open the capsule: ") + mupre::error_message(k.error()),
@@ -440,7 +449,7 @@ std::int64_t Client::share(const std::string& user, const SharePolicyArgs& polic
   const v1::Device target = primary_of(user);
   auto pk = mupre::PublicKey::decode(bytes_of(target.keys().encryption_key()));
   if (!pk) throw ClientError("the service returned a damaged key for " + user, 4);
-  const TokenSecretKey key = secret_key();
+  const SealedSecretKey key = secret_key();
   auto rk = mupre::make_rekey(key, *pk);
   if (!rk) throw ClientError(std::string("re-encryption key: ") + mupre::error_message(rk.error()));
   grpc::ClientContext ctx;

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "hopbox/v1/hopbox.grpc.pb.h"
+#include "keystore.h"
 #include "state.h"
-#include "token.h"
 
 namespace hopbox {
 
@@ -39,6 +39,8 @@ class Client {
  public:
   // A new account with this device as its primary. `base` gives server, server_ca, module,
   // token_label, user and device_name; the key label is derived from the device name.
+  // module "software" selects the passphrase-protected software keystore (weaker), with the
+  // PIN as its passphrase.
   static std::unique_ptr<Client> init(const std::filesystem::path& state_dir,
                                       const std::string& pin, DeviceState base);
   // A new device of an existing account: keys made, not yet registered. Its pairing code is
@@ -50,6 +52,8 @@ class Client {
   ~Client();
 
   const DeviceState& state() const { return state_; }
+  // False when the keys live in the passphrase-protected software keystore.
+  bool hardware_bound() const { return keys_->hardware_bound(); }
   // What the new device shows (and encodes as a QR code) for approval.
   std::string pairing_code() const;
   // The short code both devices show, to compare by eye.
@@ -85,15 +89,15 @@ class Client {
   void acknowledge(std::int64_t notification_id);
 
  private:
-  Client(std::filesystem::path dir, DeviceState state, std::unique_ptr<Token> token);
+  Client(std::filesystem::path dir, DeviceState state, std::unique_ptr<KeyStore> keys);
   void ensure_session();
   void authorize(grpc::ClientContext& ctx);
   hopbox::v1::Device primary_of(const std::string& user);
-  TokenSecretKey secret_key();
+  SealedSecretKey secret_key();
 
   std::filesystem::path dir_;
   DeviceState state_;
-  std::unique_ptr<Token> token_;
+  std::unique_ptr<KeyStore> keys_;
   std::unique_ptr<hopbox::v1::Hopbox::Stub> stub_;
 };
 

@@ -13,6 +13,7 @@
 
 #include "client.h"
 #include "qr.h"
+#include "token.h"
 
 namespace {
 
@@ -55,7 +56,27 @@ void emit(const Globals& g, const json& j, const std::string& text) {
 
 struct NewDeviceArgs {
   hopbox::DeviceState base;
+  bool software = false;
+
+  // Either a token (module and label) or the software keystore.
+  hopbox::DeviceState resolved() const {
+    hopbox::DeviceState s = base;
+    if (software) {
+      if (!s.module.empty() || !s.token_label.empty()) {
+        throw ClientError("--software-keystore and --module/--token exclude each other", 2);
+      }
+      s.module = "software";
+      s.token_label = "software";
+    } else if (s.module.empty() || s.token_label.empty()) {
+      throw ClientError("give --module and --token (or --software-keystore)", 2);
+    }
+    return s;
+  }
 };
+
+constexpr char kSoftwareWarning[] =
+    "WARNING: this device keeps its keys in a passphrase-protected file, not in a hardware "
+    "token; anyone who copies the file can try passphrases offline.";
 
 void add_new_device_options(CLI::App* cmd, NewDeviceArgs& a) {
   cmd->add_option("--server", a.base.server, "the service, host:port")->required();
@@ -63,9 +84,10 @@ void add_new_device_options(CLI::App* cmd, NewDeviceArgs& a) {
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--module", a.base.module, "PKCS#11 module (e.g. libsofthsm2.so)")
-      ->required()
       ->check(CLI::ExistingFile);
-  cmd->add_option("--token", a.base.token_label, "label of the token for this device")->required();
+  cmd->add_option("--token", a.base.token_label, "label of the token for this device");
+  cmd->add_flag("--software-keystore", a.software,
+                "no token: keep the keys in a passphrase-protected file (WEAKER)");
   cmd->add_option("--user", a.base.user, "the account's identifier")->required();
   cmd->add_option("--device-name", a.base.device_name, "a name for this device");
 }
@@ -157,12 +179,14 @@ int main(int argc, char** argv) {
   try {
     const fs::path dir = state_dir(g);
     if (init->parsed()) {
-      auto c = Client::init(dir, pin(g), init_args.base);
+      auto c = Client::init(dir, pin(g), init_args.resolved());
+      if (!c->hardware_bound()) std::cerr << kSoftwareWarning << "\n";
       emit(g, {{"user", c->state().user}, {"device_id", c->state().device_id}},
            "account " + c->state().user + " created; this device is its primary (device " +
                std::to_string(c->state().device_id) + ")");
     } else if (dev_add->parsed()) {
-      auto c = Client::prepare_device(dir, pin(g), add_args.base);
+      auto c = Client::prepare_device(dir, pin(g), add_args.resolved());
+      if (!c->hardware_bound()) std::cerr << kSoftwareWarning << "\n";
       const std::string pairing = c->pairing_code();
       const std::string short_code = Client::short_code(pairing);
       emit(g, {{"pairing_code", pairing}, {"short_code", short_code}},

@@ -330,42 +330,4 @@ unsigned long Token::try_wrap_out(const std::string& key_label, bool sealing_key
   return rv;
 }
 
-// ---- TokenSecretKey ----
-
-TokenSecretKey TokenSecretKey::create(Token& token, const std::string& key_label) {
-  const mupre::SecretKey key = mupre::SecretKey::generate();
-  std::array<std::uint8_t, mupre::kSecretKeySize> encoded;
-  key.encode(encoded);
-  Bytes sealed;
-  try {
-    sealed = token.seal(key_label, std::span(encoded).subspan(2));
-  } catch (...) {
-    sodium_memzero(encoded.data(), encoded.size());
-    throw;
-  }
-  sodium_memzero(encoded.data(), encoded.size());
-  return TokenSecretKey(token, key_label, std::move(sealed), key.public_key());
-}
-
-TokenSecretKey::TokenSecretKey(Token& token, std::string key_label, Bytes sealed,
-                               const mupre::PublicKey& public_key)
-    : token_(&token),
-      key_label_(std::move(key_label)),
-      sealed_(std::move(sealed)),
-      public_key_(public_key) {
-  if (sealed_.size() != kGcmIv + mupre::bls12_381::kScalarSize + kGcmTag) {
-    throw std::invalid_argument("sealed key has the wrong size");
-  }
-}
-
-mupre::Error TokenSecretKey::load_secret(
-    std::span<std::uint8_t, mupre::bls12_381::kScalarSize> out) const {
-  try {
-    return token_->unseal(key_label_, sealed_, out) ? mupre::Error::kOk
-                                                    : mupre::Error::kKeyUnavailable;
-  } catch (const TokenError&) {
-    return mupre::Error::kKeyUnavailable;
-  }
-}
-
 }  // namespace hopbox

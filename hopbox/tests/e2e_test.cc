@@ -187,5 +187,19 @@ TEST_F(EndToEnd, AccessRequestsArriveInTheOwnersInboxAndGrantingShares) {
   EXPECT_EQ(hopbox("bob2", "get other.txt --owner alice -o " + (dir_ / "o").string()).exit_code, 3);
 }
 
+TEST_F(EndToEnd, ADeviceWithoutATokenUsesTheSoftwareKeystoreAndSaysItIsWeaker) {
+  const std::string opts = server_opts_.substr(0, server_opts_.find(" --module"));
+  const CliRun init = hopbox("carol1", "init --user carol --software-keystore" + opts);
+  ASSERT_EQ(init.exit_code, 0);
+  EXPECT_NE(read(dir_ / "stderr.txt").find("WARNING"), std::string::npos);
+  ok("carol1", "put " + file("c.txt", "carol's").string());
+  ok("carol1", "get c.txt -o " + (dir_ / "c").string());
+  EXPECT_EQ(read(dir_ / "c"), "carol's");
+  // Both kinds of key home at once is a usage error.
+  EXPECT_EQ(
+      hopbox("carol2", "init --user carol2 --software-keystore --token x" + server_opts_).exit_code,
+      2);
+}
+
 }  // namespace
 }  // namespace hopbox

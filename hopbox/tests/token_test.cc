@@ -88,7 +88,7 @@ TEST_F(SoftHsm, MupreKeySealedByTheTokenDecryptsAndSurvivesReopening) {
   mupre::Encapsulation e = [&] {
     auto token = open();
     token->generate_device_keys("laptop");
-    const TokenSecretKey key = TokenSecretKey::create(*token, "laptop");
+    const SealedSecretKey key = SealedSecretKey::create(*token, "laptop");
     sealed = key.sealed();
     const auto pk = key.public_key().encode();
     public_key.assign(pk.begin(), pk.end());
@@ -102,17 +102,17 @@ TEST_F(SoftHsm, MupreKeySealedByTheTokenDecryptsAndSurvivesReopening) {
   auto token = open();
   auto pk = mupre::PublicKey::decode(public_key);
   ASSERT_TRUE(pk.ok());
-  const TokenSecretKey key(*token, "laptop", sealed, *pk);
+  const SealedSecretKey key(*token, "laptop", sealed, *pk);
   auto k = mupre::decapsulate(key, e.capsule);
   ASSERT_TRUE(k.ok());
   EXPECT_TRUE(std::equal(k->bytes().begin(), k->bytes().end(), e.key.bytes().begin()));
   // A tampered sealed blob, or the blob under another device's label, unseals to nothing.
   Bytes bad = sealed;
   bad.at(20) ^= 1;
-  const TokenSecretKey tampered(*token, "laptop", bad, *pk);
+  const SealedSecretKey tampered(*token, "laptop", bad, *pk);
   EXPECT_EQ(mupre::decapsulate(tampered, e.capsule).error(), mupre::Error::kKeyUnavailable);
   token->generate_device_keys("phone");
-  const TokenSecretKey moved(*token, "phone", sealed, *pk);
+  const SealedSecretKey moved(*token, "phone", sealed, *pk);
   EXPECT_EQ(mupre::decapsulate(moved, e.capsule).error(), mupre::Error::kKeyUnavailable);
 }
 
