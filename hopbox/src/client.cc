@@ -214,6 +214,16 @@ void Client::authorize(grpc::ClientContext& ctx) {
   ctx.AddMetadata("authorization", "Bearer " + state_.session_token);
 }
 
+void Client::request_pairing() {
+  grpc::ClientContext ctx;
+  v1::RequestPairingRequest req;
+  req.set_user(state_.user);
+  req.set_device_name(state_.device_name);
+  req.set_pairing_code(pairing_code());
+  v1::RequestPairingResponse resp;
+  check(stub_->RequestPairing(&ctx, req, &resp), "asking the primary device for approval");
+}
+
 bool Client::complete_pairing() {
   if (state_.device_id != 0) return true;
   try {
@@ -280,6 +290,13 @@ std::int64_t Client::approve(const std::string& code) {
     v1::InstallReKeyResponse iresp;
     check(stub_->InstallReKey(&c2, ireq, &iresp), "installing the device's re-encryption key");
   }
+  // The same device's pairing request, if it also came through the inbox, is answered now.
+  watch(0, [&](const v1::Notification& n) {
+    if (n.kind() == "pairing-request" && n.body().find(code) != std::string::npos) {
+      acknowledge(n.notification_id());
+    }
+    return true;
+  });
   return resp.device_id();
 }
 
@@ -508,7 +525,7 @@ void Client::watch(int wait_ms, const std::function<bool(const v1::Notification&
   authorize(ctx);
   // Pending notifications arrive at once; the deadline bounds the wait for new ones.
   ctx.set_deadline(std::chrono::system_clock::now() +
-                   std::chrono::milliseconds(std::max(wait_ms, 1000)));
+                   std::chrono::milliseconds(std::max(wait_ms, 300)));
   auto reader = stub_->WatchInbox(&ctx, v1::WatchInboxRequest());
   v1::Notification n;
   while (reader->Read(&n)) {

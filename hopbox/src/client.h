@@ -58,6 +58,8 @@ class Client {
   std::string pairing_code() const;
   // The short code both devices show, to compare by eye.
   static std::string short_code(const std::string& pairing_code);
+  // On a prepared device: asks the account's primary (through its inbox) to approve it.
+  void request_pairing();
   // On a prepared device: true once an existing device approved it (then it is usable).
   bool complete_pairing();
   // On an existing device of the account: registers the new device and, on the primary,

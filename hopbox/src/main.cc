@@ -163,7 +163,7 @@ int main(int argc, char** argv) {
   std::int64_t ack_id = 0;
   auto* inbox = app.add_subcommand("inbox", "notifications waiting for this device");
   inbox->add_option("--ack", ack_id, "acknowledge (remove) this notification");
-  auto* watch = app.add_subcommand("watch", "answer access requests as they arrive");
+  auto* watch = app.add_subcommand("watch", "answer access and pairing requests as they arrive");
   watch->add_option("--seconds", wait_ms, "how long to watch (default 60)")->default_val(60);
   bool answer_yes = false, answer_no = false;
   watch->add_flag("--yes", answer_yes, "grant every request without asking");
@@ -189,10 +189,12 @@ int main(int argc, char** argv) {
       if (!c->hardware_bound()) std::cerr << kSoftwareWarning << "\n";
       const std::string pairing = c->pairing_code();
       const std::string short_code = Client::short_code(pairing);
+      c->request_pairing();
       emit(g, {{"pairing_code", pairing}, {"short_code", short_code}},
-           "Approve this device on a device of " + c->state().user +
-               " (scan or copy the code):\n\n" + hopbox::terminal_qr(pairing) + "\n" + pairing +
-               "\n\nBoth devices must show the short code " + short_code + ".");
+           "Approve this device on " + c->state().user +
+               "'s primary device: `hopbox watch` there shows the request, or scan or copy " +
+               "the code into `hopbox device approve`:\n\n" + hopbox::terminal_qr(pairing) + "\n" +
+               pairing + "\n\nBoth devices must show the short code " + short_code + ".");
       for (int i = 0; i < wait_seconds * 2 && !c->complete_pairing(); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
       }
@@ -307,6 +309,32 @@ int main(int argc, char** argv) {
       auto c = Client::open(dir, pin(g));
       json j = json::array();
       c->watch(wait_ms * 1000, [&](const hopbox::v1::Notification& n) {
+        if (n.kind() == "pairing-request") {
+          const auto body = json::parse(n.body(), nullptr, false);
+          if (!body.is_object() || !body.contains("pairing_code")) return true;
+          const std::string pairing = body.value("pairing_code", "");
+          const std::string short_code = Client::short_code(pairing);
+          bool approve = answer_yes;
+          if (!answer_yes && !answer_no) {
+            std::cout << "A new device \"" << body.value("device_name", "?")
+                      << "\" asks to join this account. It must show the short code " << short_code
+                      << ". Approve? [y/N] " << std::flush;
+            std::string answer;
+            std::getline(std::cin, answer);
+            approve = answer == "y" || answer == "Y" || answer == "yes";
+          }
+          json entry = {{"pairing_request", n.notification_id()},
+                        {"short_code", short_code},
+                        {"approved", approve}};
+          if (approve) {
+            entry["device_id"] = c->approve(pairing);  // also answers the request
+          } else {
+            c->acknowledge(n.notification_id());
+          }
+          j.push_back(entry);
+          if (!g.json) std::cout << (approve ? "approved" : "refused") << " the new device\n";
+          return true;
+        }
         if (n.kind() != "access-request") return true;
         const auto body = json::parse(n.body(), nullptr, false);
         const std::string item = body.is_object() ? body.value("item", "") : "";

@@ -201,5 +201,22 @@ TEST_F(EndToEnd, ADeviceWithoutATokenUsesTheSoftwareKeystoreAndSaysItIsWeaker) {
       2);
 }
 
+TEST_F(EndToEnd, ANewDeviceIsApprovedThroughThePrimarysInbox) {
+  ok("alice1", "init --user alice --token alice1 --device-name primary" + server_opts_);
+  const json add =
+      ok("alice2", "device add --user alice --token alice2 --device-name phone" + server_opts_);
+  const CliRun waiting = hopbox("alice2", "device status");
+  EXPECT_EQ(waiting.exit_code, 1);  // not approved yet
+  EXPECT_EQ(json::parse(waiting.out)["approved"], false);
+  const json answered = ok("alice1", "watch --seconds 1 --yes");
+  ASSERT_EQ(answered.size(), 1u);
+  EXPECT_EQ(answered[0]["short_code"], add["short_code"]);
+  EXPECT_EQ(answered[0]["approved"], true);
+  EXPECT_EQ(ok("alice2", "device status")["approved"], true);
+  ok("alice1", "put " + file("x.txt", "for the phone").string());
+  ok("alice2", "get x.txt -o " + (dir_ / "x").string());
+  EXPECT_EQ(read(dir_ / "x"), "for the phone");
+}
+
 }  // namespace
 }  // namespace hopbox

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <fstream>
@@ -243,6 +245,40 @@ Status HopboxService::ListDevices(Ctx* ctx, const v1::ListDevicesRequest* req,
     }
     resp->set_user_id(user);
     for (const auto& d : store_.devices_of(user)) fill_device(d, *resp->add_devices());
+    return Status::OK;
+  });
+}
+
+Status HopboxService::RequestPairing(Ctx*, const v1::RequestPairingRequest* req,
+                                     v1::RequestPairingResponse*) {
+  return guarded("RequestPairing", [&] {
+    if (!valid_name(req->device_name())) return invalid("device_name: 1 to 255 bytes");
+    if (req->pairing_code().empty() || req->pairing_code().size() > 1024) {
+      return invalid("pairing_code: 1 to 1024 bytes");
+    }
+    const auto user = store_.user_id(req->user());
+    if (!user) return Status(StatusCode::NOT_FOUND, "no such user");
+    std::optional<DeviceRecord> primary;
+    for (auto& d : store_.devices_of(*user)) {
+      if (d.primary) primary = std::move(d);
+    }
+    if (!primary) return Status(StatusCode::FAILED_PRECONDITION, "the account has no primary");
+    // Unauthenticated: bound the requests that can pile up in the primary's inbox.
+    if (store_.count_notifications(primary->id, "pairing-request") >= 8) {
+      return Status(StatusCode::RESOURCE_EXHAUSTED, "too many pending pairing requests");
+    }
+    NotificationRecord n;
+    n.to_device = primary->id;
+    n.from_device = primary->id;  // no device yet: the request names itself in the body
+    n.kind = "pairing-request";
+    // Invalid UTF-8 is replaced rather than refused: the primary's user judges the request.
+    n.body = bytes_of(
+        nlohmann::json{{"device_name", req->device_name()}, {"pairing_code", req->pairing_code()}}
+            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    store_.put_notification(n);
+    std::lock_guard lock(inbox_mu_);
+    ++inbox_epoch_;
+    inbox_cv_.notify_all();
     return Status::OK;
   });
 }

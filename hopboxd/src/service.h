@@ -60,6 +60,8 @@ class HopboxService final : public hopbox::v1::Hopbox::Service {
                            hopbox::v1::RefreshItemResponse* resp) override;
   grpc::Status RemoveDevice(Ctx* ctx, const hopbox::v1::RemoveDeviceRequest* req,
                             hopbox::v1::RemoveDeviceResponse* resp) override;
+  grpc::Status RequestPairing(Ctx* ctx, const hopbox::v1::RequestPairingRequest* req,
+                              hopbox::v1::RequestPairingResponse* resp) override;
   grpc::Status Health(Ctx* ctx, const hopbox::v1::HealthRequest* req,
                       hopbox::v1::HealthResponse* resp) override;
   grpc::Status Upload(Ctx* ctx, grpc::ServerReader<hopbox::v1::UploadRequest>* reader,

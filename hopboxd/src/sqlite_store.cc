@@ -636,6 +636,14 @@ bool SqliteStore::ack_notification(std::int64_t device, std::int64_t id) {
   return sqlite3_changes(db_) > 0;
 }
 
+std::int64_t SqliteStore::count_notifications(std::int64_t device, const std::string& kind) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT COUNT(*) FROM notifications WHERE to_device = ? AND kind = ?");
+  s.bind(1, device).bind(2, kind);
+  s.step();
+  return s.i64(0);
+}
+
 void SqliteStore::put_recovery_blob(UserId user, const std::string& name, const Bytes& blob) {
   std::lock_guard lock(mu_);
   Stmt s(db_, "INSERT OR REPLACE INTO recovery_blobs(user_id, name, blob) VALUES (?, ?, ?)");

@@ -57,6 +57,7 @@ class SqliteStore final : public Store {
   std::vector<NotificationRecord> pending_notifications(std::int64_t device,
                                                         std::int64_t after_id) override;
   bool ack_notification(std::int64_t device, std::int64_t id) override;
+  std::int64_t count_notifications(std::int64_t device, const std::string& kind) override;
 
   void put_recovery_blob(UserId user, const std::string& name, const Bytes& blob) override;
   std::optional<Bytes> recovery_blob(UserId user, const std::string& name) override;

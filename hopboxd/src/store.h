@@ -116,6 +116,7 @@ class Store {
   virtual std::vector<NotificationRecord> pending_notifications(std::int64_t device,
                                                                 std::int64_t after_id) = 0;
   virtual bool ack_notification(std::int64_t device, std::int64_t id) = 0;
+  virtual std::int64_t count_notifications(std::int64_t device, const std::string& kind) = 0;
 
   // Recovery material.
   virtual void put_recovery_blob(UserId user, const std::string& name, const Bytes& blob) = 0;

@@ -512,5 +512,29 @@ TEST_F(ServerTest, ARefusedUploadKeepsTheStoredPayloadAndDeletionCleansUp) {
   EXPECT_EQ(files, 0u);
 }
 
+TEST_F(ServerTest, PairingRequestsReachThePrimaryAndAreBounded) {
+  TestDevice alice;
+  create_account("alice", alice);
+  const auto ask = [&](const std::string& name) {
+    grpc::ClientContext ctx;  // unauthenticated: the new device has no registered key
+    v1::RequestPairingRequest req;
+    req.set_user("alice");
+    req.set_device_name(name);
+    req.set_pairing_code("HBP1-00");
+    v1::RequestPairingResponse resp;
+    return stub_->RequestPairing(&ctx, req, &resp);
+  };
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(ask("phone" + std::to_string(i)).ok());
+  EXPECT_EQ(ask("one too many").error_code(), StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(ask(std::string("bad\x01name")).error_code(), StatusCode::INVALID_ARGUMENT);
+  grpc::ClientContext ctx;
+  v1::RequestPairingRequest req;
+  req.set_user("nobody");
+  req.set_device_name("x");
+  req.set_pairing_code("y");
+  v1::RequestPairingResponse resp;
+  EXPECT_EQ(stub_->RequestPairing(&ctx, req, &resp).error_code(), StatusCode::NOT_FOUND);
+}
+
 }  // namespace
 }  // namespace hopboxd::test
