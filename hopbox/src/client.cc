@@ -301,7 +301,7 @@ std::int64_t Client::approve(const std::string& code) {
 }
 
 v1::UploadResponse Client::put(const fs::path& file, std::string name, const std::string& folder,
-                               bool replace) {
+                               bool replace, const Progress& progress) {
   if (name.empty()) name = file.filename().string();
   if (!valid_item_name(name)) {
     throw ClientError("item name \"" + name + "\": use 1 to 128 of A-Z a-z 0-9 . _ -", 2);
@@ -341,6 +341,8 @@ v1::UploadResponse Client::put(const fs::path& file, std::string name, const std
   crypto_hash_sha256_init(&digest);
   std::vector<std::uint8_t> chunk(sealer->chunk_size()), next(sealer->chunk_size());
   std::string pending;
+  const std::uint64_t total = fs::file_size(file);
+  std::uint64_t sent = 0;
   in.read(reinterpret_cast<char*>(chunk.data()), static_cast<std::streamsize>(chunk.size()));
   std::size_t have = static_cast<std::size_t>(in.gcount());
   for (;;) {
@@ -357,6 +359,8 @@ v1::UploadResponse Client::put(const fs::path& file, std::string name, const std
       open = open && writer->Write(p);
       pending.clear();
     }
+    sent += have;
+    if (progress) progress(sent, total);
     if (last) break;
     chunk.swap(next);
     have = got;
@@ -372,7 +376,8 @@ v1::UploadResponse Client::put(const fs::path& file, std::string name, const std
   return resp;
 }
 
-int Client::get(const std::string& owner, const std::string& name, const fs::path& out) {
+int Client::get(const std::string& owner, const std::string& name, const fs::path& out,
+                const Progress& progress) {
   if (!valid_item_name(name)) throw ClientError("item name \"" + name + "\" is not valid", 2);
   grpc::ClientContext ctx;
   authorize(ctx);
@@ -409,6 +414,8 @@ int Client::get(const std::string& owner, const std::string& name, const fs::pat
   std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
   if (!file) throw ClientError("cannot write " + tmp.string());
   std::string buffer;
+  std::uint64_t received = 0;
+  const auto total = static_cast<std::uint64_t>(header.item().payload_size());
   const auto fail = [&](const std::string& why, int code) {
     file.close();
     std::error_code ec;
@@ -418,6 +425,8 @@ int Client::get(const std::string& owner, const std::string& name, const fs::pat
   };
   while (reader->Read(&msg)) {
     buffer += msg.payload();
+    received += msg.payload().size();
+    if (progress) progress(received, total);
     // Open every complete frame (4-byte length, then the sealed chunk).
     std::size_t at = 0;
     while (buffer.size() - at >= 4) {

@@ -68,12 +68,16 @@ class Client {
 
   std::vector<hopbox::v1::Device> devices(const std::string& user = "");
   void remove_device(std::int64_t device_id);
+  // Bytes done so far and in all (for a progress display).
+  using Progress = std::function<void(std::uint64_t done, std::uint64_t total)>;
   // Upload a file (streamed) as item `name` (default: the file's name).
   hopbox::v1::UploadResponse put(const std::filesystem::path& file, std::string name,
-                                 const std::string& folder, bool replace);
+                                 const std::string& folder, bool replace,
+                                 const Progress& progress = {});
   // Download, check and decrypt into `out` (written aside and renamed only when complete).
   // Returns the number of re-encryptions the capsule went through.
-  int get(const std::string& owner, const std::string& name, const std::filesystem::path& out);
+  int get(const std::string& owner, const std::string& name, const std::filesystem::path& out,
+          const Progress& progress = {});
   std::vector<hopbox::v1::ItemSummary> list(bool include_shared);
   void remove(const std::string& name);
   // A re-encryption key from this device's key to `user`'s primary key, with a policy.

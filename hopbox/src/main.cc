@@ -3,6 +3,7 @@
 // Every command works on one device's state directory (--state, or $HOPBOX_STATE). The token
 // PIN comes from $HOPBOX_PIN or --pin-file. --json prints machine-readable output. Exit codes:
 // 0 success, 1 failure, 2 usage, 3 refused by the service, 4 integrity check failed.
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdlib>
@@ -54,6 +55,18 @@ void emit(const Globals& g, const json& j, const std::string& text) {
   }
 }
 
+// A one-line progress display on the terminal, for transfers of more than a mebibyte.
+hopbox::Client::Progress progress_bar(const Globals& g, const char* verb) {
+  if (g.json || isatty(STDERR_FILENO) == 0) return {};
+  return [verb](std::uint64_t done, std::uint64_t total) {
+    if (total < (1u << 20)) return;
+    const auto pct = static_cast<unsigned>(100 * std::min(done, total) / total);
+    std::fprintf(stderr, "\r%s %3u%% of %.1f MiB", verb, pct,
+                 static_cast<double>(total) / (1 << 20));
+    if (done >= total) std::fprintf(stderr, "\n");
+  };
+}
+
 struct NewDeviceArgs {
   hopbox::DeviceState base;
   bool software = false;
@@ -102,6 +115,8 @@ int main(int argc, char** argv) {
   app.add_option("--state", g.state, "this device's state directory ($HOPBOX_STATE)");
   app.add_option("--pin-file", g.pin_file, "file holding the token PIN ($HOPBOX_PIN)");
   app.add_flag("--json", g.json, "machine-readable output");
+  // Defaults (server, server-ca, module, ...) may come from a TOML/INI file.
+  app.set_config("--config", "", "read options from this file");
 
   NewDeviceArgs init_args;
   auto* init = app.add_subcommand("init", "create an account with this device as its primary");
@@ -241,13 +256,13 @@ int main(int argc, char** argv) {
            "device " + std::to_string(remove_id) + " removed: it can no longer read anything");
     } else if (put->parsed()) {
       auto c = Client::open(dir, pin(g));
-      const auto r = c->put(file, name, folder, replace);
+      const auto r = c->put(file, name, folder, replace, progress_bar(g, "uploading"));
       emit(g, {{"item", r.item_id()}, {"version", r.version()}},
            "uploaded " + r.item_id() + " (version " + std::to_string(r.version()) + ")");
     } else if (get->parsed()) {
       auto c = Client::open(dir, pin(g));
       const fs::path target = out.empty() ? fs::path(name) : fs::path(out);
-      const int hops = c->get(owner, name, target);
+      const int hops = c->get(owner, name, target, progress_bar(g, "downloading"));
       emit(g, {{"item", name}, {"file", target.string()}, {"reencryptions", hops}},
            "downloaded " + name + " to " + target.string() + " (" + std::to_string(hops) +
                " re-encryptions)");

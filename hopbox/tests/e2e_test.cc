@@ -159,6 +159,16 @@ TEST_F(EndToEnd, PoliciesAndClearErrors) {
   setenv("HOPBOX_PIN", "0000", 1);
   EXPECT_EQ(hopbox("alice1", "ls").exit_code, 1);
   setenv("HOPBOX_PIN", "1234", 1);
+  // Options may come from a config file (CLI11's TOML): here, which device's state to use.
+  std::ofstream(dir_ / "hopbox.toml") << "state = \"" << (dir_ / "bob1").string() << "\"\n";
+  const std::string cmd = std::string(HOPBOX_BINARY) + " --config " +
+                          (dir_ / "hopbox.toml").string() + " --json ls --shared";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string listing;
+  char buf[4096];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) listing.append(buf, n);
+  EXPECT_EQ(pclose(p), 0);
+  EXPECT_NE(listing.find("\"owner\":\"alice\""), std::string::npos) << listing;
   ok("alice1", "rm a.txt");
   EXPECT_EQ(hopbox("alice1", "get a.txt -o " + (dir_ / "gone").string()).exit_code, 3);
 }
