@@ -131,6 +131,8 @@ Token::~Token() {
 
 std::unique_ptr<Token> Token::open(const std::string& module_path, const std::string& label,
                                    const std::string& pin) {
+  // libsodium's locked allocations (unseal) need it initialized.
+  if (sodium_init() < 0) throw TokenError("libsodium unavailable", CKR_GENERAL_ERROR);
   auto impl = std::make_unique<Impl>();
   impl->module_path = module_path;
   impl->fl = acquire_module(module_path);
@@ -287,15 +289,17 @@ bool Token::unseal(const std::string& key_label, std::span<const std::uint8_t> s
                     kGcmTag * 8};
   ck_mechanism mech{CKM_AES_GCM, &gcm, sizeof gcm};
   check(t.fl->C_DecryptInit(t.session, &mech, key), "C_DecryptInit");
-  // Decrypt into a buffer of the token's asking, then copy: some modules want room for the
-  // tag. Both are wiped.
-  Bytes buf(sealed.size());
-  unsigned long len = buf.size();
+  // Decrypt into a buffer with room for the tag (some modules want it), in locked memory
+  // (sodium_malloc), then copy; sodium_free wipes it.
+  const std::size_t cap = sealed.size();
+  auto* buf = static_cast<std::uint8_t*>(sodium_malloc(cap));
+  if (buf == nullptr) throw TokenError("out of locked memory", CKR_HOST_MEMORY);
+  unsigned long len = cap;
   const ck_rv_t rv = t.fl->C_Decrypt(t.session, const_cast<std::uint8_t*>(sealed.data()) + kGcmIv,
-                                     sealed.size() - kGcmIv, buf.data(), &len);
+                                     sealed.size() - kGcmIv, buf, &len);
   const bool ok = rv == CKR_OK && len == out.size();
-  if (ok) std::memcpy(out.data(), buf.data(), out.size());
-  sodium_memzero(buf.data(), buf.size());
+  if (ok) std::memcpy(out.data(), buf, out.size());
+  sodium_free(buf);
   return ok;
 }
 

@@ -5,6 +5,7 @@
 
 #include <array>
 
+#include "hkdf.h"
 #include "mupre/keys.h"
 
 namespace mupre::detail {
@@ -15,14 +16,22 @@ namespace mupre::detail {
 // only yields capsule keys that fail to unwrap.
 template <class F>
 Error with_secret(const SecretKeySource& source, F&& f) {
+  ensure_sodium();
   std::array<std::uint8_t, bls12_381::kScalarSize> buf{};
   bls12_381::Scalar s{};
+  // Keep the pages of both copies out of swap while they hold the key (best effort: the
+  // limit on locked memory may refuse, and the copies are wiped either way).
+  const bool locked = sodium_mlock(buf.data(), buf.size()) == 0 && sodium_mlock(&s, sizeof s) == 0;
   Error e = source.load_secret(buf);
   if (e == Error::kOk) {
     s = bls12_381::scalar_from_bytes_reduce(buf);
     e = f(static_cast<const bls12_381::Scalar&>(s));
   } else {
     e = Error::kKeyUnavailable;
+  }
+  if (locked) {
+    sodium_munlock(buf.data(), buf.size());  // wipes too
+    sodium_munlock(&s, sizeof s);
   }
   sodium_memzero(buf.data(), buf.size());
   sodium_memzero(&s, sizeof s);
