@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -55,6 +56,9 @@ class TestServer {
 
   void start() {
     fs::remove(dir_ / "port");
+    // Unflushed output would be copied into the child and written twice.
+    std::fflush(stdout);
+    std::fflush(stderr);
     pid_ = fork();
     if (pid_ == 0) {
       const std::string data = dir_.string(), port = (dir_ / "port").string();
