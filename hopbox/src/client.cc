@@ -260,14 +260,14 @@ v1::Device Client::primary_of(const std::string& user) {
   throw ClientError("user " + user + " has no primary device", 3);
 }
 
-std::int64_t Client::approve(const std::string& code) {
+std::int64_t Client::approve(const std::string& code, const std::string& device_name) {
   const PairingKeys keys = decode_pairing(code);
   auto pk = mupre::PublicKey::decode(keys.public_key);
   if (!pk) throw ClientError("pairing code: bad encryption key", 2);
   grpc::ClientContext ctx;
   authorize(ctx);
   v1::AddDeviceRequest req;
-  req.set_device_name("paired device");
+  req.set_device_name(device_name);
   req.mutable_keys()->set_signing_key(string_of(keys.spki));
   req.mutable_keys()->set_encryption_key(string_of(keys.public_key));
   v1::AddDeviceResponse resp;

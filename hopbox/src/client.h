@@ -64,7 +64,8 @@ class Client {
   bool complete_pairing();
   // On an existing device of the account: registers the new device and, on the primary,
   // makes the re-encryption key to it. Returns the new device's id.
-  std::int64_t approve(const std::string& pairing_code);
+  std::int64_t approve(const std::string& pairing_code,
+                       const std::string& device_name = "paired device");
 
   std::vector<hopbox::v1::Device> devices(const std::string& user = "");
   void remove_device(std::int64_t device_id);

@@ -342,7 +342,8 @@ int main(int argc, char** argv) {
                         {"short_code", short_code},
                         {"approved", approve}};
           if (approve) {
-            entry["device_id"] = c->approve(pairing);  // also answers the request
+            // Also answers the request.
+            entry["device_id"] = c->approve(pairing, body.value("device_name", "paired device"));
           } else {
             c->acknowledge(n.notification_id());
           }

@@ -223,6 +223,9 @@ TEST_F(EndToEnd, ANewDeviceIsApprovedThroughThePrimarysInbox) {
   EXPECT_EQ(answered[0]["short_code"], add["short_code"]);
   EXPECT_EQ(answered[0]["approved"], true);
   EXPECT_EQ(ok("alice2", "device status")["approved"], true);
+  const json devices = ok("alice1", "device list");
+  ASSERT_EQ(devices.size(), 2u);
+  EXPECT_EQ(devices[1]["name"], "phone");  // the name the new device asked with
   ok("alice1", "put " + file("x.txt", "for the phone").string());
   ok("alice2", "get x.txt -o " + (dir_ / "x").string());
   EXPECT_EQ(read(dir_ / "x"), "for the phone");
