@@ -138,6 +138,15 @@ void HopboxService::shutdown() {
   inbox_cv_.notify_all();
 }
 
+template <class F>
+Status HopboxService::authenticated(Ctx* ctx, const char* method, F&& handler) {
+  return guarded(method, [&] {
+    DeviceRecord caller;
+    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+    return handler(static_cast<const DeviceRecord&>(caller));
+  });
+}
+
 Status HopboxService::authenticate(Ctx* ctx, DeviceRecord& caller) {
   const auto& md = ctx->client_metadata();
   const auto it = md.find("authorization");
@@ -218,9 +227,7 @@ Status HopboxService::CompleteSession(Ctx*, const v1::CompleteSessionRequest* re
 
 Status HopboxService::AddDevice(Ctx* ctx, const v1::AddDeviceRequest* req,
                                 v1::AddDeviceResponse* resp) {
-  return guarded("AddDevice", [&] {
-    DeviceRecord caller;
-    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+  return authenticated(ctx, "AddDevice", [&](const DeviceRecord& caller) {
     if (!valid_name(req->device_name())) return invalid("device_name: 1 to 255 bytes");
     DeviceRecord d;
     d.name = req->device_name();
@@ -234,9 +241,7 @@ Status HopboxService::AddDevice(Ctx* ctx, const v1::AddDeviceRequest* req,
 
 Status HopboxService::ListDevices(Ctx* ctx, const v1::ListDevicesRequest* req,
                                   v1::ListDevicesResponse* resp) {
-  return guarded("ListDevices", [&] {
-    DeviceRecord caller;
-    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+  return authenticated(ctx, "ListDevices", [&](const DeviceRecord& caller) {
     UserId user = caller.user_id;
     if (!req->user().empty()) {
       const auto id = store_.user_id(req->user());
@@ -285,9 +290,7 @@ Status HopboxService::RequestPairing(Ctx*, const v1::RequestPairingRequest* req,
 
 Status HopboxService::RemoveDevice(Ctx* ctx, const v1::RemoveDeviceRequest* req,
                                    v1::RemoveDeviceResponse*) {
-  return guarded("RemoveDevice", [&] {
-    DeviceRecord caller;
-    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+  return authenticated(ctx, "RemoveDevice", [&](const DeviceRecord& caller) {
     const auto target = store_.device(req->device_id());
     if (!target || target->user_id != caller.user_id) {
       return Status(StatusCode::NOT_FOUND, "no such device in this account");
@@ -307,9 +310,7 @@ Status HopboxService::RemoveDevice(Ctx* ctx, const v1::RemoveDeviceRequest* req,
 
 Status HopboxService::Upload(Ctx* ctx, grpc::ServerReader<v1::UploadRequest>* reader,
                              v1::UploadResponse* resp) {
-  return guarded("Upload", [&] {
-    DeviceRecord caller;
-    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+  return authenticated(ctx, "Upload", [&](const DeviceRecord& caller) {
     v1::UploadRequest msg;
     if (!reader->Read(&msg) || !msg.has_header()) {
       return invalid("the first message must be the header");
@@ -451,9 +452,7 @@ std::optional<std::vector<ReKeyRecord>> HopboxService::chain_for(const ItemRecor
 
 Status HopboxService::Download(Ctx* ctx, const v1::DownloadRequest* req,
                                grpc::ServerWriter<v1::DownloadResponse>* writer) {
-  return guarded("Download", [&] {
-    DeviceRecord caller;
-    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+  return authenticated(ctx, "Download", [&](const DeviceRecord& caller) {
     std::optional<ItemRecord> item;
     if (Status s = find_item(caller, req->owner(), req->item_id(), item); !s.ok()) return s;
     const UserId owner = item->owner_id;
@@ -494,9 +493,7 @@ Status HopboxService::Download(Ctx* ctx, const v1::DownloadRequest* req,
 
 Status HopboxService::ListItems(Ctx* ctx, const v1::ListItemsRequest* req,
                                 v1::ListItemsResponse* resp) {
-  return guarded("ListItems", [&] {
-    DeviceRecord caller;
-    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+  return authenticated(ctx, "ListItems", [&](const DeviceRecord& caller) {
     for (const auto& r : store_.items_of(caller.user_id)) fill_summary(r, *resp->add_items());
     if (req->include_shared()) {
       // Items of users who share with this account and that reach the calling device.
@@ -513,9 +510,7 @@ Status HopboxService::ListItems(Ctx* ctx, const v1::ListItemsRequest* req,
 
 Status HopboxService::RefreshItem(Ctx* ctx, const v1::RefreshItemRequest* req,
                                   v1::RefreshItemResponse* resp) {
-  return guarded("RefreshItem", [&] {
-    DeviceRecord caller;
-    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+  return authenticated(ctx, "RefreshItem", [&](const DeviceRecord& caller) {
     std::optional<ItemRecord> item;
     if (Status s = find_item(caller, req->owner(), req->item_id(), item); !s.ok()) return s;
     const UserId owner = item->owner_id;
@@ -545,9 +540,7 @@ Status HopboxService::RefreshItem(Ctx* ctx, const v1::RefreshItemRequest* req,
 
 Status HopboxService::DeleteItem(Ctx* ctx, const v1::DeleteItemRequest* req,
                                  v1::DeleteItemResponse*) {
-  return guarded("DeleteItem", [&] {
-    DeviceRecord caller;
-    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+  return authenticated(ctx, "DeleteItem", [&](const DeviceRecord& caller) {
     if (!valid_item_id(req->item_id())) return invalid("item_id: 1 to 128 of [A-Za-z0-9._-]");
     {
       std::lock_guard lock(payload_mu_);
@@ -566,9 +559,7 @@ Status HopboxService::DeleteItem(Ctx* ctx, const v1::DeleteItemRequest* req,
 
 Status HopboxService::InstallReKey(Ctx* ctx, const v1::InstallReKeyRequest* req,
                                    v1::InstallReKeyResponse* resp) {
-  return guarded("InstallReKey", [&] {
-    DeviceRecord caller;
-    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+  return authenticated(ctx, "InstallReKey", [&](const DeviceRecord& caller) {
     auto rk = mupre::ReKey::decode(bytes_of(req->rekey()));
     if (!rk) return invalid(std::string("rekey: ") + mupre::error_message(rk.error()));
     const Bytes from_fp(rk->from().begin(), rk->from().end());
@@ -628,9 +619,7 @@ Status HopboxService::InstallReKey(Ctx* ctx, const v1::InstallReKeyRequest* req,
 
 Status HopboxService::RevokeReKey(Ctx* ctx, const v1::RevokeReKeyRequest* req,
                                   v1::RevokeReKeyResponse*) {
-  return guarded("RevokeReKey", [&] {
-    DeviceRecord caller;
-    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+  return authenticated(ctx, "RevokeReKey", [&](const DeviceRecord& caller) {
     const auto r = store_.rekey(req->rekey_id());
     if (!r) return Status(StatusCode::NOT_FOUND, "no such rekey");
     const auto creator = store_.device(r->creator_device);
@@ -646,9 +635,7 @@ Status HopboxService::RevokeReKey(Ctx* ctx, const v1::RevokeReKeyRequest* req,
 
 Status HopboxService::ListReKeys(Ctx* ctx, const v1::ListReKeysRequest*,
                                  v1::ListReKeysResponse* resp) {
-  return guarded("ListReKeys", [&] {
-    DeviceRecord caller;
-    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+  return authenticated(ctx, "ListReKeys", [&](const DeviceRecord& caller) {
     for (const auto& r : store_.rekeys_created_by(caller.user_id)) {
       v1::ReKeyInfo& info = *resp->add_rekeys();
       info.set_rekey_id(r.id);
@@ -668,9 +655,7 @@ Status HopboxService::ListReKeys(Ctx* ctx, const v1::ListReKeysRequest*,
 
 Status HopboxService::SendNotification(Ctx* ctx, const v1::SendNotificationRequest* req,
                                        v1::SendNotificationResponse* resp) {
-  return guarded("SendNotification", [&] {
-    DeviceRecord caller;
-    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+  return authenticated(ctx, "SendNotification", [&](const DeviceRecord& caller) {
     if (!valid_name(req->kind()) || req->kind().size() > 64) return invalid("kind: 1 to 64 bytes");
     if (req->body().size() > kMaxBody) return invalid("body: at most 64 KiB");
     if (!store_.device(req->to_device_id())) return Status(StatusCode::NOT_FOUND, "no such device");
@@ -689,9 +674,7 @@ Status HopboxService::SendNotification(Ctx* ctx, const v1::SendNotificationReque
 
 Status HopboxService::WatchInbox(Ctx* ctx, const v1::WatchInboxRequest*,
                                  grpc::ServerWriter<v1::Notification>* writer) {
-  return guarded("WatchInbox", [&] {
-    DeviceRecord caller;
-    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+  return authenticated(ctx, "WatchInbox", [&](const DeviceRecord& caller) {
     std::int64_t last = 0;
     while (!ctx->IsCancelled() && !stopping_) {
       std::uint64_t epoch;
@@ -720,9 +703,7 @@ Status HopboxService::WatchInbox(Ctx* ctx, const v1::WatchInboxRequest*,
 
 Status HopboxService::AckNotification(Ctx* ctx, const v1::AckNotificationRequest* req,
                                       v1::AckNotificationResponse*) {
-  return guarded("AckNotification", [&] {
-    DeviceRecord caller;
-    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+  return authenticated(ctx, "AckNotification", [&](const DeviceRecord& caller) {
     if (!store_.ack_notification(caller.id, req->notification_id())) {
       return Status(StatusCode::NOT_FOUND, "no such notification for this device");
     }
@@ -734,9 +715,7 @@ Status HopboxService::AckNotification(Ctx* ctx, const v1::AckNotificationRequest
 
 Status HopboxService::PutRecoveryBlob(Ctx* ctx, const v1::PutRecoveryBlobRequest* req,
                                       v1::PutRecoveryBlobResponse*) {
-  return guarded("PutRecoveryBlob", [&] {
-    DeviceRecord caller;
-    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+  return authenticated(ctx, "PutRecoveryBlob", [&](const DeviceRecord& caller) {
     if (!valid_item_id(req->name())) return invalid("name: 1 to 128 of [A-Za-z0-9._-]");
     if (req->blob().size() > kMaxBlob) return invalid("blob: at most 1 MiB");
     store_.put_recovery_blob(caller.user_id, req->name(), bytes_of(req->blob()));
@@ -746,9 +725,7 @@ Status HopboxService::PutRecoveryBlob(Ctx* ctx, const v1::PutRecoveryBlobRequest
 
 Status HopboxService::GetRecoveryBlob(Ctx* ctx, const v1::GetRecoveryBlobRequest* req,
                                       v1::GetRecoveryBlobResponse* resp) {
-  return guarded("GetRecoveryBlob", [&] {
-    DeviceRecord caller;
-    if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+  return authenticated(ctx, "GetRecoveryBlob", [&](const DeviceRecord& caller) {
     if (!valid_item_id(req->name())) return invalid("name: 1 to 128 of [A-Za-z0-9._-]");
     if (!req->user().empty() && req->user() != caller.user) {
       return Status(StatusCode::PERMISSION_DENIED, "recovery material of another account");

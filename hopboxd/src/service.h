@@ -74,6 +74,9 @@ class HopboxService final : public hopbox::v1::Hopbox::Service {
  private:
   // The calling device, from the session token in the metadata; UNAUTHENTICATED otherwise.
   grpc::Status authenticate(Ctx* ctx, DeviceRecord& caller);
+  // Runs handler(caller) for an authenticated caller, turning exceptions into INTERNAL.
+  template <class F>
+  grpc::Status authenticated(Ctx* ctx, const char* method, F&& handler);
   // The item `item_id` of `owner_name` (empty: the caller's account); NOT_FOUND otherwise.
   grpc::Status find_item(const DeviceRecord& caller, const std::string& owner_name,
                          const std::string& item_id, std::optional<ItemRecord>& out);
