@@ -12,6 +12,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libsqlite3-dev libspdlog-dev libcli11-dev
   softhsm2 libp11-kit-dev libqrencode-dev libargon2-dev
+  libicu-dev
 )
 
 missing=()
