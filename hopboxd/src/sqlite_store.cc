@@ -1,11 +1,15 @@
 #include "sqlite_store.h"
 
-#include <sqlite3.h>
+#include "hopbox/sqlite.h"
 
 #include <stdexcept>
 #include <utility>
 
 namespace hopboxd {
+
+using hopbox::sqlite::exec;
+using hopbox::sqlite::Stmt;
+using hopbox::sqlite::Transaction;
 
 namespace {
 
@@ -88,97 +92,6 @@ CREATE TABLE recovery_blobs (
   PRIMARY KEY (user_id, name)
 );
 )sql",
-};
-
-// A prepared statement with typed binds and columns; finalized on destruction.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &st_, nullptr) != SQLITE_OK) {
-      throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db));
-    }
-  }
-  ~Stmt() { sqlite3_finalize(st_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-
-  Stmt& bind(int i, std::int64_t v) {
-    sqlite3_bind_int64(st_, i, v);
-    return *this;
-  }
-  Stmt& bind(int i, const std::string& v) {
-    sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& bind(int i, const Bytes& v) {
-    // An empty vector may have no data pointer, which SQLite would store as NULL.
-    if (v.empty()) {
-      sqlite3_bind_zeroblob(st_, i, 0);
-    } else {
-      sqlite3_bind_blob(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    }
-    return *this;
-  }
-  Stmt& bind_null(int i) {
-    sqlite3_bind_null(st_, i);
-    return *this;
-  }
-  // True while there is a row; throws on errors (constraint violations included).
-  bool step() {
-    const int rc = sqlite3_step(st_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    throw std::runtime_error(std::string("sqlite step: ") + sqlite3_errmsg(db_));
-  }
-  // Runs a statement that returns no rows; false on a constraint violation.
-  bool exec_allow_constraint() {
-    const int rc = sqlite3_step(st_);
-    if (rc == SQLITE_DONE) return true;
-    if ((rc & 0xff) == SQLITE_CONSTRAINT) return false;
-    throw std::runtime_error(std::string("sqlite step: ") + sqlite3_errmsg(db_));
-  }
-  std::int64_t i64(int c) { return sqlite3_column_int64(st_, c); }
-  bool is_null(int c) { return sqlite3_column_type(st_, c) == SQLITE_NULL; }
-  std::string text(int c) {
-    const auto* p = sqlite3_column_text(st_, c);
-    return p ? std::string(reinterpret_cast<const char*>(p),
-                           static_cast<std::size_t>(sqlite3_column_bytes(st_, c)))
-             : std::string();
-  }
-  Bytes blob(int c) {
-    const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(st_, c));
-    return p ? Bytes(p, p + sqlite3_column_bytes(st_, c)) : Bytes();
-  }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* st_ = nullptr;
-};
-
-void exec(sqlite3* db, const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown";
-    sqlite3_free(err);
-    throw std::runtime_error("sqlite: " + msg);
-  }
-}
-
-// BEGIN IMMEDIATE ... COMMIT, rolled back if not committed (exceptions included).
-class Transaction {
- public:
-  explicit Transaction(sqlite3* db) : db_(db) { exec(db_, "BEGIN IMMEDIATE"); }
-  ~Transaction() {
-    if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  void commit() {
-    exec(db_, "COMMIT");
-    done_ = true;
-  }
-
- private:
-  sqlite3* db_;
-  bool done_ = false;
 };
 
 const char* const kDeviceColumns =
@@ -279,45 +192,11 @@ std::vector<std::string> orphans_among(sqlite3* db, const std::vector<std::strin
 
 }  // namespace
 
-SqliteStore::SqliteStore(const std::string& path) {
-  if (sqlite3_open_v2(path.c_str(), &db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK) {
-    const std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw std::runtime_error("cannot open database " + path + ": " + msg);
-  }
-  try {
-    sqlite3_busy_timeout(db_, 5000);
-    exec(db_, "PRAGMA journal_mode = WAL");
-    exec(db_, "PRAGMA synchronous = FULL");  // acknowledged means on disk
-    exec(db_, "PRAGMA foreign_keys = ON");
-    migrate();
-  } catch (...) {
-    // The destructor does not run for a constructor that throws.
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw;
-  }
-}
+SqliteStore::SqliteStore(const std::string& path)
+    : db_(hopbox::sqlite::open_database(path, kMigrations, "hopboxd")) {}
 
 SqliteStore::~SqliteStore() {
   sqlite3_close(db_);
-}
-
-void SqliteStore::migrate() {
-  Stmt v(db_, "PRAGMA user_version");
-  v.step();
-  const std::int64_t have = v.i64(0);
-  const auto want = static_cast<std::int64_t>(std::size(kMigrations));
-  if (have > want) throw std::runtime_error("database is newer than this hopboxd");
-  for (std::int64_t i = have; i < want; ++i) {
-    Transaction t(db_);
-    exec(db_, kMigrations[i]);
-    exec(db_, ("PRAGMA user_version = " + std::to_string(i + 1)).c_str());
-    t.commit();
-  }
 }
 
 std::optional<DeviceRecord> SqliteStore::create_account(const std::string& user,

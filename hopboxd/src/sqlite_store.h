@@ -63,7 +63,6 @@ class SqliteStore final : public Store {
   std::optional<Bytes> recovery_blob(UserId user, const std::string& name) override;
 
  private:
-  void migrate();
   sqlite3* db_ = nullptr;
   std::mutex mu_;
 };
