@@ -1,0 +1,188 @@
+#include "ca_service.h"
+
+#include <openssl/sha.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "certs/verify.h"
+#include "mupre/keys.h"
+
+namespace hopbox_ca {
+
+namespace certs = hopbox::certs;
+namespace v1 = hopbox::v1;
+using grpc::Status;
+using grpc::StatusCode;
+
+namespace {
+
+constexpr std::int64_t kYear = 365 * 24 * 3600;
+
+Bytes bytes_of(const std::string& s) {
+  return Bytes(s.begin(), s.end());
+}
+std::string string_of(const Bytes& b) {
+  return std::string(b.begin(), b.end());
+}
+Bytes labelled(const char* label, std::span<const std::uint8_t> tail) {
+  Bytes m(label, label + std::strlen(label) + 1);  // the label and its NUL
+  m.insert(m.end(), tail.begin(), tail.end());
+  return m;
+}
+
+}  // namespace
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Bytes enrollment_proof_message(const std::string& identifier, const Bytes& encryption_key) {
+  Bytes tail(identifier.begin(), identifier.end());
+  tail.push_back(0);
+  tail.insert(tail.end(), encryption_key.begin(), encryption_key.end());
+  return labelled("hopbox v1 enroll", tail);
+}
+
+Bytes revocation_message(const Bytes& certificate) {
+  Bytes h(SHA256_DIGEST_LENGTH);
+  SHA256(certificate.data(), certificate.size(), h.data());
+  return labelled("hopbox v1 revoke", h);
+}
+
+Bytes hash_code(const std::string& code) {
+  // Codes are typed by people: ignore case, spaces and dashes.
+  std::string canon;
+  for (const char c : code) {
+    if (c == '-' || c == ' ') continue;
+    canon += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  Bytes h(SHA256_DIGEST_LENGTH);
+  SHA256(reinterpret_cast<const unsigned char*>(canon.data()), canon.size(), h.data());
+  return h;
+}
+
+CaService::CaService(CaStore& store, const CaKeys& keys, const IdentifierPolicy& policy,
+                     std::int64_t certificate_years)
+    : store_(store), keys_(keys), policy_(policy), certificate_years_(certificate_years) {}
+
+Status CaService::GetRoot(grpc::ServerContext*, const v1::GetRootRequest*,
+                          v1::GetRootResponse* resp) {
+  resp->set_root_certificate(string_of(keys_.root_der()));
+  return Status::OK;
+}
+
+Status CaService::Enroll(grpc::ServerContext*, const v1::EnrollRequest* req,
+                         v1::EnrollResponse* resp) {
+  try {
+    if (req->identifier().size() > 1024 || req->enrollment_code().size() > 64 ||
+        req->signing_key().size() > 512 || req->proof().size() > 128) {
+      return Status(StatusCode::INVALID_ARGUMENT, "a field is larger than allowed");
+    }
+    const Bytes encryption_key = bytes_of(req->encryption_key());
+    if (!mupre::PublicKey::decode(encryption_key)) {
+      return Status(StatusCode::INVALID_ARGUMENT, "encryption_key: not a mupre public key");
+    }
+    const Bytes signing_key = bytes_of(req->signing_key());
+    if (!certs::verify_signature(signing_key,
+                                 enrollment_proof_message(req->identifier(), encryption_key),
+                                 bytes_of(req->proof()))) {
+      return Status(StatusCode::PERMISSION_DENIED,
+                    "proof: not a signature by the signing key being enrolled");
+    }
+    std::string id;
+    try {
+      id = policy_.normalize(req->identifier());
+    } catch (const IdentifierRefused& e) {
+      return Status(StatusCode::FAILED_PRECONDITION, e.what());
+    }
+    if (const auto other = store_.confusable_with(id, policy_.skeleton(id))) {
+      // The requester learns only that the name is refused; the operator learns why.
+      spdlog::warn("enrollment of \"{}\" refused: confusable with \"{}\"", id, *other);
+      return Status(StatusCode::FAILED_PRECONDITION,
+                    "identifier refused by the CA's policy; ask the CA operator");
+    }
+    const std::int64_t now = unix_now();
+    Bytes cert;
+    const auto outcome = store_.enroll(
+        id, hash_code(req->enrollment_code()), now,
+        [&](std::int64_t serial) {
+          return certs::issue_certificate(
+              {id, signing_key, encryption_key, serial, now - 60, now + certificate_years_ * kYear},
+              keys_.root_der(), keys_.signer());
+        },
+        cert);
+    switch (outcome) {
+      case EnrollOutcome::kIssued:
+        break;
+      case EnrollOutcome::kAlreadyCertified:
+        return Status(StatusCode::ALREADY_EXISTS,
+                      "\"" + id +
+                          "\" has a certificate already; a new device is approved by the "
+                          "user's primary device, a lost one is recovered");
+      case EnrollOutcome::kNoInvite:
+      case EnrollOutcome::kWrongCode:
+        spdlog::warn("enrollment of \"{}\" refused: {}", id,
+                     outcome == EnrollOutcome::kNoInvite ? "no open invitation" : "wrong code");
+        return Status(StatusCode::PERMISSION_DENIED,
+                      "the enrollment code is not valid for this identifier");
+      case EnrollOutcome::kExpired:
+        return Status(StatusCode::PERMISSION_DENIED,
+                      "the enrollment code has expired; ask the CA operator for a new one");
+    }
+    spdlog::info("certified \"{}\" (primary device)", id);
+    resp->set_identifier(id);
+    resp->set_certificate(string_of(cert));
+    return Status::OK;
+  } catch (const std::exception& e) {
+    spdlog::error("enroll: {}", e.what());
+    return Status(StatusCode::INTERNAL, "the CA could not complete the enrollment");
+  }
+}
+
+Bytes CaService::signed_revocation_list() {
+  return certs::sign_revocation_list({unix_now(), store_.revoked_fingerprints()}, keys_.signer());
+}
+
+Status CaService::GetRevocationList(grpc::ServerContext*, const v1::GetRevocationListRequest*,
+                                    v1::GetRevocationListResponse* resp) {
+  try {
+    resp->set_revocation_list(string_of(signed_revocation_list()));
+    return Status::OK;
+  } catch (const std::exception& e) {
+    spdlog::error("revocation list: {}", e.what());
+    return Status(StatusCode::INTERNAL, "the CA could not sign its revocation list");
+  }
+}
+
+Status CaService::RevokeDevice(grpc::ServerContext*, const v1::RevokeDeviceRequest* req,
+                               v1::RevokeDeviceResponse*) {
+  try {
+    const Bytes target = bytes_of(req->certificate());
+    const certs::CertificateInfo info = certs::inspect_certificate(target);
+    const auto chain = certs::decode_chain(bytes_of(req->requester_chain()));
+    const auto revoked = certs::RevocationList{0, store_.revoked_fingerprints()};
+    const certs::TrustedDevice requester =
+        certs::verify_device_chain(chain, keys_.root_der(), revoked, unix_now());
+    if (requester.identifier != info.identifier) {
+      return Status(StatusCode::PERMISSION_DENIED,
+                    "a device may revoke only devices of its own user");
+    }
+    if (!certs::verify_signature(requester.signing_key, revocation_message(target),
+                                 bytes_of(req->signature()))) {
+      return Status(StatusCode::PERMISSION_DENIED, "signature: does not verify");
+    }
+    store_.revoke(info.fingerprint, info.identifier, unix_now(), "revoked by a device of the user");
+    spdlog::info("revoked a device certificate of \"{}\"", info.identifier);
+    return Status::OK;
+  } catch (const certs::CertError& e) {
+    return Status(StatusCode::INVALID_ARGUMENT, e.what());
+  } catch (const std::exception& e) {
+    spdlog::error("revoke: {}", e.what());
+    return Status(StatusCode::INTERNAL, "the CA could not record the revocation");
+  }
+}
+
+}  // namespace hopbox_ca

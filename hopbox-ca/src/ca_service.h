@@ -1,0 +1,41 @@
+// The CA's gRPC service (api/hopbox/v1/ca.proto).
+#pragma once
+
+#include "ca_keys.h"
+#include "ca_store.h"
+#include "hopbox/v1/ca.grpc.pb.h"
+#include "identifier.h"
+
+namespace hopbox_ca {
+
+class CaService final : public hopbox::v1::CertificateAuthority::Service {
+ public:
+  CaService(CaStore& store, const CaKeys& keys, const IdentifierPolicy& policy,
+            std::int64_t certificate_years = 5);
+
+  grpc::Status GetRoot(grpc::ServerContext*, const hopbox::v1::GetRootRequest*,
+                       hopbox::v1::GetRootResponse*) override;
+  grpc::Status Enroll(grpc::ServerContext*, const hopbox::v1::EnrollRequest*,
+                      hopbox::v1::EnrollResponse*) override;
+  grpc::Status GetRevocationList(grpc::ServerContext*, const hopbox::v1::GetRevocationListRequest*,
+                                 hopbox::v1::GetRevocationListResponse*) override;
+  grpc::Status RevokeDevice(grpc::ServerContext*, const hopbox::v1::RevokeDeviceRequest*,
+                            hopbox::v1::RevokeDeviceResponse*) override;
+
+  // The current revocation list, signed (also for the operator's `revoke`).
+  Bytes signed_revocation_list();
+
+ private:
+  CaStore& store_;
+  const CaKeys& keys_;
+  const IdentifierPolicy& policy_;
+  std::int64_t certificate_years_;
+};
+
+// Shared by the service and the operator CLI.
+Bytes enrollment_proof_message(const std::string& identifier, const Bytes& encryption_key);
+Bytes revocation_message(const Bytes& certificate);
+Bytes hash_code(const std::string& code);
+std::int64_t unix_now();
+
+}  // namespace hopbox_ca

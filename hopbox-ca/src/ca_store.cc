@@ -1,0 +1,169 @@
+#include "ca_store.h"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "hopbox/sqlite.h"
+
+namespace hopbox_ca {
+
+using hopbox::sqlite::Stmt;
+using hopbox::sqlite::Transaction;
+
+namespace {
+
+const char* const kMigrations[] = {
+    R"sql(
+CREATE TABLE identities (
+  identifier TEXT PRIMARY KEY,
+  skeleton TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX identities_by_skeleton ON identities(skeleton);
+CREATE TABLE invites (
+  identifier TEXT PRIMARY KEY,
+  skeleton TEXT NOT NULL,
+  code_hash BLOB NOT NULL,
+  expires_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  used_at INTEGER
+);
+CREATE INDEX invites_by_skeleton ON invites(skeleton);
+CREATE TABLE certificates (
+  serial INTEGER PRIMARY KEY,
+  identifier TEXT NOT NULL REFERENCES identities(identifier),
+  fingerprint BLOB NOT NULL UNIQUE,
+  der BLOB NOT NULL,
+  issued_at INTEGER NOT NULL
+);
+CREATE TABLE revocations (
+  fingerprint BLOB PRIMARY KEY,
+  identifier TEXT NOT NULL,
+  revoked_at INTEGER NOT NULL,
+  reason TEXT NOT NULL
+);
+)sql",
+};
+
+Bytes sha256(const Bytes& b) {
+  Bytes h(SHA256_DIGEST_LENGTH);
+  SHA256(b.data(), b.size(), h.data());
+  return h;
+}
+
+}  // namespace
+
+CaStore::CaStore(const std::string& path)
+    : db_(hopbox::sqlite::open_database(path, kMigrations, "hopbox-ca")) {}
+
+CaStore::~CaStore() {
+  sqlite3_close(db_);
+}
+
+std::optional<std::string> CaStore::confusable_with(const std::string& identifier,
+                                                    const std::string& skeleton) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_,
+         "SELECT identifier FROM identities WHERE skeleton = ?1 AND identifier <> ?2 "
+         "UNION SELECT identifier FROM invites WHERE skeleton = ?1 AND identifier <> ?2 "
+         "AND used_at IS NULL LIMIT 1");
+  s.bind(1, skeleton).bind(2, identifier);
+  if (s.step()) return s.text(0);
+  return std::nullopt;
+}
+
+bool CaStore::is_certified(const std::string& identifier) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT 1 FROM identities WHERE identifier = ?");
+  s.bind(1, identifier);
+  return s.step();
+}
+
+void CaStore::put_invite(const std::string& identifier, const std::string& skeleton,
+                         const Bytes& code_hash, std::int64_t expires_at) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_,
+         "INSERT OR REPLACE INTO invites (identifier, skeleton, code_hash, expires_at) "
+         "VALUES (?, ?, ?, ?)");
+  s.bind(1, identifier).bind(2, skeleton).bind(3, code_hash).bind(4, expires_at);
+  s.step();
+}
+
+EnrollOutcome CaStore::enroll(const std::string& identifier, const Bytes& code_hash,
+                              std::int64_t now,
+                              const std::function<Bytes(std::int64_t serial)>& issue,
+                              Bytes& issued) {
+  std::lock_guard lock(mu_);
+  Transaction t(db_);
+  {
+    Stmt known(db_, "SELECT 1 FROM identities WHERE identifier = ?");
+    known.bind(1, identifier);
+    if (known.step()) return EnrollOutcome::kAlreadyCertified;
+  }
+  Stmt inv(db_,
+           "SELECT skeleton, code_hash, expires_at, attempts FROM invites "
+           "WHERE identifier = ? AND used_at IS NULL");
+  inv.bind(1, identifier);
+  if (!inv.step()) return EnrollOutcome::kNoInvite;
+  const std::string skeleton = inv.text(0);
+  const Bytes expected = inv.blob(1);
+  if (inv.i64(3) >= kMaxCodeAttempts) return EnrollOutcome::kNoInvite;
+  if (inv.i64(2) < now) return EnrollOutcome::kExpired;
+  if (expected.size() != code_hash.size() ||
+      CRYPTO_memcmp(expected.data(), code_hash.data(), code_hash.size()) != 0) {
+    Stmt bump(db_, "UPDATE invites SET attempts = attempts + 1 WHERE identifier = ?");
+    bump.bind(1, identifier);
+    bump.step();
+    t.commit();
+    return EnrollOutcome::kWrongCode;
+  }
+  Stmt next(db_, "SELECT COALESCE(MAX(serial), 1) + 1 FROM certificates");
+  next.step();
+  const std::int64_t serial = next.i64(0);
+  issued = issue(serial);
+  Stmt used(db_, "UPDATE invites SET used_at = ? WHERE identifier = ?");
+  used.bind(1, now).bind(2, identifier);
+  used.step();
+  Stmt id(db_, "INSERT INTO identities (identifier, skeleton, created_at) VALUES (?, ?, ?)");
+  id.bind(1, identifier).bind(2, skeleton).bind(3, now);
+  id.step();
+  Stmt cert(db_,
+            "INSERT INTO certificates (serial, identifier, fingerprint, der, issued_at) "
+            "VALUES (?, ?, ?, ?, ?)");
+  cert.bind(1, serial).bind(2, identifier).bind(3, sha256(issued)).bind(4, issued).bind(5, now);
+  cert.step();
+  t.commit();
+  return EnrollOutcome::kIssued;
+}
+
+std::vector<CertificateRecord> CaStore::certificates() {
+  std::lock_guard lock(mu_);
+  Stmt s(db_,
+         "SELECT c.serial, c.identifier, c.fingerprint, c.issued_at, COALESCE(r.revoked_at, 0) "
+         "FROM certificates c LEFT JOIN revocations r ON r.fingerprint = c.fingerprint "
+         "ORDER BY c.serial");
+  std::vector<CertificateRecord> out;
+  while (s.step()) out.push_back({s.i64(0), s.text(1), s.blob(2), s.i64(3), s.i64(4)});
+  return out;
+}
+
+bool CaStore::revoke(const Bytes& fingerprint, const std::string& identifier, std::int64_t now,
+                     const std::string& reason) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_,
+         "INSERT OR IGNORE INTO revocations (fingerprint, identifier, revoked_at, reason) "
+         "VALUES (?, ?, ?, ?)");
+  s.bind(1, fingerprint).bind(2, identifier).bind(3, now).bind(4, reason);
+  s.step();
+  return sqlite3_changes(db_) == 1;
+}
+
+std::vector<Bytes> CaStore::revoked_fingerprints() {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT fingerprint FROM revocations ORDER BY revoked_at, fingerprint");
+  std::vector<Bytes> out;
+  while (s.step()) out.push_back(s.blob(0));
+  return out;
+}
+
+}  // namespace hopbox_ca

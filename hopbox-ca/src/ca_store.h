@@ -1,0 +1,68 @@
+// The CA's records in one SQLite file (WAL): identities, enrollment invitations, the
+// certificates it issued, and every revoked certificate (also those a device issued).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "certs/certificate.h"
+
+struct sqlite3;
+
+namespace hopbox_ca {
+
+using Bytes = hopbox::certs::Bytes;
+
+struct CertificateRecord {
+  std::int64_t serial = 0;
+  std::string identifier;
+  Bytes fingerprint;
+  std::int64_t issued_at = 0;
+  std::int64_t revoked_at = 0;  // 0: valid
+};
+
+enum class EnrollOutcome {
+  kIssued,
+  kNoInvite,   // never invited, or the invitation was burned
+  kWrongCode,  // counts towards kMaxCodeAttempts
+  kExpired,
+  kAlreadyCertified,  // one identifier, one certificate (re-certification is recovery's)
+};
+
+class CaStore {
+ public:
+  static constexpr int kMaxCodeAttempts = 5;
+
+  explicit CaStore(const std::string& path);
+  ~CaStore();
+  CaStore(const CaStore&) = delete;
+  CaStore& operator=(const CaStore&) = delete;
+
+  // An identity or open invitation other than `identifier` with the same skeleton, if any.
+  std::optional<std::string> confusable_with(const std::string& identifier,
+                                             const std::string& skeleton);
+  bool is_certified(const std::string& identifier);
+  // Records (or replaces an unused) invitation; code_hash is SHA-256 of the code.
+  void put_invite(const std::string& identifier, const std::string& skeleton,
+                  const Bytes& code_hash, std::int64_t expires_at);
+  // Checks the invitation and, in the same transaction, burns it, records the identity and
+  // the certificate `issue(serial)` returns.
+  EnrollOutcome enroll(const std::string& identifier, const Bytes& code_hash, std::int64_t now,
+                       const std::function<Bytes(std::int64_t serial)>& issue, Bytes& issued);
+  std::vector<CertificateRecord> certificates();
+  // Revokes by fingerprint; the certificate need not be one the CA issued. False if it was
+  // revoked already.
+  bool revoke(const Bytes& fingerprint, const std::string& identifier, std::int64_t now,
+              const std::string& reason);
+  std::vector<Bytes> revoked_fingerprints();
+
+ private:
+  std::mutex mu_;
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace hopbox_ca

@@ -1,0 +1,217 @@
+// hopbox-ca: the Hopbox certification authority and its operator's command line.
+//
+//   hopbox-ca init   --data-dir DIR [--name NAME] [--tls-name HOST]...
+//   hopbox-ca serve  --data-dir DIR [--listen 127.0.0.1:7444] [--port-file F]
+//   hopbox-ca invite --data-dir DIR IDENTIFIER [--valid-hours 72] [--json]
+//   hopbox-ca list   --data-dir DIR [--json]
+//   hopbox-ca revoke --data-dir DIR (IDENTIFIER | --serial N)
+//
+// DIR holds the CA's key (owner-only), root.pem (what clients are configured with), the TLS
+// certificate, and ca.db. Nothing of the CA runs inside hopboxd.
+#include <grpcpp/grpcpp.h>
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "ca_keys.h"
+#include "ca_service.h"
+#include "ca_store.h"
+#include "identifier.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace hopbox_ca;
+
+volatile std::sig_atomic_t g_stop = 0;
+void on_signal(int) {
+  g_stop = 1;
+}
+
+std::string hex(const Bytes& b) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  for (const auto x : b) {
+    s += kHex[x >> 4];
+    s += kHex[x & 15];
+  }
+  return s;
+}
+
+// 12 characters of Crockford's base32 (60 bits), grouped for reading aloud.
+std::string new_enrollment_code() {
+  static constexpr char kAlphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+  unsigned char r[12];
+  if (RAND_bytes(r, sizeof r) != 1) throw std::runtime_error("no randomness");
+  std::string code;
+  for (std::size_t i = 0; i < sizeof r; ++i) {
+    if (i > 0 && i % 4 == 0) code += '-';
+    code += kAlphabet[r[i] & 31];
+  }
+  return code;
+}
+
+int serve(const fs::path& dir, const std::string& listen, const std::string& port_file) {
+  const auto keys = CaKeys::load(dir);
+  CaStore store((dir / "ca.db").string());
+  const IdentifierPolicy policy;
+  CaService service(store, *keys, policy);
+  grpc::SslServerCredentialsOptions ssl;
+  ssl.pem_key_cert_pairs.push_back({keys->tls_private_key_pem, keys->tls_certificate_pem});
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(listen, grpc::SslServerCredentials(ssl), &port);
+  builder.RegisterService(&service);
+  builder.SetMaxReceiveMessageSize(1 << 20);
+  auto server = builder.BuildAndStart();
+  if (!server || port == 0) {
+    spdlog::error("cannot listen on {}", listen);
+    return 1;
+  }
+  if (!port_file.empty()) {
+    const std::string tmp = port_file + ".tmp";
+    std::ofstream(tmp) << port << "\n";
+    fs::rename(tmp, port_file);
+  }
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGINT, on_signal);
+  spdlog::info("hopbox-ca listening on {} (port {}), data in {}", listen, port, dir.string());
+  while (g_stop == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  spdlog::info("stopped");
+  return 0;
+}
+
+int invite(const fs::path& dir, const std::string& raw, int hours, bool json) {
+  CaStore store((dir / "ca.db").string());
+  const IdentifierPolicy policy;
+  std::string id;
+  try {
+    id = policy.normalize(raw);
+  } catch (const IdentifierRefused& e) {
+    std::cerr << "hopbox-ca: \"" << raw << "\" refused: " << e.what() << "\n";
+    return 3;
+  }
+  if (const auto other = store.confusable_with(id, policy.skeleton(id))) {
+    std::cerr << "hopbox-ca: \"" << id << "\" refused: a reader could mistake it for the "
+              << "existing identifier \"" << *other << "\"\n";
+    return 3;
+  }
+  if (store.is_certified(id)) {
+    std::cerr << "hopbox-ca: \"" << id << "\" is certified already\n";
+    return 3;
+  }
+  const std::string code = new_enrollment_code();
+  const std::int64_t expires = unix_now() + std::int64_t{hours} * 3600;
+  store.put_invite(id, policy.skeleton(id), hash_code(code), expires);
+  if (json) {
+    std::cout << nlohmann::json{{"identifier", id}, {"code", code}, {"expires_at", expires}}.dump()
+              << "\n";
+  } else {
+    std::cout << "identifier:      " << id << "\nenrollment code: " << code
+              << "\nvalid for:       " << hours << " hours (give it to the user in person)\n";
+  }
+  return 0;
+}
+
+int list(const fs::path& dir, bool json) {
+  CaStore store((dir / "ca.db").string());
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& c : store.certificates()) {
+    if (json) {
+      out.push_back({{"serial", c.serial},
+                     {"identifier", c.identifier},
+                     {"fingerprint", hex(c.fingerprint)},
+                     {"issued_at", c.issued_at},
+                     {"revoked_at", c.revoked_at}});
+    } else {
+      std::cout << c.serial << "  " << c.identifier << "  " << hex(c.fingerprint).substr(0, 16)
+                << (c.revoked_at ? "  revoked" : "") << "\n";
+    }
+  }
+  if (json) std::cout << out.dump() << "\n";
+  return 0;
+}
+
+int revoke(const fs::path& dir, const std::string& identifier, std::int64_t serial) {
+  CaStore store((dir / "ca.db").string());
+  int n = 0;
+  for (const auto& c : store.certificates()) {
+    if ((serial != 0 && c.serial == serial) ||
+        (!identifier.empty() && c.identifier == identifier)) {
+      n += store.revoke(c.fingerprint, c.identifier, unix_now(), "revoked by the operator") ? 1 : 0;
+    }
+  }
+  if (n == 0) {
+    std::cerr << "hopbox-ca: no valid certificate matches\n";
+    return 4;
+  }
+  std::cout << "revoked " << n << " certificate(s)\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"hopbox-ca: the Hopbox certification authority"};
+  app.require_subcommand(1);
+  std::string dir;
+  auto add_dir = [&](CLI::App* c) {
+    c->add_option("--data-dir", dir, "the CA's directory (keys, root.pem, ca.db)")->required();
+  };
+  std::string name = "Hopbox CA", listen = "127.0.0.1:7444", port_file, identifier;
+  std::vector<std::string> tls_names;
+  int hours = 72;
+  std::int64_t serial = 0;
+  bool json = false;
+
+  auto* init = app.add_subcommand("init", "create the CA's keys and root certificate");
+  add_dir(init);
+  init->add_option("--name", name, "the root certificate's name");
+  init->add_option("--tls-name", tls_names, "extra host names or addresses for TLS");
+  auto* srv = app.add_subcommand("serve", "run the CA service");
+  add_dir(srv);
+  srv->add_option("--listen", listen, "address:port to listen on");
+  srv->add_option("--port-file", port_file, "write the bound port here once listening");
+  auto* inv = app.add_subcommand("invite", "print a one-time enrollment code for an identifier");
+  add_dir(inv);
+  inv->add_option("identifier", identifier, "the user's identifier")->required();
+  inv->add_option("--valid-hours", hours, "how long the code is valid")->check(CLI::Range(1, 720));
+  inv->add_flag("--json", json, "machine-readable output");
+  auto* ls = app.add_subcommand("list", "list issued certificates");
+  add_dir(ls);
+  ls->add_flag("--json", json, "machine-readable output");
+  auto* rv = app.add_subcommand("revoke", "revoke an identifier's certificates, or one serial");
+  add_dir(rv);
+  rv->add_option("identifier", identifier, "revoke every certificate of this identifier");
+  rv->add_option("--serial", serial, "revoke this certificate");
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_pattern(R"(time=%Y-%m-%dT%H:%M:%S.%e%z level=%l msg="%v")");
+
+  try {
+    if (init->parsed()) {
+      CaKeys::create(dir, name, tls_names);
+      std::cout << "CA created in " << dir << "; give clients " << (fs::path(dir) / "root.pem")
+                << "\n";
+      return 0;
+    }
+    if (srv->parsed()) return serve(dir, listen, port_file);
+    if (inv->parsed()) return invite(dir, identifier, hours, json);
+    if (ls->parsed()) return list(dir, json);
+    if (identifier.empty() == (serial == 0)) {
+      std::cerr << "hopbox-ca revoke: give an identifier or --serial\n";
+      return 2;
+    }
+    return revoke(dir, identifier, serial);
+  } catch (const std::exception& e) {
+    std::cerr << "hopbox-ca: " << e.what() << "\n";
+    return 1;
+  }
+}
