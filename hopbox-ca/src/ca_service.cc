@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "certs/requests.h"
 #include "certs/verify.h"
 #include "mupre/keys.h"
 
@@ -25,31 +26,12 @@ Bytes bytes_of(const std::string& s) {
 std::string string_of(const Bytes& b) {
   return std::string(b.begin(), b.end());
 }
-Bytes labelled(const char* label, std::span<const std::uint8_t> tail) {
-  Bytes m(label, label + std::strlen(label) + 1);  // the label and its NUL
-  m.insert(m.end(), tail.begin(), tail.end());
-  return m;
-}
-
 }  // namespace
 
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-Bytes enrollment_proof_message(const std::string& identifier, const Bytes& encryption_key) {
-  Bytes tail(identifier.begin(), identifier.end());
-  tail.push_back(0);
-  tail.insert(tail.end(), encryption_key.begin(), encryption_key.end());
-  return labelled("hopbox v1 enroll", tail);
-}
-
-Bytes revocation_message(const Bytes& certificate) {
-  Bytes h(SHA256_DIGEST_LENGTH);
-  SHA256(certificate.data(), certificate.size(), h.data());
-  return labelled("hopbox v1 revoke", h);
 }
 
 Bytes hash_code(const std::string& code) {
@@ -87,7 +69,7 @@ Status CaService::Enroll(grpc::ServerContext*, const v1::EnrollRequest* req,
     }
     const Bytes signing_key = bytes_of(req->signing_key());
     if (!certs::verify_signature(signing_key,
-                                 enrollment_proof_message(req->identifier(), encryption_key),
+                                 certs::enrollment_proof_message(req->identifier(), encryption_key),
                                  bytes_of(req->proof()))) {
       return Status(StatusCode::PERMISSION_DENIED,
                     "proof: not a signature by the signing key being enrolled");
@@ -164,13 +146,17 @@ Status CaService::RevokeDevice(grpc::ServerContext*, const v1::RevokeDeviceReque
     const certs::CertificateInfo info = certs::inspect_certificate(target);
     const auto chain = certs::decode_chain(bytes_of(req->requester_chain()));
     const auto revoked = certs::RevocationList{0, store_.revoked_fingerprints()};
-    const certs::TrustedDevice requester =
-        certs::verify_device_chain(chain, keys_.root_der(), revoked, unix_now());
+    certs::TrustedDevice requester;
+    try {
+      requester = certs::verify_device_chain(chain, keys_.root_der(), revoked, unix_now());
+    } catch (const certs::CertError& e) {
+      return Status(StatusCode::PERMISSION_DENIED, std::string("requester: ") + e.what());
+    }
     if (requester.identifier != info.identifier) {
       return Status(StatusCode::PERMISSION_DENIED,
                     "a device may revoke only devices of its own user");
     }
-    if (!certs::verify_signature(requester.signing_key, revocation_message(target),
+    if (!certs::verify_signature(requester.signing_key, certs::revocation_message(target),
                                  bytes_of(req->signature()))) {
       return Status(StatusCode::PERMISSION_DENIED, "signature: does not verify");
     }

@@ -33,8 +33,6 @@ class CaService final : public hopbox::v1::CertificateAuthority::Service {
 };
 
 // Shared by the service and the operator CLI.
-Bytes enrollment_proof_message(const std::string& identifier, const Bytes& encryption_key);
-Bytes revocation_message(const Bytes& certificate);
 Bytes hash_code(const std::string& code);
 std::int64_t unix_now();
 

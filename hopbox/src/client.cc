@@ -8,10 +8,12 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "certs/item_signature.h"
 #include "mupre/hex.h"
 #include "mupre/item.h"
 #include "software_keystore.h"
 #include "token.h"
+#include "trust.h"
 
 namespace hopbox {
 
@@ -22,6 +24,13 @@ namespace {
 
 constexpr char kSessionLabel[] = "hopbox v1 session";
 constexpr std::size_t kMessagePayload = 1 << 20;  // bytes of payload per upload message
+constexpr std::int64_t kDeviceCertificateSeconds = 5LL * 365 * 24 * 3600;
+
+std::int64_t random_serial() {
+  std::int64_t v = 0;
+  randombytes_buf(&v, sizeof v);
+  return (v & 0x7fffffffffffffffLL) | 1;  // positive, never zero
+}
 
 std::int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -126,21 +135,36 @@ DeviceState make_device_keys(const fs::path& dir, const std::string& pin, Device
 Client::Client(fs::path dir, DeviceState state, std::unique_ptr<KeyStore> keys)
     : dir_(std::move(dir)), state_(std::move(state)), keys_(std::move(keys)) {
   stub_ = make_stub(state_);
+  if (!state_.ca.empty()) trust_ = std::make_unique<Trust>(state_.ca, state_.ca_root);
 }
 Client::~Client() = default;
 
-std::unique_ptr<Client> Client::init(const fs::path& dir, const std::string& pin,
-                                     DeviceState base) {
+std::unique_ptr<Client> Client::init(const fs::path& dir, const std::string& pin, DeviceState base,
+                                     const std::string& enrollment_code) {
+  if (!base.ca.empty() && (base.ca_root.empty() || enrollment_code.empty())) {
+    throw ClientError("with --ca, give --ca-root and --enroll-code too", 2);
+  }
   std::unique_ptr<KeyStore> keys;
   DeviceState s = make_device_keys(dir, pin, std::move(base), keys);
   std::unique_ptr<Client> c(new Client(dir, s, std::move(keys)));
+  const Bytes spki = c->keys_->signing_public_key(s.key_label);
+  const Bytes encryption_key = unhex(s.public_key, "public_key");
+  Bytes certificate;
+  if (c->trust_) {
+    auto [identifier, cert] =
+        c->trust_->enroll(s.user, enrollment_code, spki, encryption_key, c->signer());
+    c->state_.user = identifier;
+    c->state_.certificate_chain = mupre::to_hex(cert);
+    certificate = std::move(cert);
+    save_state(dir, c->state_);
+  }
   grpc::ClientContext ctx;
   v1::CreateAccountRequest req;
-  req.set_user(s.user);
+  req.set_user(c->state_.user);
   req.set_device_name(s.device_name);
-  const Bytes spki = c->keys_->signing_public_key(s.key_label);
   req.mutable_keys()->set_signing_key(string_of(spki));
-  req.mutable_keys()->set_encryption_key(string_of(unhex(s.public_key, "public_key")));
+  req.mutable_keys()->set_encryption_key(string_of(encryption_key));
+  req.mutable_keys()->set_certificate_chain(string_of(certificate));
   v1::CreateAccountResponse resp;
   check(c->stub_->CreateAccount(&ctx, req, &resp), "creating the account");
   c->state_.device_id = resp.device_id();
@@ -160,6 +184,42 @@ std::unique_ptr<Client> Client::open(const fs::path& dir, const std::string& pin
   DeviceState s = load_state(dir);
   auto keys = open_keys(dir, s, pin);
   return std::unique_ptr<Client>(new Client(dir, std::move(s), std::move(keys)));
+}
+
+certs::Signer Client::signer() {
+  return [this](std::span<const std::uint8_t> m) { return keys_->sign(state_.key_label, m); };
+}
+
+std::vector<Bytes> Client::own_chain() {
+  if (!state_.certificate_chain.empty()) {
+    return certs::decode_chain(unhex(state_.certificate_chain, "certificate_chain"));
+  }
+  for (const auto& d : devices("")) {
+    if (d.device_id() != state_.device_id) continue;
+    if (bytes_of(d.keys().encryption_key()) != unhex(state_.public_key, "public_key")) {
+      throw ClientError("the service lists other keys for this device", 4);
+    }
+    trust_->verify_device(d.keys(), state_.user);
+    state_.certificate_chain = mupre::to_hex(bytes_of(d.keys().certificate_chain()));
+    save_state(dir_, state_);
+    return certs::decode_chain(bytes_of(d.keys().certificate_chain()));
+  }
+  throw ClientError("this device is not registered", 3);
+}
+
+std::string Client::safety_number_of(const std::string& user) {
+  if (!trust_) return "";
+  const v1::Device d = primary_of(user);
+  return certs::safety_number(trust_->verify_device(d.keys(), user));
+}
+
+std::string Client::own_safety_number() {
+  if (!trust_) return "";
+  v1::DeviceKeys keys;
+  keys.set_signing_key(string_of(keys_->signing_public_key(state_.key_label)));
+  keys.set_encryption_key(string_of(unhex(state_.public_key, "public_key")));
+  keys.set_certificate_chain(string_of(certs::encode_chain(own_chain())));
+  return certs::safety_number(trust_->verify_device(keys, state_.user));
 }
 
 SealedSecretKey Client::secret_key() {
@@ -228,10 +288,11 @@ bool Client::complete_pairing() {
   if (state_.device_id != 0) return true;
   try {
     ensure_session();
-    return true;
   } catch (const ClientError&) {
     return false;  // not approved yet
   }
+  if (trust_) own_chain();  // the approving device certified this one: check and keep it
+  return true;
 }
 
 std::vector<v1::Device> Client::devices(const std::string& user) {
@@ -245,6 +306,14 @@ std::vector<v1::Device> Client::devices(const std::string& user) {
 }
 
 void Client::remove_device(std::int64_t device_id) {
+  if (trust_) {
+    // Revoked at the CA first: every client and the service then refuse the device.
+    for (const auto& d : devices("")) {
+      if (d.device_id() != device_id || d.keys().certificate_chain().empty()) continue;
+      const auto chain = certs::decode_chain(bytes_of(d.keys().certificate_chain()));
+      trust_->revoke(chain.front(), own_chain(), signer());
+    }
+  }
   grpc::ClientContext ctx;
   authorize(ctx);
   v1::RemoveDeviceRequest req;
@@ -260,6 +329,12 @@ v1::Device Client::primary_of(const std::string& user) {
   throw ClientError("user " + user + " has no primary device", 3);
 }
 
+v1::Device Client::trusted_primary(const std::string& user) {
+  v1::Device d = primary_of(user);
+  if (trust_) trust_->verify_device(d.keys(), user.empty() ? state_.user : user);
+  return d;
+}
+
 std::int64_t Client::approve(const std::string& code, const std::string& device_name) {
   const PairingKeys keys = decode_pairing(code);
   auto pk = mupre::PublicKey::decode(keys.public_key);
@@ -270,6 +345,22 @@ std::int64_t Client::approve(const std::string& code, const std::string& device_
   req.set_device_name(device_name);
   req.mutable_keys()->set_signing_key(string_of(keys.spki));
   req.mutable_keys()->set_encryption_key(string_of(keys.public_key));
+  if (trust_) {
+    // This device certifies the new one (CA:TRUE, so that it can become the primary later).
+    const std::vector<Bytes> mine = own_chain();
+    const std::int64_t t = now_seconds();
+    Bytes cert;
+    try {
+      cert = certs::issue_certificate({state_.user, keys.spki, keys.public_key, random_serial(),
+                                       t - 60, t + kDeviceCertificateSeconds},
+                                      mine.front(), signer());
+    } catch (const certs::CertError& e) {
+      throw ClientError(std::string("cannot certify the new device: ") + e.what(), 2);
+    }
+    const Bytes chain = certs::encode_chain(mine);
+    cert.insert(cert.end(), chain.begin(), chain.end());
+    req.mutable_keys()->set_certificate_chain(string_of(cert));
+  }
   v1::AddDeviceResponse resp;
   check(stub_->AddDevice(&ctx, req, &resp), "registering the new device");
   // Protocol 1: the primary's key re-encrypts for each secondary. Only the primary can make
@@ -309,7 +400,7 @@ v1::UploadResponse Client::put(const fs::path& file, std::string name, const std
   std::ifstream in(file, std::ios::binary);
   if (!in) throw ClientError("cannot read " + file.string());
   // Items are encrypted for the account's primary key; every device reads them through it.
-  const v1::Device primary = primary_of("");
+  const v1::Device primary = trusted_primary("");
   auto owner_pk = mupre::PublicKey::decode(bytes_of(primary.keys().encryption_key()));
   if (!owner_pk) throw ClientError("the service returned a damaged primary key", 4);
   const mupre::ItemBinding binding{name, state_.user};
@@ -370,6 +461,21 @@ v1::UploadResponse Client::put(const fs::path& file, std::string name, const std
   crypto_hash_sha256_final(&digest, reinterpret_cast<unsigned char*>(sum.data()));
   v1::UploadRequest c;
   c.mutable_commit()->set_payload_sha256(sum);
+  if (trust_) {
+    const auto capsule = e.capsule.encode();
+    const auto payload_header = sealer->header();
+    const certs::ItemFacts facts{state_.user,
+                                 name,
+                                 folder,
+                                 Bytes(capsule.begin(), capsule.end()),
+                                 Bytes(w->begin(), w->end()),
+                                 Bytes(m->begin(), m->end()),
+                                 Bytes(payload_header.begin(), payload_header.end()),
+                                 bytes_of(sum)};
+    const Bytes signature = signer()(certs::item_message(facts));
+    c.mutable_commit()->set_signature(
+        string_of(certs::encode_item_signature({own_chain(), signature})));
+  }
   if (open) writer->Write(c);
   writer->WritesDone();
   check(writer->Finish(), "uploading " + name);
@@ -410,6 +516,14 @@ int Client::get(const std::string& owner, const std::string& name, const fs::pat
   auto opener = mupre::PayloadOpener::begin(*dk, binding, bytes_of(header.payload_header()));
   if (!opener) throw ClientError("the item's payload header is damaged", 4);
 
+  if (trust_ && header.signature().empty()) {
+    ctx.TryCancel();
+    throw ClientError(
+        "refusing " + owner_id + "/" + name + ": it is not signed by any device of its owner", 4);
+  }
+  crypto_hash_sha256_state digest;
+  crypto_hash_sha256_init(&digest);
+
   const fs::path tmp = out.string() + ".hopbox-partial";
   std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
   if (!file) throw ClientError("cannot write " + tmp.string());
@@ -426,6 +540,8 @@ int Client::get(const std::string& owner, const std::string& name, const fs::pat
   while (reader->Read(&msg)) {
     buffer += msg.payload();
     received += msg.payload().size();
+    crypto_hash_sha256_update(&digest, reinterpret_cast<const unsigned char*>(msg.payload().data()),
+                              msg.payload().size());
     if (progress) progress(received, total);
     // Open every complete frame (4-byte length, then the sealed chunk).
     std::size_t at = 0;
@@ -446,6 +562,23 @@ int Client::get(const std::string& owner, const std::string& name, const fs::pat
   const grpc::Status s = reader->Finish();
   if (!s.ok()) fail("downloading " + name + ": " + s.error_message(), 3);
   if (!opener->finished() || !buffer.empty()) fail("the item's payload is truncated", 4);
+  if (trust_) {
+    Bytes sum(crypto_hash_sha256_BYTES);
+    crypto_hash_sha256_final(&digest, sum.data());
+    const certs::ItemFacts facts{owner_id,
+                                 name,
+                                 header.item().folder(),
+                                 bytes_of(header.signed_capsule()),
+                                 bytes_of(header.wrapped_key()),
+                                 bytes_of(header.metadata()),
+                                 bytes_of(header.payload_header()),
+                                 sum};
+    try {
+      trust_->verify_item(facts, bytes_of(header.signature()));
+    } catch (const ClientError& e) {
+      fail(e.what(), e.exit_code());
+    }
+  }
   file.close();
   if (!file) fail("cannot write " + tmp.string(), 1);
   fs::rename(tmp, out);
@@ -472,7 +605,7 @@ void Client::remove(const std::string& name) {
 }
 
 std::int64_t Client::share(const std::string& user, const SharePolicyArgs& policy) {
-  const v1::Device target = primary_of(user);
+  const v1::Device target = trusted_primary(user);
   auto pk = mupre::PublicKey::decode(bytes_of(target.keys().encryption_key()));
   if (!pk) throw ClientError("the service returned a damaged key for " + user, 4);
   const SealedSecretKey key = secret_key();

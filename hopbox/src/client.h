@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "certs/certificate.h"
 #include "hopbox/v1/hopbox.grpc.pb.h"
 #include "keystore.h"
 #include "state.h"
@@ -38,11 +39,13 @@ struct SharePolicyArgs {
 class Client {
  public:
   // A new account with this device as its primary. `base` gives server, server_ca, module,
-  // token_label, user and device_name; the key label is derived from the device name.
-  // module "software" selects the passphrase-protected software keystore (weaker), with the
-  // PIN as its passphrase.
+  // token_label, user and device_name (and ca, ca_root to use a CA); the key label is derived
+  // from the device name. module "software" selects the passphrase-protected software
+  // keystore (weaker), with the PIN as its passphrase. With a CA, the device enrolls first
+  // with the operator's one-time code, and the account takes the CA's normalized identifier.
   static std::unique_ptr<Client> init(const std::filesystem::path& state_dir,
-                                      const std::string& pin, DeviceState base);
+                                      const std::string& pin, DeviceState base,
+                                      const std::string& enrollment_code = "");
   // A new device of an existing account: keys made, not yet registered. Its pairing code is
   // then approved on a device of the account.
   static std::unique_ptr<Client> prepare_device(const std::filesystem::path& state_dir,
@@ -54,6 +57,12 @@ class Client {
   const DeviceState& state() const { return state_; }
   // False when the keys live in the passphrase-protected software keystore.
   bool hardware_bound() const { return keys_->hardware_bound(); }
+  // True when keys and items are checked against a CA root (see trust.h).
+  bool certified() const { return trust_ != nullptr; }
+  // The number to compare by eye with `user` (their `hopbox whoami`), after their primary
+  // key's chain verified; empty without a CA.
+  std::string safety_number_of(const std::string& user);
+  std::string own_safety_number();
   // What the new device shows (and encodes as a QR code) for approval.
   std::string pairing_code() const;
   // The short code both devices show, to compare by eye.
@@ -100,12 +109,18 @@ class Client {
   void ensure_session();
   void authorize(grpc::ClientContext& ctx);
   hopbox::v1::Device primary_of(const std::string& user);
+  // primary_of, and with a CA its keys verified (throws ClientError with exit code 4).
+  hopbox::v1::Device trusted_primary(const std::string& user);
   SealedSecretKey secret_key();
+  certs::Signer signer();
+  // This device's certificate chain, leaf first (fetched from the service and verified once).
+  std::vector<Bytes> own_chain();
 
   std::filesystem::path dir_;
   DeviceState state_;
   std::unique_ptr<KeyStore> keys_;
   std::unique_ptr<hopbox::v1::Hopbox::Stub> stub_;
+  std::unique_ptr<class Trust> trust_;
 };
 
 }  // namespace hopbox

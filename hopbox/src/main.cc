@@ -103,7 +103,14 @@ void add_new_device_options(CLI::App* cmd, NewDeviceArgs& a) {
                 "no token: keep the keys in a passphrase-protected file (WEAKER)");
   cmd->add_option("--user", a.base.user, "the account's identifier")->required();
   cmd->add_option("--device-name", a.base.device_name, "a name for this device");
+  cmd->add_option("--ca", a.base.ca, "the certification authority (hopbox-ca), host:port");
+  cmd->add_option("--ca-root", a.base.ca_root, "the CA's root certificate (PEM), from its operator")
+      ->check(CLI::ExistingFile);
 }
+
+constexpr char kUncertifiedWarning[] =
+    "WARNING: no CA configured (--ca): keys the service returns are not verified, so a "
+    "dishonest service could substitute its own.";
 
 }  // namespace
 
@@ -119,8 +126,11 @@ int main(int argc, char** argv) {
   app.set_config("--config", "", "read options from this file");
 
   NewDeviceArgs init_args;
+  std::string enroll_code;
   auto* init = app.add_subcommand("init", "create an account with this device as its primary");
   add_new_device_options(init, init_args);
+  init->add_option("--enroll-code", enroll_code, "the one-time code from the CA's operator");
+  auto* whoami = app.add_subcommand("whoami", "this device's identifier and safety number");
 
   auto* device = app.add_subcommand("device", "pair, approve and list devices");
   device->require_subcommand(1);
@@ -165,6 +175,8 @@ int main(int argc, char** argv) {
   share->add_option("--folder", folder, "only items in this folder");
   share->add_option("--item", items, "only these items (repeatable)");
   share->add_option("--expires-in", expires_in, "seconds until the share expires");
+  bool share_yes = false;
+  share->add_flag("--yes", share_yes, "do not ask to compare the safety number");
   auto* unshare = app.add_subcommand("unshare", "revoke a share");
   unshare->add_option("id", rekey_id, "the share's id (see `hopbox shares`)")->required();
   auto* shares = app.add_subcommand("shares", "the re-encryption keys this account made");
@@ -194,14 +206,30 @@ int main(int argc, char** argv) {
   try {
     const fs::path dir = state_dir(g);
     if (init->parsed()) {
-      auto c = Client::init(dir, pin(g), init_args.resolved());
+      auto c = Client::init(dir, pin(g), init_args.resolved(), enroll_code);
       if (!c->hardware_bound()) std::cerr << kSoftwareWarning << "\n";
-      emit(g, {{"user", c->state().user}, {"device_id", c->state().device_id}},
+      if (!c->certified()) std::cerr << kUncertifiedWarning << "\n";
+      const std::string number = c->own_safety_number();
+      emit(g,
+           {{"user", c->state().user},
+            {"device_id", c->state().device_id},
+            {"safety_number", number}},
            "account " + c->state().user + " created; this device is its primary (device " +
-               std::to_string(c->state().device_id) + ")");
+               std::to_string(c->state().device_id) + ")" +
+               (number.empty() ? "" : "; certified by the CA, safety number " + number));
+    } else if (whoami->parsed()) {
+      auto c = Client::open(dir, pin(g));
+      const std::string number = c->own_safety_number();
+      emit(g,
+           {{"user", c->state().user},
+            {"device_id", c->state().device_id},
+            {"safety_number", number}},
+           c->state().user + " (device " + std::to_string(c->state().device_id) + ")" +
+               (number.empty() ? ", not certified (no CA)" : ", safety number " + number));
     } else if (dev_add->parsed()) {
       auto c = Client::prepare_device(dir, pin(g), add_args.resolved());
       if (!c->hardware_bound()) std::cerr << kSoftwareWarning << "\n";
+      if (!c->certified()) std::cerr << kUncertifiedWarning << "\n";
       const std::string pairing = c->pairing_code();
       const std::string short_code = Client::short_code(pairing);
       c->request_pairing();
@@ -294,9 +322,21 @@ int main(int argc, char** argv) {
                            .count() +
                        expires_in;
       }
+      // Show who the key belongs to before making a re-encryption key towards it.
+      const std::string number = c->safety_number_of(user);
+      if (!number.empty() && !share_yes) {
+        std::cout << user << "'s primary device is certified by your CA; its safety number is\n\n  "
+                  << number << "\n\n"
+                  << user << " sees the same number with `hopbox whoami`. Share? [y/N] "
+                  << std::flush;
+        std::string answer;
+        std::getline(std::cin, answer);
+        if (answer != "y" && answer != "Y" && answer != "yes") throw ClientError("not shared", 1);
+      }
       const auto id = c->share(user, p);
-      emit(g, {{"share_id", id}, {"user", user}},
-           "shared with " + user + " (share " + std::to_string(id) + ")");
+      emit(g, {{"share_id", id}, {"user", user}, {"safety_number", number}},
+           "shared with " + user + " (share " + std::to_string(id) + ")" +
+               (number.empty() ? "" : ", safety number " + number));
     } else if (request->parsed()) {
       const auto id = Client::open(dir, pin(g))->request_access(owner, name, message);
       emit(g, {{"request", id}, {"owner", owner}},

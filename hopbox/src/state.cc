@@ -58,6 +58,9 @@ DeviceState load_state(const fs::path& dir) {
     s.public_key = j.at("public_key");
     s.session_token = j.value("session_token", "");
     s.session_expires = j.value("session_expires", std::int64_t{0});
+    s.ca = j.value("ca", "");
+    s.ca_root = j.value("ca_root", "");
+    s.certificate_chain = j.value("certificate_chain", "");
     return s;
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error((dir / kFile).string() + " is damaged: " + e.what());
@@ -78,7 +81,10 @@ void save_state(const fs::path& dir, const DeviceState& s) {
                             {"sealed_key", s.sealed_key},
                             {"public_key", s.public_key},
                             {"session_token", s.session_token},
-                            {"session_expires", s.session_expires}};
+                            {"session_expires", s.session_expires},
+                            {"ca", s.ca},
+                            {"ca_root", s.ca_root},
+                            {"certificate_chain", s.certificate_chain}};
   write_file_atomically(dir / kFile, j.dump(2) + "\n");
 }
 

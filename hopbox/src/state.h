@@ -23,6 +23,9 @@ struct DeviceState {
   std::string public_key;      // hex: the mupre public key encoding
   std::string session_token;
   std::int64_t session_expires = 0;
+  std::string ca;                 // host:port of hopbox-ca; empty: no CA (keys unverified)
+  std::string ca_root;            // PEM file of the CA's root certificate
+  std::string certificate_chain;  // hex: this device's chain, leaf first (docs/formats.md)
 };
 
 // Throws std::runtime_error with a message naming the file on failure.

@@ -374,7 +374,8 @@ Status HopboxService::Upload(Ctx* ctx, grpc::ServerReader<v1::UploadRequest>* re
     item.payload_header = bytes_of(h.payload_header());
     item.payload_digest = *digest;
     item.payload_size = static_cast<std::int64_t>(size);
-    item.signature = bytes_of(h.signature());
+    if (commit->signature().size() > kMaxCertChain) return invalid("commit.signature: too large");
+    item.signature = bytes_of(commit->signature().empty() ? h.signature() : commit->signature());
     {
       std::lock_guard lock(payload_mu_);
       if (!writer->publish()) return Status(StatusCode::INTERNAL, "cannot store payload");
@@ -474,6 +475,7 @@ Status HopboxService::Download(Ctx* ctx, const v1::DownloadRequest* req,
     h.set_metadata(string_of(item->metadata));
     h.set_payload_header(string_of(item->payload_header));
     h.set_signature(string_of(item->signature));
+    h.set_signed_capsule(string_of(item->capsule));
     if (!writer->Write(first)) return Status(StatusCode::CANCELLED, "client went away");
     const auto path = payloads_.path_of(item->payload_digest);
     if (!path) return Status(StatusCode::DATA_LOSS, "payload missing");

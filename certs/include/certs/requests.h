@@ -1,0 +1,15 @@
+// The exact bytes a device signs for the CA's state-changing calls (api/hopbox/v1/ca.proto).
+#pragma once
+
+#include <string>
+
+#include "certs/certificate.h"
+
+namespace hopbox::certs {
+
+// "hopbox v1 enroll" 0x00 identifier 0x00 encryption_key: proof of the signing key.
+Bytes enrollment_proof_message(const std::string& identifier, const Bytes& encryption_key);
+// "hopbox v1 revoke" 0x00 SHA-256(certificate).
+Bytes revocation_message(const Bytes& certificate);
+
+}  // namespace hopbox::certs

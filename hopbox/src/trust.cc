@@ -1,0 +1,152 @@
+#include "trust.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include "certs/requests.h"
+#include "client.h"
+
+namespace hopbox {
+
+namespace v1 = hopbox::v1;
+
+namespace {
+
+std::string read_pem(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ClientError("cannot read the CA root " + path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string string_of(const certs::Bytes& b) {
+  return std::string(b.begin(), b.end());
+}
+certs::Bytes bytes_of(const std::string& s) {
+  return certs::Bytes(s.begin(), s.end());
+}
+
+void check_ca(const grpc::Status& s, const std::string& what) {
+  if (s.ok()) return;
+  const int code = s.error_code() == grpc::StatusCode::UNAVAILABLE ? 1 : 3;
+  throw ClientError(what + ": " + s.error_message(), code);
+}
+
+}  // namespace
+
+Trust::Trust(const std::string& ca, const std::string& root_pem_path) {
+  const std::string pem = read_pem(root_pem_path);
+  try {
+    root_ = certs::from_pem(pem);
+  } catch (const certs::CertError& e) {
+    throw ClientError("the CA root " + root_pem_path + ": " + e.what(), 2);
+  }
+  // The CA's TLS certificate is issued by the same root.
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = pem;
+  grpc::ChannelArguments args;
+  if (ca.rfind("127.0.0.1:", 0) == 0) args.SetSslTargetNameOverride("localhost");
+  stub_ = v1::CertificateAuthority::NewStub(
+      grpc::CreateCustomChannel(ca, grpc::SslCredentials(ssl), args));
+}
+
+std::pair<std::string, certs::Bytes> Trust::enroll(const std::string& identifier,
+                                                   const std::string& code,
+                                                   const certs::Bytes& signing_key,
+                                                   const certs::Bytes& encryption_key,
+                                                   const certs::Signer& sign) {
+  grpc::ClientContext ctx;
+  v1::EnrollRequest req;
+  req.set_identifier(identifier);
+  req.set_enrollment_code(code);
+  req.set_signing_key(string_of(signing_key));
+  req.set_encryption_key(string_of(encryption_key));
+  req.set_proof(string_of(sign(certs::enrollment_proof_message(identifier, encryption_key))));
+  v1::EnrollResponse resp;
+  check_ca(stub_->Enroll(&ctx, req, &resp), "enrolling at the CA");
+  const certs::Bytes cert = bytes_of(resp.certificate());
+  // Trust nothing the CA connection returned without checking it against the root.
+  try {
+    const auto d = certs::verify_device_chain({cert}, root_, {}, now_seconds());
+    if (d.identifier != resp.identifier() || d.signing_key != signing_key ||
+        d.encryption_key != encryption_key) {
+      throw ClientError("the CA returned a certificate for other keys", 4);
+    }
+  } catch (const certs::CertError& e) {
+    throw ClientError(std::string("the CA's certificate does not verify: ") + e.what(), 4);
+  }
+  return {resp.identifier(), cert};
+}
+
+void Trust::revoke(const certs::Bytes& certificate, const std::vector<certs::Bytes>& own_chain,
+                   const certs::Signer& sign) {
+  grpc::ClientContext ctx;
+  v1::RevokeDeviceRequest req;
+  req.set_certificate(string_of(certificate));
+  req.set_requester_chain(string_of(certs::encode_chain(own_chain)));
+  req.set_signature(string_of(sign(certs::revocation_message(certificate))));
+  v1::RevokeDeviceResponse resp;
+  check_ca(stub_->RevokeDevice(&ctx, req, &resp), "revoking the device's certificate at the CA");
+  revoked_.reset();
+}
+
+const certs::RevocationList& Trust::revocations() {
+  if (revoked_) return *revoked_;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  v1::GetRevocationListResponse resp;
+  check_ca(stub_->GetRevocationList(&ctx, v1::GetRevocationListRequest(), &resp),
+           "fetching the CA's revocation list (needed to trust any key)");
+  try {
+    revoked_ = certs::open_revocation_list(bytes_of(resp.revocation_list()), root_);
+  } catch (const certs::CertError& e) {
+    throw ClientError(std::string("the CA's revocation list: ") + e.what(), 4);
+  }
+  return *revoked_;
+}
+
+certs::TrustedDevice Trust::verify_device(const v1::DeviceKeys& keys, const std::string& user) {
+  try {
+    const auto chain = certs::decode_chain(bytes_of(keys.certificate_chain()));
+    certs::TrustedDevice d = certs::verify_device_chain(chain, root_, revocations(), now_seconds());
+    if (d.identifier != user) {
+      throw ClientError("the service returned a key certified for \"" + d.identifier +
+                            "\" as a key of \"" + user + "\"",
+                        4);
+    }
+    if (d.encryption_key != bytes_of(keys.encryption_key()) ||
+        d.signing_key != bytes_of(keys.signing_key())) {
+      throw ClientError("the service returned a key for \"" + user +
+                            "\" that their certificate does not vouch for: the cloud may be "
+                            "substituting a key of its own",
+                        4);
+    }
+    return d;
+  } catch (const certs::CertError& e) {
+    throw ClientError(
+        "the key the service returned for \"" + user + "\" is not trusted: " + e.what(), 4);
+  }
+}
+
+certs::TrustedDevice Trust::verify_item(const certs::ItemFacts& facts,
+                                        const certs::Bytes& signature_blob) {
+  try {
+    return certs::verify_item(facts, certs::decode_item_signature(signature_blob), root_,
+                              revocations(), now_seconds());
+  } catch (const certs::CertError& e) {
+    throw ClientError(
+        "refusing " + facts.owner + "/" + facts.item_id + ": it is not authentic: " + e.what(), 4);
+  }
+}
+
+}  // namespace hopbox

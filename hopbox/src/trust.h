@@ -1,0 +1,50 @@
+// Key authenticity on the client (paper 4.3): the CA root this device was configured with,
+// the CA's revocation list, and the checks every foreign key and every item pass before the
+// client uses them. The cloud serves keys and items; only the CA's chain makes them trusted.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "certs/item_signature.h"
+#include "certs/verify.h"
+#include "hopbox/v1/ca.grpc.pb.h"
+#include "hopbox/v1/hopbox.pb.h"
+
+namespace hopbox {
+
+class Trust {
+ public:
+  // ca: host:port of hopbox-ca; root_pem_path: its root certificate, obtained out of band.
+  Trust(const std::string& ca, const std::string& root_pem_path);
+
+  const certs::Bytes& root() const { return root_; }
+
+  // Enrolls a primary device; returns the normalized identifier and the certificate.
+  std::pair<std::string, certs::Bytes> enroll(const std::string& identifier,
+                                              const std::string& code,
+                                              const certs::Bytes& signing_key,
+                                              const certs::Bytes& encryption_key,
+                                              const certs::Signer& sign);
+  // Asks the CA to revoke `certificate`, as the device holding `own_chain`.
+  void revoke(const certs::Bytes& certificate, const std::vector<certs::Bytes>& own_chain,
+              const certs::Signer& sign);
+
+  // The keys the service returned for a device of `user`, checked against their chain: the
+  // chain ends at our root, names `user`, is not revoked, and certifies exactly these keys.
+  // Throws ClientError (exit code 4) saying why not.
+  certs::TrustedDevice verify_device(const hopbox::v1::DeviceKeys& keys, const std::string& user);
+  // Throws ClientError (exit code 4) unless the item is signed by a device of its owner.
+  certs::TrustedDevice verify_item(const certs::ItemFacts& facts,
+                                   const certs::Bytes& signature_blob);
+
+ private:
+  const certs::RevocationList& revocations();
+
+  certs::Bytes root_;
+  std::unique_ptr<hopbox::v1::CertificateAuthority::Stub> stub_;
+  std::optional<certs::RevocationList> revoked_;
+};
+
+}  // namespace hopbox
