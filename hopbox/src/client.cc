@@ -498,6 +498,29 @@ int Client::get(const std::string& owner, const std::string& name, const fs::pat
   }
   const v1::DownloadHeader header = msg.header();
   const std::string owner_id = owner.empty() ? state_.user : owner;
+  // With a CA, nothing is decrypted before the item's signature verified; the payload is then
+  // checked against the signed digest as it streams in.
+  if (trust_) {
+    if (header.signature().empty()) {
+      ctx.TryCancel();
+      throw ClientError(
+          "refusing " + owner_id + "/" + name + ": it is not signed by any device of its owner", 4);
+    }
+    const certs::ItemFacts facts{owner_id,
+                                 name,
+                                 header.item().folder(),
+                                 bytes_of(header.signed_capsule()),
+                                 bytes_of(header.wrapped_key()),
+                                 bytes_of(header.metadata()),
+                                 bytes_of(header.payload_header()),
+                                 bytes_of(header.payload_sha256())};
+    try {
+      trust_->verify_item(facts, bytes_of(header.signature()));
+    } catch (const ClientError&) {
+      ctx.TryCancel();
+      throw;
+    }
+  }
   const mupre::ItemBinding binding{name, owner_id};
   auto capsule = mupre::Ciphertext::decode(bytes_of(header.capsule()));
   if (!capsule) throw ClientError("the capsule from the service does not decode", 4);
@@ -516,11 +539,6 @@ int Client::get(const std::string& owner, const std::string& name, const fs::pat
   auto opener = mupre::PayloadOpener::begin(*dk, binding, bytes_of(header.payload_header()));
   if (!opener) throw ClientError("the item's payload header is damaged", 4);
 
-  if (trust_ && header.signature().empty()) {
-    ctx.TryCancel();
-    throw ClientError(
-        "refusing " + owner_id + "/" + name + ": it is not signed by any device of its owner", 4);
-  }
   crypto_hash_sha256_state digest;
   crypto_hash_sha256_init(&digest);
 
@@ -565,18 +583,9 @@ int Client::get(const std::string& owner, const std::string& name, const fs::pat
   if (trust_) {
     Bytes sum(crypto_hash_sha256_BYTES);
     crypto_hash_sha256_final(&digest, sum.data());
-    const certs::ItemFacts facts{owner_id,
-                                 name,
-                                 header.item().folder(),
-                                 bytes_of(header.signed_capsule()),
-                                 bytes_of(header.wrapped_key()),
-                                 bytes_of(header.metadata()),
-                                 bytes_of(header.payload_header()),
-                                 sum};
-    try {
-      trust_->verify_item(facts, bytes_of(header.signature()));
-    } catch (const ClientError& e) {
-      fail(e.what(), e.exit_code());
+    if (sum != bytes_of(header.payload_sha256())) {
+      fail("refusing " + owner_id + "/" + name + ": its payload is not the one its owner signed",
+           4);
     }
   }
   file.close();

@@ -1,5 +1,7 @@
 #include "service.h"
 
+#include "mupre/hex.h"
+
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
@@ -476,6 +478,9 @@ Status HopboxService::Download(Ctx* ctx, const v1::DownloadRequest* req,
     h.set_payload_header(string_of(item->payload_header));
     h.set_signature(string_of(item->signature));
     h.set_signed_capsule(string_of(item->capsule));
+    if (const auto digest = mupre::from_hex(item->payload_digest)) {
+      h.set_payload_sha256(string_of(*digest));
+    }
     if (!writer->Write(first)) return Status(StatusCode::CANCELLED, "client went away");
     const auto path = payloads_.path_of(item->payload_digest);
     if (!path) return Status(StatusCode::DATA_LOSS, "payload missing");

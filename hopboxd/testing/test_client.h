@@ -54,13 +54,16 @@ inline grpc::Status install_rekey(v1::Hopbox::Stub& stub, const TestDevice& from
 }
 
 // before_commit, when given, runs once the payload is sent; the upload then stops without
-// committing (the call is abandoned in flight).
+// committing (the call is abandoned in flight). recipient: the key to encrypt for (default:
+// the device's own).
 inline grpc::Status upload_item(v1::Hopbox::Stub& stub, const TestDevice& d,
                                 const std::string& owner, const std::string& item,
                                 const std::string& plain, const std::string& folder = "",
-                                const std::function<void()>& before_commit = {}) {
+                                const std::function<void()>& before_commit = {},
+                                const mupre::PublicKey* recipient = nullptr) {
   const mupre::ItemBinding binding{item, owner};
-  const mupre::Encapsulation e = mupre::encapsulate(d.key->public_key());
+  const mupre::Encapsulation e =
+      mupre::encapsulate(recipient != nullptr ? *recipient : d.key->public_key());
   const mupre::DataKey dk = mupre::DataKey::generate();
   auto w = mupre::wrap_data_key(e.key, dk, binding);
   const std::vector<std::uint8_t> meta = {'{', '}'};

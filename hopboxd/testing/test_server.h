@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "hopbox/testing/process.h"
 #include "hopbox/v1/hopbox.grpc.pb.h"
 #include "mupre/item.h"
 
@@ -30,12 +31,7 @@ namespace hopboxd::test {
 namespace fs = std::filesystem;
 namespace v1 = hopbox::v1;
 
-inline std::string read_all(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using hopbox::testing::read_all;
 
 class TestServer {
  public:
@@ -47,7 +43,7 @@ class TestServer {
     start();
   }
   ~TestServer() {
-    stop(SIGKILL);
+    process_.stop(SIGKILL);
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }
@@ -55,44 +51,15 @@ class TestServer {
   TestServer& operator=(const TestServer&) = delete;
 
   void start() {
-    fs::remove(dir_ / "port");
-    // Unflushed output would be copied into the child and written twice.
-    std::fflush(stdout);
-    std::fflush(stderr);
-    pid_ = fork();
-    if (pid_ == 0) {
-      const std::string data = dir_.string(), port = (dir_ / "port").string();
-      const std::string log = (dir_ / "server.log").string();
-      // The server's log goes to DIR/server.log, not into the test's output.
-      if (std::freopen(log.c_str(), "a", stdout) == nullptr ||
-          std::freopen(log.c_str(), "a", stderr) == nullptr) {
-        _exit(126);
-      }
-      std::vector<std::string> args = {"hopboxd",     "--data-dir",  data, "--listen",
-                                       "127.0.0.1:0", "--port-file", port};
-      args.insert(args.end(), extra_.begin(), extra_.end());
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(HOPBOXD_BINARY, argv.data());
-      _exit(127);
-    }
-    for (int i = 0; i < 200 && !fs::exists(dir_ / "port"); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    if (!fs::exists(dir_ / "port")) throw std::runtime_error("hopboxd did not start");
-    port_ = std::stoi(read_all(dir_ / "port"));
+    std::vector<std::string> args = {"--data-dir",  dir_.string(), "--listen",
+                                     "127.0.0.1:0", "--port-file", (dir_ / "port").string()};
+    args.insert(args.end(), extra_.begin(), extra_.end());
+    port_ = process_.start(HOPBOXD_BINARY, args, dir_ / "server.log", dir_ / "port");
   }
   // SIGTERM: graceful; SIGKILL: a crash. Returns the exit status (or -signal).
-  int stop(int sig) {
-    if (pid_ <= 0) return 0;
-    kill(pid_, sig);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-  }
-  bool running() const { return pid_ > 0 && kill(pid_, 0) == 0; }
+  int stop(int sig) { return process_.stop(sig); }
+  bool running() const { return process_.running(); }
+  int port() const { return port_; }
 
   std::unique_ptr<v1::Hopbox::Stub> stub() const {
     grpc::SslCredentialsOptions ssl;
@@ -109,7 +76,7 @@ class TestServer {
  private:
   std::vector<std::string> extra_;
   fs::path dir_;
-  pid_t pid_ = -1;
+  hopbox::testing::ChildProcess process_;
   int port_ = 0;
 };
 

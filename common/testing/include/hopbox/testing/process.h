@@ -1,0 +1,80 @@
+// A real server process for tests: started with fork/exec, its log in a file, ready once it
+// wrote its port file; stopped with a signal (SIGTERM: graceful, SIGKILL: a crash).
+#pragma once
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace hopbox::testing {
+
+inline std::string read_all(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class ChildProcess {
+ public:
+  ChildProcess() = default;
+  ~ChildProcess() { stop(SIGKILL); }
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  // Runs `binary` with `args` (argv[1..]), output appended to `log`, and waits up to ten
+  // seconds for `port_file` to appear; returns the port it holds.
+  int start(const std::string& binary, const std::vector<std::string>& args,
+            const std::filesystem::path& log, const std::filesystem::path& port_file) {
+    std::filesystem::remove(port_file);
+    // Unflushed output would be copied into the child and written twice.
+    std::fflush(stdout);
+    std::fflush(stderr);
+    pid_ = fork();
+    if (pid_ == 0) {
+      if (std::freopen(log.c_str(), "a", stdout) == nullptr ||
+          std::freopen(log.c_str(), "a", stderr) == nullptr) {
+        _exit(126);
+      }
+      std::vector<std::string> all = {binary};
+      all.insert(all.end(), args.begin(), args.end());
+      std::vector<char*> argv;
+      for (auto& a : all) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(binary.c_str(), argv.data());
+      _exit(127);
+    }
+    for (int i = 0; i < 200 && !std::filesystem::exists(port_file); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (!std::filesystem::exists(port_file)) {
+      throw std::runtime_error(binary + " did not start; see " + log.string());
+    }
+    return std::stoi(read_all(port_file));
+  }
+  // Returns the exit status (or -signal).
+  int stop(int sig) {
+    if (pid_ <= 0) return 0;
+    kill(pid_, sig);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  }
+  bool running() const { return pid_ > 0 && kill(pid_, 0) == 0; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+}  // namespace hopbox::testing

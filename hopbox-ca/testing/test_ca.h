@@ -1,0 +1,83 @@
+// A real hopbox-ca process on loopback with its own data directory, and its operator's CLI.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+#include <stdlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+
+#include "hopbox/testing/process.h"
+#include "hopbox/v1/ca.grpc.pb.h"
+
+namespace hopbox_ca::test {
+
+namespace fs = std::filesystem;
+
+class TestCa {
+ public:
+  TestCa() {
+    char tmpl[] = "/tmp/hopbox-ca-test-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp");
+    dir_ = tmpl;
+    if (operator_cli("init --data-dir " + data()).first != 0) {
+      throw std::runtime_error("hopbox-ca init failed");
+    }
+    port_ = process_.start(HOPBOX_CA_BINARY,
+                           {"serve", "--data-dir", data(), "--listen", "127.0.0.1:0", "--port-file",
+                            (dir_ / "port").string()},
+                           dir_ / "ca.log", dir_ / "port");
+  }
+  ~TestCa() {
+    process_.stop(SIGKILL);
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  TestCa(const TestCa&) = delete;
+  TestCa& operator=(const TestCa&) = delete;
+
+  // Runs `hopbox-ca ARGS`; exit code and standard output (standard error goes to the log).
+  std::pair<int, std::string> operator_cli(const std::string& args) const {
+    const std::string cmd =
+        std::string(HOPBOX_CA_BINARY) + " " + args + " 2>>" + (dir_ / "operator.log").string();
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    const int status = pclose(p);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  }
+  // The operator invites `identifier`; returns the enrollment code ("" if refused).
+  std::string invite(const std::string& identifier) const {
+    const auto [code, out] =
+        operator_cli("invite --json --data-dir " + data() + " '" + identifier + "'");
+    if (code != 0) return "";
+    return nlohmann::json::parse(out).at("code").get<std::string>();
+  }
+  std::string last_operator_error() const {
+    return hopbox::testing::read_all(dir_ / "operator.log");
+  }
+
+  std::string data() const { return (dir_ / "data").string(); }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  fs::path root_pem() const { return dir_ / "data" / "root.pem"; }
+  std::unique_ptr<hopbox::v1::CertificateAuthority::Stub> stub() const {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = hopbox::testing::read_all(root_pem());
+    grpc::ChannelArguments args;
+    args.SetSslTargetNameOverride("localhost");
+    return hopbox::v1::CertificateAuthority::NewStub(
+        grpc::CreateCustomChannel(address(), grpc::SslCredentials(ssl), args));
+  }
+
+ private:
+  fs::path dir_;
+  hopbox::testing::ChildProcess process_;
+  int port_ = 0;
+};
+
+}  // namespace hopbox_ca::test

@@ -1,0 +1,194 @@
+// Key authenticity end to end (paper 4.3): hopbox-ca, hopboxd, the hopbox command line and
+// SoftHSM2 tokens, all real. The attacks are played by the test acting as the cloud: it edits
+// hopboxd's database (the cloud's own storage) and uses a session it holds.
+#include <sqlite3.h>
+
+#include "certs/certificate.h"
+#include "e2e_fixture.h"
+#include "mupre/hex.h"
+#include "test_client.h"
+
+namespace hopbox {
+namespace {
+
+class WithCa : public EndToEnd {
+ protected:
+  bool with_ca() const override { return true; }
+
+  // Runs SQL on hopboxd's database, as a dishonest cloud could.
+  void cloud_sql(const std::string& sql, const std::vector<std::string>& blobs = {}) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((server_->dir() / "hopbox.db").c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sql;
+    for (std::size_t i = 0; i < blobs.size(); ++i) {
+      sqlite3_bind_blob(st, static_cast<int>(i + 1), blobs[i].data(),
+                        static_cast<int>(blobs[i].size()), SQLITE_TRANSIENT);
+    }
+    EXPECT_EQ(sqlite3_step(st), SQLITE_DONE) << sqlite3_errmsg(db);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+  json state_of(const std::string& device) {
+    return json::parse(hopboxd::test::read_all(dir_ / device / "device.json"));
+  }
+};
+
+TEST_F(WithCa, EnrolledUsersShareWithVerifiedKeysAndSignedItems) {
+  make_user("alice");
+  make_user("bob");
+  // Both of bob's devices show the same safety number, and alice sees it when she shares.
+  const json bob = ok("bob1", "whoami");
+  ASSERT_EQ(bob["safety_number"].get<std::string>().size(), 29u);
+  const json share = ok("alice2", "share bob --yes");
+  EXPECT_EQ(share["safety_number"], bob["safety_number"]);
+  // Uploaded and signed on alice's secondary (certified by her primary), verified on bob's.
+  ok("alice2", "put " + file("r.txt", "signed by alice2").string());
+  const json got = ok("bob2", "get r.txt --owner alice -o " + (dir_ / "r").string());
+  EXPECT_EQ(got["reencryptions"], 3);
+  EXPECT_EQ(read(dir_ / "r"), "signed by alice2");
+  // Chains: root -> alice1 -> alice2. The secondary's chain names alice all the way.
+  const auto chain = certs::decode_chain(
+      *mupre::from_hex(state_of("alice2")["certificate_chain"].get<std::string>()));
+  ASSERT_EQ(chain.size(), 2u);
+  EXPECT_EQ(certs::inspect_certificate(chain[0]).identifier, "alice");
+  EXPECT_EQ(certs::inspect_certificate(chain[1]).fingerprint,
+            certs::inspect_certificate(
+                *mupre::from_hex(state_of("alice1")["certificate_chain"].get<std::string>()))
+                .fingerprint);
+  // The operator sees the two primary certificates.
+  const auto [code, listing] = ca_->operator_cli("list --json --data-dir " + ca_->data());
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(json::parse(listing).size(), 2u);
+}
+
+TEST_F(WithCa, OneIdentifierOneCertificateAndConfusablesRefused) {
+  const std::string code = ca_->invite("Alice");
+  ASSERT_FALSE(code.empty());
+  const json init =
+      ok("alice1", "init --user Alice --token alice1 --enroll-code " + code + server_opts_);
+  EXPECT_EQ(init["user"], "alice");  // the CA's normalized identifier
+  // The code is used up; a second enrollment for alice is refused, and no new code is issued.
+  const CliRun again =
+      hopbox("alice2", "init --user alice --token alice2 --enroll-code " + code + server_opts_);
+  EXPECT_EQ(again.exit_code, 3);
+  EXPECT_NE(last_error().find("certificate already"), std::string::npos) << last_error();
+  EXPECT_EQ(ca_->invite("ALICE"), "");
+  // A wrong code is refused without saying more.
+  ASSERT_FALSE(ca_->invite("bob").empty());
+  const CliRun wrong =
+      hopbox("bob1", "init --user bob --token bob1 --enroll-code WRON-GCOD-E000" + server_opts_);
+  EXPECT_EQ(wrong.exit_code, 3);
+  EXPECT_NE(last_error().find("not valid for this identifier"), std::string::npos);
+  // Confusable identifiers are refused at the operator, who is told which one they resemble.
+  EXPECT_EQ(ca_->invite("\xD0\xB0lice"), "");  // Cyrillic a
+  EXPECT_NE(ca_->last_operator_error().find("writing systems"), std::string::npos);
+  ASSERT_FALSE(ca_->invite("mallory").empty());
+  EXPECT_EQ(ca_->invite("rnallory"), "");
+  EXPECT_NE(ca_->last_operator_error().find("\"mallory\""), std::string::npos)
+      << ca_->last_operator_error();
+  // An identifier that was never invited cannot enroll.
+  const CliRun uninvited =
+      hopbox("bob2", "init --user carol --token bob2 --enroll-code AAAA-BBBB-CCCC" + server_opts_);
+  EXPECT_EQ(uninvited.exit_code, 3);
+}
+
+TEST_F(WithCa, ACloudThatSubstitutesAKeyIsCaught) {
+  make_user("alice");
+  make_user("bob");
+  // The cloud swaps bob's primary encryption key for one it holds the secret of.
+  const mupre::SecretKey cloud_key = mupre::SecretKey::generate();
+  const auto pk = cloud_key.public_key().encode();
+  const auto fp = cloud_key.public_key().fingerprint();
+  const std::string bob_primary =
+      "(SELECT d.id FROM devices d JOIN users u ON u.id = d.user_id "
+      "WHERE u.name = 'bob' AND d.is_primary = 1)";
+  cloud_sql("UPDATE devices SET encryption_key = ?1, fingerprint = ?2 WHERE id = " + bob_primary,
+            {std::string(pk.begin(), pk.end()), std::string(fp.begin(), fp.end())});
+  const CliRun refused = hopbox("alice1", "share bob --yes");
+  EXPECT_EQ(refused.exit_code, 4);
+  EXPECT_NE(last_error().find("does not vouch for"), std::string::npos) << last_error();
+  for (const auto& r : ok("alice1", "shares")) {  // no share key was made
+    EXPECT_NE(r["kind"], "REKEY_KIND_SHARE");
+  }
+
+  // A whole chain of the cloud's own making does not lead to alice's root either.
+  cloud_sql(
+      "UPDATE devices SET certificate_chain = (SELECT certificate_chain FROM devices "
+      "WHERE id = (SELECT d.id FROM devices d JOIN users u ON u.id = d.user_id WHERE "
+      "u.name = 'alice' AND d.is_primary = 1)) WHERE id = " +
+      bob_primary);
+  EXPECT_EQ(hopbox("alice1", "share bob --yes").exit_code, 4);
+  EXPECT_NE(last_error().find("certified for \"alice\""), std::string::npos) << last_error();
+
+  // Substituting alice's own primary key stops her uploads before anything is encrypted.
+  const std::string alice_primary =
+      "(SELECT d.id FROM devices d JOIN users u ON u.id = "
+      "d.user_id WHERE u.name = 'alice' AND d.is_primary = 1)";
+  const mupre::SecretKey other = mupre::SecretKey::generate();
+  const auto pk2 = other.public_key().encode();
+  const auto fp2 = other.public_key().fingerprint();
+  cloud_sql("UPDATE devices SET encryption_key = ?1, fingerprint = ?2 WHERE id = " + alice_primary,
+            {std::string(pk2.begin(), pk2.end()), std::string(fp2.begin(), fp2.end())});
+  EXPECT_EQ(hopbox("alice2", "put " + file("s.txt", "secret").string()).exit_code, 4);
+}
+
+TEST_F(WithCa, ItemsTheCloudMadeOrMovedAreRefused) {
+  make_user("alice");
+  ok("alice1", "put " + file("a.txt", "the real a").string());
+  ok("alice1", "put " + file("b.txt", "the real b").string());
+  // Moved: b's row now holds a's capsule, keys, payload and signature.
+  cloud_sql(
+      "UPDATE items SET (capsule, wrapped_key, metadata, payload_header, payload_digest, "
+      "payload_size, signature) = (SELECT capsule, wrapped_key, metadata, payload_header, "
+      "payload_digest, payload_size, signature FROM items WHERE item_id = 'a.txt') "
+      "WHERE item_id = 'b.txt'");
+  const CliRun moved = hopbox("alice2", "get b.txt -o " + (dir_ / "b").string());
+  EXPECT_EQ(moved.exit_code, 4);
+  EXPECT_NE(last_error().find("not authentic"), std::string::npos) << last_error();
+  EXPECT_FALSE(fs::exists(dir_ / "b"));
+  EXPECT_FALSE(fs::exists(dir_ / "b.hopbox-partial"));
+
+  // Made by the cloud: encrypted to alice's real primary key, through a session it holds,
+  // but signed by no device of alice.
+  const auto alice_pk = mupre::PublicKey::decode(
+      *mupre::from_hex(state_of("alice1")["public_key"].get<std::string>()));
+  ASSERT_TRUE(alice_pk);
+  hopboxd::test::TestDevice cloud;
+  cloud.token = state_of("alice1")["session_token"].get<std::string>();
+  auto stub = server_->stub();
+  ASSERT_TRUE(hopboxd::test::upload_item(*stub, cloud, "alice", "forged.txt", "from the cloud", "",
+                                         {}, &*alice_pk)
+                  .ok());
+  const CliRun forged = hopbox("alice2", "get forged.txt -o " + (dir_ / "f").string());
+  EXPECT_EQ(forged.exit_code, 4);
+  EXPECT_NE(last_error().find("not signed"), std::string::npos) << last_error();
+  EXPECT_FALSE(fs::exists(dir_ / "f"));
+  // The genuine item still reads.
+  ok("alice2", "get a.txt -o " + (dir_ / "a").string());
+  EXPECT_EQ(read(dir_ / "a"), "the real a");
+}
+
+TEST_F(WithCa, ARemovedDeviceIsRevokedAtTheCaAndItsItemsNoLongerTrusted) {
+  make_user("alice");
+  make_user("bob");
+  ok("alice1", "share bob --yes");
+  ok("alice2", "put " + file("old.txt", "from the secondary").string());
+  ok("bob1", "get old.txt --owner alice -o " + (dir_ / "o1").string());
+  std::int64_t secondary = 0;
+  for (const auto& d : ok("alice1", "device list")) {
+    if (!d["primary"].get<bool>()) secondary = d["device_id"];
+  }
+  ok("alice1", "device remove " + std::to_string(secondary));
+  // The CA lists the revocation; items signed by the revoked device are no longer trusted.
+  const CliRun after = hopbox("bob1", "get old.txt --owner alice -o " + (dir_ / "o2").string());
+  EXPECT_EQ(after.exit_code, 4);
+  EXPECT_NE(last_error().find("revoked"), std::string::npos) << last_error();
+  // The primary's own items are unaffected.
+  ok("alice1", "put " + file("new.txt", "from the primary").string());
+  ok("bob1", "get new.txt --owner alice -o " + (dir_ / "n").string());
+}
+
+}  // namespace
+}  // namespace hopbox

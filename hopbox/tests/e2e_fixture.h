@@ -1,0 +1,108 @@
+// The end-to-end fixture: a real hopboxd (and, for the CA tests, a real hopbox-ca) on
+// loopback, the hopbox command line, and one SoftHSM2 token per device, all in a temporary
+// folder removed afterwards.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "test_ca.h"
+#include "test_server.h"
+
+namespace hopbox {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct CliRun {
+  int exit_code;
+  std::string out;
+};
+
+class EndToEnd : public ::testing::Test {
+ protected:
+  // Also run a hopbox-ca and configure every device with it.
+  virtual bool with_ca() const { return false; }
+
+  void SetUp() override {
+    char tmpl[] = "/tmp/hopbox-e2e-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    fs::create_directories(dir_ / "tokens");
+    std::ofstream(dir_ / "softhsm2.conf") << "directories.tokendir = " << (dir_ / "tokens").string()
+                                          << "\nobjectstore.backend = file\nlog.level = ERROR\n";
+    setenv("SOFTHSM2_CONF", (dir_ / "softhsm2.conf").c_str(), 1);
+    setenv("HOPBOX_PIN", "1234", 1);
+    for (const char* t : {"alice1", "alice2", "bob1", "bob2"}) {
+      const std::string cmd = std::string("softhsm2-util --init-token --free --label ") + t +
+                              " --pin 1234 --so-pin 99999 >/dev/null";
+      ASSERT_EQ(std::system(cmd.c_str()), 0);
+    }
+    server_ = std::make_unique<hopboxd::test::TestServer>();
+    server_opts_ = " --server 127.0.0.1:" + std::to_string(server_->port()) + " --server-ca " +
+                   (server_->dir() / "tls" / "cert.pem").string() + " --module " + SOFTHSM_MODULE;
+    if (with_ca()) {
+      ca_ = std::make_unique<hopbox_ca::test::TestCa>();
+      server_opts_ += " --ca " + ca_->address() + " --ca-root " + ca_->root_pem().string();
+    }
+  }
+  void TearDown() override {
+    server_.reset();
+    ca_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  // Runs the client for device `device` (its state folder) with arguments; stdout and code.
+  CliRun hopbox(const std::string& device, const std::string& args) {
+    const std::string cmd = std::string(HOPBOX_BINARY) + " --json --state " +
+                            (dir_ / device).string() + " " + args + " 2>" +
+                            (dir_ / "stderr.txt").string();
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    const int status = pclose(p);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  }
+  json ok(const std::string& device, const std::string& args) {
+    const CliRun r = hopbox(device, args);
+    EXPECT_EQ(r.exit_code, 0) << args << "\n" << hopboxd::test::read_all(dir_ / "stderr.txt");
+    return r.out.empty() ? json() : json::parse(r.out, nullptr, false);
+  }
+  // An account with a primary (token user1) and an approved secondary (token user2).
+  void make_user(const std::string& user) {
+    const std::string enroll = ca_ ? " --enroll-code " + ca_->invite(user) : "";
+    ok(user + "1", "init --user " + user + " --token " + user + "1 --device-name primary" + enroll +
+                       server_opts_);
+    const json add = ok(user + "2", "device add --user " + user + " --token " + user +
+                                        "2 --device-name secondary" + server_opts_);
+    ASSERT_TRUE(add.contains("pairing_code"));
+    const json approved =
+        ok(user + "1", "device approve --yes " + add["pairing_code"].get<std::string>());
+    EXPECT_EQ(approved["short_code"], add["short_code"]);  // both sides show the same code
+    EXPECT_EQ(ok(user + "2", "device status")["approved"], true);
+  }
+  fs::path file(const std::string& name, const std::string& content) {
+    const fs::path p = dir_ / name;
+    std::ofstream(p, std::ios::binary) << content;
+    return p;
+  }
+  std::string read(const fs::path& p) { return hopboxd::test::read_all(p); }
+
+  std::string last_error() { return hopboxd::test::read_all(dir_ / "stderr.txt"); }
+
+  fs::path dir_;
+  std::unique_ptr<hopboxd::test::TestServer> server_;
+  std::unique_ptr<hopbox_ca::test::TestCa> ca_;
+  std::string server_opts_;
+};
+
+}  // namespace hopbox
