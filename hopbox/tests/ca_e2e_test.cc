@@ -3,6 +3,9 @@
 // hopboxd's database (the cloud's own storage) and uses a session it holds.
 #include <sqlite3.h>
 
+#include <chrono>
+#include <thread>
+
 #include "certs/certificate.h"
 #include "e2e_fixture.h"
 #include "mupre/hex.h"
@@ -188,6 +191,31 @@ TEST_F(WithCa, ARemovedDeviceIsRevokedAtTheCaAndItsItemsNoLongerTrusted) {
   // The primary's own items are unaffected.
   ok("alice1", "put " + file("new.txt", "from the primary").string());
   ok("bob1", "get new.txt --owner alice -o " + (dir_ / "n").string());
+}
+
+TEST_F(WithCa, TheServiceAdmitsCertifiedDevicesOnlyAndHonoursRevocations) {
+  make_user("alice");
+  make_user("bob");
+  // A device without a certificate cannot register at a service that knows the CA.
+  const std::string uncertified = server_opts_.substr(0, server_opts_.find(" --ca "));
+  EXPECT_EQ(hopbox("carol1", "init --user carol --token bob2" + uncertified).exit_code, 3);
+  EXPECT_NE(last_error().find("certificate"), std::string::npos) << last_error();
+  // The operator revokes bob: the service refuses both of his devices within its refresh
+  // period, and alice's clients refuse to share with him.
+  const auto [code, out] = ca_->operator_cli("revoke --data-dir " + ca_->data() + " bob");
+  ASSERT_EQ(code, 0) << out;
+  // Sessions opened before the revocation end with it too.
+  auto refused = [&](const std::string& device) { return hopbox(device, "ls").exit_code == 3; };
+  bool bob1_refused = false;
+  for (int i = 0; i < 50 && !bob1_refused; ++i) {
+    bob1_refused = refused("bob1");
+    if (!bob1_refused) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(bob1_refused);
+  EXPECT_NE(last_error().find("revoked"), std::string::npos) << last_error();
+  EXPECT_TRUE(refused("bob2"));  // its chain holds bob's revoked primary certificate
+  EXPECT_EQ(hopbox("alice1", "share bob --yes").exit_code, 4);
+  ok("alice1", "ls");
 }
 
 }  // namespace

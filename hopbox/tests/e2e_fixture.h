@@ -45,13 +45,17 @@ class EndToEnd : public ::testing::Test {
                               " --pin 1234 --so-pin 99999 >/dev/null";
       ASSERT_EQ(std::system(cmd.c_str()), 0);
     }
-    server_ = std::make_unique<hopboxd::test::TestServer>();
+    std::vector<std::string> server_args;
+    if (with_ca()) {
+      // The service too knows the CA: it admits certified devices only and polls revocations.
+      ca_ = std::make_unique<hopbox_ca::test::TestCa>();
+      server_args = {"--ca", ca_->address(), "--ca-root", ca_->root_pem().string(),
+                     "--revocation-refresh", "1"};
+    }
+    server_ = std::make_unique<hopboxd::test::TestServer>(server_args);
     server_opts_ = " --server 127.0.0.1:" + std::to_string(server_->port()) + " --server-ca " +
                    (server_->dir() / "tls" / "cert.pem").string() + " --module " + SOFTHSM_MODULE;
-    if (with_ca()) {
-      ca_ = std::make_unique<hopbox_ca::test::TestCa>();
-      server_opts_ += " --ca " + ca_->address() + " --ca-root " + ca_->root_pem().string();
-    }
+    if (ca_) server_opts_ += " --ca " + ca_->address() + " --ca-root " + ca_->root_pem().string();
   }
   void TearDown() override {
     server_.reset();

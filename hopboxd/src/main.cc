@@ -2,6 +2,10 @@
 //
 //   hopboxd --data-dir DIR [--listen 127.0.0.1:7443] [--tls-cert F --tls-key F]
 //           [--cache-entries N] [--threads N] [--port-file F]
+//           [--ca HOST:PORT --ca-root PEM [--revocation-refresh SECONDS]]
+//
+// With --ca, devices register only with a certificate chain to the CA's root for their account,
+// and devices whose certificates the CA revoked are refused (the list is polled).
 //
 // Embedded storage by default: DIR/hopbox.db (SQLite, WAL) and DIR/payloads/. TLS always; a
 // self-signed certificate for localhost is made in DIR/tls/ when none is given. SIGTERM or
@@ -11,6 +15,7 @@
 
 #include <CLI/CLI.hpp>
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -43,7 +48,17 @@ int main(int argc, char** argv) {
   app.add_option("--cache-entries", cache_entries, "re-encrypted capsules kept in memory");
   app.add_option("--threads", threads, "re-encryption threads (default: one per CPU)");
   app.add_option("--port-file", port_file, "write the bound port here once listening");
+  std::string ca, ca_root;
+  int revocation_refresh = 30;
+  app.add_option("--ca", ca, "hopbox-ca address: require certified devices, honour revocations");
+  app.add_option("--ca-root", ca_root, "the CA's root certificate (PEM)")->check(CLI::ExistingFile);
+  app.add_option("--revocation-refresh", revocation_refresh, "seconds between revocation checks")
+      ->check(CLI::Range(1, 86400));
   CLI11_PARSE(app, argc, argv);
+  if (ca.empty() != ca_root.empty()) {
+    std::fprintf(stderr, "hopboxd: --ca and --ca-root go together\n");
+    return 2;
+  }
   // logfmt: one event per line, key=value, for log collectors. Messages never carry secrets.
   spdlog::set_pattern(R"(time=%Y-%m-%dT%H:%M:%S.%e%z level=%l msg="%v")");
 
@@ -64,7 +79,12 @@ int main(int argc, char** argv) {
     hopboxd::PayloadStore payloads(fs::path(data_dir) / "payloads");
     payloads.collect_garbage(store.all_payload_digests());
     hopboxd::Reencryptor reencryptor(cache_entries, threads);
-    hopboxd::HopboxService service(store, payloads, reencryptor);
+    std::unique_ptr<hopboxd::CertificatePolicy> certificates;
+    if (!ca.empty()) {
+      certificates = std::make_unique<hopboxd::CertificatePolicy>(
+          ca, hopboxd::read_text_file(ca_root), revocation_refresh);
+    }
+    hopboxd::HopboxService service(store, payloads, reencryptor, {}, certificates.get());
 
     grpc::SslServerCredentialsOptions ssl;
     ssl.pem_key_cert_pairs.push_back({tls.private_key_pem, tls.certificate_pem});

@@ -130,8 +130,12 @@ Status guarded(const char* method, F&& f) {
 }  // namespace
 
 HopboxService::HopboxService(Store& store, PayloadStore& payloads, Reencryptor& reencryptor,
-                             ServiceLimits limits)
-    : store_(store), payloads_(payloads), reencryptor_(reencryptor), limits_(limits) {}
+                             ServiceLimits limits, const CertificatePolicy* certificates)
+    : store_(store),
+      payloads_(payloads),
+      reencryptor_(reencryptor),
+      limits_(limits),
+      certificates_(certificates) {}
 
 void HopboxService::shutdown() {
   stopping_ = true;
@@ -163,8 +167,19 @@ Status HopboxService::authenticate(Ctx* ctx, DeviceRecord& caller) {
   if (!device) return Status(StatusCode::UNAUTHENTICATED, "session unknown or expired");
   auto d = store_.device(*device);
   if (!d) return Status(StatusCode::UNAUTHENTICATED, "device removed");
+  if (certificates_ && certificates_->revoked(d->certificate_chain)) {
+    return Status(StatusCode::PERMISSION_DENIED, "the device's certificate was revoked");
+  }
   caller = std::move(*d);
   return Status::OK;
+}
+
+Status HopboxService::check_certificate(const std::string& user, const DeviceRecord& d) const {
+  if (certificates_ == nullptr) return Status::OK;
+  const auto why = certificates_->refuse_registration(user, d.signing_key, d.encryption_key,
+                                                      d.certificate_chain);
+  if (!why) return Status::OK;
+  return Status(StatusCode::PERMISSION_DENIED, "keys.certificate_chain: " + *why);
 }
 
 // ---- Accounts, devices, sessions ----
@@ -177,6 +192,7 @@ Status HopboxService::CreateAccount(Ctx*, const v1::CreateAccountRequest* req,
     DeviceRecord d;
     d.name = req->device_name();
     if (Status s = read_keys(req->keys(), d); !s.ok()) return s;
+    if (Status s = check_certificate(req->user(), d); !s.ok()) return s;
     auto created = store_.create_account(req->user(), d);
     if (!created) return Status(StatusCode::ALREADY_EXISTS, "user or device key already exists");
     resp->set_user_id(created->user_id);
@@ -217,6 +233,10 @@ Status HopboxService::CompleteSession(Ctx*, const v1::CompleteSessionRequest* re
       spdlog::warn("session refused for device {}", req->device_id());
       return Status(StatusCode::UNAUTHENTICATED, "challenge unknown, expired or badly signed");
     }
+    if (certificates_ && certificates_->revoked(device->certificate_chain)) {
+      spdlog::warn("session refused for device {}: certificate revoked", req->device_id());
+      return Status(StatusCode::PERMISSION_DENIED, "the device's certificate was revoked");
+    }
     const Bytes token = random_bytes(32);
     const std::string token_text = to_hex(token);
     const std::int64_t expires = now_seconds() + limits_.session_seconds;
@@ -234,6 +254,7 @@ Status HopboxService::AddDevice(Ctx* ctx, const v1::AddDeviceRequest* req,
     DeviceRecord d;
     d.name = req->device_name();
     if (Status s = read_keys(req->keys(), d); !s.ok()) return s;
+    if (Status s = check_certificate(caller.user, d); !s.ok()) return s;
     auto added = store_.add_device(caller.user_id, d);
     if (!added) return Status(StatusCode::ALREADY_EXISTS, "device key already registered");
     resp->set_device_id(added->id);

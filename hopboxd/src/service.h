@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 
+#include "certificate_policy.h"
 #include "hopbox/v1/hopbox.grpc.pb.h"
 #include "payload_store.h"
 #include "reencryptor.h"
@@ -22,8 +23,9 @@ struct ServiceLimits {
 
 class HopboxService final : public hopbox::v1::Hopbox::Service {
  public:
+  // certificates: null unless the service is configured with the CA.
   HopboxService(Store& store, PayloadStore& payloads, Reencryptor& reencryptor,
-                ServiceLimits limits = {});
+                ServiceLimits limits = {}, const CertificatePolicy* certificates = nullptr);
   // Wakes inbox watchers so that they return (graceful shutdown).
   void shutdown();
 
@@ -74,6 +76,8 @@ class HopboxService final : public hopbox::v1::Hopbox::Service {
  private:
   // The calling device, from the session token in the metadata; UNAUTHENTICATED otherwise.
   grpc::Status authenticate(Ctx* ctx, DeviceRecord& caller);
+  // With the CA configured: PERMISSION_DENIED unless d's chain certifies its keys for `user`.
+  grpc::Status check_certificate(const std::string& user, const DeviceRecord& d) const;
   // Runs handler(caller) for an authenticated caller, turning exceptions into INTERNAL.
   template <class F>
   grpc::Status authenticated(Ctx* ctx, const char* method, F&& handler);
@@ -87,6 +91,7 @@ class HopboxService final : public hopbox::v1::Hopbox::Service {
   PayloadStore& payloads_;
   Reencryptor& reencryptor_;
   ServiceLimits limits_;
+  const CertificatePolicy* certificates_;
   // Held while a payload file is published with its item's commit, and while an orphaned
   // payload is removed: content addressing shares files between items.
   std::mutex payload_mu_;

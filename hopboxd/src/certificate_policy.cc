@@ -1,0 +1,115 @@
+#include "certificate_policy.h"
+
+#include <grpcpp/grpcpp.h>
+#include <openssl/sha.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace hopboxd {
+
+namespace certs = hopbox::certs;
+namespace v1 = hopbox::v1;
+
+namespace {
+
+std::int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+CertificatePolicy::CertificatePolicy(const std::string& ca, const std::string& root_pem,
+                                     int refresh_seconds)
+    : root_(certs::from_pem(root_pem)) {
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = root_pem;
+  grpc::ChannelArguments args;
+  if (ca.rfind("127.0.0.1:", 0) == 0) args.SetSslTargetNameOverride("localhost");
+  stub_ = v1::CertificateAuthority::NewStub(
+      grpc::CreateCustomChannel(ca, grpc::SslCredentials(ssl), args));
+  if (!refresh()) spdlog::warn("the CA at {} is not reachable yet; no revocations known", ca);
+  poller_ = std::thread([this, refresh_seconds] { poll(refresh_seconds); });
+}
+
+CertificatePolicy::~CertificatePolicy() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  stop_cv_.notify_all();
+  poller_.join();
+}
+
+void CertificatePolicy::poll(int refresh_seconds) {
+  std::unique_lock lock(mu_);
+  while (!stop_cv_.wait_for(lock, std::chrono::seconds(refresh_seconds), [&] { return stop_; })) {
+    lock.unlock();
+    refresh();
+    lock.lock();
+  }
+}
+
+bool CertificatePolicy::refresh() {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  v1::GetRevocationListResponse resp;
+  const grpc::Status s = stub_->GetRevocationList(&ctx, v1::GetRevocationListRequest(), &resp);
+  if (!s.ok()) {
+    spdlog::warn("revocation list: the CA did not answer ({})", s.error_message());
+    return false;
+  }
+  try {
+    const auto& b = resp.revocation_list();
+    certs::RevocationList list = certs::open_revocation_list(
+        std::span(reinterpret_cast<const std::uint8_t*>(b.data()), b.size()), root_);
+    std::lock_guard lock(mu_);
+    if (list.issued_at < list_.issued_at) return false;  // never go back to an older list
+    list_ = std::move(list);
+    return true;
+  } catch (const certs::CertError& e) {
+    spdlog::error("revocation list refused: {}", e.what());
+    return false;
+  }
+}
+
+bool CertificatePolicy::revoked(const CertBytes& certificate_chain) const {
+  std::vector<CertBytes> chain;
+  try {
+    chain = certs::decode_chain(certificate_chain);
+  } catch (const certs::CertError&) {
+    return true;  // registration checked it; a damaged chain is not trusted
+  }
+  std::lock_guard lock(mu_);
+  for (const auto& c : chain) {
+    CertBytes h(SHA256_DIGEST_LENGTH);
+    SHA256(c.data(), c.size(), h.data());
+    if (list_.contains(h)) return true;
+  }
+  return false;
+}
+
+std::optional<std::string> CertificatePolicy::refuse_registration(
+    const std::string& user, const CertBytes& signing_key, const CertBytes& encryption_key,
+    const CertBytes& certificate_chain) const {
+  try {
+    certs::RevocationList list;
+    {
+      std::lock_guard lock(mu_);
+      list = list_;
+    }
+    const auto device = certs::verify_device_chain(certs::decode_chain(certificate_chain), root_,
+                                                   list, now_seconds());
+    if (device.identifier != user) return "the certificate names another user";
+    if (device.signing_key != signing_key || device.encryption_key != encryption_key) {
+      return "the certificate certifies other keys";
+    }
+    return std::nullopt;
+  } catch (const certs::CertError& e) {
+    return e.what();
+  }
+}
+
+}  // namespace hopboxd

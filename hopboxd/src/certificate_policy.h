@@ -1,0 +1,54 @@
+// hopboxd's side of key authenticity, when it is configured with the CA (--ca, --ca-root):
+// devices register only with a certificate chain to that root that names their account and
+// certifies the keys they register, and a device whose chain holds a revoked certificate is
+// refused at authentication. The revocation list is fetched from the CA in the background;
+// if the CA is unreachable the last good list stays in force.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "certs/verify.h"
+#include "hopbox/v1/ca.grpc.pb.h"
+
+namespace hopboxd {
+
+using CertBytes = hopbox::certs::Bytes;
+
+class CertificatePolicy {
+ public:
+  // ca: host:port of hopbox-ca; root_pem: its root certificate (PEM text).
+  CertificatePolicy(const std::string& ca, const std::string& root_pem, int refresh_seconds);
+  ~CertificatePolicy();
+  CertificatePolicy(const CertificatePolicy&) = delete;
+  CertificatePolicy& operator=(const CertificatePolicy&) = delete;
+
+  // Why a device with these keys may not register for `user`; nullopt if it may.
+  std::optional<std::string> refuse_registration(const std::string& user,
+                                                 const CertBytes& signing_key,
+                                                 const CertBytes& encryption_key,
+                                                 const CertBytes& certificate_chain) const;
+  // True if any certificate of the chain is on the CA's revocation list.
+  bool revoked(const CertBytes& certificate_chain) const;
+  // Fetches the list now; false if the CA could not be reached or its list did not verify.
+  bool refresh();
+
+ private:
+  void poll(int refresh_seconds);
+
+  CertBytes root_;
+  std::unique_ptr<hopbox::v1::CertificateAuthority::Stub> stub_;
+  mutable std::mutex mu_;
+  hopbox::certs::RevocationList list_;
+  std::condition_variable stop_cv_;
+  bool stop_ = false;
+  std::thread poller_;
+};
+
+}  // namespace hopboxd
