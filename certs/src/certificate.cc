@@ -33,7 +33,9 @@ ASN1_OBJECT* device_keys_object() {
   return obj;
 }
 
-void add_extension(X509* cert, X509V3_CTX* ctx, int nid, const char* value) {
+}  // namespace
+
+void detail::add_extension(X509* cert, X509V3_CTX* ctx, int nid, const char* value) {
   X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, ctx, nid, value);
   if (ext == nullptr || X509_add_ext(cert, ext, -1) != 1) {
     X509_EXTENSION_free(ext);
@@ -41,6 +43,8 @@ void add_extension(X509* cert, X509V3_CTX* ctx, int nid, const char* value) {
   }
   X509_EXTENSION_free(ext);
 }
+
+namespace {
 
 void add_device_keys(X509* cert, const Bytes& key) {
   const Bytes value = device_keys_value(key);
@@ -102,6 +106,26 @@ X509Ptr with_signature(X509* cert, const Bytes& signature) {
 }  // namespace
 
 namespace detail {
+
+Bytes sign_certificate(X509* cert, X509* issuer, const Signer& sign) {
+  // A provisional signature by a throwaway key fills in the algorithm fields; the real one
+  // comes from `sign` over the to-be-signed part and replaces it.
+  PkeyPtr throwaway(EVP_EC_gen("P-256"));
+  if (!throwaway || X509_sign(cert, throwaway.get(), EVP_sha256()) <= 0) {
+    throw CertError("cannot prepare the certificate for signing");
+  }
+  unsigned char* tbs = nullptr;
+  const int tbs_len = i2d_re_X509_tbs(cert, &tbs);
+  if (tbs_len <= 0) throw CertError("cannot encode the certificate for signing");
+  const Bytes tbs_bytes(tbs, tbs + tbs_len);
+  OPENSSL_free(tbs);
+  X509Ptr signed_cert = with_signature(cert, sign(tbs_bytes));
+  EVP_PKEY* issuer_key = X509_get0_pubkey(issuer != nullptr ? issuer : signed_cert.get());
+  if (X509_verify(signed_cert.get(), issuer_key) != 1) {
+    throw CertError("the signer's key does not match the issuer's certificate");
+  }
+  return der_of(signed_cert.get());
+}
 
 X509Ptr parse_der(std::span<const std::uint8_t> der) {
   if (der.empty() || der.size() > kMaxCertificate) throw CertError("certificate: bad size");
@@ -209,30 +233,14 @@ Bytes issue_certificate(const IssueRequest& r, const Bytes& issuer_der, const Si
 
   X509V3_CTX ctx;
   X509V3_set_ctx(&ctx, issuer ? issuer.get() : cert.get(), cert.get(), nullptr, nullptr, 0);
-  add_extension(cert.get(), &ctx, NID_basic_constraints, "critical,CA:TRUE");
-  add_extension(cert.get(), &ctx, NID_key_usage, "critical,digitalSignature,keyCertSign,cRLSign");
-  add_extension(cert.get(), &ctx, NID_subject_key_identifier, "hash");
-  if (issuer) add_extension(cert.get(), &ctx, NID_authority_key_identifier, "keyid:always");
+  detail::add_extension(cert.get(), &ctx, NID_basic_constraints, "critical,CA:TRUE");
+  detail::add_extension(cert.get(), &ctx, NID_key_usage,
+                        "critical,digitalSignature,keyCertSign,cRLSign");
+  detail::add_extension(cert.get(), &ctx, NID_subject_key_identifier, "hash");
+  if (issuer) detail::add_extension(cert.get(), &ctx, NID_authority_key_identifier, "keyid:always");
   if (!r.encryption_key.empty()) add_device_keys(cert.get(), r.encryption_key);
 
-  // A provisional signature by a throwaway key fills in the algorithm fields; the real one
-  // comes from `sign` over the to-be-signed part and replaces it.
-  detail::PkeyPtr throwaway(EVP_EC_gen("P-256"));
-  if (!throwaway || X509_sign(cert.get(), throwaway.get(), EVP_sha256()) <= 0) {
-    throw CertError("cannot prepare the certificate for signing");
-  }
-  unsigned char* tbs = nullptr;
-  const int tbs_len = i2d_re_X509_tbs(cert.get(), &tbs);
-  if (tbs_len <= 0) throw CertError("cannot encode the certificate for signing");
-  const Bytes tbs_bytes(tbs, tbs + tbs_len);
-  OPENSSL_free(tbs);
-  X509Ptr signed_cert = with_signature(cert.get(), sign(tbs_bytes));
-
-  EVP_PKEY* issuer_key = X509_get0_pubkey(issuer ? issuer.get() : signed_cert.get());
-  if (X509_verify(signed_cert.get(), issuer_key) != 1) {
-    throw CertError("the signer's key does not match the issuer's certificate");
-  }
-  return detail::der_of(signed_cert.get());
+  return detail::sign_certificate(cert.get(), issuer.get(), sign);
 }
 
 CertificateInfo inspect_certificate(std::span<const std::uint8_t> der) {

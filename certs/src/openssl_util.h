@@ -28,6 +28,11 @@ Bytes der_of(X509* cert);
 Bytes spki_of(X509* cert);
 Bytes sha256(std::span<const std::uint8_t> data);
 std::string common_name(X509* cert);
+// Adds one extension in OpenSSL's configuration syntax; throws CertError.
+void add_extension(X509* cert, X509V3_CTX* ctx, int nid, const char* value);
+// Signs `cert` (all fields set) with an external signer for `issuer`'s key (null: self-signed),
+// checks the result against that key, and returns its DER.
+Bytes sign_certificate(X509* cert, X509* issuer, const Signer& sign);
 // The mupre key of the device-keys extension; empty if absent. Throws if malformed.
 Bytes device_encryption_key(X509* cert);
 

@@ -3,12 +3,15 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #include <ctime>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
+
+#include "certs/tls_certificate.h"
+#include "token.h"
 
 namespace hopbox_ca {
 
@@ -39,13 +42,10 @@ void write_file(const fs::path& p, const std::string& text, bool secret) {
   fs::rename(tmp, p);
 }
 
-std::string bio_text(BIO* bio) {
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio, &data);
-  std::string s(data, static_cast<std::size_t>(n));
-  BIO_free(bio);
-  return s;
-}
+struct PkeyFree {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
 std::string private_pem(EVP_PKEY* key) {
   BIO* bio = BIO_new(BIO_s_mem());
@@ -54,7 +54,20 @@ std::string private_pem(EVP_PKEY* key) {
     BIO_free(bio);
     throw std::runtime_error("cannot encode a private key");
   }
-  return bio_text(bio);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio, &data);
+  std::string s(data, static_cast<std::size_t>(n));
+  BIO_free(bio);
+  return s;
+}
+
+Pkey read_private(const fs::path& p) {
+  const std::string pem = read_text(p);
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  Pkey key(bio ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr);
+  BIO_free(bio);
+  if (!key) throw std::runtime_error(p.string() + ": not a private key");
+  return key;
 }
 
 Bytes spki(EVP_PKEY* key) {
@@ -66,7 +79,7 @@ Bytes spki(EVP_PKEY* key) {
   return b;
 }
 
-certs::Signer signer_for(EVP_PKEY* key) {
+certs::Signer file_signer(EVP_PKEY* key) {
   return [key](std::span<const std::uint8_t> m) {
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
     std::size_t len = 0;
@@ -83,99 +96,102 @@ certs::Signer signer_for(EVP_PKEY* key) {
   };
 }
 
-// A server certificate (CA:FALSE, serverAuth) for the CA's own TLS socket, issued by the root.
-std::string tls_certificate(EVP_PKEY* root_key, const Bytes& root_der, EVP_PKEY* tls_key,
-                            const std::vector<std::string>& names) {
-  const unsigned char* p = root_der.data();
-  X509* root = d2i_X509(nullptr, &p, static_cast<long>(root_der.size()));
-  X509* cert = X509_new();
-  std::string san = "DNS:localhost,IP:127.0.0.1";
-  for (const auto& n : names) {
-    const bool ip = n.find_first_not_of("0123456789.:") == std::string::npos;
-    san += (ip ? ",IP:" : ",DNS:") + n;
-  }
-  bool ok = root != nullptr && cert != nullptr && X509_set_version(cert, 2) == 1 &&
-            ASN1_INTEGER_set(X509_get_serialNumber(cert), 1) == 1 &&
-            X509_gmtime_adj(X509_getm_notBefore(cert), -60) != nullptr &&
-            X509_gmtime_adj(X509_getm_notAfter(cert), 5 * kYear) != nullptr &&
-            X509_set_pubkey(cert, tls_key) == 1 &&
-            X509_set_issuer_name(cert, X509_get_subject_name(root)) == 1;
-  X509_NAME* name = X509_get_subject_name(cert);
-  ok = ok && X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                                        reinterpret_cast<const unsigned char*>("hopbox-ca"), -1, -1,
-                                        0) == 1;
-  X509V3_CTX ctx;
-  X509V3_set_ctx(&ctx, root, cert, nullptr, nullptr, 0);
-  const std::pair<int, std::string> exts[] = {{NID_basic_constraints, "critical,CA:FALSE"},
-                                              {NID_ext_key_usage, "serverAuth"},
-                                              {NID_subject_alt_name, san},
-                                              {NID_authority_key_identifier, "keyid:always"}};
-  for (const auto& [nid, value] : exts) {
-    X509_EXTENSION* e = ok ? X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str()) : nullptr;
-    ok = e != nullptr && X509_add_ext(cert, e, -1) == 1;
-    X509_EXTENSION_free(e);
-  }
-  ok = ok && X509_sign(cert, root_key, EVP_sha256()) > 0;
-  BIO* bio = BIO_new(BIO_s_mem());
-  ok = ok && bio != nullptr && PEM_write_bio_X509(bio, cert) == 1;
-  X509_free(cert);
-  X509_free(root);
-  if (!ok) {
-    BIO_free(bio);
-    throw std::runtime_error("cannot make the TLS certificate");
-  }
-  return bio_text(bio);
+certs::Signer token_signer(hopbox::Token* token, std::string label) {
+  return [token, label](std::span<const std::uint8_t> m) { return token->sign(label, m); };
+}
+
+std::unique_ptr<hopbox::Token> open_token(const CaToken& t, const std::string& pin) {
+  return hopbox::Token::open(t.module, t.token_label, pin);
 }
 
 }  // namespace
 
 struct CaKeys::Key {
-  EVP_PKEY* pkey = nullptr;
-  ~Key() { EVP_PKEY_free(pkey); }
+  Pkey file_key;
+  std::unique_ptr<hopbox::Token> token;
+  std::string key_label;
 };
 
 CaKeys::~CaKeys() = default;
 
 void CaKeys::create(const fs::path& dir, const std::string& ca_name,
-                    const std::vector<std::string>& tls_names) {
-  if (fs::exists(dir / "ca-key.pem") || fs::exists(dir / "root.pem")) {
-    throw std::runtime_error(dir.string() + " already holds a CA");
-  }
+                    const std::vector<std::string>& tls_names, const std::optional<CaToken>& token,
+                    const std::string& pin) {
+  if (fs::exists(dir / "root.pem")) throw std::runtime_error(dir.string() + " already holds a CA");
   fs::create_directories(dir / "tls");
-  Key root, tls;
-  root.pkey = EVP_EC_gen("P-256");
-  tls.pkey = EVP_EC_gen("P-256");
-  if (root.pkey == nullptr || tls.pkey == nullptr) throw std::runtime_error("cannot make keys");
+  Key root;
+  Bytes root_key;
+  certs::Signer sign;
+  if (token) {
+    root.token = open_token(*token, pin);
+    root.token->generate_device_keys(token->key_label);
+    root_key = root.token->signing_public_key(token->key_label);
+    sign = token_signer(root.token.get(), token->key_label);
+  } else {
+    root.file_key.reset(EVP_EC_gen("P-256"));
+    if (!root.file_key) throw std::runtime_error("cannot make the CA key");
+    root_key = spki(root.file_key.get());
+    sign = file_signer(root.file_key.get());
+  }
   const auto now = static_cast<std::int64_t>(std::time(nullptr));
-  const Bytes root_der = certs::issue_certificate(
-      {ca_name, spki(root.pkey), {}, 1, now - 60, now + 20 * kYear}, {}, signer_for(root.pkey));
-  const std::string tls_pem = tls_certificate(root.pkey, root_der, tls.pkey, tls_names);
-  write_file(dir / "tls" / "key.pem", private_pem(tls.pkey), true);
-  write_file(dir / "tls" / "cert.pem", tls_pem, false);
+  const Bytes root_der =
+      certs::issue_certificate({ca_name, root_key, {}, 1, now - 60, now + 20 * kYear}, {}, sign);
+  Pkey tls_key(EVP_EC_gen("P-256"));
+  if (!tls_key) throw std::runtime_error("cannot make the TLS key");
+  std::vector<std::string> names = {"localhost", "127.0.0.1"};
+  names.insert(names.end(), tls_names.begin(), tls_names.end());
+  const Bytes tls_der = certs::issue_tls_certificate("hopbox-ca", spki(tls_key.get()), names,
+                                                     now - 60, now + 5 * kYear, root_der, sign);
+  write_file(dir / "tls" / "key.pem", private_pem(tls_key.get()), true);
+  write_file(dir / "tls" / "cert.pem", certs::to_pem(tls_der), false);
+  if (token) {
+    write_file(dir / "ca-token.json",
+               nlohmann::json{{"module", token->module},
+                              {"token", token->token_label},
+                              {"key_label", token->key_label}}
+                       .dump(2) +
+                   "\n",
+               false);
+  } else {
+    write_file(dir / "ca-key.pem", private_pem(root.file_key.get()), true);
+  }
   write_file(dir / "root.pem", certs::to_pem(root_der), false);
-  write_file(dir / "ca-key.pem", private_pem(root.pkey), true);
 }
 
-std::unique_ptr<CaKeys> CaKeys::load(const fs::path& dir) {
+std::unique_ptr<CaKeys> CaKeys::load(const fs::path& dir, const std::function<std::string()>& pin) {
   std::unique_ptr<CaKeys> k(new CaKeys());
   k->key_ = std::make_unique<Key>();
-  const std::string key_pem = read_text(dir / "ca-key.pem");
-  BIO* bio = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
-  k->key_->pkey = bio ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr;
-  BIO_free(bio);
-  if (k->key_->pkey == nullptr)
-    throw std::runtime_error((dir / "ca-key.pem").string() + ": damaged");
+  Bytes root_key;
+  if (fs::exists(dir / "ca-token.json")) {
+    const auto j = nlohmann::json::parse(read_text(dir / "ca-token.json"), nullptr, false);
+    if (!j.is_object() || !j.contains("module") || !j.contains("token") ||
+        !j.contains("key_label")) {
+      throw std::runtime_error((dir / "ca-token.json").string() + " is damaged");
+    }
+    const CaToken t{j["module"], j["token"], j["key_label"]};
+    k->key_->token = open_token(t, pin());
+    k->key_->key_label = t.key_label;
+    root_key = k->key_->token->signing_public_key(t.key_label);
+  } else {
+    k->key_->file_key = read_private(dir / "ca-key.pem");
+    root_key = spki(k->key_->file_key.get());
+  }
   k->root_der_ = certs::from_pem(read_text(dir / "root.pem"));
-  if (certs::inspect_certificate(k->root_der_).signing_key != spki(k->key_->pkey)) {
-    throw std::runtime_error("root.pem does not belong to ca-key.pem");
+  if (certs::inspect_certificate(k->root_der_).signing_key != root_key) {
+    throw std::runtime_error("root.pem does not belong to the CA's key");
   }
   k->tls_certificate_pem = read_text(dir / "tls" / "cert.pem");
   k->tls_private_key_pem = read_text(dir / "tls" / "key.pem");
   return k;
 }
 
+bool CaKeys::in_token() const {
+  return key_->token != nullptr;
+}
+
 certs::Signer CaKeys::signer() const {
-  return signer_for(key_->pkey);
+  if (key_->token) return token_signer(key_->token.get(), key_->key_label);
+  return file_signer(key_->file_key.get());
 }
 
 }  // namespace hopbox_ca

@@ -1,10 +1,14 @@
-// The CA's own keys, in its data directory: the root signing key (PKCS#8 PEM, owner-only), the
-// self-signed root certificate that clients are configured with, and the TLS certificate of
-// the listening socket, issued by the root so that one file (root.pem) lets clients check both.
+// The CA's own keys. The root signing key lives in a PKCS#11 token when one is configured
+// (DIR/ca-token.json names it; the key never leaves the token), otherwise in DIR/ca-key.pem
+// (PKCS#8, owner-only). DIR/root.pem is the self-signed root certificate clients are configured
+// with; DIR/tls/ holds the listening socket's key and certificate, issued by the root so that
+// one file (root.pem) lets clients check both.
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,18 +18,28 @@ namespace hopbox_ca {
 
 using Bytes = hopbox::certs::Bytes;
 
+struct CaToken {
+  std::string module;       // PKCS#11 module path
+  std::string token_label;  // the token holding the root key
+  std::string key_label = "hopbox-ca/root";
+};
+
 class CaKeys {
  public:
-  // Creates DIR/ca-key.pem, DIR/root.pem and DIR/tls/{cert,key}.pem. Refuses if they exist.
-  // tls_names: DNS names or IP addresses for the TLS certificate (localhost and 127.0.0.1
-  // are always included).
+  // Creates the root key (in `token` when given, opened with `pin`), DIR/root.pem and
+  // DIR/tls/{cert,key}.pem. Refuses if a CA exists in DIR. tls_names: further DNS names or
+  // IP addresses for the TLS certificate (localhost and 127.0.0.1 are always included).
   static void create(const std::filesystem::path& dir, const std::string& ca_name,
-                     const std::vector<std::string>& tls_names);
-  // Loads them; throws std::runtime_error naming the file that is missing or damaged.
-  static std::unique_ptr<CaKeys> load(const std::filesystem::path& dir);
+                     const std::vector<std::string>& tls_names, const std::optional<CaToken>& token,
+                     const std::string& pin);
+  // Loads them; `pin` is asked only when the key is in a token. Throws std::runtime_error
+  // naming the file that is missing or damaged.
+  static std::unique_ptr<CaKeys> load(const std::filesystem::path& dir,
+                                      const std::function<std::string()>& pin);
   ~CaKeys();
 
   const Bytes& root_der() const { return root_der_; }
+  bool in_token() const;
   hopbox::certs::Signer signer() const;
   std::string tls_certificate_pem;
   std::string tls_private_key_pem;

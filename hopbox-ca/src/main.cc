@@ -1,6 +1,8 @@
 // hopbox-ca: the Hopbox certification authority and its operator's command line.
 //
 //   hopbox-ca init   --data-dir DIR [--name NAME] [--tls-name HOST]...
+//                    [--module PKCS11.so --token LABEL]   (root key in a token; PIN from
+//                                                          $HOPBOX_CA_PIN or --pin-file)
 //   hopbox-ca serve  --data-dir DIR [--listen 127.0.0.1:7444] [--port-file F]
 //   hopbox-ca invite --data-dir DIR IDENTIFIER [--valid-hours 72] [--json]
 //   hopbox-ca list   --data-dir DIR [--json]
@@ -14,6 +16,7 @@
 
 #include <CLI/CLI.hpp>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -58,8 +61,23 @@ std::string new_enrollment_code() {
   return code;
 }
 
+std::string g_pin_file;
+
+// The token PIN, only asked for when the CA's key lives in a token.
+std::string token_pin() {
+  if (!g_pin_file.empty()) {
+    std::ifstream in(g_pin_file);
+    std::string pin;
+    std::getline(in, pin);
+    if (!in && pin.empty()) throw std::runtime_error("cannot read " + g_pin_file);
+    return pin;
+  }
+  if (const char* p = std::getenv("HOPBOX_CA_PIN")) return p;
+  throw std::runtime_error("the CA key is in a token: set HOPBOX_CA_PIN or pass --pin-file");
+}
+
 int serve(const fs::path& dir, const std::string& listen, const std::string& port_file) {
-  const auto keys = CaKeys::load(dir);
+  const auto keys = CaKeys::load(dir, token_pin);
   CaStore store((dir / "ca.db").string());
   const IdentifierPolicy policy;
   CaService service(store, *keys, policy);
@@ -167,6 +185,8 @@ int main(int argc, char** argv) {
     c->add_option("--data-dir", dir, "the CA's directory (keys, root.pem, ca.db)")->required();
   };
   std::string name = "Hopbox CA", listen = "127.0.0.1:7444", port_file, identifier;
+  CaToken token;
+  app.add_option("--pin-file", g_pin_file, "file holding the CA token's PIN ($HOPBOX_CA_PIN)");
   std::vector<std::string> tls_names;
   int hours = 72;
   std::int64_t serial = 0;
@@ -176,6 +196,9 @@ int main(int argc, char** argv) {
   add_dir(init);
   init->add_option("--name", name, "the root certificate's name");
   init->add_option("--tls-name", tls_names, "extra host names or addresses for TLS");
+  init->add_option("--module", token.module, "PKCS#11 module: keep the root key in a token")
+      ->check(CLI::ExistingFile);
+  init->add_option("--token", token.token_label, "label of that token");
   auto* srv = app.add_subcommand("serve", "run the CA service");
   add_dir(srv);
   srv->add_option("--listen", listen, "address:port to listen on");
@@ -197,7 +220,13 @@ int main(int argc, char** argv) {
 
   try {
     if (init->parsed()) {
-      CaKeys::create(dir, name, tls_names);
+      if (token.module.empty() != token.token_label.empty()) {
+        std::cerr << "hopbox-ca init: --module and --token go together\n";
+        return 2;
+      }
+      const bool in_token = !token.module.empty();
+      CaKeys::create(dir, name, tls_names, in_token ? std::optional(token) : std::nullopt,
+                     in_token ? token_pin() : "");
       std::cout << "CA created in " << dir << "; give clients " << (fs::path(dir) / "root.pem")
                 << "\n";
       return 0;

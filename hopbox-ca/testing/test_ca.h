@@ -20,12 +20,13 @@ namespace fs = std::filesystem;
 
 class TestCa {
  public:
-  TestCa() {
+  // init_args: further `hopbox-ca init` options (e.g. a token for the root key).
+  explicit TestCa(const std::string& init_args = "") {
     char tmpl[] = "/tmp/hopbox-ca-test-XXXXXX";
     if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp");
     dir_ = tmpl;
-    if (operator_cli("init --data-dir " + data()).first != 0) {
-      throw std::runtime_error("hopbox-ca init failed");
+    if (operator_cli("init --data-dir " + data() + " " + init_args).first != 0) {
+      throw std::runtime_error("hopbox-ca init failed: " + last_operator_error());
     }
     port_ = process_.start(HOPBOX_CA_BINARY,
                            {"serve", "--data-dir", data(), "--listen", "127.0.0.1:0", "--port-file",

@@ -1,0 +1,168 @@
+// hopbox-ca as a real process: its API refuses what it should, and its root key may live in a
+// PKCS#11 token (SoftHSM2) without anything changing for clients.
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <stdlib.h>
+
+#include "certs/requests.h"
+#include "certs/verify.h"
+#include "mupre/keys.h"
+#include "test_ca.h"
+
+namespace hopbox_ca {
+namespace {
+
+namespace certs = hopbox::certs;
+namespace v1 = hopbox::v1;
+using test::TestCa;
+
+// A device as the CA sees it: a P-256 signing key and a mupre public key.
+struct Device {
+  std::shared_ptr<EVP_PKEY> key{EVP_EC_gen("P-256"), EVP_PKEY_free};
+  mupre::SecretKey mupre_key = mupre::SecretKey::generate();
+
+  certs::Bytes spki() const {
+    unsigned char* out = nullptr;
+    const int n = i2d_PUBKEY(key.get(), &out);
+    certs::Bytes b(out, out + n);
+    OPENSSL_free(out);
+    return b;
+  }
+  certs::Bytes encryption_key() const {
+    const auto pk = mupre_key.public_key().encode();
+    return certs::Bytes(pk.begin(), pk.end());
+  }
+  std::string sign(const certs::Bytes& m) const {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    std::size_t len = 0;
+    EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key.get());
+    EVP_DigestSign(ctx, nullptr, &len, m.data(), m.size());
+    std::string sig(len, '\0');
+    EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len, m.data(), m.size());
+    EVP_MD_CTX_free(ctx);
+    sig.resize(len);
+    return sig;
+  }
+  v1::EnrollRequest enroll_request(const std::string& id, const std::string& code) const {
+    v1::EnrollRequest r;
+    r.set_identifier(id);
+    r.set_enrollment_code(code);
+    const auto s = spki();
+    const auto e = encryption_key();
+    r.set_signing_key(std::string(s.begin(), s.end()));
+    r.set_encryption_key(std::string(e.begin(), e.end()));
+    r.set_proof(sign(certs::enrollment_proof_message(id, e)));
+    return r;
+  }
+};
+
+grpc::Status enroll(const TestCa& ca, const v1::EnrollRequest& req, v1::EnrollResponse* resp) {
+  grpc::ClientContext ctx;
+  return ca.stub()->Enroll(&ctx, req, resp);
+}
+
+certs::Bytes root_of(const TestCa& ca) {
+  grpc::ClientContext ctx;
+  v1::GetRootResponse resp;
+  EXPECT_TRUE(ca.stub()->GetRoot(&ctx, v1::GetRootRequest(), &resp).ok());
+  return certs::Bytes(resp.root_certificate().begin(), resp.root_certificate().end());
+}
+
+TEST(CaServer, EnrollsOnceWithAValidProofAndCode) {
+  TestCa ca;
+  EXPECT_EQ(root_of(ca), certs::from_pem(hopbox::testing::read_all(ca.root_pem())));
+  const Device alice;
+  const std::string code = ca.invite("alice");
+  v1::EnrollResponse resp;
+  // A proof by another key, a damaged mupre key, oversized fields: refused, code kept.
+  v1::EnrollRequest forged = alice.enroll_request("alice", code);
+  forged.set_proof(Device().sign(certs::enrollment_proof_message("alice", alice.encryption_key())));
+  EXPECT_EQ(enroll(ca, forged, &resp).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  v1::EnrollRequest damaged = alice.enroll_request("alice", code);
+  damaged.set_encryption_key(std::string(50, '\x01'));
+  EXPECT_EQ(enroll(ca, damaged, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  v1::EnrollRequest huge = alice.enroll_request(std::string(5000, 'a'), code);
+  EXPECT_EQ(enroll(ca, huge, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(enroll(ca, alice.enroll_request("alice smith", code), &resp).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+
+  ASSERT_TRUE(enroll(ca, alice.enroll_request("alice", code), &resp).ok());
+  const certs::Bytes cert(resp.certificate().begin(), resp.certificate().end());
+  const auto trusted = certs::verify_device_chain({cert}, root_of(ca), {}, std::time(nullptr));
+  EXPECT_EQ(trusted.identifier, "alice");
+  EXPECT_EQ(trusted.encryption_key, alice.encryption_key());
+  EXPECT_EQ(enroll(ca, Device().enroll_request("alice", code), &resp).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+}
+
+TEST(CaServer, RevocationNeedsADeviceOfTheSameUserAndShowsInTheSignedList) {
+  TestCa ca;
+  const Device alice, bob;
+  v1::EnrollResponse a, b;
+  ASSERT_TRUE(enroll(ca, alice.enroll_request("alice", ca.invite("alice")), &a).ok());
+  ASSERT_TRUE(enroll(ca, bob.enroll_request("bob", ca.invite("bob")), &b).ok());
+  const certs::Bytes alice_cert(a.certificate().begin(), a.certificate().end());
+  const certs::Bytes bob_cert(b.certificate().begin(), b.certificate().end());
+  auto revoke = [&](const Device& by, const certs::Bytes& by_cert, const certs::Bytes& target) {
+    grpc::ClientContext ctx;
+    v1::RevokeDeviceRequest req;
+    req.set_certificate(std::string(target.begin(), target.end()));
+    req.set_requester_chain(std::string(by_cert.begin(), by_cert.end()));
+    req.set_signature(by.sign(certs::revocation_message(target)));
+    v1::RevokeDeviceResponse resp;
+    return ca.stub()->RevokeDevice(&ctx, req, &resp);
+  };
+  EXPECT_EQ(revoke(bob, bob_cert, alice_cert).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(revoke(bob, alice_cert, alice_cert).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);  // signed by a key the chain does not hold
+  EXPECT_EQ(revoke(alice, alice_cert, certs::Bytes{0x30, 0x00}).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_TRUE(revoke(alice, alice_cert, alice_cert).ok());
+
+  grpc::ClientContext ctx;
+  v1::GetRevocationListResponse list;
+  ASSERT_TRUE(ca.stub()->GetRevocationList(&ctx, v1::GetRevocationListRequest(), &list).ok());
+  const auto revoked = certs::open_revocation_list(
+      certs::Bytes(list.revocation_list().begin(), list.revocation_list().end()), root_of(ca));
+  EXPECT_TRUE(revoked.contains(certs::inspect_certificate(alice_cert).fingerprint));
+  EXPECT_FALSE(revoked.contains(certs::inspect_certificate(bob_cert).fingerprint));
+  // Revoked, alice's device can no longer revoke anything.
+  EXPECT_EQ(revoke(alice, alice_cert, alice_cert).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST(CaServer, RootKeyInAPkcs11TokenNeverTouchesTheDisk) {
+  char tmpl[] = "/tmp/hopbox-ca-token-XXXXXX";
+  const std::filesystem::path dir = mkdtemp(tmpl);
+  std::filesystem::create_directories(dir / "tokens");
+  std::ofstream(dir / "softhsm2.conf") << "directories.tokendir = " << (dir / "tokens").string()
+                                       << "\nobjectstore.backend = file\nlog.level = ERROR\n";
+  setenv("SOFTHSM2_CONF", (dir / "softhsm2.conf").c_str(), 1);
+  ASSERT_EQ(std::system("softhsm2-util --init-token --free --label ca --pin 4321 --so-pin 99999 "
+                        ">/dev/null"),
+            0);
+  setenv("HOPBOX_CA_PIN", "4321", 1);
+  {
+    TestCa ca(std::string("--module ") + SOFTHSM_MODULE + " --token ca");
+    EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(ca.data()) / "ca-key.pem"));
+    EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(ca.data()) / "ca-token.json"));
+    const Device alice;
+    v1::EnrollResponse resp;
+    ASSERT_TRUE(enroll(ca, alice.enroll_request("alice", ca.invite("alice")), &resp).ok());
+    const certs::Bytes cert(resp.certificate().begin(), resp.certificate().end());
+    EXPECT_EQ(certs::verify_device_chain({cert}, root_of(ca), {}, std::time(nullptr)).identifier,
+              "alice");
+    // Without the PIN the CA does not start.
+    unsetenv("HOPBOX_CA_PIN");
+    const auto [code, out] =
+        ca.operator_cli("serve --data-dir " + ca.data() + " --listen 127.0.0.1:0");
+    EXPECT_EQ(code, 1) << out;
+    EXPECT_NE(ca.last_operator_error().find("HOPBOX_CA_PIN"), std::string::npos);
+  }
+  unsetenv("SOFTHSM2_CONF");
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace hopbox_ca
