@@ -394,15 +394,35 @@ int main(int argc, char** argv) {
         if (n.kind() != "access-request") return true;
         const auto body = json::parse(n.body(), nullptr, false);
         const std::string item = body.is_object() ? body.value("item", "") : "";
-        // Show who asks: identifier and the fingerprint of the key access would go to.
-        std::string fingerprint;
-        for (const auto& d : c->devices(n.from_user())) {
-          if (d.primary()) fingerprint = Client::short_code(d.encryption_key_fingerprint());
+        // Show who asks: identifier and the fingerprint of the key access would go to (with a
+        // CA, the safety number of a key whose chain verified; an untrusted key is refused).
+        std::string fingerprint, untrusted;
+        if (c->certified()) {
+          try {
+            fingerprint = c->safety_number_of(n.from_user());
+          } catch (const ClientError& e) {
+            untrusted = e.what();
+          }
+        } else {
+          for (const auto& d : c->devices(n.from_user())) {
+            if (d.primary()) fingerprint = Client::short_code(d.encryption_key_fingerprint());
+          }
+        }
+        if (!untrusted.empty()) {
+          c->acknowledge(n.notification_id());
+          j.push_back({{"request", n.notification_id()},
+                       {"from_user", n.from_user()},
+                       {"item", item},
+                       {"granted", false},
+                       {"refused_because", untrusted}});
+          if (!g.json) std::cout << "refused " << n.from_user() << ": " << untrusted << "\n";
+          return true;
         }
         bool grant = answer_yes;
         if (!answer_yes && !answer_no) {
-          std::cout << n.from_user() << " (key " << fingerprint << ") asks for "
-                    << (item.empty() ? "everything" : item) << ". Grant? [y/N] " << std::flush;
+          std::cout << n.from_user() << " (" << (c->certified() ? "safety number " : "key ")
+                    << fingerprint << ") asks for " << (item.empty() ? "everything" : item)
+                    << ". Grant? [y/N] " << std::flush;
           std::string answer;
           std::getline(std::cin, answer);
           grant = answer == "y" || answer == "Y" || answer == "yes";
@@ -410,6 +430,7 @@ int main(int argc, char** argv) {
         json entry = {{"request", n.notification_id()},
                       {"from_user", n.from_user()},
                       {"item", item},
+                      {"fingerprint", fingerprint},
                       {"granted", grant}};
         if (grant) {
           hopbox::SharePolicyArgs p;

@@ -60,6 +60,11 @@ TEST_F(WithCa, EnrolledUsersShareWithVerifiedKeysAndSignedItems) {
             certs::inspect_certificate(
                 *mupre::from_hex(state_of("alice1")["certificate_chain"].get<std::string>()))
                 .fingerprint);
+  // An access request shows the requester's safety number, checked against the CA.
+  ok("bob2", "request-access alice --item r.txt");
+  const json answered = ok("alice1", "watch --seconds 1 --yes");
+  ASSERT_EQ(answered.size(), 1u);
+  EXPECT_EQ(answered[0]["fingerprint"], bob["safety_number"]);
   // The operator sees the two primary certificates.
   const auto [code, listing] = ca_->operator_cli("list --json --data-dir " + ca_->data());
   EXPECT_EQ(code, 0);
