@@ -8,7 +8,7 @@ namespace hopbox::certs {
 
 namespace {
 
-constexpr char kItemLabel[] = "hopbox v1 item";
+constexpr char kItemLabel[] = "hopbox v1 item signature";
 constexpr std::uint8_t kSignatureFormat = 0x01;
 
 void put_field(Bytes& b, std::span<const std::uint8_t> v) {
