@@ -6,6 +6,13 @@
 #include <string>
 #include <vector>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <ctime>
+
+#include "certs/item_signature.h"
+#include "certs/verify.h"
 #include "mupre/item.h"
 #include "mupre/shamir.h"
 
@@ -22,6 +29,38 @@ void write(const fs::path& dir, const std::string& name, const Bytes& bytes, int
   if (prefix >= 0) out.put(static_cast<char>(prefix));
   out.write(reinterpret_cast<const char*>(bytes.data()),
             static_cast<std::streamsize>(bytes.size()));
+}
+
+// Certificate-side seeds: a chain, a certificate, a revocation list, an item signature.
+void write_cert_seeds(const fs::path& dir, const std::vector<std::uint8_t>& mupre_key) {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  unsigned char* der = nullptr;
+  const int n = i2d_PUBKEY(key, &der);
+  const hopbox::certs::Bytes spki(der, der + n);
+  OPENSSL_free(der);
+  const hopbox::certs::Signer sign = [key](std::span<const std::uint8_t> m) {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    std::size_t len = 0;
+    EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key);
+    EVP_DigestSign(ctx, nullptr, &len, m.data(), m.size());
+    hopbox::certs::Bytes sig(len);
+    EVP_DigestSign(ctx, sig.data(), &len, m.data(), m.size());
+    sig.resize(len);
+    EVP_MD_CTX_free(ctx);
+    return sig;
+  };
+  const std::int64_t now = std::time(nullptr);
+  const auto root =
+      hopbox::certs::issue_certificate({"seed root", spki, {}, 1, now, now + 60}, {}, sign);
+  const auto device =
+      hopbox::certs::issue_certificate({"seed", spki, mupre_key, 2, now, now + 60}, root, sign);
+  write(dir, "chain", hopbox::certs::encode_chain({device, root}), 0);
+  write(dir, "certificate", device, 1);
+  write(dir, "revocation_list",
+        hopbox::certs::sign_revocation_list({now, {std::vector<std::uint8_t>(32, 7)}}, sign), 2);
+  write(dir, "item_signature",
+        hopbox::certs::encode_item_signature({{device}, sign(std::vector<std::uint8_t>(8))}), 3);
+  EVP_PKEY_free(key);
 }
 
 }  // namespace
@@ -78,5 +117,7 @@ int main(int argc, char** argv) {
   std::ostringstream out;
   if (seal_payload(dk, binding, in, out, 128) != Error::kOk) return 1;
   write(root / "item", "payload", out.str());
+  const auto pk = a.public_key().encode();
+  write_cert_seeds(root / "certs", std::vector<std::uint8_t>(pk.begin(), pk.end()));
   return 0;
 }
