@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Protocol 1 of the seed paper, step by step, on this machine: a local hopboxd (embedded
-# storage), and four devices (alice and bob, each with a primary and a secondary), each with
-# its own SoftHSM2 token in a temporary folder. Needs a build (scripts/demo.sh makes one).
+# Protocol 1 of the seed paper with key authenticity (section 4.3), step by step, on this
+# machine: a local certification authority (hopbox-ca), a local hopboxd (embedded storage),
+# and four devices (alice and bob, each with a primary and a secondary), each with its own
+# SoftHSM2 token in a temporary folder. Needs a build (scripts/demo.sh makes one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=build/release
 work=$(mktemp -d)
 server_pid=""
+ca_pid=""
 cleanup() {
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
+  if [ -n "$ca_pid" ]; then kill "$ca_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -26,22 +29,43 @@ done
 step() { printf '\n-- %s\n' "$*"; }
 hb() { local dev=$1; shift; "$bin/hopbox/hopbox" --state "$work/$dev" "$@"; }
 
-step "The cloud: hopboxd on 127.0.0.1, storing everything in $work/cloud"
+ca_cli() { "$bin/hopbox-ca/hopbox-ca" "$@"; }
+wait_port() { for _ in $(seq 50); do [ -f "$1" ] && return; sleep 0.1; done; }
+
+step "The certification authority: hopbox-ca on 127.0.0.1, its own keys in $work/ca (not the cloud's)"
+ca_cli init --data-dir "$work/ca"
+ca_cli serve --data-dir "$work/ca" --listen 127.0.0.1:0 --port-file "$work/ca-port" \
+  >"$work/ca.log" 2>&1 &
+ca_pid=$!
+wait_port "$work/ca-port"
+ca=(--ca "127.0.0.1:$(cat "$work/ca-port")" --ca-root "$work/ca/root.pem")
+
+step "The cloud: hopboxd on 127.0.0.1, storing everything in $work/cloud; it admits certified devices only"
 "$bin/hopboxd/hopboxd" --data-dir "$work/cloud" --listen 127.0.0.1:0 \
-  --port-file "$work/port" >"$work/cloud.log" 2>&1 &
+  --port-file "$work/port" "${ca[@]}" --revocation-refresh 2 >"$work/cloud.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 50); do [ -f "$work/port" ] && break; sleep 0.1; done
+wait_port "$work/port"
 server=(--server "127.0.0.1:$(cat "$work/port")" --server-ca "$work/cloud/tls/cert.pem"
-        --module "$module")
+        --module "$module" "${ca[@]}")
+
+step "The CA's operator checks who alice and bob are (in person) and gives each a one-time code"
+declare -A codes
+for user in alice bob; do
+  codes[$user]=$(ca_cli invite --json --data-dir "$work/ca" "$user" | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
+  echo "   $user: enrollment code ${codes[$user]} (valid 72 hours, usable once)"
+done
+step "An identifier that looks like an existing one is refused (Cyrillic 'а' in 'аlice')"
+ca_cli invite --data-dir "$work/ca" "аlice" || echo "   refused, as it should be"
 
 for user in alice bob; do
-  step "$user sets up an account on a primary device (keys made inside token ${user}1)"
-  hb "${user}1" init --user "$user" --token "${user}1" --device-name primary "${server[@]}"
+  step "$user sets up an account on a primary device (keys made inside token ${user}1), enrolled at the CA"
+  hb "${user}1" init --user "$user" --token "${user}1" --device-name primary \
+    --enroll-code "${codes[$user]}" "${server[@]}"
   step "$user adds a secondary device: it shows a pairing code and a QR code ..."
   code=$(hb "${user}2" --json device add --user "$user" --token "${user}2" \
     --device-name secondary "${server[@]}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pairing_code"])')
   echo "   pairing code ${code:0:40}..."
-  step "... which the primary approves (comparing the short code), creating the key primary -> secondary"
+  step "... which the primary approves (comparing the short code): it certifies the secondary and creates the key primary -> secondary"
   hb "${user}1" device approve --yes "$code"
   hb "${user}2" device status
 done
@@ -49,8 +73,10 @@ done
 head -c 200000 /dev/urandom >"$work/report.bin"
 step "alice uploads report.bin from her secondary (encrypted for her primary's key)"
 hb alice2 put "$work/report.bin"
-step "alice's secondary shares with bob's primary (a re-encryption key secondary -> bob)"
-hb alice2 share bob
+step "bob's safety number, as his own device shows it"
+hb bob1 whoami
+step "alice's secondary checks bob's key against the CA, shows the same number, and shares (a re-encryption key secondary -> bob)"
+hb alice2 share bob --yes
 step "bob reads it on his secondary: the cloud re-encrypts alice1 -> alice2 -> bob1 -> bob2"
 hb bob2 get report.bin --owner alice -o "$work/received.bin"
 cmp "$work/report.bin" "$work/received.bin" && echo "   the bytes bob received are alice's"
@@ -61,3 +87,15 @@ if hb bob2 get report.bin --owner alice -o "$work/again.bin"; then
   echo "   unexpected: still readable"; exit 1
 fi
 echo "   refused, as it should be"
+
+step "A dishonest cloud swaps bob's key for another one: alice's client catches it and refuses to share"
+python3 - "$work/cloud/hopbox.db" <<'PY'
+import os, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+alice_key = db.execute("SELECT d.encryption_key FROM devices d JOIN users u ON u.id = d.user_id "
+                       "WHERE u.name = 'alice' AND d.is_primary = 1").fetchone()[0]
+db.execute("UPDATE devices SET encryption_key = ?, fingerprint = ? WHERE is_primary = 1 AND "
+           "user_id = (SELECT id FROM users WHERE name = 'bob')", (alice_key, os.urandom(32)))
+db.commit()
+PY
+if hb alice1 share bob --yes; then echo "   unexpected: shared"; exit 1; fi
