@@ -11,6 +11,7 @@
 
 #include "certs/item_signature.h"
 #include "certs/verify.h"
+#include "hopbox/testing/doc_examples.h"
 #include "mupre/hex.h"
 
 namespace hopbox::certs {
@@ -19,24 +20,7 @@ namespace {
 constexpr std::int64_t kJune2026 = 1780272000;
 
 std::map<std::string, Bytes> examples() {
-  std::ifstream in(std::string(HOPBOX_DOCS_DIR) + "/formats.md");
-  EXPECT_TRUE(in) << "cannot open docs/formats.md";
-  std::map<std::string, Bytes> out;
-  std::string line, name, hex;
-  while (std::getline(in, line)) {
-    if (name.empty() && line.rfind("```hex ", 0) == 0) {
-      name = line.substr(7);
-      hex.clear();
-    } else if (!name.empty() && line == "```") {
-      const auto b = mupre::from_hex(hex);
-      EXPECT_TRUE(b) << name;
-      if (b) out[name] = *b;
-      name.clear();
-    } else if (!name.empty()) {
-      hex += line;
-    }
-  }
-  return out;
+  return hopbox::testing::hex_examples(std::string(HOPBOX_DOCS_DIR) + "/formats.md");
 }
 
 class FormatsDoc : public ::testing::Test {

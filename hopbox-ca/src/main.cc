@@ -15,28 +15,22 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
-#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "ca_keys.h"
 #include "ca_service.h"
 #include "ca_store.h"
+#include "hopbox/net.h"
 #include "identifier.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using namespace hopbox_ca;
-
-volatile std::sig_atomic_t g_stop = 0;
-void on_signal(int) {
-  g_stop = 1;
-}
 
 std::string hex(const Bytes& b) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -93,15 +87,9 @@ int serve(const fs::path& dir, const std::string& listen, const std::string& por
     spdlog::error("cannot listen on {}", listen);
     return 1;
   }
-  if (!port_file.empty()) {
-    const std::string tmp = port_file + ".tmp";
-    std::ofstream(tmp) << port << "\n";
-    fs::rename(tmp, port_file);
-  }
-  std::signal(SIGTERM, on_signal);
-  std::signal(SIGINT, on_signal);
+  if (!port_file.empty()) hopbox::net::write_port_file(port_file, port);
   spdlog::info("hopbox-ca listening on {} (port {}), data in {}", listen, port, dir.string());
-  while (g_stop == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  hopbox::net::wait_for_stop_signal();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   spdlog::info("stopped");
   return 0;

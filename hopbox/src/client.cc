@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "certs/item_signature.h"
+#include "hopbox/net.h"
 #include "mupre/hex.h"
 #include "mupre/item.h"
 #include "software_keystore.h"
@@ -76,13 +77,7 @@ bool valid_item_name(const std::string& s) {
 }
 
 std::unique_ptr<v1::Hopbox::Stub> make_stub(const DeviceState& s) {
-  grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs = read_text(s.server_ca);
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(8 << 20);
-  // The self-signed certificate of a local service names localhost.
-  if (s.server.rfind("127.0.0.1:", 0) == 0) args.SetSslTargetNameOverride("localhost");
-  return v1::Hopbox::NewStub(grpc::CreateCustomChannel(s.server, grpc::SslCredentials(ssl), args));
+  return v1::Hopbox::NewStub(net::tls_channel(s.server, read_text(s.server_ca), 8 << 20));
 }
 
 // Keys of a device in the pairing code: the signing key (DER) and the mupre public key.

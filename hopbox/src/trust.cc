@@ -8,6 +8,7 @@
 
 #include "certs/requests.h"
 #include "client.h"
+#include "hopbox/net.h"
 
 namespace hopbox {
 
@@ -52,12 +53,7 @@ Trust::Trust(const std::string& ca, const std::string& root_pem_path) {
     throw ClientError("the CA root " + root_pem_path + ": " + e.what(), 2);
   }
   // The CA's TLS certificate is issued by the same root.
-  grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs = pem;
-  grpc::ChannelArguments args;
-  if (ca.rfind("127.0.0.1:", 0) == 0) args.SetSslTargetNameOverride("localhost");
-  stub_ = v1::CertificateAuthority::NewStub(
-      grpc::CreateCustomChannel(ca, grpc::SslCredentials(ssl), args));
+  stub_ = v1::CertificateAuthority::NewStub(net::tls_channel(ca, pem));
 }
 
 std::pair<std::string, certs::Bytes> Trust::enroll(const std::string& identifier,

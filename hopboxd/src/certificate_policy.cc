@@ -6,6 +6,8 @@
 
 #include <chrono>
 
+#include "hopbox/net.h"
+
 namespace hopboxd {
 
 namespace certs = hopbox::certs;
@@ -24,12 +26,7 @@ std::int64_t now_seconds() {
 CertificatePolicy::CertificatePolicy(const std::string& ca, const std::string& root_pem,
                                      int refresh_seconds)
     : root_(certs::from_pem(root_pem)) {
-  grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs = root_pem;
-  grpc::ChannelArguments args;
-  if (ca.rfind("127.0.0.1:", 0) == 0) args.SetSslTargetNameOverride("localhost");
-  stub_ = v1::CertificateAuthority::NewStub(
-      grpc::CreateCustomChannel(ca, grpc::SslCredentials(ssl), args));
+  stub_ = v1::CertificateAuthority::NewStub(hopbox::net::tls_channel(ca, root_pem));
   if (!refresh()) spdlog::warn("the CA at {} is not reachable yet; no revocations known", ca);
   poller_ = std::thread([this, refresh_seconds] { poll(refresh_seconds); });
 }

@@ -14,27 +14,17 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <thread>
 
+#include "hopbox/net.h"
 #include "payload_store.h"
 #include "reencryptor.h"
 #include "service.h"
 #include "sqlite_store.h"
 #include "tls.h"
-
-namespace {
-
-volatile std::sig_atomic_t g_stop = 0;
-void on_signal(int) {
-  g_stop = 1;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"hopboxd: the Hopbox cloud storage service"};
@@ -98,15 +88,9 @@ int main(int argc, char** argv) {
       spdlog::error("cannot listen on {}", listen);
       return 1;
     }
-    if (!port_file.empty()) {
-      const std::string tmp = port_file + ".tmp";
-      std::ofstream(tmp) << port << "\n";
-      fs::rename(tmp, port_file);
-    }
-    std::signal(SIGTERM, on_signal);
-    std::signal(SIGINT, on_signal);
+    if (!port_file.empty()) hopbox::net::write_port_file(port_file, port);
     spdlog::info("hopboxd listening on {} (port {}), data in {}", listen, port, data_dir);
-    while (g_stop == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    hopbox::net::wait_for_stop_signal();
     spdlog::info("stopping");
     service.shutdown();
     server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));

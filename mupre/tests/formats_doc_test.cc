@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string>
 
+#include "hopbox/testing/doc_examples.h"
 #include "mupre/item.h"
 #include "mupre/shamir.h"
 #include "test_util.h"
@@ -18,24 +19,8 @@ namespace {
 
 using Bytes = std::vector<std::uint8_t>;
 
-// The ```hex NAME blocks of the document, joined across lines.
 std::map<std::string, Bytes> examples() {
-  std::ifstream in(std::string(HOPBOX_DOCS_DIR) + "/formats.md");
-  EXPECT_TRUE(in) << "cannot open docs/formats.md";
-  std::map<std::string, Bytes> out;
-  std::string line, name, hex;
-  while (std::getline(in, line)) {
-    if (name.empty() && line.rfind("```hex ", 0) == 0) {
-      name = line.substr(7);
-      hex.clear();
-    } else if (!name.empty() && line == "```") {
-      out[name] = test::from_hex(hex);
-      name.clear();
-    } else if (!name.empty()) {
-      hex += line;
-    }
-  }
-  return out;
+  return hopbox::testing::hex_examples(std::string(HOPBOX_DOCS_DIR) + "/formats.md");
 }
 
 class FormatsDoc : public ::testing::Test {
