@@ -43,14 +43,8 @@ class TestCa {
 
   // Runs `hopbox-ca ARGS`; exit code and standard output (standard error goes to the log).
   std::pair<int, std::string> operator_cli(const std::string& args) const {
-    const std::string cmd =
-        std::string(HOPBOX_CA_BINARY) + " " + args + " 2>>" + (dir_ / "operator.log").string();
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    const int status = pclose(p);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+    return hopbox::testing::run_capture(std::string(HOPBOX_CA_BINARY) + " " + args + " 2>>" +
+                                        (dir_ / "operator.log").string());
   }
   // The operator invites `identifier`; returns the enrollment code ("" if refused).
   std::string invite(const std::string& identifier) const {

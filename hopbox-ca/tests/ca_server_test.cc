@@ -7,6 +7,7 @@
 
 #include "certs/requests.h"
 #include "certs/verify.h"
+#include "hopbox/testing/softhsm.h"
 #include "mupre/keys.h"
 #include "test_ca.h"
 
@@ -135,13 +136,8 @@ TEST(CaServer, RevocationNeedsADeviceOfTheSameUserAndShowsInTheSignedList) {
 TEST(CaServer, RootKeyInAPkcs11TokenNeverTouchesTheDisk) {
   char tmpl[] = "/tmp/hopbox-ca-token-XXXXXX";
   const std::filesystem::path dir = mkdtemp(tmpl);
-  std::filesystem::create_directories(dir / "tokens");
-  std::ofstream(dir / "softhsm2.conf") << "directories.tokendir = " << (dir / "tokens").string()
-                                       << "\nobjectstore.backend = file\nlog.level = ERROR\n";
-  setenv("SOFTHSM2_CONF", (dir / "softhsm2.conf").c_str(), 1);
-  ASSERT_EQ(std::system("softhsm2-util --init-token --free --label ca --pin 4321 --so-pin 99999 "
-                        ">/dev/null"),
-            0);
+  hopbox::testing::configure_softhsm(dir);
+  hopbox::testing::init_softhsm_token("ca", "4321");
   setenv("HOPBOX_CA_PIN", "4321", 1);
   {
     TestCa ca(std::string("--module ") + SOFTHSM_MODULE + " --token ca");

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "hopbox/testing/softhsm.h"
 #include "test_ca.h"
 #include "test_server.h"
 
@@ -35,22 +36,18 @@ class EndToEnd : public ::testing::Test {
   void SetUp() override {
     char tmpl[] = "/tmp/hopbox-e2e-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    fs::create_directories(dir_ / "tokens");
-    std::ofstream(dir_ / "softhsm2.conf") << "directories.tokendir = " << (dir_ / "tokens").string()
-                                          << "\nobjectstore.backend = file\nlog.level = ERROR\n";
-    setenv("SOFTHSM2_CONF", (dir_ / "softhsm2.conf").c_str(), 1);
+    hopbox::testing::configure_softhsm(dir_);
     setenv("HOPBOX_PIN", "1234", 1);
     for (const char* t : {"alice1", "alice2", "bob1", "bob2"}) {
-      const std::string cmd = std::string("softhsm2-util --init-token --free --label ") + t +
-                              " --pin 1234 --so-pin 99999 >/dev/null";
-      ASSERT_EQ(std::system(cmd.c_str()), 0);
+      hopbox::testing::init_softhsm_token(t, "1234");
     }
     std::vector<std::string> server_args;
     if (with_ca()) {
       // The service too knows the CA: it admits certified devices only and polls revocations.
       ca_ = std::make_unique<hopbox_ca::test::TestCa>();
-      server_args = {"--ca", ca_->address(), "--ca-root", ca_->root_pem().string(),
-                     "--revocation-refresh", "1"};
+      server_args = {
+          "--ca", ca_->address(), "--ca-root", ca_->root_pem().string(), "--revocation-refresh",
+          "1"};
     }
     server_ = std::make_unique<hopboxd::test::TestServer>(server_args);
     server_opts_ = " --server 127.0.0.1:" + std::to_string(server_->port()) + " --server-ca " +
@@ -66,15 +63,10 @@ class EndToEnd : public ::testing::Test {
 
   // Runs the client for device `device` (its state folder) with arguments; stdout and code.
   CliRun hopbox(const std::string& device, const std::string& args) {
-    const std::string cmd = std::string(HOPBOX_BINARY) + " --json --state " +
-                            (dir_ / device).string() + " " + args + " 2>" +
-                            (dir_ / "stderr.txt").string();
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    const int status = pclose(p);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+    const auto [code, out] = hopbox::testing::run_capture(
+        std::string(HOPBOX_BINARY) + " --json --state " + (dir_ / device).string() + " " + args +
+        " 2>" + (dir_ / "stderr.txt").string());
+    return {code, out};
   }
   json ok(const std::string& device, const std::string& args) {
     const CliRun r = hopbox(device, args);

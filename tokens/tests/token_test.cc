@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "hopbox/testing/softhsm.h"
 #include "mupre/pre.h"
 
 namespace hopbox {
@@ -29,13 +30,8 @@ class SoftHsm : public ::testing::Test {
   void SetUp() override {
     char tmpl[] = "/tmp/hopbox-token-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    fs::create_directories(dir_ / "tokens");
-    std::ofstream(dir_ / "softhsm2.conf") << "directories.tokendir = " << (dir_ / "tokens").string()
-                                          << "\nobjectstore.backend = file\nlog.level = ERROR\n";
-    setenv("SOFTHSM2_CONF", (dir_ / "softhsm2.conf").c_str(), 1);
-    const std::string cmd = "softhsm2-util --init-token --free --label device --pin " +
-                            std::string(kPin) + " --so-pin 987654 >/dev/null";
-    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    hopbox::testing::configure_softhsm(dir_);
+    hopbox::testing::init_softhsm_token("device", kPin);
   }
   void TearDown() override {
     std::error_code ec;
