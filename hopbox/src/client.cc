@@ -459,22 +459,33 @@ v1::UploadResponse Client::put(const fs::path& file, std::string name, const std
   if (trust_) {
     const auto capsule = e.capsule.encode();
     const auto payload_header = sealer->header();
-    const certs::ItemFacts facts{state_.user,
-                                 name,
-                                 folder,
-                                 Bytes(capsule.begin(), capsule.end()),
-                                 Bytes(w->begin(), w->end()),
-                                 Bytes(m->begin(), m->end()),
-                                 Bytes(payload_header.begin(), payload_header.end()),
-                                 bytes_of(sum)};
-    const Bytes signature = signer()(certs::item_message(facts));
     c.mutable_commit()->set_signature(
-        string_of(certs::encode_item_signature({own_chain(), signature})));
+        sign_item({state_.user, name, folder, Bytes(capsule.begin(), capsule.end()),
+                   Bytes(w->begin(), w->end()), Bytes(m->begin(), m->end()),
+                   Bytes(payload_header.begin(), payload_header.end()), bytes_of(sum)}));
   }
   if (open) writer->Write(c);
   writer->WritesDone();
   check(writer->Finish(), "uploading " + name);
   return resp;
+}
+
+void Client::verify_header(const v1::DownloadHeader& header, const std::string& owner_id,
+                           const std::string& name) {
+  if (!trust_) return;
+  if (header.signature().empty()) {
+    throw ClientError(
+        "refusing " + owner_id + "/" + name + ": it is not signed by any device of its owner", 4);
+  }
+  trust_->verify_item({owner_id, name, header.item().folder(), bytes_of(header.signed_capsule()),
+                       bytes_of(header.wrapped_key()), bytes_of(header.metadata()),
+                       bytes_of(header.payload_header()), bytes_of(header.payload_sha256())},
+                      bytes_of(header.signature()));
+}
+
+std::string Client::sign_item(const certs::ItemFacts& facts) {
+  const Bytes signature = signer()(certs::item_message(facts));
+  return string_of(certs::encode_item_signature({own_chain(), signature}));
 }
 
 int Client::get(const std::string& owner, const std::string& name, const fs::path& out,
@@ -495,26 +506,11 @@ int Client::get(const std::string& owner, const std::string& name, const fs::pat
   const std::string owner_id = owner.empty() ? state_.user : owner;
   // With a CA, nothing is decrypted before the item's signature verified; the payload is then
   // checked against the signed digest as it streams in.
-  if (trust_) {
-    if (header.signature().empty()) {
-      ctx.TryCancel();
-      throw ClientError(
-          "refusing " + owner_id + "/" + name + ": it is not signed by any device of its owner", 4);
-    }
-    const certs::ItemFacts facts{owner_id,
-                                 name,
-                                 header.item().folder(),
-                                 bytes_of(header.signed_capsule()),
-                                 bytes_of(header.wrapped_key()),
-                                 bytes_of(header.metadata()),
-                                 bytes_of(header.payload_header()),
-                                 bytes_of(header.payload_sha256())};
-    try {
-      trust_->verify_item(facts, bytes_of(header.signature()));
-    } catch (const ClientError&) {
-      ctx.TryCancel();
-      throw;
-    }
+  try {
+    verify_header(header, owner_id, name);
+  } catch (const ClientError&) {
+    ctx.TryCancel();
+    throw;
   }
   const mupre::ItemBinding binding{name, owner_id};
   auto capsule = mupre::Ciphertext::decode(bytes_of(header.capsule()));
@@ -587,6 +583,56 @@ int Client::get(const std::string& owner, const std::string& name, const fs::pat
   if (!file) fail("cannot write " + tmp.string(), 1);
   fs::rename(tmp, out);
   return header.chain_size();
+}
+
+std::pair<int, std::int64_t> Client::refresh(const std::string& name) {
+  if (!valid_item_name(name)) throw ClientError("item name \"" + name + "\" is not valid", 2);
+  v1::DownloadHeader header;
+  {
+    // Only the header is needed: the payload does not change.
+    grpc::ClientContext ctx;
+    authorize(ctx);
+    v1::DownloadRequest req;
+    req.set_item_id(name);
+    auto reader = stub_->Download(&ctx, req);
+    v1::DownloadResponse msg;
+    const bool have = reader->Read(&msg) && msg.has_header();
+    ctx.TryCancel();
+    const grpc::Status s = reader->Finish();
+    if (!have) check(s, "reading " + name);
+    if (!have) throw ClientError("the service sent no item header", 4);
+    header = msg.header();
+  }
+  verify_header(header, state_.user, name);
+  auto capsule = mupre::Ciphertext::decode(bytes_of(header.capsule()));
+  if (!capsule) throw ClientError("the capsule from the service does not decode", 4);
+  const v1::Device primary = trusted_primary("");
+  auto owner_pk = mupre::PublicKey::decode(bytes_of(primary.keys().encryption_key()));
+  if (!owner_pk) throw ClientError("the service returned a damaged primary key", 4);
+  const SealedSecretKey key = secret_key();
+  auto fresh = mupre::refresh(key, *capsule, bytes_of(header.wrapped_key()),
+                              mupre::ItemBinding{name, state_.user}, *owner_pk);
+  if (!fresh) {
+    throw ClientError(std::string("cannot refresh: ") + mupre::error_message(fresh.error()), 4);
+  }
+  const auto new_capsule = fresh->capsule.encode();
+  const Bytes wrapped(fresh->wrapped_key.begin(), fresh->wrapped_key.end());
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::RefreshItemRequest req;
+  req.set_item_id(name);
+  req.set_expected_version(header.item().version());
+  req.set_capsule(string_of(new_capsule));
+  req.set_wrapped_key(string_of(wrapped));
+  if (trust_) {
+    req.set_signature(sign_item({state_.user, name, header.item().folder(),
+                                 Bytes(new_capsule.begin(), new_capsule.end()), wrapped,
+                                 bytes_of(header.metadata()), bytes_of(header.payload_header()),
+                                 bytes_of(header.payload_sha256())}));
+  }
+  v1::RefreshItemResponse resp;
+  check(stub_->RefreshItem(&ctx, req, &resp), "refreshing " + name);
+  return {header.chain_size(), resp.version()};
 }
 
 std::vector<v1::ItemSummary> Client::list(bool include_shared) {

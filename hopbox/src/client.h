@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "certs/certificate.h"
+#include "certs/item_signature.h"
 #include "hopbox/v1/hopbox.grpc.pb.h"
 #include "keystore.h"
 #include "state.h"
@@ -88,6 +88,10 @@ class Client {
   // Returns the number of re-encryptions the capsule went through.
   int get(const std::string& owner, const std::string& name, const std::filesystem::path& out,
           const Progress& progress = {});
+  // A level refresh (paper 4.5) of one of this account's items: a new level-1 capsule for the
+  // primary key and a new wrapped key, signed by this device; the payload stays. Returns the
+  // re-encryptions the old capsule needed to reach this device, and the new version.
+  std::pair<int, std::int64_t> refresh(const std::string& name);
   std::vector<hopbox::v1::ItemSummary> list(bool include_shared);
   void remove(const std::string& name);
   // A re-encryption key from this device's key to `user`'s primary key, with a policy.
@@ -113,6 +117,11 @@ class Client {
   hopbox::v1::Device trusted_primary(const std::string& user);
   SealedSecretKey secret_key();
   certs::Signer signer();
+  // With a CA: throws ClientError (exit code 4) unless the item's signature and chain verify.
+  void verify_header(const hopbox::v1::DownloadHeader& header, const std::string& owner_id,
+                     const std::string& name);
+  // The item signature blob for `facts`, by this device, with its chain.
+  std::string sign_item(const certs::ItemFacts& facts);
   // This device's certificate chain, leaf first (fetched from the service and verified once).
   std::vector<Bytes> own_chain();
 

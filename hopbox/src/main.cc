@@ -164,6 +164,10 @@ int main(int argc, char** argv) {
   get->add_option("-o,--output", out, "where to write it (default: the item's name)");
   auto* ls = app.add_subcommand("ls", "list items");
   ls->add_flag("--shared", shared, "include items shared with this account");
+  auto* refresh = app.add_subcommand(
+      "refresh",
+      "re-encrypt an item's capsule for the primary key (shorter chains); payload unchanged");
+  refresh->add_option("name", name, "item name")->required();
   auto* rm = app.add_subcommand("rm", "delete an item");
   rm->add_option("name", name, "item name")->required();
 
@@ -308,6 +312,12 @@ int main(int argc, char** argv) {
                 std::to_string(i.payload_size()) + " bytes\n";
       }
       emit(g, j, text);
+    } else if (refresh->parsed()) {
+      const auto [hops, version] = Client::open(dir, pin(g))->refresh(name);
+      emit(g, {{"item", name}, {"reencryptions_before", hops}, {"version", version}},
+           "refreshed " + name + ": a new level-1 capsule for the primary key (version " +
+               std::to_string(version) + "; it took " + std::to_string(hops) +
+               " re-encryptions to reach this device before)");
     } else if (rm->parsed()) {
       Client::open(dir, pin(g))->remove(name);
       emit(g, {{"deleted", name}}, "deleted " + name);

@@ -51,6 +51,12 @@ TEST_F(WithCa, EnrolledUsersShareWithVerifiedKeysAndSignedItems) {
   const json got = ok("bob2", "get r.txt --owner alice -o " + (dir_ / "r").string());
   EXPECT_EQ(got["reencryptions"], 3);
   EXPECT_EQ(read(dir_ / "r"), "signed by alice2");
+  // A level refresh is signed too: bob's devices still accept the item afterwards.
+  const json refreshed = ok("alice2", "refresh r.txt");
+  EXPECT_EQ(refreshed["reencryptions_before"], 1);
+  EXPECT_EQ(refreshed["version"], 2);
+  ok("bob2", "get r.txt --owner alice -o " + (dir_ / "r2").string());
+  EXPECT_EQ(read(dir_ / "r2"), "signed by alice2");
   // Chains: root -> alice1 -> alice2. The secondary's chain names alice all the way.
   const auto chain = certs::decode_chain(
       *mupre::from_hex(state_of("alice2")["certificate_chain"].get<std::string>()));
