@@ -27,4 +27,8 @@ Bytes revocation_message(const Bytes& certificate) {
   return labelled("hopbox v1 revoke", detail::sha256(certificate));
 }
 
+Bytes recover_primary_message(const Bytes& lost_primary_certificate) {
+  return labelled("hopbox v1 recover primary", detail::sha256(lost_primary_certificate));
+}
+
 }  // namespace hopbox::certs

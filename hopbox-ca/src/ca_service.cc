@@ -171,4 +171,50 @@ Status CaService::RevokeDevice(grpc::ServerContext*, const v1::RevokeDeviceReque
   }
 }
 
+Status CaService::RecoverPrimary(grpc::ServerContext*, const v1::RecoverPrimaryRequest* req,
+                                 v1::RecoverPrimaryResponse* resp) {
+  try {
+    const auto chain = certs::decode_chain(bytes_of(req->requester_chain()));
+    if (chain.size() < 2) {
+      return Status(StatusCode::INVALID_ARGUMENT,
+                    "requester_chain: the device and the primary that certified it");
+    }
+    const auto revoked = certs::RevocationList{0, store_.revoked_fingerprints()};
+    certs::TrustedDevice requester;
+    try {
+      requester = certs::verify_device_chain(chain, keys_.root_der(), revoked, unix_now());
+    } catch (const certs::CertError& e) {
+      return Status(StatusCode::PERMISSION_DENIED, std::string("requester: ") + e.what());
+    }
+    const certs::Bytes& primary = chain.back();
+    if (!certs::verify_signature(requester.signing_key, certs::recover_primary_message(primary),
+                                 bytes_of(req->signature()))) {
+      return Status(StatusCode::PERMISSION_DENIED, "signature: does not verify");
+    }
+    const std::int64_t now = unix_now();
+    certs::Bytes cert;
+    const bool replaced = store_.replace_primary(
+        requester.identifier, certs::inspect_certificate(primary).fingerprint, now,
+        [&](std::int64_t serial) {
+          return certs::issue_certificate(
+              {requester.identifier, requester.signing_key, requester.encryption_key, serial,
+               now - 60, now + certificate_years_ * kYear},
+              keys_.root_der(), keys_.signer());
+        },
+        cert);
+    if (!replaced) {
+      return Status(StatusCode::FAILED_PRECONDITION,
+                    "the chain does not end at the identifier's current primary certificate");
+    }
+    spdlog::info("\"{}\": a secondary device replaced the primary (R1)", requester.identifier);
+    resp->set_certificate(string_of(cert));
+    return Status::OK;
+  } catch (const certs::CertError& e) {
+    return Status(StatusCode::INVALID_ARGUMENT, e.what());
+  } catch (const std::exception& e) {
+    spdlog::error("recover primary: {}", e.what());
+    return Status(StatusCode::INTERNAL, "the CA could not complete the recovery");
+  }
+}
+
 }  // namespace hopbox_ca

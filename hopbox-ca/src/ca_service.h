@@ -21,6 +21,8 @@ class CaService final : public hopbox::v1::CertificateAuthority::Service {
                                  hopbox::v1::GetRevocationListResponse*) override;
   grpc::Status RevokeDevice(grpc::ServerContext*, const hopbox::v1::RevokeDeviceRequest*,
                             hopbox::v1::RevokeDeviceResponse*) override;
+  grpc::Status RecoverPrimary(grpc::ServerContext*, const hopbox::v1::RecoverPrimaryRequest*,
+                              hopbox::v1::RecoverPrimaryResponse*) override;
 
   // The current revocation list, signed (also for the operator's `revoke`).
   Bytes signed_revocation_list();

@@ -136,6 +136,35 @@ EnrollOutcome CaStore::enroll(const std::string& identifier, const Bytes& code_h
   return EnrollOutcome::kIssued;
 }
 
+bool CaStore::replace_primary(const std::string& identifier, const Bytes& old_fingerprint,
+                              std::int64_t now,
+                              const std::function<Bytes(std::int64_t serial)>& issue,
+                              Bytes& issued) {
+  std::lock_guard lock(mu_);
+  Transaction t(db_);
+  Stmt current(db_,
+               "SELECT 1 FROM certificates c WHERE c.identifier = ?1 AND c.fingerprint = ?2 AND "
+               "NOT EXISTS (SELECT 1 FROM revocations r WHERE r.fingerprint = c.fingerprint)");
+  current.bind(1, identifier).bind(2, old_fingerprint);
+  if (!current.step()) return false;
+  Stmt next(db_, "SELECT COALESCE(MAX(serial), 1) + 1 FROM certificates");
+  next.step();
+  const std::int64_t serial = next.i64(0);
+  issued = issue(serial);
+  Stmt revoke(db_,
+              "INSERT INTO revocations (fingerprint, identifier, revoked_at, reason) "
+              "VALUES (?, ?, ?, 'replaced by recovery')");
+  revoke.bind(1, old_fingerprint).bind(2, identifier).bind(3, now);
+  revoke.step();
+  Stmt cert(db_,
+            "INSERT INTO certificates (serial, identifier, fingerprint, der, issued_at) "
+            "VALUES (?, ?, ?, ?, ?)");
+  cert.bind(1, serial).bind(2, identifier).bind(3, sha256(issued)).bind(4, issued).bind(5, now);
+  cert.step();
+  t.commit();
+  return true;
+}
+
 std::vector<CertificateRecord> CaStore::certificates() {
   std::lock_guard lock(mu_);
   Stmt s(db_,

@@ -54,6 +54,11 @@ class CaStore {
   EnrollOutcome enroll(const std::string& identifier, const Bytes& code_hash, std::int64_t now,
                        const std::function<Bytes(std::int64_t serial)>& issue, Bytes& issued);
   std::vector<CertificateRecord> certificates();
+  // R1: if `old_fingerprint` is the valid certificate the CA issued for `identifier`, revokes
+  // it and records the certificate `issue(serial)` returns, in one transaction. False if not.
+  bool replace_primary(const std::string& identifier, const Bytes& old_fingerprint,
+                       std::int64_t now, const std::function<Bytes(std::int64_t serial)>& issue,
+                       Bytes& issued);
   // Revokes by fingerprint; the certificate need not be one the CA issued. False if it was
   // revoked already.
   bool revoke(const Bytes& fingerprint, const std::string& identifier, std::int64_t now,

@@ -654,19 +654,27 @@ void Client::remove(const std::string& name) {
   check(stub_->DeleteItem(&ctx, req, &resp), "deleting " + name);
 }
 
-std::int64_t Client::share(const std::string& user, const SharePolicyArgs& policy) {
-  const v1::Device target = trusted_primary(user);
-  auto pk = mupre::PublicKey::decode(bytes_of(target.keys().encryption_key()));
-  if (!pk) throw ClientError("the service returned a damaged key for " + user, 4);
+std::int64_t Client::install_rekey(const mupre::PublicKey& target, v1::ReKeyKind kind,
+                                   const v1::AccessPolicy& policy) {
   const SealedSecretKey key = secret_key();
-  auto rk = mupre::make_rekey(key, *pk);
+  auto rk = mupre::make_rekey(key, target);
   if (!rk) throw ClientError(std::string("re-encryption key: ") + mupre::error_message(rk.error()));
   grpc::ClientContext ctx;
   authorize(ctx);
   v1::InstallReKeyRequest req;
   req.set_rekey(string_of(rk->encode()));
-  req.set_kind(v1::REKEY_KIND_SHARE);
-  auto& p = *req.mutable_policy();
+  req.set_kind(kind);
+  *req.mutable_policy() = policy;
+  v1::InstallReKeyResponse resp;
+  check(stub_->InstallReKey(&ctx, req, &resp), "installing a re-encryption key");
+  return resp.rekey_id();
+}
+
+std::int64_t Client::share(const std::string& user, const SharePolicyArgs& policy) {
+  const v1::Device target = trusted_primary(user);
+  auto pk = mupre::PublicKey::decode(bytes_of(target.keys().encryption_key()));
+  if (!pk) throw ClientError("the service returned a damaged key for " + user, 4);
+  v1::AccessPolicy p;
   if (!policy.items.empty()) {
     p.set_scope(v1::AccessPolicy::SCOPE_LISTED_ITEMS);
     for (const auto& i : policy.items) p.add_item_ids(i);
@@ -675,9 +683,7 @@ std::int64_t Client::share(const std::string& user, const SharePolicyArgs& polic
     p.set_folder(policy.folder);
   }
   p.set_expires_at(policy.expires_at);
-  v1::InstallReKeyResponse resp;
-  check(stub_->InstallReKey(&ctx, req, &resp), "sharing with " + user);
-  return resp.rekey_id();
+  return install_rekey(*pk, v1::REKEY_KIND_SHARE, p);
 }
 
 void Client::unshare(std::int64_t rekey_id) {
@@ -695,6 +701,103 @@ std::vector<v1::ReKeyInfo> Client::shares() {
   v1::ListReKeysResponse resp;
   check(stub_->ListReKeys(&ctx, v1::ListReKeysRequest(), &resp), "listing shares");
   return {resp.rekeys().begin(), resp.rekeys().end()};
+}
+
+Client::RecoveryReport Client::recover_as_primary(bool keep_devices) {
+  RecoveryReport report;
+  const v1::Device lost = primary_of("");
+  if (lost.device_id() == state_.device_id) {
+    throw ClientError("this device is the primary already: recover on another device", 2);
+  }
+  report.lost_device = lost.device_id();
+  Bytes chain;
+  if (trust_) {
+    const auto old_chain = own_chain();
+    const Bytes cert = trust_->recover_primary(old_chain, signer());
+    // What the lost primary certified and signed before the loss is re-certified and
+    // re-signed below; its certificate itself stays revoked.
+    trust_->tolerate_revoked(certs::inspect_certificate(old_chain.back()).fingerprint);
+    chain = cert;
+  }
+  {
+    grpc::ClientContext ctx;
+    authorize(ctx);
+    v1::PromoteDeviceRequest req;
+    req.set_lost_device_id(lost.device_id());
+    req.set_certificate_chain(string_of(chain));
+    v1::PromoteDeviceResponse resp;
+    check(stub_->PromoteDevice(&ctx, req, &resp), "taking over as the primary device");
+    report.users_notified = resp.notified_users();
+  }
+  state_.certificate_chain = mupre::to_hex(chain);
+  save_state(dir_, state_);
+
+  // The other devices: re-certified and given keys from this one, or removed.
+  for (const auto& d : devices("")) {
+    if (d.device_id() == state_.device_id || d.lost()) continue;
+    if (!keep_devices) {
+      remove_device(d.device_id());
+      ++report.devices_removed;
+      continue;
+    }
+    auto pk = mupre::PublicKey::decode(bytes_of(d.keys().encryption_key()));
+    if (!pk) throw ClientError("the service returned a damaged key for device " + d.name(), 4);
+    if (trust_) {
+      trust_->verify_device(d.keys(), state_.user);
+      const std::int64_t t = now_seconds();
+      Bytes cert = certs::issue_certificate(
+          {state_.user, bytes_of(d.keys().signing_key()), bytes_of(d.keys().encryption_key()),
+           random_serial(), t - 60, t + kDeviceCertificateSeconds},
+          chain, signer());
+      cert.insert(cert.end(), chain.begin(), chain.end());
+      grpc::ClientContext ctx;
+      authorize(ctx);
+      v1::UpdateDeviceCertificateRequest req;
+      req.set_device_id(d.device_id());
+      req.set_certificate_chain(string_of(cert));
+      v1::UpdateDeviceCertificateResponse resp;
+      check(stub_->UpdateDeviceCertificate(&ctx, req, &resp), "re-certifying " + d.name());
+    }
+    install_rekey(*pk, v1::REKEY_KIND_OWN_DEVICE, v1::AccessPolicy());
+    ++report.devices_kept;
+  }
+
+  // Shares the lost primary had made, made anew from this device's key.
+  for (const auto& r : shares()) {
+    if (r.kind() != v1::REKEY_KIND_SHARE ||
+        r.from_fingerprint() != lost.encryption_key_fingerprint() || r.to_user().empty()) {
+      continue;
+    }
+    const v1::Device target = trusted_primary(r.to_user());
+    auto pk = mupre::PublicKey::decode(bytes_of(target.keys().encryption_key()));
+    if (!pk) continue;
+    install_rekey(*pk, v1::REKEY_KIND_SHARE, r.policy());
+    ++report.shares_remade;
+  }
+
+  // Every item: a new capsule for this key, signed by this device (paper 4.5).
+  for (const auto& item : list(false)) {
+    refresh(item.item_id());
+    ++report.items_refreshed;
+  }
+  return report;
+}
+
+int Client::follow_recovery(const std::string& user) {
+  const v1::Device target = trusted_primary(user);
+  auto pk = mupre::PublicKey::decode(bytes_of(target.keys().encryption_key()));
+  if (!pk) throw ClientError("the service returned a damaged key for " + user, 4);
+  int moved = 0;
+  for (const auto& r : shares()) {
+    if (r.kind() != v1::REKEY_KIND_SHARE || r.to_user() != user ||
+        r.to_device_id() == target.device_id()) {
+      continue;
+    }
+    install_rekey(*pk, v1::REKEY_KIND_SHARE, r.policy());
+    unshare(r.rekey_id());
+    ++moved;
+  }
+  return moved;
 }
 
 std::int64_t Client::request_access(const std::string& owner, const std::string& item,

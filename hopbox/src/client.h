@@ -99,6 +99,22 @@ class Client {
   void unshare(std::int64_t rekey_id);
   std::vector<hopbox::v1::ReKeyInfo> shares();
 
+  // Recovery by a secondary device (R1, Protocol 2): this device becomes the primary. With a
+  // CA, the CA revokes the lost primary and certifies this device for the identifier; the
+  // service locks the lost device out. Then this device re-certifies the other devices (or
+  // removes them, keep_devices false), makes its own-device and share keys anew, and refreshes
+  // every item so that it is encrypted for, and signed by, the new primary.
+  struct RecoveryReport {
+    std::int64_t lost_device = 0;
+    int devices_kept = 0, devices_removed = 0, shares_remade = 0, items_refreshed = 0;
+    int users_notified = 0;
+  };
+  RecoveryReport recover_as_primary(bool keep_devices);
+  // A user who shares with this account recovered (a "recovered" notification): make this
+  // account's share keys to their lost primary anew to their new primary, after checking its
+  // certificate, and revoke the old ones. Returns the number of shares moved.
+  int follow_recovery(const std::string& user);
+
   // Asks `owner` (their primary device's inbox) for access to an item, or to everything.
   std::int64_t request_access(const std::string& owner, const std::string& item,
                               const std::string& message);
@@ -113,6 +129,8 @@ class Client {
   void ensure_session();
   void authorize(grpc::ClientContext& ctx);
   hopbox::v1::Device primary_of(const std::string& user);
+  std::int64_t install_rekey(const mupre::PublicKey& target, hopbox::v1::ReKeyKind kind,
+                             const hopbox::v1::AccessPolicy& policy);
   // primary_of, and with a CA its keys verified (throws ClientError with exit code 4).
   hopbox::v1::Device trusted_primary(const std::string& user);
   SealedSecretKey secret_key();

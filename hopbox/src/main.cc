@@ -200,6 +200,13 @@ int main(int argc, char** argv) {
   watch->add_flag("--yes", answer_yes, "grant every request without asking");
   watch->add_flag("--no", answer_no, "refuse every request without asking");
 
+  bool recover_yes = false, remove_others = false;
+  auto* recover = app.add_subcommand(
+      "recover", "after losing the primary device: make this secondary device the primary (R1)");
+  recover->add_flag("--yes", recover_yes, "do not ask for confirmation");
+  recover->add_flag("--remove-other-devices", remove_others,
+                    "remove the account's other devices instead of re-certifying them");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -312,6 +319,32 @@ int main(int argc, char** argv) {
                 std::to_string(i.payload_size()) + " bytes\n";
       }
       emit(g, j, text);
+    } else if (recover->parsed()) {
+      auto c = Client::open(dir, pin(g));
+      if (!recover_yes) {
+        std::cout << "This device will replace " << c->state().user
+                  << "'s primary device, which is then revoked and locked out for good. "
+                  << "Do this only if the primary is lost. Continue? [y/N] " << std::flush;
+        std::string answer;
+        std::getline(std::cin, answer);
+        if (answer != "y" && answer != "Y" && answer != "yes")
+          throw ClientError("not recovered", 1);
+      }
+      const auto r = c->recover_as_primary(!remove_others);
+      emit(g,
+           {{"lost_device", r.lost_device},
+            {"devices_kept", r.devices_kept},
+            {"devices_removed", r.devices_removed},
+            {"shares_remade", r.shares_remade},
+            {"items_refreshed", r.items_refreshed},
+            {"users_notified", r.users_notified},
+            {"safety_number", c->own_safety_number()}},
+           "this device is now " + c->state().user + "'s primary; device " +
+               std::to_string(r.lost_device) + " is locked out. Re-certified " +
+               std::to_string(r.devices_kept) + " device(s), made " +
+               std::to_string(r.shares_remade) + " share(s) anew, refreshed " +
+               std::to_string(r.items_refreshed) + " item(s); " + std::to_string(r.users_notified) +
+               " user(s) who share with you were told.");
     } else if (refresh->parsed()) {
       const auto [hops, version] = Client::open(dir, pin(g))->refresh(name);
       emit(g, {{"item", name}, {"reencryptions_before", hops}, {"version", version}},
@@ -374,6 +407,33 @@ int main(int argc, char** argv) {
       auto c = Client::open(dir, pin(g));
       json j = json::array();
       c->watch(wait_ms * 1000, [&](const hopbox::v1::Notification& n) {
+        if (n.kind() == "recovered") {
+          const auto body = json::parse(n.body(), nullptr, false);
+          const std::string who = body.is_object() ? body.value("user", "") : "";
+          if (who != n.from_user()) return true;  // the service names the sender itself
+          std::string number;
+          bool follow = false;
+          try {
+            number = c->safety_number_of(who);
+            follow = answer_yes;
+            if (!answer_yes && !answer_no) {
+              std::cout << who << " replaced a lost primary device; the new one"
+                        << (number.empty() ? "" : " (safety number " + number + ")")
+                        << " gets your shares. Move them? [y/N] " << std::flush;
+              std::string answer;
+              std::getline(std::cin, answer);
+              follow = answer == "y" || answer == "Y" || answer == "yes";
+            }
+          } catch (const ClientError& e) {
+            if (!g.json) std::cout << "not following " << who << ": " << e.what() << "\n";
+          }
+          json entry = {{"recovered", who}, {"fingerprint", number}, {"followed", follow}};
+          if (follow) entry["shares_moved"] = c->follow_recovery(who);
+          c->acknowledge(n.notification_id());
+          j.push_back(entry);
+          if (!g.json && follow) std::cout << "moved the shares to " << who << "'s new primary\n";
+          return true;
+        }
         if (n.kind() == "pairing-request") {
           const auto body = json::parse(n.body(), nullptr, false);
           if (!body.is_object() || !body.contains("pairing_code")) return true;

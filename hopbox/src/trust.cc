@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -84,6 +85,29 @@ std::pair<std::string, certs::Bytes> Trust::enroll(const std::string& identifier
   return {resp.identifier(), cert};
 }
 
+certs::Bytes Trust::recover_primary(const std::vector<certs::Bytes>& own_chain,
+                                    const certs::Signer& sign) {
+  grpc::ClientContext ctx;
+  v1::RecoverPrimaryRequest req;
+  req.set_requester_chain(string_of(certs::encode_chain(own_chain)));
+  req.set_signature(string_of(sign(certs::recover_primary_message(own_chain.back()))));
+  v1::RecoverPrimaryResponse resp;
+  check_ca(stub_->RecoverPrimary(&ctx, req, &resp), "recovering at the CA");
+  const certs::Bytes cert = bytes_of(resp.certificate());
+  const auto mine = certs::inspect_certificate(own_chain.front());
+  try {
+    const auto d = certs::verify_device_chain({cert}, root_, {}, now_seconds());
+    if (d.identifier != mine.identifier || d.signing_key != mine.signing_key ||
+        d.encryption_key != mine.encryption_key) {
+      throw ClientError("the CA returned a certificate for other keys", 4);
+    }
+  } catch (const certs::CertError& e) {
+    throw ClientError(std::string("the CA's certificate does not verify: ") + e.what(), 4);
+  }
+  revoked_.reset();
+  return cert;
+}
+
 void Trust::revoke(const certs::Bytes& certificate, const std::vector<certs::Bytes>& own_chain,
                    const certs::Signer& sign) {
   grpc::ClientContext ctx;
@@ -98,17 +122,24 @@ void Trust::revoke(const certs::Bytes& certificate, const std::vector<certs::Byt
 
 const certs::RevocationList& Trust::revocations() {
   if (revoked_) return *revoked_;
+  revoked_ = fetch_revocations();
+  std::erase_if(revoked_->revoked, [&](const certs::Bytes& f) {
+    return std::find(tolerated_.begin(), tolerated_.end(), f) != tolerated_.end();
+  });
+  return *revoked_;
+}
+
+certs::RevocationList Trust::fetch_revocations() {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   v1::GetRevocationListResponse resp;
   check_ca(stub_->GetRevocationList(&ctx, v1::GetRevocationListRequest(), &resp),
            "fetching the CA's revocation list (needed to trust any key)");
   try {
-    revoked_ = certs::open_revocation_list(bytes_of(resp.revocation_list()), root_);
+    return certs::open_revocation_list(bytes_of(resp.revocation_list()), root_);
   } catch (const certs::CertError& e) {
     throw ClientError(std::string("the CA's revocation list: ") + e.what(), 4);
   }
-  return *revoked_;
 }
 
 certs::TrustedDevice Trust::verify_device(const v1::DeviceKeys& keys, const std::string& user) {

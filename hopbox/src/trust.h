@@ -27,6 +27,16 @@ class Trust {
                                               const certs::Bytes& signing_key,
                                               const certs::Bytes& encryption_key,
                                               const certs::Signer& sign);
+  // R1: asks the CA to revoke the primary at the end of `own_chain` and to certify this
+  // device's keys in its place; returns the new certificate (checked against the root).
+  certs::Bytes recover_primary(const std::vector<certs::Bytes>& own_chain,
+                               const certs::Signer& sign);
+  // During a recovery, the lost primary's certificate is revoked, yet what it certified and
+  // signed before the loss is what the recovering device re-certifies and re-signs.
+  void tolerate_revoked(const certs::Bytes& fingerprint) {
+    tolerated_.push_back(fingerprint);
+    revoked_.reset();
+  }
   // Asks the CA to revoke `certificate`, as the device holding `own_chain`.
   void revoke(const certs::Bytes& certificate, const std::vector<certs::Bytes>& own_chain,
               const certs::Signer& sign);
@@ -40,11 +50,14 @@ class Trust {
                                    const certs::Bytes& signature_blob);
 
  private:
+  // The CA's list, less the tolerated entries; fetched once per run.
   const certs::RevocationList& revocations();
+  certs::RevocationList fetch_revocations();
 
   certs::Bytes root_;
   std::unique_ptr<hopbox::v1::CertificateAuthority::Stub> stub_;
   std::optional<certs::RevocationList> revoked_;
+  std::vector<certs::Bytes> tolerated_;
 };
 
 }  // namespace hopbox

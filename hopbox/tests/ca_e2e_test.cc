@@ -229,5 +229,51 @@ TEST_F(WithCa, TheServiceAdmitsCertifiedDevicesOnlyAndHonoursRevocations) {
   ok("alice1", "ls");
 }
 
+TEST_F(WithCa, R1ASecondaryReplacesALostPrimaryAndEverythingStaysReadable) {
+  make_user("alice");
+  make_user("bob");
+  // Before the loss: alice's own item, shared with bob; bob's item, shared with alice.
+  ok("alice1", "put " + file("mine.txt", "alice's").string());
+  ok("alice1", "share bob --yes");
+  ok("bob1", "put " + file("bobs.txt", "bob's").string());
+  ok("bob1", "share alice --yes");
+  EXPECT_EQ(ok("alice2", "get bobs.txt --owner bob -o " + (dir_ / "b0").string())["reencryptions"],
+            2);
+
+  // alice1 is lost; alice2 takes over.
+  const json r = ok("alice2", "recover --yes");
+  EXPECT_EQ(r["shares_remade"], 1);
+  EXPECT_EQ(r["items_refreshed"], 1);
+  EXPECT_EQ(r["users_notified"], 1);
+  EXPECT_EQ(r["safety_number"], ok("alice2", "whoami")["safety_number"]);
+
+  // The lost device is refused by the service and by the CA's list.
+  EXPECT_EQ(hopbox("alice1", "ls").exit_code, 3);
+  EXPECT_NE(last_error().find("replaced by a recovery"), std::string::npos) << last_error();
+  EXPECT_EQ(hopbox("alice1", "recover --yes").exit_code, 3);
+
+  // Everything stays readable: alice's own item (now encrypted for, and signed by, alice2),
+  // bob's item through the old edges, and alice's item for bob through the new share.
+  EXPECT_EQ(ok("alice2", "get mine.txt -o " + (dir_ / "m").string())["reencryptions"], 0);
+  EXPECT_EQ(read(dir_ / "m"), "alice's");
+  ok("alice2", "get bobs.txt --owner bob -o " + (dir_ / "b1").string());
+  EXPECT_EQ(read(dir_ / "b1"), "bob's");
+  ok("bob2", "get mine.txt --owner alice -o " + (dir_ / "m2").string());
+  EXPECT_EQ(read(dir_ / "m2"), "alice's");
+
+  // bob's client follows: his share now leads to alice's new primary.
+  const json followed = ok("bob1", "watch --seconds 1 --yes");
+  ASSERT_EQ(followed.size(), 1u);
+  EXPECT_EQ(followed[0]["recovered"], "alice");
+  EXPECT_EQ(followed[0]["shares_moved"], 1);
+  EXPECT_EQ(ok("alice2", "get bobs.txt --owner bob -o " + (dir_ / "b2").string())["reencryptions"],
+            1);
+  // alice shares and uploads again as usual.
+  ok("alice2", "put " + file("new.txt", "after").string());
+  ok("alice2", "share bob --yes --folder later");
+  ok("bob2", "get new.txt --owner alice -o " + (dir_ / "n").string());
+  EXPECT_EQ(read(dir_ / "n"), "after");
+}
+
 }  // namespace
 }  // namespace hopbox

@@ -93,6 +93,7 @@ void fill_device(const DeviceRecord& d, v1::Device& out) {
   out.mutable_keys()->set_encryption_key(string_of(d.encryption_key));
   out.mutable_keys()->set_certificate_chain(string_of(d.certificate_chain));
   out.set_encryption_key_fingerprint(string_of(d.fingerprint));
+  out.set_lost(d.lost);
 }
 
 void fill_summary(const ItemRecord& r, v1::ItemSummary& out) {
@@ -167,6 +168,9 @@ Status HopboxService::authenticate(Ctx* ctx, DeviceRecord& caller) {
   if (!device) return Status(StatusCode::UNAUTHENTICATED, "session unknown or expired");
   auto d = store_.device(*device);
   if (!d) return Status(StatusCode::UNAUTHENTICATED, "device removed");
+  if (d->lost) {
+    return Status(StatusCode::PERMISSION_DENIED, "this device was replaced by a recovery");
+  }
   if (certificates_ && certificates_->revoked(d->certificate_chain)) {
     return Status(StatusCode::PERMISSION_DENIED, "the device's certificate was revoked");
   }
@@ -210,6 +214,9 @@ Status HopboxService::BeginSession(Ctx*, const v1::BeginSessionRequest* req,
             ? store_.device(req->device_id())
             : store_.device_by_fingerprint(bytes_of(req->encryption_key_fingerprint()));
     if (!device) return Status(StatusCode::NOT_FOUND, "no such device");
+    if (device->lost) {
+      return Status(StatusCode::PERMISSION_DENIED, "this device was replaced by a recovery");
+    }
     const Bytes challenge = random_bytes(32);
     store_.put_challenge(device->id, challenge, now_seconds() + 60);
     resp->set_challenge(string_of(challenge));
@@ -311,6 +318,74 @@ Status HopboxService::RequestPairing(Ctx*, const v1::RequestPairingRequest* req,
   });
 }
 
+Status HopboxService::PromoteDevice(Ctx* ctx, const v1::PromoteDeviceRequest* req,
+                                    v1::PromoteDeviceResponse* resp) {
+  return authenticated(ctx, "PromoteDevice", [&](const DeviceRecord& caller) {
+    if (req->certificate_chain().size() > kMaxCertChain) {
+      return invalid("certificate_chain: too large");
+    }
+    DeviceRecord promoted = caller;
+    promoted.certificate_chain = bytes_of(req->certificate_chain());
+    if (Status s = check_certificate(caller.user, promoted); !s.ok()) return s;
+    if (!store_.promote_device(caller.user_id, caller.id, req->lost_device_id(),
+                               promoted.certificate_chain)) {
+      return Status(StatusCode::FAILED_PRECONDITION,
+                    "lost_device_id must be this account's primary, and the caller another "
+                    "device of the account");
+    }
+    spdlog::info("device {} replaced lost primary {} of account {}", caller.id,
+                 req->lost_device_id(), caller.user_id);
+    // Paper 4.5: whoever shares with the account is told, so that their clients make share
+    // keys to the new primary.
+    int notified = 0;
+    for (const UserId sharer : store_.sharers_with(caller.user_id)) {
+      for (const auto& d : store_.devices_of(sharer)) {
+        if (!d.primary || d.lost) continue;
+        NotificationRecord n;
+        n.to_device = d.id;
+        n.from_device = caller.id;
+        n.kind = "recovered";
+        const std::string body = nlohmann::json{
+            {"user", caller.user},
+            {"new_primary", caller.id},
+            {"lost_device",
+             req->lost_device_id()}}.dump();
+        n.body = bytes_of(body);
+        store_.put_notification(n);
+        ++notified;
+      }
+    }
+    {
+      std::lock_guard lock(inbox_mu_);
+      ++inbox_epoch_;
+      inbox_cv_.notify_all();
+    }
+    resp->set_notified_users(notified);
+    return Status::OK;
+  });
+}
+
+Status HopboxService::UpdateDeviceCertificate(Ctx* ctx,
+                                              const v1::UpdateDeviceCertificateRequest* req,
+                                              v1::UpdateDeviceCertificateResponse*) {
+  return authenticated(ctx, "UpdateDeviceCertificate", [&](const DeviceRecord& caller) {
+    if (!caller.primary) {
+      return Status(StatusCode::PERMISSION_DENIED, "only the primary certifies devices");
+    }
+    if (req->certificate_chain().size() > kMaxCertChain) {
+      return invalid("certificate_chain: too large");
+    }
+    auto target = store_.device(req->device_id());
+    if (!target || target->user_id != caller.user_id || target->lost) {
+      return Status(StatusCode::NOT_FOUND, "no such device in this account");
+    }
+    target->certificate_chain = bytes_of(req->certificate_chain());
+    if (Status s = check_certificate(caller.user, *target); !s.ok()) return s;
+    store_.set_certificate_chain(target->id, target->certificate_chain);
+    return Status::OK;
+  });
+}
+
 Status HopboxService::RemoveDevice(Ctx* ctx, const v1::RemoveDeviceRequest* req,
                                    v1::RemoveDeviceResponse*) {
   return authenticated(ctx, "RemoveDevice", [&](const DeviceRecord& caller) {
@@ -320,6 +395,11 @@ Status HopboxService::RemoveDevice(Ctx* ctx, const v1::RemoveDeviceRequest* req,
     }
     if (target->primary) {
       return Status(StatusCode::FAILED_PRECONDITION, "the primary device cannot be removed");
+    }
+    if (target->lost) {
+      // Its key still carries data encrypted for it (and shares made to it) to the new primary.
+      return Status(StatusCode::FAILED_PRECONDITION,
+                    "a device replaced by a recovery stays locked out; it cannot be removed");
     }
     for (const std::int64_t id : store_.remove_device(target->id)) {
       reencryptor_.invalidate_edge(id);
@@ -670,6 +750,8 @@ Status HopboxService::ListReKeys(Ctx* ctx, const v1::ListReKeysRequest*,
       info.set_kind(kind_to_proto(r.edge.kind));
       info.set_from_fingerprint(string_of(r.from_fingerprint));
       info.set_to_fingerprint(string_of(r.to_fingerprint));
+      info.set_to_device_id(r.edge.to);
+      if (const auto to = store_.device(r.edge.to)) info.set_to_user(to->user);
       info.mutable_policy()->set_scope(static_cast<v1::AccessPolicy::Scope>(r.edge.policy.scope));
       info.mutable_policy()->set_folder(r.edge.policy.folder);
       for (const auto& i : r.edge.policy.items) info.mutable_policy()->add_item_ids(i);

@@ -62,6 +62,11 @@ class HopboxService final : public hopbox::v1::Hopbox::Service {
                            hopbox::v1::RefreshItemResponse* resp) override;
   grpc::Status RemoveDevice(Ctx* ctx, const hopbox::v1::RemoveDeviceRequest* req,
                             hopbox::v1::RemoveDeviceResponse* resp) override;
+  grpc::Status PromoteDevice(Ctx* ctx, const hopbox::v1::PromoteDeviceRequest* req,
+                             hopbox::v1::PromoteDeviceResponse* resp) override;
+  grpc::Status UpdateDeviceCertificate(Ctx* ctx,
+                                       const hopbox::v1::UpdateDeviceCertificateRequest* req,
+                                       hopbox::v1::UpdateDeviceCertificateResponse* resp) override;
   grpc::Status RequestPairing(Ctx* ctx, const hopbox::v1::RequestPairingRequest* req,
                               hopbox::v1::RequestPairingResponse* resp) override;
   grpc::Status Health(Ctx* ctx, const hopbox::v1::HealthRequest* req,

@@ -92,11 +92,16 @@ CREATE TABLE recovery_blobs (
   PRIMARY KEY (user_id, name)
 );
 )sql",
+    // Recovery by a secondary device: a lost device is locked out but stays a node of the key
+    // network, so that data encrypted for it remains readable through its edges.
+    R"sql(
+ALTER TABLE devices ADD COLUMN lost INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 const char* const kDeviceColumns =
     "d.id, d.user_id, u.name, d.name, d.is_primary, d.signing_key, d.encryption_key, "
-    "d.fingerprint, d.certificate_chain FROM devices d JOIN users u ON u.id = d.user_id ";
+    "d.fingerprint, d.certificate_chain, d.lost FROM devices d JOIN users u ON u.id = d.user_id ";
 
 DeviceRecord read_device(Stmt& s) {
   DeviceRecord d;
@@ -109,6 +114,7 @@ DeviceRecord read_device(Stmt& s) {
   d.encryption_key = s.blob(6);
   d.fingerprint = s.blob(7);
   d.certificate_chain = s.blob(8);
+  d.lost = s.i64(9) != 0;
   return d;
 }
 
@@ -269,6 +275,40 @@ std::optional<UserId> SqliteStore::user_id(const std::string& user) {
   s.bind(1, user);
   if (!s.step()) return std::nullopt;
   return s.i64(0);
+}
+
+bool SqliteStore::promote_device(UserId user, std::int64_t new_primary, std::int64_t lost,
+                                 const Bytes& certificate_chain) {
+  std::lock_guard lock(mu_);
+  Transaction t(db_);
+  Stmt check(db_,
+             "SELECT COUNT(*) FROM devices WHERE user_id = ?1 AND lost = 0 AND "
+             "((id = ?2 AND is_primary = 0) OR (id = ?3 AND is_primary = 1))");
+  check.bind(1, user).bind(2, new_primary).bind(3, lost);
+  if (!check.step() || check.i64(0) != 2) return false;
+  Stmt old(db_, "UPDATE devices SET is_primary = 0, lost = 1 WHERE id = ?");
+  old.bind(1, lost);
+  old.step();
+  Stmt promoted(db_, "UPDATE devices SET is_primary = 1, certificate_chain = ?2 WHERE id = ?1");
+  promoted.bind(1, new_primary).bind(2, certificate_chain);
+  promoted.step();
+  // Its sessions stay on record only so that it hears why it is refused (authentication
+  // checks the lost flag on every call).
+  for (const char* sql : {"DELETE FROM challenges WHERE device_id = ?1",
+                          "DELETE FROM notifications WHERE to_device = ?1"}) {
+    Stmt s(db_, sql);
+    s.bind(1, lost);
+    s.step();
+  }
+  t.commit();
+  return true;
+}
+
+void SqliteStore::set_certificate_chain(std::int64_t device, const Bytes& certificate_chain) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "UPDATE devices SET certificate_chain = ? WHERE id = ?");
+  s.bind(1, certificate_chain).bind(2, device);
+  s.step();
 }
 
 std::vector<std::int64_t> SqliteStore::remove_device(std::int64_t id) {

@@ -28,6 +28,9 @@ class SqliteStore final : public Store {
   std::vector<DeviceRecord> devices_of(UserId user) override;
   std::optional<UserId> user_id(const std::string& user) override;
   std::vector<std::int64_t> remove_device(std::int64_t id) override;
+  bool promote_device(UserId user, std::int64_t new_primary, std::int64_t lost,
+                      const Bytes& certificate_chain) override;
+  void set_certificate_chain(std::int64_t device, const Bytes& certificate_chain) override;
 
   void put_challenge(std::int64_t device, const Bytes& challenge, std::int64_t expires) override;
   bool take_challenge(std::int64_t device, const Bytes& challenge, std::int64_t now) override;

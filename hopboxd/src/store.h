@@ -25,6 +25,7 @@ struct DeviceRecord {
   Bytes encryption_key;  // mupre public key encoding
   Bytes fingerprint;     // SHA-256 of encryption_key
   Bytes certificate_chain;
+  bool lost = false;  // replaced by a recovery: locked out, but still a key of the network
 };
 
 struct ItemRecord {
@@ -76,6 +77,12 @@ class Store {
   // Deletes the device with its sessions, challenges, notifications and every re-encryption
   // key from, to or made by it; returns the ids of the deleted keys.
   virtual std::vector<std::int64_t> remove_device(std::int64_t id) = 0;
+  // Recovery by a secondary device, atomically: `lost` (the user's primary) is locked out (no
+  // longer primary; authentication refuses it) and keeps its edges; `new_primary` (a device of the
+  // user) becomes the primary with `certificate_chain`. False if they are not such devices.
+  virtual bool promote_device(UserId user, std::int64_t new_primary, std::int64_t lost,
+                              const Bytes& certificate_chain) = 0;
+  virtual void set_certificate_chain(std::int64_t device, const Bytes& certificate_chain) = 0;
 
   // One-time challenges and sessions (tokens are stored hashed).
   virtual void put_challenge(std::int64_t device, const Bytes& challenge, std::int64_t expires) = 0;

@@ -11,5 +11,7 @@ namespace hopbox::certs {
 Bytes enrollment_proof_message(const std::string& identifier, const Bytes& encryption_key);
 // "hopbox v1 revoke" 0x00 SHA-256(certificate).
 Bytes revocation_message(const Bytes& certificate);
+// "hopbox v1 recover primary" 0x00 SHA-256(the lost primary's certificate).
+Bytes recover_primary_message(const Bytes& lost_primary_certificate);
 
 }  // namespace hopbox::certs
