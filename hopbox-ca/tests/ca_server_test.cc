@@ -133,6 +133,49 @@ TEST(CaServer, RevocationNeedsADeviceOfTheSameUserAndShowsInTheSignedList) {
             grpc::StatusCode::PERMISSION_DENIED);
 }
 
+TEST(CaServer, ASecondaryReplacesThePrimaryOnceWithAProofOfItsKey) {
+  TestCa ca;
+  const Device primary, secondary;
+  v1::EnrollResponse enrolled;
+  ASSERT_TRUE(enroll(ca, primary.enroll_request("alice", ca.invite("alice")), &enrolled).ok());
+  const certs::Bytes primary_cert(enrolled.certificate().begin(), enrolled.certificate().end());
+  const std::int64_t now = std::time(nullptr);
+  const certs::Bytes secondary_cert = certs::issue_certificate(
+      {"alice", secondary.spki(), secondary.encryption_key(), 7, now - 60, now + 3600},
+      primary_cert, [&](std::span<const std::uint8_t> m) {
+        const std::string sig = primary.sign(certs::Bytes(m.begin(), m.end()));
+        return certs::Bytes(sig.begin(), sig.end());
+      });
+  auto recover = [&](const std::vector<certs::Bytes>& chain, const Device& signer,
+                     v1::RecoverPrimaryResponse* resp) {
+    grpc::ClientContext ctx;
+    v1::RecoverPrimaryRequest req;
+    const certs::Bytes encoded = certs::encode_chain(chain);
+    req.set_requester_chain(std::string(encoded.begin(), encoded.end()));
+    req.set_signature(signer.sign(certs::recover_primary_message(chain.back())));
+    return ca.stub()->RecoverPrimary(&ctx, req, resp);
+  };
+  v1::RecoverPrimaryResponse resp;
+  EXPECT_EQ(recover({primary_cert}, primary, &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);  // the primary cannot replace itself
+  EXPECT_EQ(recover({secondary_cert, primary_cert}, Device(), &resp).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);  // no proof of the secondary's key
+  ASSERT_TRUE(recover({secondary_cert, primary_cert}, secondary, &resp).ok());
+  const certs::Bytes fresh(resp.certificate().begin(), resp.certificate().end());
+  const auto root = root_of(ca);
+  EXPECT_EQ(certs::verify_device_chain({fresh}, root, {}, now).encryption_key,
+            secondary.encryption_key());
+  // The old primary is revoked: its chain no longer serves, not even for a second recovery.
+  grpc::ClientContext ctx;
+  v1::GetRevocationListResponse list;
+  ASSERT_TRUE(ca.stub()->GetRevocationList(&ctx, v1::GetRevocationListRequest(), &list).ok());
+  EXPECT_TRUE(certs::open_revocation_list(
+                  certs::Bytes(list.revocation_list().begin(), list.revocation_list().end()), root)
+                  .contains(certs::inspect_certificate(primary_cert).fingerprint));
+  EXPECT_EQ(recover({secondary_cert, primary_cert}, secondary, &resp).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
 TEST(CaServer, RootKeyInAPkcs11TokenNeverTouchesTheDisk) {
   char tmpl[] = "/tmp/hopbox-ca-token-XXXXXX";
   const std::filesystem::path dir = mkdtemp(tmpl);

@@ -536,5 +536,78 @@ TEST_F(ServerTest, PairingRequestsReachThePrimaryAndAreBounded) {
   EXPECT_EQ(stub_->RequestPairing(&ctx, req, &resp).error_code(), StatusCode::NOT_FOUND);
 }
 
+grpc::Status promote(v1::Hopbox::Stub& stub, const TestDevice& caller, std::int64_t lost) {
+  grpc::ClientContext ctx;
+  caller.authorize(ctx);
+  v1::PromoteDeviceRequest req;
+  req.set_lost_device_id(lost);
+  v1::PromoteDeviceResponse resp;
+  return stub.PromoteDevice(&ctx, req, &resp);
+}
+
+TEST_F(ServerTest, PromotionLocksTheLostPrimaryOutAndKeepsItsEdges) {
+  TestDevice a1, a2, b1;
+  create_account("alice", a1);
+  add_device(a1, a2);
+  create_account("bob", b1);
+  install(a1, a2, v1::REKEY_KIND_OWN_DEVICE);
+  install(b1, a1, v1::REKEY_KIND_SHARE);
+  ASSERT_TRUE(upload(a1, "alice", "x", "before the loss").ok());
+  ASSERT_TRUE(upload(b1, "bob", "y", "bob's").ok());
+  // Only a device of the account may replace its primary, and only the primary is replaced.
+  EXPECT_EQ(promote(*stub_, b1, a1.id).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(promote(*stub_, a1, a1.id).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(promote(*stub_, a2, a2.id).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  ASSERT_TRUE(promote(*stub_, a2, a1.id).ok());
+  // The lost primary is refused at once, its open session included, and cannot start another.
+  std::string plain;
+  EXPECT_EQ(download(a1, "alice", "x", plain).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(a1.login(*stub_).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  // Its edges still carry what was encrypted for it: alice's item and bob's share.
+  int hops = 0;
+  ASSERT_TRUE(download(a2, "alice", "x", plain, &hops).ok());
+  EXPECT_EQ(plain, "before the loss");
+  EXPECT_EQ(hops, 1);
+  ASSERT_TRUE(download(a2, "bob", "y", plain, &hops).ok());
+  EXPECT_EQ(hops, 2);
+  // bob's primary was told; the lost device cannot be removed, and the new primary cannot be
+  // promoted twice.
+  EXPECT_EQ(promote(*stub_, a2, a1.id).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  grpc::ClientContext ctx;
+  a2.authorize(ctx);
+  v1::RemoveDeviceRequest rm;
+  rm.set_device_id(a1.id);
+  v1::RemoveDeviceResponse rm_resp;
+  EXPECT_EQ(stub_->RemoveDevice(&ctx, rm, &rm_resp).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  grpc::ClientContext wctx;
+  b1.authorize(wctx);
+  wctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  auto reader = stub_->WatchInbox(&wctx, v1::WatchInboxRequest());
+  v1::Notification n;
+  ASSERT_TRUE(reader->Read(&n));
+  EXPECT_EQ(n.kind(), "recovered");
+  EXPECT_EQ(n.from_user(), "alice");
+}
+
+TEST_F(ServerTest, OnlyThePrimaryUpdatesCertificatesOfItsOwnDevices) {
+  TestDevice a1, a2, b1;
+  create_account("alice", a1);
+  add_device(a1, a2);
+  create_account("bob", b1);
+  auto update = [&](const TestDevice& caller, std::int64_t device) {
+    grpc::ClientContext ctx;
+    caller.authorize(ctx);
+    v1::UpdateDeviceCertificateRequest req;
+    req.set_device_id(device);
+    req.set_certificate_chain("chain");
+    v1::UpdateDeviceCertificateResponse resp;
+    return stub_->UpdateDeviceCertificate(&ctx, req, &resp).error_code();
+  };
+  EXPECT_EQ(update(a2, a1.id), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(update(b1, a2.id), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(update(a1, a2.id), grpc::StatusCode::OK);  // no CA configured: stored as given
+}
+
 }  // namespace
 }  // namespace hopboxd::test
