@@ -94,6 +94,8 @@ void fill_device(const DeviceRecord& d, v1::Device& out) {
   out.mutable_keys()->set_certificate_chain(string_of(d.certificate_chain));
   out.set_encryption_key_fingerprint(string_of(d.fingerprint));
   out.set_lost(d.lost);
+  out.set_recovery_for(d.recovery_for_user);
+  out.set_pending_recovery(d.pending_recovery);
 }
 
 void fill_summary(const ItemRecord& r, v1::ItemSummary& out) {
@@ -150,6 +152,13 @@ Status HopboxService::authenticated(Ctx* ctx, const char* method, F&& handler) {
   return guarded(method, [&] {
     DeviceRecord caller;
     if (Status s = authenticate(ctx, caller); !s.ok()) return s;
+    // A device waiting for its recovery can do only what the recovery needs.
+    static constexpr std::string_view kPendingMethods[] = {
+        "WatchInbox", "AckNotification", "ReencryptChallenge", "PromoteDevice", "ListDevices"};
+    if (caller.pending_recovery && std::find(std::begin(kPendingMethods), std::end(kPendingMethods),
+                                             method) == std::end(kPendingMethods)) {
+      return Status(StatusCode::PERMISSION_DENIED, "this device is waiting for its recovery");
+    }
     return handler(static_cast<const DeviceRecord&>(caller));
   });
 }
@@ -216,6 +225,9 @@ Status HopboxService::BeginSession(Ctx*, const v1::BeginSessionRequest* req,
     if (!device) return Status(StatusCode::NOT_FOUND, "no such device");
     if (device->lost) {
       return Status(StatusCode::PERMISSION_DENIED, "this device was replaced by a recovery");
+    }
+    if (device->recovery_for) {
+      return Status(StatusCode::PERMISSION_DENIED, "a recovery key does not sign in");
     }
     const Bytes challenge = random_bytes(32);
     store_.put_challenge(device->id, challenge, now_seconds() + 60);
@@ -324,6 +336,11 @@ Status HopboxService::PromoteDevice(Ctx* ctx, const v1::PromoteDeviceRequest* re
     if (req->certificate_chain().size() > kMaxCertChain) {
       return invalid("certificate_chain: too large");
     }
+    if (caller.pending_recovery && certificates_ == nullptr) {
+      // Only the CA's re-certification proves that a new device really recovered.
+      return Status(StatusCode::PERMISSION_DENIED,
+                    "recovering on a new device needs a service configured with the CA");
+    }
     DeviceRecord promoted = caller;
     promoted.certificate_chain = bytes_of(req->certificate_chain());
     if (Status s = check_certificate(caller.user, promoted); !s.ok()) return s;
@@ -382,6 +399,112 @@ Status HopboxService::UpdateDeviceCertificate(Ctx* ctx,
     target->certificate_chain = bytes_of(req->certificate_chain());
     if (Status s = check_certificate(caller.user, *target); !s.ok()) return s;
     store_.set_certificate_chain(target->id, target->certificate_chain);
+    return Status::OK;
+  });
+}
+
+Status HopboxService::RegisterRecoveryKey(Ctx* ctx, const v1::RegisterRecoveryKeyRequest* req,
+                                          v1::RegisterRecoveryKeyResponse* resp) {
+  return authenticated(ctx, "RegisterRecoveryKey", [&](const DeviceRecord& caller) {
+    const auto protected_user = store_.user_id(req->protected_user());
+    if (!protected_user) return Status(StatusCode::NOT_FOUND, "no such protected user");
+    if (*protected_user == caller.user_id) {
+      return invalid("protected_user: a user cannot protect their own account");
+    }
+    DeviceRecord d;
+    d.name = "recovery key for " + req->protected_user();
+    if (Status s = read_keys(req->keys(), d); !s.ok()) return s;
+    if (Status s = check_certificate(caller.user, d); !s.ok()) return s;
+    d.recovery_for = *protected_user;
+    auto added = store_.add_device(caller.user_id, d);
+    if (!added) return Status(StatusCode::ALREADY_EXISTS, "key already registered");
+    resp->set_device_id(added->id);
+    return Status::OK;
+  });
+}
+
+Status HopboxService::RequestRecovery(Ctx*, const v1::RequestRecoveryRequest* req,
+                                      v1::RequestRecoveryResponse* resp) {
+  return guarded("RequestRecovery", [&] {
+    if (!valid_name(req->device_name())) return invalid("device_name: 1 to 255 bytes");
+    if (req->via().empty() || req->via().size() > 16) return invalid("via: 1 to 16 users");
+    const auto user = store_.user_id(req->user());
+    if (!user) return Status(StatusCode::NOT_FOUND, "no such user");
+    DeviceRecord d;
+    d.name = req->device_name();
+    if (Status s = read_keys(req->keys(), d); !s.ok()) return s;
+    d.certificate_chain.clear();  // certified only once recovered
+    d.pending_recovery = true;
+    // Unauthenticated: bound what a stranger can pile up in the account and in inboxes.
+    int pending = 0;
+    for (const auto& existing : store_.devices_of(*user)) pending += existing.pending_recovery;
+    if (pending >= 4) {
+      return Status(StatusCode::RESOURCE_EXHAUSTED, "too many pending recovery requests");
+    }
+    std::vector<DeviceRecord> helpers;
+    for (const auto& name : req->via()) {
+      const auto helper = store_.user_id(name);
+      if (!helper) return Status(StatusCode::NOT_FOUND, "no such recovery user: " + name);
+      for (auto& h : store_.devices_of(*helper)) {
+        if (h.primary && !h.lost) helpers.push_back(std::move(h));
+      }
+    }
+    auto added = store_.add_device(*user, d);
+    if (!added) return Status(StatusCode::ALREADY_EXISTS, "device key already registered");
+    for (const auto& h : helpers) {
+      if (store_.count_notifications(h.id, "recovery-request") >= 16) continue;
+      NotificationRecord n;
+      n.to_device = h.id;
+      n.from_device = added->id;
+      n.kind = "recovery-request";
+      n.body = bytes_of(nlohmann::json{{"device_id", added->id},
+                                       {"device_name", req->device_name()},
+                                       {"fingerprint", to_hex(added->fingerprint)}}
+                            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      store_.put_notification(n);
+    }
+    {
+      std::lock_guard lock(inbox_mu_);
+      ++inbox_epoch_;
+      inbox_cv_.notify_all();
+    }
+    spdlog::info("recovery of account {} requested by new device {}", *user, added->id);
+    resp->set_device_id(added->id);
+    return Status::OK;
+  });
+}
+
+Status HopboxService::ReencryptChallenge(Ctx* ctx, const v1::ReencryptChallengeRequest* req,
+                                         v1::ReencryptChallengeResponse* resp) {
+  return authenticated(ctx, "ReencryptChallenge", [&](const DeviceRecord& caller) {
+    auto capsule = mupre::Ciphertext::decode(bytes_of(req->capsule()));
+    if (!capsule) return invalid(std::string("capsule: ") + mupre::error_message(capsule.error()));
+    if (capsule->level() != 1) return invalid("capsule: must be a fresh (level 1) capsule");
+    const auto holder =
+        store_.device_by_fingerprint(Bytes(capsule->holder().begin(), capsule->holder().end()));
+    if (!holder || holder->user_id != caller.user_id) {
+      return invalid("capsule: not addressed to a device key of this account");
+    }
+    // An item that exists only for this call: the account's own data, in no folder.
+    ItemRecord challenge;
+    challenge.owner_id = caller.user_id;
+    challenge.item_id = "hopbox-recertification-challenge";
+    challenge.capsule = bytes_of(req->capsule());
+    Status status;
+    const auto chain = chain_for(challenge, caller, status);
+    if (!chain) return status;
+    Bytes current = challenge.capsule;
+    for (const auto& r : *chain) {
+      auto rk = mupre::ReKey::decode(r.rekey);
+      auto c = mupre::Ciphertext::decode(current);
+      if (!rk || !c) return Status(StatusCode::INTERNAL, "a stored key does not decode");
+      auto next = mupre::reencrypt(*rk, *c);
+      if (!next) return Status(StatusCode::INTERNAL, "re-encryption failed");
+      const auto encoded = next->encode();
+      current.assign(encoded.begin(), encoded.end());
+      resp->add_chain(r.id);
+    }
+    resp->set_capsule(string_of(current));
     return Status::OK;
   });
 }

@@ -64,6 +64,12 @@ class HopboxService final : public hopbox::v1::Hopbox::Service {
                             hopbox::v1::RemoveDeviceResponse* resp) override;
   grpc::Status PromoteDevice(Ctx* ctx, const hopbox::v1::PromoteDeviceRequest* req,
                              hopbox::v1::PromoteDeviceResponse* resp) override;
+  grpc::Status RegisterRecoveryKey(Ctx* ctx, const hopbox::v1::RegisterRecoveryKeyRequest* req,
+                                   hopbox::v1::RegisterRecoveryKeyResponse* resp) override;
+  grpc::Status RequestRecovery(Ctx* ctx, const hopbox::v1::RequestRecoveryRequest* req,
+                               hopbox::v1::RequestRecoveryResponse* resp) override;
+  grpc::Status ReencryptChallenge(Ctx* ctx, const hopbox::v1::ReencryptChallengeRequest* req,
+                                  hopbox::v1::ReencryptChallengeResponse* resp) override;
   grpc::Status UpdateDeviceCertificate(Ctx* ctx,
                                        const hopbox::v1::UpdateDeviceCertificateRequest* req,
                                        hopbox::v1::UpdateDeviceCertificateResponse* resp) override;

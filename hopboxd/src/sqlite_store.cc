@@ -97,11 +97,20 @@ CREATE TABLE recovery_blobs (
     R"sql(
 ALTER TABLE devices ADD COLUMN lost INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // Recovery by recovery users: a recovery user's dedicated key for one protected user is a
+    // node of the key network (never a device that signs in); a new device of a user who lost
+    // every device waits, pending, until a recovery makes it the primary.
+    R"sql(
+ALTER TABLE devices ADD COLUMN recovery_for INTEGER REFERENCES users(id);
+ALTER TABLE devices ADD COLUMN pending_recovery INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 const char* const kDeviceColumns =
     "d.id, d.user_id, u.name, d.name, d.is_primary, d.signing_key, d.encryption_key, "
-    "d.fingerprint, d.certificate_chain, d.lost FROM devices d JOIN users u ON u.id = d.user_id ";
+    "d.fingerprint, d.certificate_chain, d.lost, d.recovery_for, "
+    "COALESCE((SELECT name FROM users WHERE id = d.recovery_for), ''), d.pending_recovery "
+    "FROM devices d JOIN users u ON u.id = d.user_id ";
 
 DeviceRecord read_device(Stmt& s) {
   DeviceRecord d;
@@ -115,6 +124,9 @@ DeviceRecord read_device(Stmt& s) {
   d.fingerprint = s.blob(7);
   d.certificate_chain = s.blob(8);
   d.lost = s.i64(9) != 0;
+  if (!s.is_null(10)) d.recovery_for = s.i64(10);
+  d.recovery_for_user = s.text(11);
+  d.pending_recovery = s.i64(12) != 0;
   return d;
 }
 
@@ -232,9 +244,16 @@ std::optional<DeviceRecord> SqliteStore::add_device(UserId user, const DeviceRec
   std::lock_guard lock(mu_);
   Stmt d(db_,
          "INSERT INTO devices(user_id, name, is_primary, signing_key, encryption_key, "
-         "fingerprint, certificate_chain) VALUES (?, ?, 0, ?, ?, ?, ?)");
+         "fingerprint, certificate_chain, recovery_for, pending_recovery) "
+         "VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?)");
   d.bind(1, user).bind(2, device.name).bind(3, device.signing_key).bind(4, device.encryption_key);
   d.bind(5, device.fingerprint).bind(6, device.certificate_chain);
+  if (device.recovery_for) {
+    d.bind(7, *device.recovery_for);
+  } else {
+    d.bind_null(7);
+  }
+  d.bind(8, std::int64_t{device.pending_recovery ? 1 : 0});
   if (!d.exec_allow_constraint()) return std::nullopt;
   const std::int64_t id = sqlite3_last_insert_rowid(db_);
   Stmt s(db_, (std::string("SELECT ") + kDeviceColumns + "WHERE d.id = ?").c_str());
@@ -283,13 +302,16 @@ bool SqliteStore::promote_device(UserId user, std::int64_t new_primary, std::int
   Transaction t(db_);
   Stmt check(db_,
              "SELECT COUNT(*) FROM devices WHERE user_id = ?1 AND lost = 0 AND "
-             "((id = ?2 AND is_primary = 0) OR (id = ?3 AND is_primary = 1))");
+             "recovery_for IS NULL AND ((id = ?2 AND is_primary = 0) OR "
+             "(id = ?3 AND is_primary = 1))");
   check.bind(1, user).bind(2, new_primary).bind(3, lost);
   if (!check.step() || check.i64(0) != 2) return false;
   Stmt old(db_, "UPDATE devices SET is_primary = 0, lost = 1 WHERE id = ?");
   old.bind(1, lost);
   old.step();
-  Stmt promoted(db_, "UPDATE devices SET is_primary = 1, certificate_chain = ?2 WHERE id = ?1");
+  Stmt promoted(db_,
+                "UPDATE devices SET is_primary = 1, pending_recovery = 0, certificate_chain = ?2 "
+                "WHERE id = ?1");
   promoted.bind(1, new_primary).bind(2, certificate_chain);
   promoted.step();
   // Its sessions stay on record only so that it hears why it is refused (authentication

@@ -26,6 +26,10 @@ struct DeviceRecord {
   Bytes fingerprint;     // SHA-256 of encryption_key
   Bytes certificate_chain;
   bool lost = false;  // replaced by a recovery: locked out, but still a key of the network
+  // A recovery user's dedicated key for this protected user: a node, never a signed-in device.
+  std::optional<UserId> recovery_for;
+  std::string recovery_for_user;
+  bool pending_recovery = false;  // a new device waiting to be made primary by a recovery
 };
 
 struct ItemRecord {
