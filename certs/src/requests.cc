@@ -1,5 +1,7 @@
 #include "certs/requests.h"
 
+#include <openssl/crypto.h>
+
 #include <cstring>
 
 #include "openssl_util.h"
@@ -14,13 +16,33 @@ Bytes labelled(const char* label, std::span<const std::uint8_t> tail) {
   return m;
 }
 
-}  // namespace
-
-Bytes enrollment_proof_message(const std::string& identifier, const Bytes& encryption_key) {
+Bytes identity_tail(const std::string& identifier, const Bytes& encryption_key) {
   Bytes tail(identifier.begin(), identifier.end());
   tail.push_back(0);
   tail.insert(tail.end(), encryption_key.begin(), encryption_key.end());
-  return labelled("hopbox v1 enroll", tail);
+  return tail;
+}
+
+}  // namespace
+
+Bytes enrollment_proof_message(const std::string& identifier, const Bytes& encryption_key) {
+  return labelled("hopbox v1 enroll", identity_tail(identifier, encryption_key));
+}
+
+Bytes recertification_proof_message(const std::string& identifier, const Bytes& encryption_key) {
+  return labelled("hopbox v1 recertify", identity_tail(identifier, encryption_key));
+}
+
+Bytes recertification_answer(std::span<const std::uint8_t> capsule_key,
+                             const Bytes& encryption_key) {
+  Bytes tail(capsule_key.begin(), capsule_key.end());
+  tail.insert(tail.end(), encryption_key.begin(), encryption_key.end());
+  Bytes message = labelled("hopbox v1 recertification answer", tail);
+  Bytes answer = detail::sha256(message);
+  // The capsule key is secret until the answer is given.
+  OPENSSL_cleanse(tail.data(), tail.size());
+  OPENSSL_cleanse(message.data(), message.size());
+  return answer;
 }
 
 Bytes revocation_message(const Bytes& certificate) {

@@ -1,5 +1,6 @@
 #include "ca_service.h"
 
+#include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 
@@ -8,6 +9,7 @@
 #include "certs/requests.h"
 #include "certs/verify.h"
 #include "mupre/keys.h"
+#include "mupre/pre.h"
 
 namespace hopbox_ca {
 
@@ -214,6 +216,81 @@ Status CaService::RecoverPrimary(grpc::ServerContext*, const v1::RecoverPrimaryR
   } catch (const std::exception& e) {
     spdlog::error("recover primary: {}", e.what());
     return Status(StatusCode::INTERNAL, "the CA could not complete the recovery");
+  }
+}
+
+Status CaService::BeginRecertification(grpc::ServerContext*,
+                                       const v1::BeginRecertificationRequest* req,
+                                       v1::BeginRecertificationResponse* resp) {
+  try {
+    if (req->identifier().size() > 1024 || req->signing_key().size() > 512 ||
+        req->proof().size() > 128) {
+      return Status(StatusCode::INVALID_ARGUMENT, "a field is larger than allowed");
+    }
+    const certs::Bytes encryption_key = bytes_of(req->encryption_key());
+    if (!mupre::PublicKey::decode(encryption_key)) {
+      return Status(StatusCode::INVALID_ARGUMENT, "encryption_key: not a mupre public key");
+    }
+    const certs::Bytes signing_key = bytes_of(req->signing_key());
+    if (!certs::verify_signature(
+            signing_key, certs::recertification_proof_message(req->identifier(), encryption_key),
+            bytes_of(req->proof()))) {
+      return Status(StatusCode::PERMISSION_DENIED, "proof: not a signature by signing_key");
+    }
+    const auto current = store_.current_certificate(req->identifier());
+    if (!current) {
+      return Status(StatusCode::NOT_FOUND, "no valid certificate for this identifier");
+    }
+    auto old_key = mupre::PublicKey::decode(certs::inspect_certificate(*current).encryption_key);
+    if (!old_key) return Status(StatusCode::INTERNAL, "the certified key does not decode");
+    const mupre::Encapsulation e = mupre::encapsulate(*old_key);
+    const std::int64_t expires = unix_now() + 600;
+    store_.put_recertification({req->identifier(), signing_key, encryption_key,
+                                certs::recertification_answer(e.key.bytes(), encryption_key),
+                                expires});
+    const auto capsule = e.capsule.encode();
+    resp->set_capsule(std::string(capsule.begin(), capsule.end()));
+    resp->set_expires_at(expires);
+    return Status::OK;
+  } catch (const std::exception& e) {
+    spdlog::error("begin re-certification: {}", e.what());
+    return Status(StatusCode::INTERNAL, "the CA could not start the re-certification");
+  }
+}
+
+Status CaService::CompleteRecertification(grpc::ServerContext*,
+                                          const v1::CompleteRecertificationRequest* req,
+                                          v1::CompleteRecertificationResponse* resp) {
+  try {
+    const certs::Bytes encryption_key = bytes_of(req->encryption_key());
+    const auto pending = store_.take_recertification(req->identifier(), encryption_key, unix_now());
+    const certs::Bytes answer = bytes_of(req->answer());
+    if (!pending || answer.size() != pending->answer.size() ||
+        CRYPTO_memcmp(answer.data(), pending->answer.data(), answer.size()) != 0) {
+      spdlog::warn("re-certification of \"{}\" refused", req->identifier());
+      return Status(StatusCode::PERMISSION_DENIED,
+                    "no such challenge, expired, or a wrong answer: begin again");
+    }
+    const auto current = store_.current_certificate(req->identifier());
+    if (!current) return Status(StatusCode::NOT_FOUND, "no valid certificate for this identifier");
+    const std::int64_t now = unix_now();
+    certs::Bytes cert;
+    const bool replaced = store_.replace_primary(
+        req->identifier(), certs::inspect_certificate(*current).fingerprint, now,
+        [&](std::int64_t serial) {
+          return certs::issue_certificate(
+              {req->identifier(), pending->signing_key, pending->encryption_key, serial, now - 60,
+               now + certificate_years_ * kYear},
+              keys_.root_der(), keys_.signer());
+        },
+        cert);
+    if (!replaced) return Status(StatusCode::ABORTED, "the certificate changed meanwhile");
+    spdlog::info("\"{}\" re-certified after recovery", req->identifier());
+    resp->set_certificate(string_of(cert));
+    return Status::OK;
+  } catch (const std::exception& e) {
+    spdlog::error("complete re-certification: {}", e.what());
+    return Status(StatusCode::INTERNAL, "the CA could not complete the re-certification");
   }
 }
 

@@ -23,6 +23,12 @@ class CaService final : public hopbox::v1::CertificateAuthority::Service {
                             hopbox::v1::RevokeDeviceResponse*) override;
   grpc::Status RecoverPrimary(grpc::ServerContext*, const hopbox::v1::RecoverPrimaryRequest*,
                               hopbox::v1::RecoverPrimaryResponse*) override;
+  grpc::Status BeginRecertification(grpc::ServerContext*,
+                                    const hopbox::v1::BeginRecertificationRequest*,
+                                    hopbox::v1::BeginRecertificationResponse*) override;
+  grpc::Status CompleteRecertification(grpc::ServerContext*,
+                                       const hopbox::v1::CompleteRecertificationRequest*,
+                                       hopbox::v1::CompleteRecertificationResponse*) override;
 
   // The current revocation list, signed (also for the operator's `revoke`).
   Bytes signed_revocation_list();

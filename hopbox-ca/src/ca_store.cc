@@ -43,6 +43,15 @@ CREATE TABLE revocations (
   reason TEXT NOT NULL
 );
 )sql",
+    R"sql(
+CREATE TABLE recertifications (
+  identifier TEXT PRIMARY KEY REFERENCES identities(identifier),
+  signing_key BLOB NOT NULL,
+  encryption_key BLOB NOT NULL,
+  answer BLOB NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+)sql",
 };
 
 Bytes sha256(const Bytes& b) {
@@ -163,6 +172,45 @@ bool CaStore::replace_primary(const std::string& identifier, const Bytes& old_fi
   cert.step();
   t.commit();
   return true;
+}
+
+std::optional<Bytes> CaStore::current_certificate(const std::string& identifier) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_,
+         "SELECT c.der FROM certificates c WHERE c.identifier = ? AND NOT EXISTS "
+         "(SELECT 1 FROM revocations r WHERE r.fingerprint = c.fingerprint) "
+         "ORDER BY c.serial DESC LIMIT 1");
+  s.bind(1, identifier);
+  if (!s.step()) return std::nullopt;
+  return s.blob(0);
+}
+
+void CaStore::put_recertification(const PendingRecertification& p) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_,
+         "INSERT OR REPLACE INTO recertifications (identifier, signing_key, encryption_key, "
+         "answer, expires_at) VALUES (?, ?, ?, ?, ?)");
+  s.bind(1, p.identifier).bind(2, p.signing_key).bind(3, p.encryption_key).bind(4, p.answer);
+  s.bind(5, p.expires_at);
+  s.step();
+}
+
+std::optional<PendingRecertification> CaStore::take_recertification(const std::string& identifier,
+                                                                    const Bytes& encryption_key,
+                                                                    std::int64_t now) {
+  std::lock_guard lock(mu_);
+  Transaction t(db_);
+  Stmt s(db_,
+         "DELETE FROM recertifications WHERE identifier = ? RETURNING signing_key, "
+         "encryption_key, answer, expires_at");
+  s.bind(1, identifier);
+  if (!s.step()) return std::nullopt;
+  PendingRecertification p{identifier, s.blob(0), s.blob(1), s.blob(2), s.i64(3)};
+  while (s.step()) {
+  }
+  t.commit();  // one answer per challenge, right or wrong
+  if (p.expires_at < now || p.encryption_key != encryption_key) return std::nullopt;
+  return p;
 }
 
 std::vector<CertificateRecord> CaStore::certificates() {

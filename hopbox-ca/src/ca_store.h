@@ -25,6 +25,14 @@ struct CertificateRecord {
   std::int64_t revoked_at = 0;  // 0: valid
 };
 
+// A re-certification challenge waiting for its answer (paper Fig. 6).
+struct PendingRecertification {
+  std::string identifier;
+  Bytes signing_key, encryption_key;  // the new device's
+  Bytes answer;                       // what the answer must be
+  std::int64_t expires_at = 0;
+};
+
 enum class EnrollOutcome {
   kIssued,
   kNoInvite,   // never invited, or the invitation was burned
@@ -54,6 +62,15 @@ class CaStore {
   EnrollOutcome enroll(const std::string& identifier, const Bytes& code_hash, std::int64_t now,
                        const std::function<Bytes(std::int64_t serial)>& issue, Bytes& issued);
   std::vector<CertificateRecord> certificates();
+  // The newest valid certificate the CA issued for the identifier.
+  std::optional<Bytes> current_certificate(const std::string& identifier);
+  // One challenge per identifier at a time; a new one replaces the old.
+  void put_recertification(const PendingRecertification& p);
+  // Removes the identifier's challenge and returns it if it is for `encryption_key` and has
+  // not expired. A challenge is answered at most once.
+  std::optional<PendingRecertification> take_recertification(const std::string& identifier,
+                                                             const Bytes& encryption_key,
+                                                             std::int64_t now);
   // R1: if `old_fingerprint` is the valid certificate the CA issued for `identifier`, revokes
   // it and records the certificate `issue(serial)` returns, in one transaction. False if not.
   bool replace_primary(const std::string& identifier, const Bytes& old_fingerprint,

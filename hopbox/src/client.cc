@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "certs/item_signature.h"
+#include "certs/requests.h"
 #include "hopbox/net.h"
 #include "mupre/hex.h"
 #include "mupre/item.h"
@@ -655,9 +656,11 @@ void Client::remove(const std::string& name) {
 }
 
 std::int64_t Client::install_rekey(const mupre::PublicKey& target, v1::ReKeyKind kind,
-                                   const v1::AccessPolicy& policy) {
+                                   const v1::AccessPolicy& policy,
+                                   const std::string& protected_user,
+                                   const mupre::SecretKeySource* from) {
   const SealedSecretKey key = secret_key();
-  auto rk = mupre::make_rekey(key, target);
+  auto rk = mupre::make_rekey(from != nullptr ? *from : key, target);
   if (!rk) throw ClientError(std::string("re-encryption key: ") + mupre::error_message(rk.error()));
   grpc::ClientContext ctx;
   authorize(ctx);
@@ -665,6 +668,7 @@ std::int64_t Client::install_rekey(const mupre::PublicKey& target, v1::ReKeyKind
   req.set_rekey(string_of(rk->encode()));
   req.set_kind(kind);
   *req.mutable_policy() = policy;
+  req.set_protected_user(protected_user);
   v1::InstallReKeyResponse resp;
   check(stub_->InstallReKey(&ctx, req, &resp), "installing a re-encryption key");
   return resp.rekey_id();
@@ -731,10 +735,18 @@ Client::RecoveryReport Client::recover_as_primary(bool keep_devices) {
   }
   state_.certificate_chain = mupre::to_hex(chain);
   save_state(dir_, state_);
+  rebuild_as_primary(lost, keep_devices, report);
+  return report;
+}
 
+void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, RecoveryReport& report) {
+  const Bytes chain = unhex(state_.certificate_chain, "certificate_chain");
   // The other devices: re-certified and given keys from this one, or removed.
   for (const auto& d : devices("")) {
-    if (d.device_id() == state_.device_id || d.lost()) continue;
+    if (d.device_id() == state_.device_id || d.lost() || !d.recovery_for().empty() ||
+        d.pending_recovery()) {
+      continue;
+    }
     if (!keep_devices) {
       remove_device(d.device_id());
       ++report.devices_removed;
@@ -762,17 +774,20 @@ Client::RecoveryReport Client::recover_as_primary(bool keep_devices) {
     ++report.devices_kept;
   }
 
-  // Shares the lost primary had made, made anew from this device's key.
+  // Shares and recovery keys the lost primary had made, made anew from this device's key.
   for (const auto& r : shares()) {
-    if (r.kind() != v1::REKEY_KIND_SHARE ||
-        r.from_fingerprint() != lost.encryption_key_fingerprint() || r.to_user().empty()) {
+    if (r.from_fingerprint() != lost.encryption_key_fingerprint() || r.to_user().empty()) {
       continue;
     }
-    const v1::Device target = trusted_primary(r.to_user());
-    auto pk = mupre::PublicKey::decode(bytes_of(target.keys().encryption_key()));
-    if (!pk) continue;
-    install_rekey(*pk, v1::REKEY_KIND_SHARE, r.policy());
-    ++report.shares_remade;
+    if (r.kind() == v1::REKEY_KIND_SHARE) {
+      const v1::Device target = trusted_primary(r.to_user());
+      auto pk = mupre::PublicKey::decode(bytes_of(target.keys().encryption_key()));
+      if (!pk) continue;
+      install_rekey(*pk, v1::REKEY_KIND_SHARE, r.policy());
+      ++report.shares_remade;
+    } else if (r.kind() == v1::REKEY_KIND_RECOVERY) {
+      install_recovery_edge(r.to_user(), r.to_device_id());
+    }
   }
 
   // Every item: a new capsule for this key, signed by this device (paper 4.5).
@@ -780,6 +795,184 @@ Client::RecoveryReport Client::recover_as_primary(bool keep_devices) {
     refresh(item.item_id());
     ++report.items_refreshed;
   }
+}
+
+std::string Client::ask_protection(const std::string& user) {
+  const v1::Device target = trusted_primary(user);
+  std::string number;
+  if (trust_) number = certs::safety_number(trust_->verify_device(target.keys(), user));
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::SendNotificationRequest req;
+  req.set_to_device_id(target.device_id());
+  req.set_kind("recovery-setup");
+  req.set_body("{}");
+  v1::SendNotificationResponse resp;
+  check(stub_->SendNotification(&ctx, req, &resp), "asking " + user + " to protect this account");
+  return number;
+}
+
+void Client::accept_protection(const std::string& user) {
+  const v1::Device asker = trusted_primary(user);
+  if (state_.recovery_keys.count(user) != 0) return;  // already protecting them
+  const SealedSecretKey rk = SealedSecretKey::create(*keys_, state_.key_label);
+  const auto pk = rk.public_key().encode();
+  const Bytes spki = keys_->signing_public_key(state_.key_label);
+  v1::RegisterRecoveryKeyRequest req;
+  req.set_protected_user(user);
+  req.mutable_keys()->set_signing_key(string_of(spki));
+  req.mutable_keys()->set_encryption_key(string_of(Bytes(pk.begin(), pk.end())));
+  if (trust_) {
+    // Certified by this device: alice's client checks that the key is this user's.
+    const Bytes chain = certs::encode_chain(own_chain());
+    const std::int64_t t = now_seconds();
+    Bytes cert = certs::issue_certificate({state_.user, spki, Bytes(pk.begin(), pk.end()),
+                                           random_serial(), t - 60, t + kDeviceCertificateSeconds},
+                                          own_chain().front(), signer());
+    cert.insert(cert.end(), chain.begin(), chain.end());
+    req.mutable_keys()->set_certificate_chain(string_of(cert));
+  }
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::RegisterRecoveryKeyResponse resp;
+  check(stub_->RegisterRecoveryKey(&ctx, req, &resp), "registering the recovery key");
+  state_.recovery_keys[user] = {mupre::to_hex(rk.sealed()), mupre::to_hex(pk), resp.device_id()};
+  save_state(dir_, state_);
+  grpc::ClientContext c2;
+  authorize(c2);
+  v1::SendNotificationRequest n;
+  n.set_to_device_id(asker.device_id());
+  n.set_kind("recovery-accepted");
+  n.set_body(nlohmann::json{{"recovery_key", resp.device_id()}}.dump());
+  v1::SendNotificationResponse nr;
+  check(stub_->SendNotification(&c2, n, &nr), "telling " + user);
+}
+
+void Client::install_recovery_edge(const std::string& helper, std::int64_t recovery_key_device) {
+  for (const auto& d : devices(helper)) {
+    if (d.device_id() != recovery_key_device) continue;
+    if (d.recovery_for() != state_.user) {
+      throw ClientError("that key of " + helper + " is not a recovery key for this account", 4);
+    }
+    if (trust_) trust_->verify_device(d.keys(), helper);
+    auto pk = mupre::PublicKey::decode(bytes_of(d.keys().encryption_key()));
+    if (!pk) throw ClientError("the service returned a damaged key for " + helper, 4);
+    install_rekey(*pk, v1::REKEY_KIND_RECOVERY, v1::AccessPolicy(), state_.user);
+    return;
+  }
+  throw ClientError(helper + " has no such recovery key", 3);
+}
+
+std::vector<std::string> Client::protectors() {
+  const v1::Device me = primary_of("");
+  std::vector<std::string> out;
+  for (const auto& r : shares()) {
+    if (r.kind() == v1::REKEY_KIND_RECOVERY &&
+        r.from_fingerprint() == me.encryption_key_fingerprint()) {
+      out.push_back(r.to_user());
+    }
+  }
+  return out;
+}
+
+void Client::approve_recovery(const std::string& user, std::int64_t device_id) {
+  const auto it = state_.recovery_keys.find(user);
+  if (it == state_.recovery_keys.end()) {
+    throw ClientError("this device holds no recovery key for " + user, 3);
+  }
+  auto rk_pk = mupre::PublicKey::decode(unhex(it->second.public_key, "recovery public key"));
+  if (!rk_pk) throw ClientError("device state: a recovery key is damaged");
+  const SealedSecretKey rk(*keys_, state_.key_label, unhex(it->second.sealed_key, "recovery key"),
+                           *rk_pk);
+  for (const auto& d : devices(user)) {
+    if (d.device_id() != device_id) continue;
+    if (!d.pending_recovery()) throw ClientError("that device is not waiting for a recovery", 3);
+    auto pk = mupre::PublicKey::decode(bytes_of(d.keys().encryption_key()));
+    if (!pk) throw ClientError("the service returned a damaged key", 4);
+    install_rekey(*pk, v1::REKEY_KIND_RECOVERY, v1::AccessPolicy(), user, &rk);
+    return;
+  }
+  throw ClientError(user + " has no device " + std::to_string(device_id), 3);
+}
+
+std::string Client::key_short_code() const {
+  auto pk = mupre::PublicKey::decode(*mupre::from_hex(state_.public_key));
+  const auto fp = pk->fingerprint();
+  return short_code(std::string(fp.begin(), fp.end()));
+}
+
+std::unique_ptr<Client> Client::request_recovery(const fs::path& dir, const std::string& pin,
+                                                 DeviceState base,
+                                                 const std::vector<std::string>& via) {
+  if (base.ca.empty()) {
+    throw ClientError("recovering on a new device needs the CA (--ca, --ca-root)", 2);
+  }
+  std::unique_ptr<KeyStore> keys;
+  DeviceState s = make_device_keys(dir, pin, std::move(base), keys);
+  std::string joined;
+  for (const auto& v : via) joined += (joined.empty() ? "" : ",") + v;
+  s.recovering_via = joined;
+  std::unique_ptr<Client> c(new Client(dir, s, std::move(keys)));
+  grpc::ClientContext ctx;
+  v1::RequestRecoveryRequest req;
+  req.set_user(s.user);
+  req.set_device_name(s.device_name);
+  req.mutable_keys()->set_signing_key(string_of(c->keys_->signing_public_key(s.key_label)));
+  req.mutable_keys()->set_encryption_key(string_of(unhex(s.public_key, "public_key")));
+  for (const auto& v : via) req.add_via(v);
+  v1::RequestRecoveryResponse resp;
+  check(c->stub_->RequestRecovery(&ctx, req, &resp), "asking for a recovery");
+  c->state_.device_id = resp.device_id();
+  save_state(dir, c->state_);
+  return c;
+}
+
+std::optional<Client::RecoveryReport> Client::complete_recovery(bool keep_devices) {
+  if (state_.recovering_via.empty()) throw ClientError("this device is not recovering", 2);
+  RecoveryReport report;
+  v1::Device lost;
+  for (const auto& d : devices("")) {
+    if (d.primary()) lost = d;
+  }
+  if (lost.device_id() == 0) throw ClientError("the account has no primary to replace", 3);
+  report.lost_device = lost.device_id();
+  // Paper Fig. 6: the CA's challenge, for the lost primary's certified key, reaches this
+  // device only along a recovery chain that a recovery user approved.
+  const Bytes encryption_key = unhex(state_.public_key, "public_key");
+  const Bytes capsule = trust_->begin_recertification(
+      state_.user, keys_->signing_public_key(state_.key_label), encryption_key, signer());
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::ReencryptChallengeRequest req;
+  req.set_capsule(string_of(capsule));
+  v1::ReencryptChallengeResponse resp;
+  const grpc::Status s = stub_->ReencryptChallenge(&ctx, req, &resp);
+  if (s.error_code() == grpc::StatusCode::PERMISSION_DENIED) return std::nullopt;
+  check(s, "opening the CA's challenge");
+  auto c = mupre::Ciphertext::decode(bytes_of(resp.capsule()));
+  if (!c) throw ClientError("the challenge from the service does not decode", 4);
+  const SealedSecretKey key = secret_key();
+  auto k = mupre::decapsulate(key, *c);
+  if (!k) throw ClientError("this device cannot open the CA's challenge", 4);
+  const Bytes cert = trust_->complete_recertification(
+      state_.user, encryption_key, certs::recertification_answer(k->bytes(), encryption_key));
+  trust_->tolerate_revoked(certs::inspect_certificate(
+                               certs::decode_chain(bytes_of(lost.keys().certificate_chain())).at(0))
+                               .fingerprint);
+  {
+    grpc::ClientContext c2;
+    authorize(c2);
+    v1::PromoteDeviceRequest p;
+    p.set_lost_device_id(lost.device_id());
+    p.set_certificate_chain(string_of(cert));
+    v1::PromoteDeviceResponse pr;
+    check(stub_->PromoteDevice(&c2, p, &pr), "taking over as the primary device");
+    report.users_notified = pr.notified_users();
+  }
+  state_.certificate_chain = mupre::to_hex(cert);
+  state_.recovering_via.clear();
+  save_state(dir_, state_);
+  rebuild_as_primary(lost, keep_devices, report);
   return report;
 }
 

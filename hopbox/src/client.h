@@ -110,6 +110,31 @@ class Client {
     int users_notified = 0;
   };
   RecoveryReport recover_as_primary(bool keep_devices);
+
+  // ---- Recovery by recovery users (R2; DESIGN.md, "Recovery") ----
+  // On the primary: asks `user` to protect this account. Returns their safety number.
+  std::string ask_protection(const std::string& user);
+  // On the recovery user's primary: makes a dedicated recovery key for `user` (sealed by this
+  // device's token, certified by this device), registers it and tells `user`.
+  void accept_protection(const std::string& user);
+  // On the protected user's primary, once `helper` accepted: the recovery key from this
+  // account's primary key to the recovery key `helper` made for it (its chain checked).
+  void install_recovery_edge(const std::string& helper, std::int64_t recovery_key_device);
+  // The users whose recovery keys protect this account.
+  std::vector<std::string> protectors();
+  // On a recovery user's primary: lets `user`'s pending new device `device_id` read `user`'s
+  // data through the recovery key (after the short codes were compared out of band).
+  void approve_recovery(const std::string& user, std::int64_t device_id);
+  // A new device of a user who lost every device: keys made, registered as pending, and the
+  // recovery users asked.
+  static std::unique_ptr<Client> request_recovery(const std::filesystem::path& state_dir,
+                                                  const std::string& pin, DeviceState base,
+                                                  const std::vector<std::string>& via);
+  // On that device: once a recovery user approved, passes the CA's re-certification
+  // challenge, becomes the primary and rebuilds as R1 does. nullopt while nobody approved.
+  std::optional<RecoveryReport> complete_recovery(bool keep_devices);
+  // The short code of this device's encryption key, to compare out of band.
+  std::string key_short_code() const;
   // A user who shares with this account recovered (a "recovered" notification): make this
   // account's share keys to their lost primary anew to their new primary, after checking its
   // certificate, and revoke the old ones. Returns the number of shares moved.
@@ -130,7 +155,13 @@ class Client {
   void authorize(grpc::ClientContext& ctx);
   hopbox::v1::Device primary_of(const std::string& user);
   std::int64_t install_rekey(const mupre::PublicKey& target, hopbox::v1::ReKeyKind kind,
-                             const hopbox::v1::AccessPolicy& policy);
+                             const hopbox::v1::AccessPolicy& policy,
+                             const std::string& protected_user = "",
+                             const mupre::SecretKeySource* from = nullptr);
+  // After this device became the primary with `chain`: re-certify or remove the other devices,
+  // make own-device and share keys anew, refresh every item.
+  void rebuild_as_primary(const hopbox::v1::Device& lost, bool keep_devices,
+                          RecoveryReport& report);
   // primary_of, and with a CA its keys verified (throws ClientError with exit code 4).
   hopbox::v1::Device trusted_primary(const std::string& user);
   SealedSecretKey secret_key();

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "client.h"
+#include "mupre/hex.h"
 #include "qr.h"
 #include "token.h"
 
@@ -91,17 +92,18 @@ constexpr char kSoftwareWarning[] =
     "WARNING: this device keeps its keys in a passphrase-protected file, not in a hardware "
     "token; anyone who copies the file can try passphrases offline.";
 
-void add_new_device_options(CLI::App* cmd, NewDeviceArgs& a) {
-  cmd->add_option("--server", a.base.server, "the service, host:port")->required();
+// required = false: the command checks them itself (`recover` needs them only with --via).
+void add_new_device_options(CLI::App* cmd, NewDeviceArgs& a, bool required = true) {
+  cmd->add_option("--server", a.base.server, "the service, host:port")->required(required);
   cmd->add_option("--server-ca", a.base.server_ca, "PEM certificate the service's TLS chains to")
-      ->required()
+      ->required(required)
       ->check(CLI::ExistingFile);
   cmd->add_option("--module", a.base.module, "PKCS#11 module (e.g. libsofthsm2.so)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--token", a.base.token_label, "label of the token for this device");
   cmd->add_flag("--software-keystore", a.software,
                 "no token: keep the keys in a passphrase-protected file (WEAKER)");
-  cmd->add_option("--user", a.base.user, "the account's identifier")->required();
+  cmd->add_option("--user", a.base.user, "the account's identifier")->required(required);
   cmd->add_option("--device-name", a.base.device_name, "a name for this device");
   cmd->add_option("--ca", a.base.ca, "the certification authority (hopbox-ca), host:port");
   cmd->add_option("--ca-root", a.base.ca_root, "the CA's root certificate (PEM), from its operator")
@@ -201,11 +203,27 @@ int main(int argc, char** argv) {
   watch->add_flag("--no", answer_no, "refuse every request without asking");
 
   bool recover_yes = false, remove_others = false;
+  std::vector<std::string> via;
+  NewDeviceArgs recover_args;
   auto* recover = app.add_subcommand(
-      "recover", "after losing the primary device: make this secondary device the primary (R1)");
+      "recover",
+      "after losing the primary: make this secondary the primary (R1), or with --via, recover "
+      "on a new device through recovery users (R2)");
   recover->add_flag("--yes", recover_yes, "do not ask for confirmation");
   recover->add_flag("--remove-other-devices", remove_others,
                     "remove the account's other devices instead of re-certifying them");
+  recover->add_option("--via", via, "recovery users to ask (a new device; repeatable)");
+  recover->add_option("--wait", wait_seconds, "wait this long for the approval (with --via)");
+  add_new_device_options(recover, recover_args, false);
+
+  auto* recovery =
+      app.add_subcommand("recovery", "who protects this account, and whom you protect");
+  recovery->require_subcommand(1);
+  recovery->fallthrough();
+  auto* recovery_add =
+      recovery->add_subcommand("add", "ask another user to protect this account (R2)");
+  recovery_add->add_option("user", user, "the recovery user")->required();
+  auto* recovery_status = recovery->add_subcommand("status", "the recovery users of this account");
 
   try {
     app.parse(argc, argv);
@@ -319,6 +337,55 @@ int main(int argc, char** argv) {
                 std::to_string(i.payload_size()) + " bytes\n";
       }
       emit(g, j, text);
+    } else if (recover->parsed() && !via.empty()) {
+      // R2: a new device asks recovery users, then takes over once one approved.
+      std::unique_ptr<Client> c;
+      if (hopbox::state_exists(dir)) {
+        c = Client::open(dir, pin(g));
+      } else {
+        const hopbox::DeviceState base = recover_args.resolved();
+        if (base.server.empty() || base.server_ca.empty() || base.user.empty()) {
+          throw ClientError("recover --via: give --user, --server and --server-ca", 2);
+        }
+        c = Client::request_recovery(dir, pin(g), base, via);
+        emit(g, {{"device_id", c->state().device_id}, {"short_code", c->key_short_code()}},
+             "Asked " + std::to_string(via.size()) +
+                 " recovery user(s). Tell them, by phone or in person, this device's code: " +
+                 c->key_short_code());
+      }
+      std::optional<Client::RecoveryReport> r;
+      for (int i = 0; i <= wait_seconds * 2; ++i) {
+        r = c->complete_recovery(!remove_others);
+        if (r || i == wait_seconds * 2) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      }
+      if (!r) {
+        emit(g, {{"recovered", false}}, "not approved yet: run `hopbox recover --via ...` again");
+        return 1;
+      }
+      emit(g,
+           {{"recovered", true},
+            {"lost_device", r->lost_device},
+            {"devices_kept", r->devices_kept},
+            {"shares_remade", r->shares_remade},
+            {"items_refreshed", r->items_refreshed},
+            {"users_notified", r->users_notified},
+            {"safety_number", c->own_safety_number()}},
+           "recovered: this device is now " + c->state().user +
+               "'s primary, re-certified by the CA");
+    } else if (recovery_add->parsed()) {
+      const std::string number = Client::open(dir, pin(g))->ask_protection(user);
+      emit(g, {{"asked", user}, {"safety_number", number}},
+           "asked " + user + (number.empty() ? "" : " (safety number " + number + ")") +
+               " to protect this account; their `hopbox watch` asks them");
+    } else if (recovery_status->parsed()) {
+      json j = json::array();
+      std::string text;
+      for (const auto& u : Client::open(dir, pin(g))->protectors()) {
+        j.push_back(u);
+        text += "protected by " + u + "\n";
+      }
+      emit(g, {{"protected_by", j}}, text.empty() ? "no recovery users yet" : text);
     } else if (recover->parsed()) {
       auto c = Client::open(dir, pin(g));
       if (!recover_yes) {
@@ -407,6 +474,56 @@ int main(int argc, char** argv) {
       auto c = Client::open(dir, pin(g));
       json j = json::array();
       c->watch(wait_ms * 1000, [&](const hopbox::v1::Notification& n) {
+        if (n.kind() == "recovery-setup" || n.kind() == "recovery-accepted" ||
+            n.kind() == "recovery-request") {
+          const auto body = json::parse(n.body(), nullptr, false);
+          json entry = {{"kind", n.kind()}, {"from_user", n.from_user()}};
+          bool consent = answer_yes;
+          std::string question;
+          if (n.kind() == "recovery-setup") {
+            const std::string number = c->safety_number_of(n.from_user());
+            entry["fingerprint"] = number;
+            question = n.from_user() + (number.empty() ? "" : " (safety number " + number + ")") +
+                       " asks you to protect their account: if they lose their devices, you "
+                       "can let a new device of theirs read their data. Accept?";
+          } else if (n.kind() == "recovery-request") {
+            const auto fp = mupre::from_hex(body.is_object() ? body.value("fingerprint", "") : "");
+            const std::string short_code =
+                fp ? Client::short_code(std::string(fp->begin(), fp->end())) : std::string();
+            entry["short_code"] = short_code;
+            entry["device_id"] = body.is_object() ? body.value("device_id", std::int64_t{0}) : 0;
+            question = n.from_user() + " asks to recover their account onto a new device (" +
+                       (body.is_object() ? body.value("device_name", "") : "") +
+                       ") showing the code " + short_code + ". Call them and compare the code. Approve?";
+          } else {
+            consent = true;  // our own request, answered: install the recovery key
+          }
+          if (!consent && !answer_no) {
+            std::cout << question << " [y/N] " << std::flush;
+            std::string answer;
+            std::getline(std::cin, answer);
+            consent = answer == "y" || answer == "Y" || answer == "yes";
+          }
+          if (answer_no && n.kind() != "recovery-accepted") consent = false;
+          entry["approved"] = consent;
+          if (consent) {
+            if (n.kind() == "recovery-setup") {
+              c->accept_protection(n.from_user());
+            } else if (n.kind() == "recovery-request") {
+              c->approve_recovery(n.from_user(), entry["device_id"].get<std::int64_t>());
+            } else {
+              c->install_recovery_edge(
+                  n.from_user(),
+                  body.is_object() ? body.value("recovery_key", std::int64_t{0}) : 0);
+            }
+          }
+          c->acknowledge(n.notification_id());
+          j.push_back(entry);
+          if (!g.json)
+            std::cout << n.kind() << " from " << n.from_user() << ": " << (consent ? "done" : "refused")
+                      << "\n";
+          return true;
+        }
         if (n.kind() == "recovered") {
           const auto body = json::parse(n.body(), nullptr, false);
           const std::string who = body.is_object() ? body.value("user", "") : "";

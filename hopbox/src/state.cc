@@ -61,6 +61,12 @@ DeviceState load_state(const fs::path& dir) {
     s.ca = j.value("ca", "");
     s.ca_root = j.value("ca_root", "");
     s.certificate_chain = j.value("certificate_chain", "");
+    s.recovering_via = j.value("recovering_via", "");
+    if (j.contains("recovery_keys")) {
+      for (const auto& [user, k] : j.at("recovery_keys").items()) {
+        s.recovery_keys[user] = {k.at("sealed_key"), k.at("public_key"), k.at("device_id")};
+      }
+    }
     return s;
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error((dir / kFile).string() + " is damaged: " + e.what());
@@ -70,21 +76,28 @@ DeviceState load_state(const fs::path& dir) {
 void save_state(const fs::path& dir, const DeviceState& s) {
   fs::create_directories(dir);
   fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace);
-  const nlohmann::json j = {{"server", s.server},
-                            {"server_ca", s.server_ca},
-                            {"module", s.module},
-                            {"token_label", s.token_label},
-                            {"key_label", s.key_label},
-                            {"user", s.user},
-                            {"device_name", s.device_name},
-                            {"device_id", s.device_id},
-                            {"sealed_key", s.sealed_key},
-                            {"public_key", s.public_key},
-                            {"session_token", s.session_token},
-                            {"session_expires", s.session_expires},
-                            {"ca", s.ca},
-                            {"ca_root", s.ca_root},
-                            {"certificate_chain", s.certificate_chain}};
+  nlohmann::json j = {{"server", s.server},
+                      {"server_ca", s.server_ca},
+                      {"module", s.module},
+                      {"token_label", s.token_label},
+                      {"key_label", s.key_label},
+                      {"user", s.user},
+                      {"device_name", s.device_name},
+                      {"device_id", s.device_id},
+                      {"sealed_key", s.sealed_key},
+                      {"public_key", s.public_key},
+                      {"session_token", s.session_token},
+                      {"session_expires", s.session_expires},
+                      {"ca", s.ca},
+                      {"ca_root", s.ca_root},
+                      {"certificate_chain", s.certificate_chain},
+                      {"recovering_via", s.recovering_via}};
+  nlohmann::json keys = nlohmann::json::object();
+  for (const auto& [user, k] : s.recovery_keys) {
+    keys[user] = {
+        {"sealed_key", k.sealed_key}, {"public_key", k.public_key}, {"device_id", k.device_id}};
+  }
+  j["recovery_keys"] = keys;
   write_file_atomically(dir / kFile, j.dump(2) + "\n");
 }
 

@@ -5,10 +5,18 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 
 namespace hopbox {
+
+// A dedicated recovery key this device holds to protect another user (DESIGN.md, R2/R3).
+struct RecoveryKeyState {
+  std::string sealed_key;      // hex, sealed by this device's token like its own key
+  std::string public_key;      // hex
+  std::int64_t device_id = 0;  // its node at the service
+};
 
 struct DeviceState {
   std::string server;       // host:port
@@ -26,6 +34,8 @@ struct DeviceState {
   std::string ca;                 // host:port of hopbox-ca; empty: no CA (keys unverified)
   std::string ca_root;            // PEM file of the CA's root certificate
   std::string certificate_chain;  // hex: this device's chain, leaf first (docs/formats.md)
+  std::map<std::string, RecoveryKeyState> recovery_keys;  // by protected user
+  std::string recovering_via;  // a new device recovering the account: the recovery users
 };
 
 // Throws std::runtime_error with a message naming the file on failure.

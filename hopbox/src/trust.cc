@@ -108,6 +108,44 @@ certs::Bytes Trust::recover_primary(const std::vector<certs::Bytes>& own_chain,
   return cert;
 }
 
+certs::Bytes Trust::begin_recertification(const std::string& identifier,
+                                          const certs::Bytes& signing_key,
+                                          const certs::Bytes& encryption_key,
+                                          const certs::Signer& sign) {
+  grpc::ClientContext ctx;
+  v1::BeginRecertificationRequest req;
+  req.set_identifier(identifier);
+  req.set_signing_key(string_of(signing_key));
+  req.set_encryption_key(string_of(encryption_key));
+  req.set_proof(string_of(sign(certs::recertification_proof_message(identifier, encryption_key))));
+  v1::BeginRecertificationResponse resp;
+  check_ca(stub_->BeginRecertification(&ctx, req, &resp), "asking the CA for its challenge");
+  return bytes_of(resp.capsule());
+}
+
+certs::Bytes Trust::complete_recertification(const std::string& identifier,
+                                             const certs::Bytes& encryption_key,
+                                             const certs::Bytes& answer) {
+  grpc::ClientContext ctx;
+  v1::CompleteRecertificationRequest req;
+  req.set_identifier(identifier);
+  req.set_encryption_key(string_of(encryption_key));
+  req.set_answer(string_of(answer));
+  v1::CompleteRecertificationResponse resp;
+  check_ca(stub_->CompleteRecertification(&ctx, req, &resp), "answering the CA's challenge");
+  const certs::Bytes cert = bytes_of(resp.certificate());
+  try {
+    const auto d = certs::verify_device_chain({cert}, root_, {}, now_seconds());
+    if (d.identifier != identifier || d.encryption_key != encryption_key) {
+      throw ClientError("the CA returned a certificate for other keys", 4);
+    }
+  } catch (const certs::CertError& e) {
+    throw ClientError(std::string("the CA's certificate does not verify: ") + e.what(), 4);
+  }
+  revoked_.reset();
+  return cert;
+}
+
 void Trust::revoke(const certs::Bytes& certificate, const std::vector<certs::Bytes>& own_chain,
                    const certs::Signer& sign) {
   grpc::ClientContext ctx;

@@ -31,6 +31,13 @@ class Trust {
   // device's keys in its place; returns the new certificate (checked against the root).
   certs::Bytes recover_primary(const std::vector<certs::Bytes>& own_chain,
                                const certs::Signer& sign);
+  // Paper Fig. 6: the CA's challenge capsule for the identifier's certified primary key.
+  certs::Bytes begin_recertification(const std::string& identifier, const certs::Bytes& signing_key,
+                                     const certs::Bytes& encryption_key, const certs::Signer& sign);
+  // The answer; returns the new primary certificate (checked against the root).
+  certs::Bytes complete_recertification(const std::string& identifier,
+                                        const certs::Bytes& encryption_key,
+                                        const certs::Bytes& answer);
   // During a recovery, the lost primary's certificate is revoked, yet what it certified and
   // signed before the loss is what the recovering device re-certifies and re-signs.
   void tolerate_revoked(const certs::Bytes& fingerprint) {

@@ -275,5 +275,57 @@ TEST_F(WithCa, R1ASecondaryReplacesALostPrimaryAndEverythingStaysReadable) {
   EXPECT_EQ(read(dir_ / "n"), "after");
 }
 
+TEST_F(WithCa, R2ARecoveryUserLetsANewDeviceTakeOverAndTheCaReCertifiesIt) {
+  make_user("alice");
+  make_user("bob");
+  ok("alice1", "put " + file("a.txt", "alice's").string());
+  ok("bob1", "put " + file("b.txt", "for alice").string() + " --folder for-alice");
+  ok("bob1", "put " + file("secret.txt", "bob's own").string() + " --folder private");
+  ok("bob1", "share alice --yes --folder for-alice");
+
+  // bob agrees to protect alice: a recovery key made for her on bob's device.
+  EXPECT_EQ(ok("alice1", "recovery add bob")["safety_number"],
+            ok("bob1", "whoami")["safety_number"]);
+  const json setup = ok("bob1", "watch --seconds 1 --yes");
+  ASSERT_EQ(setup.size(), 1u);
+  EXPECT_EQ(setup[0]["kind"], "recovery-setup");
+  EXPECT_EQ(ok("alice1", "watch --seconds 1 --yes")[0]["kind"], "recovery-accepted");
+  EXPECT_EQ(ok("alice1", "recovery status")["protected_by"], json::array({"bob"}));
+
+  // alice loses her devices; a new one asks bob. Until bob approves, it cannot answer the
+  // CA's challenge, so it is not certified and cannot take over.
+  hopbox::testing::init_softhsm_token("alice3", "1234");
+  const CliRun asked = hopbox("alice3",
+                              "recover --via bob --user alice --token alice3 "
+                              "--device-name phone" +
+                                  server_opts_);
+  EXPECT_EQ(asked.exit_code, 1);
+  const json request = json::parse(asked.out.substr(0, asked.out.find('\n')));
+  EXPECT_EQ(hopbox("alice3", "ls").exit_code, 3);  // pending: waits for its recovery
+  const json approved = ok("bob1", "watch --seconds 1 --yes");
+  ASSERT_EQ(approved.size(), 1u);
+  EXPECT_EQ(approved[0]["kind"], "recovery-request");
+  EXPECT_EQ(approved[0]["short_code"], request["short_code"]);  // compared by phone
+
+  const json r = ok("alice3", "recover --via bob");
+  EXPECT_EQ(r["recovered"], true);
+  EXPECT_EQ(r["items_refreshed"], 1);
+  // The new device reads alice's data and what bob shared with her, never bob's own data.
+  ok("alice3", "get a.txt -o " + (dir_ / "a").string());
+  EXPECT_EQ(read(dir_ / "a"), "alice's");
+  ok("alice3", "get b.txt --owner bob -o " + (dir_ / "b").string());
+  EXPECT_EQ(read(dir_ / "b"), "for alice");
+  EXPECT_EQ(hopbox("alice3", "get secret.txt --owner bob -o " + (dir_ / "s").string()).exit_code,
+            3);
+  // The lost primary is refused; alice2, re-certified by the new primary, still works.
+  EXPECT_EQ(hopbox("alice1", "ls").exit_code, 3);
+  ok("alice2", "get a.txt -o " + (dir_ / "a2").string());
+  // bob checks the new certificate and moves his share.
+  const json followed = ok("bob1", "watch --seconds 1 --yes");
+  ASSERT_EQ(followed.size(), 1u);
+  EXPECT_EQ(followed[0]["shares_moved"], 1);
+  EXPECT_EQ(followed[0]["fingerprint"], r["safety_number"]);
+}
+
 }  // namespace
 }  // namespace hopbox

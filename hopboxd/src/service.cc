@@ -835,6 +835,17 @@ Status HopboxService::InstallReKey(Ctx* ctx, const v1::InstallReKeyRequest* req,
                                         ? std::optional<UserId>(caller.user_id)
                                         : store_.user_id(req->protected_user());
         if (!protected_user) return Status(StatusCode::NOT_FOUND, "no such protected user");
+        // Two shapes only: the protected user's key to a recovery key made for them, and such
+        // a recovery key to a device of the protected user.
+        const bool to_protector = *protected_user == caller.user_id && !from->recovery_for &&
+                                  to->recovery_for == caller.user_id;
+        const bool to_protected = from->recovery_for == *protected_user &&
+                                  to->user_id == *protected_user && !to->recovery_for;
+        if (!to_protector && !to_protected) {
+          return invalid(
+              "recovery key: from the protected user's key to a recovery key made for them, or "
+              "from that recovery key to a device of the protected user");
+        }
         r.edge.kind = EdgeKind::kRecovery;
         r.edge.user = *protected_user;
         break;
