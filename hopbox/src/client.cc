@@ -11,8 +11,10 @@
 #include "certs/item_signature.h"
 #include "certs/requests.h"
 #include "hopbox/net.h"
+#include "hopbox/threshold.h"
 #include "mupre/hex.h"
 #include "mupre/item.h"
+#include "mupre/shamir.h"
 #include "software_keystore.h"
 #include "token.h"
 #include "trust.h"
@@ -875,7 +877,7 @@ std::vector<std::string> Client::protectors() {
   return out;
 }
 
-void Client::approve_recovery(const std::string& user, std::int64_t device_id) {
+std::pair<int, int> Client::approve_recovery(const std::string& user, std::int64_t device_id) {
   const auto it = state_.recovery_keys.find(user);
   if (it == state_.recovery_keys.end()) {
     throw ClientError("this device holds no recovery key for " + user, 3);
@@ -890,9 +892,147 @@ void Client::approve_recovery(const std::string& user, std::int64_t device_id) {
     auto pk = mupre::PublicKey::decode(bytes_of(d.keys().encryption_key()));
     if (!pk) throw ClientError("the service returned a damaged key", 4);
     install_rekey(*pk, v1::REKEY_KIND_RECOVERY, v1::AccessPolicy(), user, &rk);
-    return;
+    return submit_shares(user, rk);
   }
   throw ClientError(user + " has no device " + std::to_string(device_id), 3);
+}
+
+std::pair<int, int> Client::submit_shares(const std::string& user, const SealedSecretKey& rk) {
+  v1::ThresholdRecovery config;
+  {
+    grpc::ClientContext ctx;
+    authorize(ctx);
+    v1::GetThresholdRecoveryRequest req;
+    req.set_user(user);
+    const grpc::Status s = stub_->GetThresholdRecovery(&ctx, req, &config);
+    if (s.error_code() == grpc::StatusCode::NOT_FOUND) return {0, 0};  // R2 only
+    check(s, "reading " + user + "'s recovery set-up");
+  }
+  for (const auto& p : config.protectors()) {
+    if (p.user() != state_.user) continue;
+    auto capsule = mupre::Ciphertext::decode(bytes_of(p.shares_capsule()));
+    if (!capsule) throw ClientError("the recovery set-up is damaged", 4);
+    auto k = mupre::decapsulate(rk, *capsule);
+    if (!k) throw ClientError("the shares are not for this recovery key", 4);
+    auto plain =
+        threshold::open(k->bytes(), threshold::associated_data("shares", user, state_.user),
+                        bytes_of(p.shares_sealed()));
+    if (!plain ||
+        plain->size() != mupre::kShareSize * static_cast<std::size_t>(config.protectors_size())) {
+      throw ClientError("the shares " + user + " left for you do not open", 4);
+    }
+    grpc::ClientContext ctx;
+    authorize(ctx);
+    v1::SubmitRecoverySharesRequest req;
+    req.set_user(user);
+    for (std::size_t at = 0; at < plain->size(); at += mupre::kShareSize) {
+      req.add_shares(string_of(std::span(*plain).subspan(at, mupre::kShareSize)));
+    }
+    sodium_memzero(plain->data(), plain->size());
+    v1::RecoveryProgress progress;
+    check(stub_->SubmitRecoveryShares(&ctx, req, &progress), "returning the shares");
+    return {progress.valid(), progress.threshold()};
+  }
+  return {0, 0};
+}
+
+void Client::set_threshold(int threshold_count, const std::vector<std::string>& users) {
+  const v1::Device me = primary_of("");
+  if (me.device_id() != state_.device_id) throw ClientError("run this on the primary device", 2);
+  if (threshold_count < 1 || static_cast<std::size_t>(threshold_count) > users.size() ||
+      users.size() > 16) {
+    throw ClientError("threshold: 1 <= T <= number of users <= 16", 2);
+  }
+  struct Protector {
+    std::string user;
+    std::int64_t device = 0;
+    std::shared_ptr<const mupre::PublicKey> key;
+  };
+  std::vector<Protector> protectors;
+  for (const auto& u : users) {
+    Protector p{u, 0, nullptr};
+    for (const auto& d : devices(u)) {
+      if (d.recovery_for() != state_.user) continue;
+      if (trust_) trust_->verify_device(d.keys(), u);
+      auto pk = mupre::PublicKey::decode(bytes_of(d.keys().encryption_key()));
+      if (!pk) throw ClientError("the service returned a damaged key for " + u, 4);
+      p.device = d.device_id();
+      p.key = std::make_shared<const mupre::PublicKey>(*pk);
+    }
+    if (!p.key)
+      throw ClientError(u + " does not protect this account yet (`recovery add " + u + "`)", 2);
+    protectors.push_back(std::move(p));
+  }
+  const std::size_t n = protectors.size();
+  const auto t = static_cast<unsigned>(threshold_count);
+  static constexpr std::uint8_t kInfo[] = {'h', 'o', 'p', 'b', 'o', 'x',
+                                           ' ', 'v', '1', ' ', 'R', '3'};
+  v1::ThresholdRecovery config;
+  config.set_threshold(threshold_count);
+  std::vector<std::vector<mupre::Share>> split_shares(n);  // [i][j]: s_i's share for j
+  const SealedSecretKey key = secret_key();
+  for (std::size_t i = 0; i < n; ++i) {
+    auto rk = mupre::make_rekey(key, *protectors[i].key);
+    if (!rk) throw ClientError("cannot make the recovery key for " + protectors[i].user);
+    const mupre::bls12_381::Scalar secret = mupre::bls12_381::scalar_random_nonzero();
+    auto sealing_key = mupre::key_from_scalar(secret, kInfo);
+    const auto rk_bytes = rk->encode();
+    auto* p = config.add_protectors();
+    p->set_user(protectors[i].user);
+    p->set_recovery_key_device(protectors[i].device);
+    p->set_sealed_rekey(string_of(threshold::seal(
+        sealing_key, threshold::associated_data("rekey", state_.user, protectors[i].user),
+        rk_bytes)));
+    sodium_memzero(sealing_key.data(), sealing_key.size());
+    auto sharing = mupre::split(secret, t, static_cast<unsigned>(n));
+    if (!sharing) throw ClientError("cannot split the recovery secret");
+    p->set_commitments(string_of(sharing->commitments.encode()));
+    split_shares[i] = std::move(sharing->shares);
+  }
+  for (std::size_t j = 0; j < n; ++j) {
+    Bytes mine(n * mupre::kShareSize);
+    for (std::size_t i = 0; i < n; ++i) {
+      split_shares[i][j].encode(
+          std::span(mine).subspan(i * mupre::kShareSize).first<mupre::kShareSize>());
+    }
+    const mupre::Encapsulation e = mupre::encapsulate(*protectors[j].key);
+    auto* p = config.mutable_protectors(static_cast<int>(j));
+    const auto capsule = e.capsule.encode();
+    p->set_shares_capsule(string_of(Bytes(capsule.begin(), capsule.end())));
+    p->set_shares_sealed(string_of(threshold::seal(
+        e.key.bytes(), threshold::associated_data("shares", state_.user, protectors[j].user),
+        mine)));
+    sodium_memzero(mine.data(), mine.size());
+  }
+  {
+    grpc::ClientContext ctx;
+    authorize(ctx);
+    v1::PutThresholdRecoveryResponse resp;
+    check(stub_->PutThresholdRecovery(&ctx, config, &resp), "storing the recovery set-up");
+  }
+  if (threshold_count > 1) {
+    // No single recovery user may recover alone any more: their direct keys go.
+    for (const auto& r : shares()) {
+      if (r.kind() != v1::REKEY_KIND_RECOVERY ||
+          r.from_fingerprint() != me.encryption_key_fingerprint()) {
+        continue;
+      }
+      for (const auto& p : protectors) {
+        if (r.to_device_id() == p.device) unshare(r.rekey_id());
+      }
+    }
+  }
+}
+
+std::pair<int, int> Client::recovery_progress() {
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::GetRecoveryProgressRequest req;
+  v1::RecoveryProgress resp;
+  const grpc::Status s = stub_->GetRecoveryProgress(&ctx, req, &resp);
+  if (s.error_code() == grpc::StatusCode::NOT_FOUND) return {0, 0};
+  check(s, "reading the recovery's progress");
+  return {resp.valid(), resp.threshold()};
 }
 
 std::string Client::key_short_code() const {

@@ -120,11 +120,17 @@ class Client {
   // On the protected user's primary, once `helper` accepted: the recovery key from this
   // account's primary key to the recovery key `helper` made for it (its chain checked).
   void install_recovery_edge(const std::string& helper, std::int64_t recovery_key_device);
+  // R3 on the primary: any `threshold` of `users` (who all protect this account already) can
+  // recover it together; none alone. Their direct recovery keys are replaced by sealed ones.
+  void set_threshold(int threshold, const std::vector<std::string>& users);
+  // A pending recovery's progress: valid shares and the threshold (0, 0 without R3).
+  std::pair<int, int> recovery_progress();
   // The users whose recovery keys protect this account.
   std::vector<std::string> protectors();
   // On a recovery user's primary: lets `user`'s pending new device `device_id` read `user`'s
   // data through the recovery key (after the short codes were compared out of band).
-  void approve_recovery(const std::string& user, std::int64_t device_id);
+  // With R3 set up, also returns this user's shares to the service: k of t so far.
+  std::pair<int, int> approve_recovery(const std::string& user, std::int64_t device_id);
   // A new device of a user who lost every device: keys made, registered as pending, and the
   // recovery users asked.
   static std::unique_ptr<Client> request_recovery(const std::filesystem::path& state_dir,
@@ -166,6 +172,8 @@ class Client {
   hopbox::v1::Device trusted_primary(const std::string& user);
   SealedSecretKey secret_key();
   certs::Signer signer();
+  // R3: opens the shares `user` left for this recovery key and returns them to the service.
+  std::pair<int, int> submit_shares(const std::string& user, const SealedSecretKey& rk);
   // With a CA: throws ClientError (exit code 4) unless the item's signature and chain verify.
   void verify_header(const hopbox::v1::DownloadHeader& header, const std::string& owner_id,
                      const std::string& name);

@@ -224,6 +224,13 @@ int main(int argc, char** argv) {
       recovery->add_subcommand("add", "ask another user to protect this account (R2)");
   recovery_add->add_option("user", user, "the recovery user")->required();
   auto* recovery_status = recovery->add_subcommand("status", "the recovery users of this account");
+  int threshold_count = 0;
+  std::vector<std::string> threshold_users;
+  auto* recovery_threshold = recovery->add_subcommand(
+      "threshold",
+      "let any T of these recovery users recover this account together, none alone (R3)");
+  recovery_threshold->add_option("t", threshold_count, "how many must approve")->required();
+  recovery_threshold->add_option("users", threshold_users, "the recovery users")->required();
 
   try {
     app.parse(argc, argv);
@@ -360,7 +367,12 @@ int main(int argc, char** argv) {
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
       }
       if (!r) {
-        emit(g, {{"recovered", false}}, "not approved yet: run `hopbox recover --via ...` again");
+        const auto [valid, needed] = c->recovery_progress();
+        emit(g, {{"recovered", false}, {"valid_shares", valid}, {"threshold", needed}},
+             needed == 0 ? "not approved yet: run `hopbox recover --via ...` again"
+                         : std::to_string(valid) + " of " + std::to_string(needed) +
+                               " recovery users approved so far: run `hopbox recover --via ...` "
+                               "again");
         return 1;
       }
       emit(g,
@@ -378,6 +390,12 @@ int main(int argc, char** argv) {
       emit(g, {{"asked", user}, {"safety_number", number}},
            "asked " + user + (number.empty() ? "" : " (safety number " + number + ")") +
                " to protect this account; their `hopbox watch` asks them");
+    } else if (recovery_threshold->parsed()) {
+      Client::open(dir, pin(g))->set_threshold(threshold_count, threshold_users);
+      emit(g, {{"threshold", threshold_count}, {"users", threshold_users}},
+           "any " + std::to_string(threshold_count) + " of " +
+               std::to_string(threshold_users.size()) +
+               " recovery users can now recover this account together");
     } else if (recovery_status->parsed()) {
       json j = json::array();
       std::string text;
@@ -494,7 +512,8 @@ int main(int argc, char** argv) {
             entry["device_id"] = body.is_object() ? body.value("device_id", std::int64_t{0}) : 0;
             question = n.from_user() + " asks to recover their account onto a new device (" +
                        (body.is_object() ? body.value("device_name", "") : "") +
-                       ") showing the code " + short_code + ". Call them and compare the code. Approve?";
+                       ") showing the code " + short_code +
+                       ". Call them and compare the code. Approve?";
           } else {
             consent = true;  // our own request, answered: install the recovery key
           }
@@ -510,7 +529,12 @@ int main(int argc, char** argv) {
             if (n.kind() == "recovery-setup") {
               c->accept_protection(n.from_user());
             } else if (n.kind() == "recovery-request") {
-              c->approve_recovery(n.from_user(), entry["device_id"].get<std::int64_t>());
+              const auto [valid, needed] =
+                  c->approve_recovery(n.from_user(), entry["device_id"].get<std::int64_t>());
+              if (needed > 0) {
+                entry["valid_shares"] = valid;
+                entry["threshold"] = needed;
+              }
             } else {
               c->install_recovery_edge(
                   n.from_user(),
@@ -520,8 +544,8 @@ int main(int argc, char** argv) {
           c->acknowledge(n.notification_id());
           j.push_back(entry);
           if (!g.json)
-            std::cout << n.kind() << " from " << n.from_user() << ": " << (consent ? "done" : "refused")
-                      << "\n";
+            std::cout << n.kind() << " from " << n.from_user() << ": "
+                      << (consent ? "done" : "refused") << "\n";
           return true;
         }
         if (n.kind() == "recovered") {

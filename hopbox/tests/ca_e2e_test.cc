@@ -9,6 +9,7 @@
 #include "certs/certificate.h"
 #include "e2e_fixture.h"
 #include "mupre/hex.h"
+#include "mupre/shamir.h"
 #include "test_client.h"
 
 namespace hopbox {
@@ -325,6 +326,70 @@ TEST_F(WithCa, R2ARecoveryUserLetsANewDeviceTakeOverAndTheCaReCertifiesIt) {
   ASSERT_EQ(followed.size(), 1u);
   EXPECT_EQ(followed[0]["shares_moved"], 1);
   EXPECT_EQ(followed[0]["fingerprint"], r["safety_number"]);
+}
+
+TEST_F(WithCa, R3AnyTwoOfThreeRecoveryUsersRecoverTogetherNoneAloneAndABadShareIsNamed) {
+  make_user("alice");
+  make_user("bob");
+  for (const std::string u : {"carol", "dave"}) {
+    hopbox::testing::init_softhsm_token(u + "1", "1234");
+    ok(u + "1",
+       "init --user " + u + " --token " + u + "1 --enroll-code " + ca_->invite(u) + server_opts_);
+  }
+  ok("alice1", "put " + file("a.txt", "alice's").string());
+  for (const std::string u : {"bob", "carol", "dave"}) {
+    ok("alice1", "recovery add " + u);
+    ok(u + "1", "watch --seconds 1 --yes");
+  }
+  EXPECT_EQ(ok("alice1", "watch --seconds 1 --yes").size(), 3u);
+  ok("alice1", "recovery threshold 2 bob carol dave");
+  EXPECT_EQ(ok("alice1", "recovery status")["protected_by"].size(), 0u);  // none alone
+
+  hopbox::testing::init_softhsm_token("alice3", "1234");
+  EXPECT_EQ(hopbox("alice3",
+                   "recover --via bob --via carol --via dave --user alice --token "
+                   "alice3" +
+                       server_opts_)
+                .exit_code,
+            1);
+  // bob approves: one of two is not enough.
+  const json bob = ok("bob1", "watch --seconds 1 --yes");
+  ASSERT_EQ(bob.size(), 1u);
+  EXPECT_EQ(bob[0]["valid_shares"], 1);
+  EXPECT_EQ(bob[0]["threshold"], 2);
+  const CliRun one = hopbox("alice3", "recover --via bob");
+  EXPECT_EQ(one.exit_code, 1);
+  EXPECT_EQ(json::parse(one.out)["valid_shares"], 1);
+
+  // carol returns shares that do not match the commitments: refused, and carol is named.
+  {
+    auto stub = server_->stub();
+    hopboxd::test::TestDevice carol;
+    carol.token = state_of("carol1")["session_token"].get<std::string>();
+    grpc::ClientContext ctx;
+    carol.authorize(ctx);
+    v1::SubmitRecoverySharesRequest req;
+    req.set_user("alice");
+    for (int i = 0; i < 3; ++i) {
+      std::array<std::uint8_t, mupre::kShareSize> bad;
+      mupre::Share(2, mupre::bls12_381::scalar_random_nonzero()).encode(bad);
+      req.add_shares(std::string(bad.begin(), bad.end()));
+    }
+    v1::RecoveryProgress progress;
+    const grpc::Status s = stub->SubmitRecoveryShares(&ctx, req, &progress);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(s.error_message().find("from carol"), std::string::npos) << s.error_message();
+  }
+  EXPECT_EQ(hopbox("alice3", "recover --via bob").exit_code, 1);
+
+  // dave approves: two valid shares, the sealed keys open, the recovery completes.
+  const json dave = ok("dave1", "watch --seconds 1 --yes");
+  ASSERT_EQ(dave.size(), 1u);
+  EXPECT_EQ(dave[0]["valid_shares"], 2);
+  EXPECT_EQ(ok("alice3", "recover --via bob")["recovered"], true);
+  ok("alice3", "get a.txt -o " + (dir_ / "a").string());
+  EXPECT_EQ(read(dir_ / "a"), "alice's");
+  EXPECT_EQ(hopbox("alice1", "ls").exit_code, 3);
 }
 
 }  // namespace

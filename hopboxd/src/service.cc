@@ -1,7 +1,5 @@
 #include "service.h"
 
-#include "mupre/hex.h"
-
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
@@ -12,7 +10,10 @@
 #include <set>
 
 #include "auth.h"
+#include "hopbox/threshold.h"
+#include "mupre/hex.h"
 #include "mupre/item.h"
+#include "mupre/shamir.h"
 
 namespace hopboxd {
 
@@ -153,8 +154,9 @@ Status HopboxService::authenticated(Ctx* ctx, const char* method, F&& handler) {
     DeviceRecord caller;
     if (Status s = authenticate(ctx, caller); !s.ok()) return s;
     // A device waiting for its recovery can do only what the recovery needs.
-    static constexpr std::string_view kPendingMethods[] = {
-        "WatchInbox", "AckNotification", "ReencryptChallenge", "PromoteDevice", "ListDevices"};
+    static constexpr std::string_view kPendingMethods[] = {"WatchInbox",          "AckNotification",
+                                                           "ReencryptChallenge",  "PromoteDevice",
+                                                           "GetRecoveryProgress", "ListDevices"};
     if (caller.pending_recovery && std::find(std::begin(kPendingMethods), std::end(kPendingMethods),
                                              method) == std::end(kPendingMethods)) {
       return Status(StatusCode::PERMISSION_DENIED, "this device is waiting for its recovery");
@@ -505,6 +507,205 @@ Status HopboxService::ReencryptChallenge(Ctx* ctx, const v1::ReencryptChallengeR
       resp->add_chain(r.id);
     }
     resp->set_capsule(string_of(current));
+    return Status::OK;
+  });
+}
+
+namespace {
+
+constexpr char kThresholdConfig[] = "r3:config";
+constexpr std::size_t kMaxProtectors = 16;
+const std::uint8_t kR3Info[] = {'h', 'o', 'p', 'b', 'o', 'x', ' ', 'v', '1', ' ', 'R', '3'};
+
+std::string share_blob(const std::string& protector) {
+  return "r3:share:" + protector;
+}
+
+}  // namespace
+
+std::optional<v1::ThresholdRecovery> HopboxService::threshold_config(UserId user) {
+  const auto blob = store_.recovery_blob(user, kThresholdConfig);
+  if (!blob || blob->empty()) return std::nullopt;
+  v1::ThresholdRecovery config;
+  if (!config.ParseFromArray(blob->data(), static_cast<int>(blob->size()))) return std::nullopt;
+  return config;
+}
+
+Status HopboxService::PutThresholdRecovery(Ctx* ctx, const v1::ThresholdRecovery* req,
+                                           v1::PutThresholdRecoveryResponse*) {
+  return authenticated(ctx, "PutThresholdRecovery", [&](const DeviceRecord& caller) {
+    if (!caller.primary) return Status(StatusCode::PERMISSION_DENIED, "only the primary");
+    const auto n = static_cast<std::size_t>(req->protectors_size());
+    if (n == 0 || n > kMaxProtectors || req->threshold() < 1 ||
+        static_cast<std::size_t>(req->threshold()) > n) {
+      return invalid("threshold: 1 <= t <= n <= 16");
+    }
+    for (const auto& p : req->protectors()) {
+      const auto key = store_.device(p.recovery_key_device());
+      if (!key || key->recovery_for != caller.user_id || key->user != p.user()) {
+        return invalid("protector " + p.user() + ": not a recovery key made for this account");
+      }
+      const auto c = mupre::Commitments::decode(bytes_of(p.commitments()));
+      if (!c || c->threshold() != static_cast<unsigned>(req->threshold())) {
+        return invalid("protector " + p.user() + ": commitments do not match the threshold");
+      }
+      const auto capsule = mupre::Ciphertext::decode(bytes_of(p.shares_capsule()));
+      if (!capsule || capsule->level() != 1 ||
+          Bytes(capsule->holder().begin(), capsule->holder().end()) != key->fingerprint) {
+        return invalid("protector " + p.user() + ": shares not addressed to their recovery key");
+      }
+      if (p.sealed_rekey().size() != hopbox::threshold::kOverhead + mupre::kReKeySize ||
+          p.shares_sealed().size() != hopbox::threshold::kOverhead + n * mupre::kShareSize) {
+        return invalid("protector " + p.user() + ": sealed sizes are wrong");
+      }
+    }
+    v1::ThresholdRecovery config = *req;
+    config.set_user(caller.user);
+    const std::string encoded = config.SerializeAsString();
+    for (const auto& p : req->protectors())
+      store_.put_recovery_blob(caller.user_id, share_blob(p.user()), {});
+    store_.put_recovery_blob(caller.user_id, kThresholdConfig, bytes_of(encoded));
+    return Status::OK;
+  });
+}
+
+Status HopboxService::GetThresholdRecovery(Ctx* ctx, const v1::GetThresholdRecoveryRequest* req,
+                                           v1::ThresholdRecovery* resp) {
+  return authenticated(ctx, "GetThresholdRecovery", [&](const DeviceRecord& caller) {
+    const auto user = store_.user_id(req->user().empty() ? caller.user : req->user());
+    if (!user) return Status(StatusCode::NOT_FOUND, "no such user");
+    const auto config = threshold_config(*user);
+    if (!config) return Status(StatusCode::NOT_FOUND, "no threshold recovery set up");
+    bool allowed = *user == caller.user_id;
+    for (const auto& p : config->protectors()) allowed = allowed || p.user() == caller.user;
+    if (!allowed)
+      return Status(StatusCode::PERMISSION_DENIED, "not a recovery user of this account");
+    *resp = *config;
+    return Status::OK;
+  });
+}
+
+v1::RecoveryProgress HopboxService::recovery_progress(UserId user,
+                                                      const v1::ThresholdRecovery& config) {
+  v1::RecoveryProgress out;
+  out.set_threshold(config.threshold());
+  for (const auto& p : config.protectors()) {
+    const auto shares = store_.recovery_blob(user, share_blob(p.user()));
+    if (shares && !shares->empty()) {
+      out.set_valid(out.valid() + 1);
+      out.add_approved_by(p.user());
+    }
+    const auto bad = store_.recovery_blob(user, "r3:bad:" + p.user());
+    if (bad && !bad->empty()) out.add_bad_shares_from(p.user());
+  }
+  const auto installed = store_.recovery_blob(user, "r3:installed");
+  out.set_keys_installed(installed && !installed->empty());
+  return out;
+}
+
+Status HopboxService::SubmitRecoveryShares(Ctx* ctx, const v1::SubmitRecoverySharesRequest* req,
+                                           v1::RecoveryProgress* resp) {
+  return authenticated(ctx, "SubmitRecoveryShares", [&](const DeviceRecord& caller) {
+    const auto user = store_.user_id(req->user());
+    if (!user) return Status(StatusCode::NOT_FOUND, "no such user");
+    const auto config = threshold_config(*user);
+    if (!config) return Status(StatusCode::NOT_FOUND, "no threshold recovery set up");
+    int position = -1;
+    for (int i = 0; i < config->protectors_size(); ++i) {
+      if (config->protectors(i).user() == caller.user) position = i;
+    }
+    if (position < 0)
+      return Status(StatusCode::PERMISSION_DENIED, "not a recovery user of this account");
+    bool pending = false;
+    for (const auto& d : store_.devices_of(*user)) pending = pending || d.pending_recovery;
+    if (!pending) return Status(StatusCode::FAILED_PRECONDITION, "no recovery is waiting");
+    if (req->shares_size() != config->protectors_size()) {
+      return invalid("shares: one per recovery user");
+    }
+    // Feldman: each share must match its secret's commitments, or its sender is named.
+    Bytes all;
+    for (int i = 0; i < req->shares_size(); ++i) {
+      const auto share = mupre::Share::decode(bytes_of(req->shares(i)));
+      const auto commitments =
+          mupre::Commitments::decode(bytes_of(config->protectors(i).commitments()));
+      if (!share || !commitments || share->index() != position + 1 ||
+          !mupre::verify_share(*share, *commitments)) {
+        store_.put_recovery_blob(*user, "r3:bad:" + caller.user, Bytes{1});
+        spdlog::warn("recovery of account {}: a bad share from {}", *user, caller.user);
+        return invalid("share " + std::to_string(i + 1) + " from " + caller.user +
+                       " does not match the commitments");
+      }
+      all.insert(all.end(), req->shares(i).begin(), req->shares(i).end());
+    }
+    store_.put_recovery_blob(*user, share_blob(caller.user), all);
+    store_.put_recovery_blob(*user, "r3:bad:" + caller.user, {});
+    *resp = recovery_progress(*user, *config);
+    if (resp->valid() < config->threshold() || resp->keys_installed()) return Status::OK;
+
+    // t valid: rebuild s_i for each approving recovery user, open its key and install it.
+    std::vector<Bytes> submissions;
+    for (const auto& p : config->protectors()) {
+      const auto b = store_.recovery_blob(*user, share_blob(p.user()));
+      if (b && !b->empty()) submissions.push_back(*b);
+    }
+    for (int i = 0; i < config->protectors_size(); ++i) {
+      const auto& p = config->protectors(i);
+      const auto approved = store_.recovery_blob(*user, share_blob(p.user()));
+      if (!approved || approved->empty()) continue;
+      std::vector<mupre::Share> shares;
+      for (const auto& sub : submissions) {
+        auto sh = mupre::Share::decode(std::span(sub).subspan(
+            static_cast<std::size_t>(i) * mupre::kShareSize, mupre::kShareSize));
+        if (sh) shares.push_back(*sh);
+      }
+      const auto commitments = mupre::Commitments::decode(bytes_of(p.commitments()));
+      const auto secret = mupre::combine(shares, *commitments);
+      if (!secret) return Status(StatusCode::INTERNAL, "shares do not combine");
+      auto key = mupre::key_from_scalar(*secret, kR3Info);
+      const auto rk_bytes = hopbox::threshold::open(
+          key, hopbox::threshold::associated_data("rekey", config->user(), p.user()),
+          bytes_of(p.sealed_rekey()));
+      sodium_memzero(key.data(), key.size());
+      if (!rk_bytes) {
+        return Status(StatusCode::FAILED_PRECONDITION,
+                      "the sealed key of " + p.user() + " does not open: the set-up is damaged");
+      }
+      const auto rk = mupre::ReKey::decode(*rk_bytes);
+      if (!rk) return Status(StatusCode::FAILED_PRECONDITION, "a sealed key does not decode");
+      const auto from = store_.device_by_fingerprint(Bytes(rk->from().begin(), rk->from().end()));
+      const auto to = store_.device_by_fingerprint(Bytes(rk->to().begin(), rk->to().end()));
+      if (!from || from->user_id != *user || !to || to->id != p.recovery_key_device()) {
+        return Status(StatusCode::FAILED_PRECONDITION, "a sealed key leads elsewhere");
+      }
+      ReKeyRecord r;
+      r.creator_device = from->id;
+      r.edge.from = from->id;
+      r.edge.to = to->id;
+      r.edge.kind = EdgeKind::kRecovery;
+      r.edge.user = *user;
+      r.rekey = *rk_bytes;
+      r.from_fingerprint = from->fingerprint;
+      r.to_fingerprint = to->fingerprint;
+      store_.put_rekey(r);
+    }
+    store_.put_recovery_blob(*user, "r3:installed", Bytes{1});
+    spdlog::info("recovery of account {}: threshold reached, keys installed", *user);
+    resp->set_keys_installed(true);
+    return Status::OK;
+  });
+}
+
+Status HopboxService::GetRecoveryProgress(Ctx* ctx, const v1::GetRecoveryProgressRequest* req,
+                                          v1::RecoveryProgress* resp) {
+  return authenticated(ctx, "GetRecoveryProgress", [&](const DeviceRecord& caller) {
+    const auto user = store_.user_id(req->user().empty() ? caller.user : req->user());
+    if (!user) return Status(StatusCode::NOT_FOUND, "no such user");
+    if (*user != caller.user_id) {
+      return Status(StatusCode::PERMISSION_DENIED, "progress of another account");
+    }
+    const auto config = threshold_config(*user);
+    if (!config) return Status(StatusCode::NOT_FOUND, "no threshold recovery set up");
+    *resp = recovery_progress(*user, *config);
     return Status::OK;
   });
 }

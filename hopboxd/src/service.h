@@ -70,6 +70,14 @@ class HopboxService final : public hopbox::v1::Hopbox::Service {
                                hopbox::v1::RequestRecoveryResponse* resp) override;
   grpc::Status ReencryptChallenge(Ctx* ctx, const hopbox::v1::ReencryptChallengeRequest* req,
                                   hopbox::v1::ReencryptChallengeResponse* resp) override;
+  grpc::Status PutThresholdRecovery(Ctx* ctx, const hopbox::v1::ThresholdRecovery* req,
+                                    hopbox::v1::PutThresholdRecoveryResponse* resp) override;
+  grpc::Status GetThresholdRecovery(Ctx* ctx, const hopbox::v1::GetThresholdRecoveryRequest* req,
+                                    hopbox::v1::ThresholdRecovery* resp) override;
+  grpc::Status SubmitRecoveryShares(Ctx* ctx, const hopbox::v1::SubmitRecoverySharesRequest* req,
+                                    hopbox::v1::RecoveryProgress* resp) override;
+  grpc::Status GetRecoveryProgress(Ctx* ctx, const hopbox::v1::GetRecoveryProgressRequest* req,
+                                   hopbox::v1::RecoveryProgress* resp) override;
   grpc::Status UpdateDeviceCertificate(Ctx* ctx,
                                        const hopbox::v1::UpdateDeviceCertificateRequest* req,
                                        hopbox::v1::UpdateDeviceCertificateResponse* resp) override;
@@ -87,6 +95,9 @@ class HopboxService final : public hopbox::v1::Hopbox::Service {
  private:
   // The calling device, from the session token in the metadata; UNAUTHENTICATED otherwise.
   grpc::Status authenticate(Ctx* ctx, DeviceRecord& caller);
+  std::optional<hopbox::v1::ThresholdRecovery> threshold_config(UserId user);
+  hopbox::v1::RecoveryProgress recovery_progress(UserId user,
+                                                 const hopbox::v1::ThresholdRecovery& config);
   // With the CA configured: PERMISSION_DENIED unless d's chain certifies its keys for `user`.
   grpc::Status check_certificate(const std::string& user, const DeviceRecord& d) const;
   // Runs handler(caller) for an authenticated caller, turning exceptions into INTERNAL.
