@@ -9,6 +9,7 @@
 #include "certs/verify.h"
 #include "hopbox/testing/softhsm.h"
 #include "mupre/keys.h"
+#include "mupre/pre.h"
 #include "test_ca.h"
 
 namespace hopbox_ca {
@@ -174,6 +175,62 @@ TEST(CaServer, ASecondaryReplacesThePrimaryOnceWithAProofOfItsKey) {
                   .contains(certs::inspect_certificate(primary_cert).fingerprint));
   EXPECT_EQ(recover({secondary_cert, primary_cert}, secondary, &resp).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST(CaServer, ReCertificationNeedsTheAnswerOnlyARecoveredDeviceCanGive) {
+  TestCa ca;
+  const Device primary, recovered, impostor;
+  v1::EnrollResponse enrolled;
+  ASSERT_TRUE(enroll(ca, primary.enroll_request("alice", ca.invite("alice")), &enrolled).ok());
+  auto begin = [&](const Device& d, v1::BeginRecertificationResponse* resp) {
+    grpc::ClientContext ctx;
+    v1::BeginRecertificationRequest req;
+    req.set_identifier("alice");
+    const auto spki = d.spki();
+    const auto key = d.encryption_key();
+    req.set_signing_key(std::string(spki.begin(), spki.end()));
+    req.set_encryption_key(std::string(key.begin(), key.end()));
+    req.set_proof(d.sign(certs::recertification_proof_message("alice", key)));
+    return ca.stub()->BeginRecertification(&ctx, req, resp);
+  };
+  auto complete = [&](const Device& d, const certs::Bytes& answer,
+                      v1::CompleteRecertificationResponse* resp) {
+    grpc::ClientContext ctx;
+    v1::CompleteRecertificationRequest req;
+    req.set_identifier("alice");
+    const auto key = d.encryption_key();
+    req.set_encryption_key(std::string(key.begin(), key.end()));
+    req.set_answer(std::string(answer.begin(), answer.end()));
+    return ca.stub()->CompleteRecertification(&ctx, req, resp);
+  };
+  // The impostor cannot open a capsule for alice's certified key: a guess is refused, and the
+  // challenge is gone after one answer.
+  v1::BeginRecertificationResponse challenge;
+  ASSERT_TRUE(begin(impostor, &challenge).ok());
+  v1::CompleteRecertificationResponse cert;
+  EXPECT_EQ(complete(impostor, certs::Bytes(32, 7), &cert).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // A device that can open it (here: with the primary's key, which the recovery chain stands
+  // in for) is certified, and the old certificate is revoked.
+  ASSERT_TRUE(begin(recovered, &challenge).ok());
+  auto capsule = mupre::Ciphertext::decode(
+      certs::Bytes(challenge.capsule().begin(), challenge.capsule().end()));
+  ASSERT_TRUE(capsule);
+  auto k = mupre::decapsulate(primary.mupre_key, *capsule);
+  ASSERT_TRUE(k);
+  const certs::Bytes answer = certs::recertification_answer(k->bytes(), recovered.encryption_key());
+  EXPECT_EQ(complete(impostor, answer, &cert).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(begin(recovered, &challenge).ok());  // the impostor's try used the challenge up
+  capsule = mupre::Ciphertext::decode(
+      certs::Bytes(challenge.capsule().begin(), challenge.capsule().end()));
+  k = mupre::decapsulate(primary.mupre_key, *capsule);
+  ASSERT_TRUE(k);
+  ASSERT_TRUE(complete(recovered,
+                       certs::recertification_answer(k->bytes(), recovered.encryption_key()), &cert)
+                  .ok());
+  const certs::Bytes fresh(cert.certificate().begin(), cert.certificate().end());
+  EXPECT_EQ(certs::verify_device_chain({fresh}, root_of(ca), {}, std::time(nullptr)).encryption_key,
+            recovered.encryption_key());
 }
 
 TEST(CaServer, RootKeyInAPkcs11TokenNeverTouchesTheDisk) {

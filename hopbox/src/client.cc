@@ -1024,6 +1024,44 @@ void Client::set_threshold(int threshold_count, const std::vector<std::string>& 
   }
 }
 
+int Client::remove_protector(const std::string& user) {
+  int removed = 0;
+  for (const auto& r : shares()) {
+    if (r.kind() == v1::REKEY_KIND_RECOVERY && r.to_user() == user) {
+      unshare(r.rekey_id());
+      ++removed;
+    }
+  }
+  v1::ThresholdRecovery config;
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::GetThresholdRecoveryRequest req;
+  if (stub_->GetThresholdRecovery(&ctx, req, &config).ok()) {
+    for (const auto& p : config.protectors()) {
+      if (p.user() != user) continue;
+      // An empty set-up withdraws it; the user sets a new threshold without them.
+      grpc::ClientContext c2;
+      authorize(c2);
+      v1::ThresholdRecovery empty;
+      v1::PutThresholdRecoveryResponse resp;
+      check(stub_->PutThresholdRecovery(&c2, empty, &resp), "withdrawing the threshold set-up");
+      ++removed;
+    }
+  }
+  return removed;
+}
+
+void Client::refuse_recovery(std::int64_t device_id) {
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::SendNotificationRequest req;
+  req.set_to_device_id(device_id);
+  req.set_kind("recovery-refused");
+  req.set_body("{}");
+  v1::SendNotificationResponse resp;
+  check(stub_->SendNotification(&ctx, req, &resp), "telling the requester");
+}
+
 std::pair<int, int> Client::recovery_progress() {
   grpc::ClientContext ctx;
   authorize(ctx);

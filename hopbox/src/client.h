@@ -125,6 +125,11 @@ class Client {
   void set_threshold(int threshold, const std::vector<std::string>& users);
   // A pending recovery's progress: valid shares and the threshold (0, 0 without R3).
   std::pair<int, int> recovery_progress();
+  // Revokes the recovery keys to `user`'s recovery key and withdraws a threshold set-up that
+  // names them. Returns the number of keys revoked.
+  int remove_protector(const std::string& user);
+  // On a recovery user's device: tells a pending device that this user refused.
+  void refuse_recovery(std::int64_t device_id);
   // The users whose recovery keys protect this account.
   std::vector<std::string> protectors();
   // On a recovery user's primary: lets `user`'s pending new device `device_id` read `user`'s

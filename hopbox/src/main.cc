@@ -224,6 +224,9 @@ int main(int argc, char** argv) {
       recovery->add_subcommand("add", "ask another user to protect this account (R2)");
   recovery_add->add_option("user", user, "the recovery user")->required();
   auto* recovery_status = recovery->add_subcommand("status", "the recovery users of this account");
+  auto* recovery_remove =
+      recovery->add_subcommand("remove", "stop letting a recovery user recover this account");
+  recovery_remove->add_option("user", user, "the recovery user")->required();
   int threshold_count = 0;
   std::vector<std::string> threshold_users;
   auto* recovery_threshold = recovery->add_subcommand(
@@ -368,7 +371,17 @@ int main(int argc, char** argv) {
       }
       if (!r) {
         const auto [valid, needed] = c->recovery_progress();
-        emit(g, {{"recovered", false}, {"valid_shares", valid}, {"threshold", needed}},
+        json refused = json::array();
+        c->watch(0, [&](const hopbox::v1::Notification& n) {
+          if (n.kind() == "recovery-refused") refused.push_back(n.from_user());
+          return true;
+        });
+        if (!refused.empty() && !g.json) std::cout << "refused by: " << refused.dump() << "\n";
+        emit(g,
+             {{"recovered", false},
+              {"valid_shares", valid},
+              {"threshold", needed},
+              {"refused_by", refused}},
              needed == 0 ? "not approved yet: run `hopbox recover --via ...` again"
                          : std::to_string(valid) + " of " + std::to_string(needed) +
                                " recovery users approved so far: run `hopbox recover --via ...` "
@@ -396,6 +409,11 @@ int main(int argc, char** argv) {
            "any " + std::to_string(threshold_count) + " of " +
                std::to_string(threshold_users.size()) +
                " recovery users can now recover this account together");
+    } else if (recovery_remove->parsed()) {
+      const int removed = Client::open(dir, pin(g))->remove_protector(user);
+      emit(g, {{"removed", user}, {"keys_revoked", removed}},
+           user + " can no longer recover this account (" + std::to_string(removed) +
+               " key(s) revoked; a threshold set-up that names them is withdrawn too)");
     } else if (recovery_status->parsed()) {
       json j = json::array();
       std::string text;
@@ -525,6 +543,9 @@ int main(int argc, char** argv) {
           }
           if (answer_no && n.kind() != "recovery-accepted") consent = false;
           entry["approved"] = consent;
+          if (!consent && n.kind() == "recovery-request") {
+            c->refuse_recovery(n.from_device_id());  // the requester sees who refused
+          }
           if (consent) {
             if (n.kind() == "recovery-setup") {
               c->accept_protection(n.from_user());
@@ -552,19 +573,13 @@ int main(int argc, char** argv) {
           const auto body = json::parse(n.body(), nullptr, false);
           const std::string who = body.is_object() ? body.value("user", "") : "";
           if (who != n.from_user()) return true;  // the service names the sender itself
+          // Paper 4.5: the share keys move to the new primary automatically once its
+          // certificate checks out (--no keeps them where they are).
           std::string number;
           bool follow = false;
           try {
             number = c->safety_number_of(who);
-            follow = answer_yes;
-            if (!answer_yes && !answer_no) {
-              std::cout << who << " replaced a lost primary device; the new one"
-                        << (number.empty() ? "" : " (safety number " + number + ")")
-                        << " gets your shares. Move them? [y/N] " << std::flush;
-              std::string answer;
-              std::getline(std::cin, answer);
-              follow = answer == "y" || answer == "Y" || answer == "yes";
-            }
+            follow = !answer_no;
           } catch (const ClientError& e) {
             if (!g.json) std::cout << "not following " << who << ": " << e.what() << "\n";
           }
@@ -572,7 +587,10 @@ int main(int argc, char** argv) {
           if (follow) entry["shares_moved"] = c->follow_recovery(who);
           c->acknowledge(n.notification_id());
           j.push_back(entry);
-          if (!g.json && follow) std::cout << "moved the shares to " << who << "'s new primary\n";
+          if (!g.json && follow) {
+            std::cout << "moved the shares to " << who << "'s new primary (safety number " << number
+                      << ")\n";
+          }
           return true;
         }
         if (n.kind() == "pairing-request") {

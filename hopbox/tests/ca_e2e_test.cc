@@ -326,6 +326,11 @@ TEST_F(WithCa, R2ARecoveryUserLetsANewDeviceTakeOverAndTheCaReCertifiesIt) {
   ASSERT_EQ(followed.size(), 1u);
   EXPECT_EQ(followed[0]["shares_moved"], 1);
   EXPECT_EQ(followed[0]["fingerprint"], r["safety_number"]);
+  // The new primary is protected by bob again (its recovery key made anew), until removed.
+  EXPECT_EQ(ok("alice3", "recovery status")["protected_by"], json::array({"bob"}));
+  // Both recovery keys to bob's go: the lost primary's and the new primary's.
+  EXPECT_EQ(ok("alice3", "recovery remove bob")["keys_revoked"], 2);
+  EXPECT_EQ(ok("alice3", "recovery status")["protected_by"].size(), 0u);
 }
 
 TEST_F(WithCa, R3AnyTwoOfThreeRecoveryUsersRecoverTogetherNoneAloneAndABadShareIsNamed) {
@@ -380,7 +385,11 @@ TEST_F(WithCa, R3AnyTwoOfThreeRecoveryUsersRecoverTogetherNoneAloneAndABadShareI
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_NE(s.error_message().find("from carol"), std::string::npos) << s.error_message();
   }
-  EXPECT_EQ(hopbox("alice3", "recover --via bob").exit_code, 1);
+  // carol refuses: the requester sees it.
+  ok("carol1", "watch --seconds 1 --no");
+  const CliRun refused = hopbox("alice3", "recover --via bob");
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_EQ(json::parse(refused.out)["refused_by"], json::array({"carol"}));
 
   // dave approves: two valid shares, the sealed keys open, the recovery completes.
   const json dave = ok("dave1", "watch --seconds 1 --yes");

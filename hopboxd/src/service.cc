@@ -536,7 +536,11 @@ Status HopboxService::PutThresholdRecovery(Ctx* ctx, const v1::ThresholdRecovery
   return authenticated(ctx, "PutThresholdRecovery", [&](const DeviceRecord& caller) {
     if (!caller.primary) return Status(StatusCode::PERMISSION_DENIED, "only the primary");
     const auto n = static_cast<std::size_t>(req->protectors_size());
-    if (n == 0 || n > kMaxProtectors || req->threshold() < 1 ||
+    if (n == 0) {  // withdrawn
+      store_.put_recovery_blob(caller.user_id, kThresholdConfig, {});
+      return Status::OK;
+    }
+    if (n > kMaxProtectors || req->threshold() < 1 ||
         static_cast<std::size_t>(req->threshold()) > n) {
       return invalid("threshold: 1 <= t <= n <= 16");
     }
