@@ -29,7 +29,7 @@ echo "== 3. The proxy re-encryption scheme against the seed paper's Table 3"
 build/release/tools/hopbox-bench/hopbox-bench table3 --runs 11
 
 echo
-echo "== 4. Protocol 1 with a CA: two users, four devices with hardware-bound keys (SoftHSM2), one cloud"
+echo "== 4. Protocols 1 and 2 with a CA: users with hardware-bound keys (SoftHSM2), one cloud, a device loss and a 2-of-3 recovery"
 scripts/demo_protocol1.sh
 
 echo

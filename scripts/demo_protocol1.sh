@@ -22,7 +22,7 @@ mkdir -p "$work/tokens"
 printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
   "$work/tokens" >"$work/softhsm2.conf"
 export SOFTHSM2_CONF="$work/softhsm2.conf" HOPBOX_PIN=1234
-for t in alice1 alice2 bob1 bob2; do
+for t in alice1 alice2 alice3 bob1 bob2 carol1 dave1; do
   softhsm2-util --init-token --free --label "$t" --pin 1234 --so-pin 99999 >/dev/null
 done
 
@@ -88,6 +88,38 @@ if hb bob2 get report.bin --owner alice -o "$work/again.bin"; then
 fi
 echo "   refused, as it should be"
 
+step "Protocol 2 set-up: carol and dave enroll; alice asks bob, carol and dave to protect her account"
+for user in carol dave; do
+  code=$(ca_cli invite --json --data-dir "$work/ca" "$user" | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
+  hb "${user}1" init --user "$user" --token "${user}1" --device-name primary \
+    --enroll-code "$code" "${server[@]}" >/dev/null
+done
+for user in bob carol dave; do
+  hb alice1 recovery add "$user"
+  echo "   $user's device shows who asks and makes a recovery key just for alice:"
+  hb "${user}1" watch --seconds 1 --yes | sed 's/^/   /'
+done
+hb alice1 watch --seconds 1 --yes >/dev/null
+step "alice chooses a threshold: any 2 of bob, carol and dave together, none alone"
+hb alice1 recovery threshold 2 bob carol dave
+
+step "alice loses both her devices. On a new device (token alice3) she asks her recovery users"
+hb alice3 recover --via bob --via carol --via dave --user alice --token alice3 \
+  --device-name new-phone "${server[@]}" || true
+step "bob calls alice, compares the code, approves and returns his shares (the cloud checks them)"
+hb bob1 watch --seconds 1 --yes
+step "one approval is not enough"
+hb alice3 recover --via bob || echo "   (still waiting, as it should)"
+step "carol approves too: two valid shares, the cloud rebuilds the sealed recovery keys"
+hb carol1 watch --seconds 1 --yes
+step "alice's new device opens the CA's challenge through the recovery chain, is re-certified, and takes over"
+hb alice3 recover --via bob
+step "alice reads what she had before the loss; her lost devices are refused"
+hb alice3 get report.bin -o "$work/recovered.bin"
+cmp "$work/report.bin" "$work/recovered.bin" && echo "   the same bytes as before the loss"
+if hb alice1 ls >/dev/null 2>&1; then echo "   unexpected: the lost device still works"; exit 1; fi
+echo "   the lost primary is refused"
+
 step "A dishonest cloud swaps bob's key for another one: alice's client catches it and refuses to share"
 python3 - "$work/cloud/hopbox.db" <<'PY'
 import os, sqlite3, sys
@@ -98,4 +130,4 @@ db.execute("UPDATE devices SET encryption_key = ?, fingerprint = ? WHERE is_prim
            "user_id = (SELECT id FROM users WHERE name = 'bob')", (alice_key, os.urandom(32)))
 db.commit()
 PY
-if hb alice1 share bob --yes; then echo "   unexpected: shared"; exit 1; fi
+if hb alice3 share bob --yes; then echo "   unexpected: shared"; exit 1; fi

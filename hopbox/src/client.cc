@@ -133,7 +133,12 @@ DeviceState make_device_keys(const fs::path& dir, const std::string& pin, Device
 Client::Client(fs::path dir, DeviceState state, std::unique_ptr<KeyStore> keys)
     : dir_(std::move(dir)), state_(std::move(state)), keys_(std::move(keys)) {
   stub_ = make_stub(state_);
-  if (!state_.ca.empty()) trust_ = std::make_unique<Trust>(state_.ca, state_.ca_root);
+  if (!state_.ca.empty()) {
+    trust_ = std::make_unique<Trust>(state_.ca, state_.ca_root);
+    for (const auto& f : state_.replaced_primaries) {
+      trust_->tolerate_revoked(unhex(f, "replaced_primaries"));
+    }
+  }
 }
 Client::~Client() = default;
 
@@ -709,7 +714,7 @@ std::vector<v1::ReKeyInfo> Client::shares() {
   return {resp.rekeys().begin(), resp.rekeys().end()};
 }
 
-Client::RecoveryReport Client::recover_as_primary(bool keep_devices) {
+Client::RecoveryReport Client::recover_as_primary(bool keep_devices, bool refresh_items) {
   RecoveryReport report;
   const v1::Device lost = primary_of("");
   if (lost.device_id() == state_.device_id) {
@@ -722,7 +727,9 @@ Client::RecoveryReport Client::recover_as_primary(bool keep_devices) {
     const Bytes cert = trust_->recover_primary(old_chain, signer());
     // What the lost primary certified and signed before the loss is re-certified and
     // re-signed below; its certificate itself stays revoked.
-    trust_->tolerate_revoked(certs::inspect_certificate(old_chain.back()).fingerprint);
+    const Bytes lost_fingerprint = certs::inspect_certificate(old_chain.back()).fingerprint;
+    trust_->tolerate_revoked(lost_fingerprint);
+    state_.replaced_primaries.push_back(mupre::to_hex(lost_fingerprint));
     chain = cert;
   }
   {
@@ -737,11 +744,12 @@ Client::RecoveryReport Client::recover_as_primary(bool keep_devices) {
   }
   state_.certificate_chain = mupre::to_hex(chain);
   save_state(dir_, state_);
-  rebuild_as_primary(lost, keep_devices, report);
+  rebuild_as_primary(lost, keep_devices, refresh_items, report);
   return report;
 }
 
-void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, RecoveryReport& report) {
+void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool refresh_items,
+                                RecoveryReport& report) {
   const Bytes chain = unhex(state_.certificate_chain, "certificate_chain");
   // The other devices: re-certified and given keys from this one, or removed.
   for (const auto& d : devices("")) {
@@ -793,6 +801,7 @@ void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, Recov
   }
 
   // Every item: a new capsule for this key, signed by this device (paper 4.5).
+  if (!refresh_items) return;
   for (const auto& item : list(false)) {
     refresh(item.item_id());
     ++report.items_refreshed;
@@ -1105,7 +1114,8 @@ std::unique_ptr<Client> Client::request_recovery(const fs::path& dir, const std:
   return c;
 }
 
-std::optional<Client::RecoveryReport> Client::complete_recovery(bool keep_devices) {
+std::optional<Client::RecoveryReport> Client::complete_recovery(bool keep_devices,
+                                                                bool refresh_items) {
   if (state_.recovering_via.empty()) throw ClientError("this device is not recovering", 2);
   RecoveryReport report;
   v1::Device lost;
@@ -1134,9 +1144,12 @@ std::optional<Client::RecoveryReport> Client::complete_recovery(bool keep_device
   if (!k) throw ClientError("this device cannot open the CA's challenge", 4);
   const Bytes cert = trust_->complete_recertification(
       state_.user, encryption_key, certs::recertification_answer(k->bytes(), encryption_key));
-  trust_->tolerate_revoked(certs::inspect_certificate(
-                               certs::decode_chain(bytes_of(lost.keys().certificate_chain())).at(0))
-                               .fingerprint);
+  const Bytes lost_fingerprint =
+      certs::inspect_certificate(
+          certs::decode_chain(bytes_of(lost.keys().certificate_chain())).at(0))
+          .fingerprint;
+  trust_->tolerate_revoked(lost_fingerprint);
+  state_.replaced_primaries.push_back(mupre::to_hex(lost_fingerprint));
   {
     grpc::ClientContext c2;
     authorize(c2);
@@ -1150,7 +1163,7 @@ std::optional<Client::RecoveryReport> Client::complete_recovery(bool keep_device
   state_.certificate_chain = mupre::to_hex(cert);
   state_.recovering_via.clear();
   save_state(dir_, state_);
-  rebuild_as_primary(lost, keep_devices, report);
+  rebuild_as_primary(lost, keep_devices, refresh_items, report);
   return report;
 }
 

@@ -109,7 +109,7 @@ class Client {
     int devices_kept = 0, devices_removed = 0, shares_remade = 0, items_refreshed = 0;
     int users_notified = 0;
   };
-  RecoveryReport recover_as_primary(bool keep_devices);
+  RecoveryReport recover_as_primary(bool keep_devices, bool refresh_items = true);
 
   // ---- Recovery by recovery users (R2; DESIGN.md, "Recovery") ----
   // On the primary: asks `user` to protect this account. Returns their safety number.
@@ -143,7 +143,7 @@ class Client {
                                                   const std::vector<std::string>& via);
   // On that device: once a recovery user approved, passes the CA's re-certification
   // challenge, becomes the primary and rebuilds as R1 does. nullopt while nobody approved.
-  std::optional<RecoveryReport> complete_recovery(bool keep_devices);
+  std::optional<RecoveryReport> complete_recovery(bool keep_devices, bool refresh_items = true);
   // The short code of this device's encryption key, to compare out of band.
   std::string key_short_code() const;
   // A user who shares with this account recovered (a "recovered" notification): make this
@@ -171,7 +171,7 @@ class Client {
                              const mupre::SecretKeySource* from = nullptr);
   // After this device became the primary with `chain`: re-certify or remove the other devices,
   // make own-device and share keys anew, refresh every item.
-  void rebuild_as_primary(const hopbox::v1::Device& lost, bool keep_devices,
+  void rebuild_as_primary(const hopbox::v1::Device& lost, bool keep_devices, bool refresh_items,
                           RecoveryReport& report);
   // primary_of, and with a CA its keys verified (throws ClientError with exit code 4).
   hopbox::v1::Device trusted_primary(const std::string& user);

@@ -213,6 +213,9 @@ int main(int argc, char** argv) {
   recover->add_flag("--remove-other-devices", remove_others,
                     "remove the account's other devices instead of re-certifying them");
   recover->add_option("--via", via, "recovery users to ask (a new device; repeatable)");
+  bool no_refresh = false;
+  recover->add_flag("--no-refresh", no_refresh,
+                    "leave the items' capsules as they are (refresh them later with `refresh`)");
   recover->add_option("--wait", wait_seconds, "wait this long for the approval (with --via)");
   add_new_device_options(recover, recover_args, false);
 
@@ -365,7 +368,7 @@ int main(int argc, char** argv) {
       }
       std::optional<Client::RecoveryReport> r;
       for (int i = 0; i <= wait_seconds * 2; ++i) {
-        r = c->complete_recovery(!remove_others);
+        r = c->complete_recovery(!remove_others, !no_refresh);
         if (r || i == wait_seconds * 2) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
       }
@@ -433,7 +436,7 @@ int main(int argc, char** argv) {
         if (answer != "y" && answer != "Y" && answer != "yes")
           throw ClientError("not recovered", 1);
       }
-      const auto r = c->recover_as_primary(!remove_others);
+      const auto r = c->recover_as_primary(!remove_others, !no_refresh);
       emit(g,
            {{"lost_device", r.lost_device},
             {"devices_kept", r.devices_kept},
@@ -564,9 +567,18 @@ int main(int argc, char** argv) {
           }
           c->acknowledge(n.notification_id());
           j.push_back(entry);
-          if (!g.json)
+          if (!g.json) {
             std::cout << n.kind() << " from " << n.from_user() << ": "
-                      << (consent ? "done" : "refused") << "\n";
+                      << (consent ? "approved" : "refused");
+            if (entry.contains("short_code")) {
+              std::cout << " (new device code " << entry["short_code"].get<std::string>() << ")";
+            }
+            if (entry.contains("threshold")) {
+              std::cout << "; shares returned, " << entry["valid_shares"].get<int>() << " of "
+                        << entry["threshold"].get<int>() << " valid so far";
+            }
+            std::cout << "\n";
+          }
           return true;
         }
         if (n.kind() == "recovered") {

@@ -62,6 +62,7 @@ DeviceState load_state(const fs::path& dir) {
     s.ca_root = j.value("ca_root", "");
     s.certificate_chain = j.value("certificate_chain", "");
     s.recovering_via = j.value("recovering_via", "");
+    s.replaced_primaries = j.value("replaced_primaries", std::vector<std::string>{});
     if (j.contains("recovery_keys")) {
       for (const auto& [user, k] : j.at("recovery_keys").items()) {
         s.recovery_keys[user] = {k.at("sealed_key"), k.at("public_key"), k.at("device_id")};
@@ -91,7 +92,8 @@ void save_state(const fs::path& dir, const DeviceState& s) {
                       {"ca", s.ca},
                       {"ca_root", s.ca_root},
                       {"certificate_chain", s.certificate_chain},
-                      {"recovering_via", s.recovering_via}};
+                      {"recovering_via", s.recovering_via},
+                      {"replaced_primaries", s.replaced_primaries}};
   nlohmann::json keys = nlohmann::json::object();
   for (const auto& [user, k] : s.recovery_keys) {
     keys[user] = {

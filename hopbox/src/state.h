@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace hopbox {
 
@@ -36,6 +37,9 @@ struct DeviceState {
   std::string certificate_chain;  // hex: this device's chain, leaf first (docs/formats.md)
   std::map<std::string, RecoveryKeyState> recovery_keys;  // by protected user
   std::string recovering_via;  // a new device recovering the account: the recovery users
+  // Certificates of this account's primaries that a recovery replaced (hex SHA-256): revoked
+  // for everyone else, but what they signed before the loss is still this account's own.
+  std::vector<std::string> replaced_primaries;
 };
 
 // Throws std::runtime_error with a message naming the file on failure.
