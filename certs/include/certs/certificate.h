@@ -3,7 +3,7 @@
 // to its mupre public key, so that one chain verification authenticates both keys.
 //
 // Chains run root (hopbox-ca) -> primary device -> secondary device [-> ...]: every device is
-// a CA (CA:TRUE) so that a secondary that becomes the primary can certify further devices.
+// a CA (CA:TRUE) so that a secondary that becomes the primary can certify the others.
 // Below the root every certificate must carry the same identifier: a device can only vouch
 // for devices of its own user.
 #pragma once
