@@ -88,6 +88,31 @@ if hb bob2 get report.bin --owner alice -o "$work/again.bin"; then
 fi
 echo "   refused, as it should be"
 
+step "A dishonest cloud swaps bob's key for another one: alice's client catches it and refuses to share"
+swap_bob_key() {
+  python3 - "$work/cloud/hopbox.db" "$1" <<'PY'
+import json, os, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+bob = "is_primary = 1 AND user_id = (SELECT id FROM users WHERE name = 'bob')"
+saved = os.path.join(os.path.dirname(sys.argv[1]), "bob-key.json")
+if sys.argv[2] == "swap":
+    key, fp = db.execute("SELECT encryption_key, fingerprint FROM devices WHERE " + bob).fetchone()
+    json.dump([key.hex(), fp.hex()], open(saved, "w"))
+    alice = db.execute("SELECT d.encryption_key FROM devices d JOIN users u ON u.id = d.user_id "
+                       "WHERE u.name = 'alice' AND d.is_primary = 1").fetchone()[0]
+    db.execute("UPDATE devices SET encryption_key = ?, fingerprint = ? WHERE " + bob,
+               (alice, os.urandom(32)))
+else:
+    key, fp = json.load(open(saved))
+    db.execute("UPDATE devices SET encryption_key = ?, fingerprint = ? WHERE " + bob,
+               (bytes.fromhex(key), bytes.fromhex(fp)))
+db.commit()
+PY
+}
+swap_bob_key swap
+if hb alice1 share bob --yes; then echo "   unexpected: shared"; exit 1; fi
+swap_bob_key restore
+
 step "Protocol 2 set-up: carol and dave enroll; alice asks bob, carol and dave to protect her account"
 for user in carol dave; do
   code=$(ca_cli invite --json --data-dir "$work/ca" "$user" | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
@@ -119,15 +144,3 @@ hb alice3 get report.bin -o "$work/recovered.bin"
 cmp "$work/report.bin" "$work/recovered.bin" && echo "   the same bytes as before the loss"
 if hb alice1 ls >/dev/null 2>&1; then echo "   unexpected: the lost device still works"; exit 1; fi
 echo "   the lost primary is refused"
-
-step "A dishonest cloud swaps bob's key for another one: alice's client catches it and refuses to share"
-python3 - "$work/cloud/hopbox.db" <<'PY'
-import os, sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-alice_key = db.execute("SELECT d.encryption_key FROM devices d JOIN users u ON u.id = d.user_id "
-                       "WHERE u.name = 'alice' AND d.is_primary = 1").fetchone()[0]
-db.execute("UPDATE devices SET encryption_key = ?, fingerprint = ? WHERE is_primary = 1 AND "
-           "user_id = (SELECT id FROM users WHERE name = 'bob')", (alice_key, os.urandom(32)))
-db.commit()
-PY
-if hb alice3 share bob --yes; then echo "   unexpected: shared"; exit 1; fi

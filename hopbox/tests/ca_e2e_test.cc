@@ -274,6 +274,14 @@ TEST_F(WithCa, R1ASecondaryReplacesALostPrimaryAndEverythingStaysReadable) {
   ok("alice2", "share bob --yes --folder later");
   ok("bob2", "get new.txt --owner alice -o " + (dir_ / "n").string());
   EXPECT_EQ(read(dir_ / "n"), "after");
+  // The new primary certifies new devices: root -> alice2 -> alice3.
+  hopbox::testing::init_softhsm_token("alice3", "1234");
+  const json add =
+      ok("alice3", "device add --user alice --token alice3 --device-name tablet" + server_opts_);
+  ok("alice2", "device approve --yes " + add["pairing_code"].get<std::string>());
+  EXPECT_EQ(ok("alice3", "device status")["approved"], true);
+  ok("alice3", "get mine.txt -o " + (dir_ / "m3").string());
+  EXPECT_EQ(read(dir_ / "m3"), "alice's");
 }
 
 TEST_F(WithCa, R2ARecoveryUserLetsANewDeviceTakeOverAndTheCaReCertifiesIt) {
