@@ -44,6 +44,10 @@ int main(int argc, char** argv) {
   app.add_option("--ca-root", ca_root, "the CA's root certificate (PEM)")->check(CLI::ExistingFile);
   app.add_option("--revocation-refresh", revocation_refresh, "seconds between revocation checks")
       ->check(CLI::Range(1, 86400));
+  hopboxd::ServiceLimits limits;
+  app.add_option("--recovery-request-seconds", limits.recovery_request_seconds,
+                 "how long a new device may wait for its recovery (default: a week)")
+      ->check(CLI::Range(1, 365 * 24 * 3600));
   CLI11_PARSE(app, argc, argv);
   if (ca.empty() != ca_root.empty()) {
     std::fprintf(stderr, "hopboxd: --ca and --ca-root go together\n");
@@ -74,7 +78,7 @@ int main(int argc, char** argv) {
       certificates = std::make_unique<hopboxd::CertificatePolicy>(
           ca, hopboxd::read_text_file(ca_root), revocation_refresh);
     }
-    hopboxd::HopboxService service(store, payloads, reencryptor, {}, certificates.get());
+    hopboxd::HopboxService service(store, payloads, reencryptor, limits, certificates.get());
 
     grpc::SslServerCredentialsOptions ssl;
     ssl.pem_key_cert_pairs.push_back({tls.private_key_pem, tls.certificate_pem});

@@ -182,11 +182,18 @@ Status HopboxService::authenticate(Ctx* ctx, DeviceRecord& caller) {
   if (d->lost) {
     return Status(StatusCode::PERMISSION_DENIED, "this device was replaced by a recovery");
   }
+  if (recovery_expired(*d)) {
+    return Status(StatusCode::PERMISSION_DENIED, "this recovery request expired: ask again");
+  }
   if (certificates_ && certificates_->revoked(d->certificate_chain)) {
     return Status(StatusCode::PERMISSION_DENIED, "the device's certificate was revoked");
   }
   caller = std::move(*d);
   return Status::OK;
+}
+
+bool HopboxService::recovery_expired(const DeviceRecord& d) const {
+  return d.pending_recovery && d.created_at + limits_.recovery_request_seconds < now_seconds();
 }
 
 Status HopboxService::check_certificate(const std::string& user, const DeviceRecord& d) const {
@@ -438,8 +445,16 @@ Status HopboxService::RequestRecovery(Ctx*, const v1::RequestRecoveryRequest* re
     d.certificate_chain.clear();  // certified only once recovered
     d.pending_recovery = true;
     // Unauthenticated: bound what a stranger can pile up in the account and in inboxes.
+    // Expired requests are dropped here, and logged.
     int pending = 0;
-    for (const auto& existing : store_.devices_of(*user)) pending += existing.pending_recovery;
+    for (const auto& existing : store_.devices_of(*user)) {
+      if (recovery_expired(existing)) {
+        spdlog::info("recovery request of device {} for account {} expired", existing.id, *user);
+        store_.remove_device(existing.id);
+      } else {
+        pending += existing.pending_recovery;
+      }
+    }
     if (pending >= 4) {
       return Status(StatusCode::RESOURCE_EXHAUSTED, "too many pending recovery requests");
     }

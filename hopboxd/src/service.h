@@ -19,6 +19,7 @@ struct ServiceLimits {
   std::uint64_t max_payload_bytes = 16ULL << 30;  // per item
   std::size_t max_message_payload = 4 << 20;      // per upload message
   std::int64_t session_seconds = 3600;
+  std::int64_t recovery_request_seconds = 7 * 24 * 3600;  // a pending new device expires
 };
 
 class HopboxService final : public hopbox::v1::Hopbox::Service {
@@ -96,6 +97,8 @@ class HopboxService final : public hopbox::v1::Hopbox::Service {
   // The calling device, from the session token in the metadata; UNAUTHENTICATED otherwise.
   grpc::Status authenticate(Ctx* ctx, DeviceRecord& caller);
   std::optional<hopbox::v1::ThresholdRecovery> threshold_config(UserId user);
+  // A pending new device whose recovery request is older than the limit.
+  bool recovery_expired(const DeviceRecord& d) const;
   hopbox::v1::RecoveryProgress recovery_progress(UserId user,
                                                  const hopbox::v1::ThresholdRecovery& config);
   // With the CA configured: PERMISSION_DENIED unless d's chain certifies its keys for `user`.

@@ -109,7 +109,8 @@ ALTER TABLE devices ADD COLUMN pending_recovery INTEGER NOT NULL DEFAULT 0;
 const char* const kDeviceColumns =
     "d.id, d.user_id, u.name, d.name, d.is_primary, d.signing_key, d.encryption_key, "
     "d.fingerprint, d.certificate_chain, d.lost, d.recovery_for, "
-    "COALESCE((SELECT name FROM users WHERE id = d.recovery_for), ''), d.pending_recovery "
+    "COALESCE((SELECT name FROM users WHERE id = d.recovery_for), ''), d.pending_recovery, "
+    "d.created_at "
     "FROM devices d JOIN users u ON u.id = d.user_id ";
 
 DeviceRecord read_device(Stmt& s) {
@@ -127,6 +128,7 @@ DeviceRecord read_device(Stmt& s) {
   if (!s.is_null(10)) d.recovery_for = s.i64(10);
   d.recovery_for_user = s.text(11);
   d.pending_recovery = s.i64(12) != 0;
+  d.created_at = s.i64(13);
   return d;
 }
 

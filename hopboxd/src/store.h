@@ -30,6 +30,7 @@ struct DeviceRecord {
   std::optional<UserId> recovery_for;
   std::string recovery_for_user;
   bool pending_recovery = false;  // a new device waiting to be made primary by a recovery
+  std::int64_t created_at = 0;    // unix seconds
 };
 
 struct ItemRecord {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <future>
 #include <sstream>
+#include <thread>
 
 #include "test_client.h"
 
@@ -607,6 +608,81 @@ TEST_F(ServerTest, OnlyThePrimaryUpdatesCertificatesOfItsOwnDevices) {
   EXPECT_EQ(update(a2, a1.id), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(update(b1, a2.id), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(update(a1, a2.id), grpc::StatusCode::OK);  // no CA configured: stored as given
+}
+
+}  // namespace
+}  // namespace hopboxd::test
+
+namespace hopboxd::test {
+namespace {
+
+grpc::Status request_recovery(v1::Hopbox::Stub& stub, const std::string& user,
+                              const std::string& via, TestDevice& d) {
+  grpc::ClientContext ctx;
+  v1::RequestRecoveryRequest req;
+  req.set_user(user);
+  req.set_device_name("new");
+  *req.mutable_keys() = d.keys();
+  req.add_via(via);
+  v1::RequestRecoveryResponse resp;
+  const grpc::Status s = stub.RequestRecovery(&ctx, req, &resp);
+  d.id = resp.device_id();
+  return s;
+}
+
+TEST(RecoveryRequests, APendingDeviceWaitsWithFewRightsAndExpires) {
+  TestServer server({"--recovery-request-seconds", "2"});
+  auto stub = server.stub();
+  TestDevice a1, b1, fresh;
+  ASSERT_TRUE(create_account(*stub, "alice", a1).ok());
+  ASSERT_TRUE(create_account(*stub, "bob", b1).ok());
+  ASSERT_TRUE(upload_item(*stub, a1, "alice", "x", "secret").ok());
+  ASSERT_TRUE(request_recovery(*stub, "alice", "bob", fresh).ok());
+  ASSERT_TRUE(fresh.login(*stub).ok());
+  // Waiting: it may watch and read the progress, not touch data; bob's primary was asked.
+  std::string plain;
+  EXPECT_EQ(download_item(*stub, fresh, "alice", "x", plain).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(upload_item(*stub, fresh, "alice", "y", "z").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  {
+    grpc::ClientContext ctx;
+    b1.authorize(ctx);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+    auto reader = stub->WatchInbox(&ctx, v1::WatchInboxRequest());
+    v1::Notification n;
+    ASSERT_TRUE(reader->Read(&n));
+    EXPECT_EQ(n.kind(), "recovery-request");
+    EXPECT_EQ(n.from_user(), "alice");
+  }
+  // Without a CA nobody can prove the recovery: the device cannot take over.
+  {
+    grpc::ClientContext ctx;
+    fresh.authorize(ctx);
+    v1::PromoteDeviceRequest req;
+    req.set_lost_device_id(a1.id);
+    v1::PromoteDeviceResponse resp;
+    EXPECT_EQ(stub->PromoteDevice(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  // Unknown recovery users and strangers' floods are refused.
+  TestDevice other;
+  EXPECT_EQ(request_recovery(*stub, "alice", "nobody", other).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  // After its time the request expires: the device is refused, and dropped on the next request.
+  std::this_thread::sleep_for(std::chrono::milliseconds(3100));
+  grpc::ClientContext ctx;
+  fresh.authorize(ctx);
+  v1::ListDevicesResponse listed;
+  const grpc::Status expired = stub->ListDevices(&ctx, v1::ListDevicesRequest(), &listed);
+  EXPECT_EQ(expired.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(expired.error_message().find("expired"), std::string::npos);
+  TestDevice again;
+  ASSERT_TRUE(request_recovery(*stub, "alice", "bob", again).ok());
+  grpc::ClientContext c2;
+  a1.authorize(c2);
+  ASSERT_TRUE(stub->ListDevices(&c2, v1::ListDevicesRequest(), &listed).ok());
+  EXPECT_EQ(listed.devices_size(), 2);  // the primary and the new request only
 }
 
 }  // namespace
