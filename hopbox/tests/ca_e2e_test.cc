@@ -350,6 +350,8 @@ TEST_F(WithCa, R3AnyTwoOfThreeRecoveryUsersRecoverTogetherNoneAloneAndABadShareI
        "init --user " + u + " --token " + u + "1 --enroll-code " + ca_->invite(u) + server_opts_);
   }
   ok("alice1", "put " + file("a.txt", "alice's").string());
+  ok("bob1", "put " + file("b.txt", "bob's, for alice").string());
+  ok("bob1", "share alice --yes --item b.txt");
   for (const std::string u : {"bob", "carol", "dave"}) {
     ok("alice1", "recovery add " + u);
     ok(u + "1", "watch --seconds 1 --yes");
@@ -406,7 +408,13 @@ TEST_F(WithCa, R3AnyTwoOfThreeRecoveryUsersRecoverTogetherNoneAloneAndABadShareI
   EXPECT_EQ(ok("alice3", "recover --via bob")["recovered"], true);
   ok("alice3", "get a.txt -o " + (dir_ / "a").string());
   EXPECT_EQ(read(dir_ / "a"), "alice's");
+  ok("alice3", "get b.txt --owner bob -o " + (dir_ / "b").string());
+  EXPECT_EQ(read(dir_ / "b"), "bob's, for alice");
   EXPECT_EQ(hopbox("alice1", "ls").exit_code, 3);
+  // alice shares again from her new primary.
+  ok("alice3", "share dave --yes");
+  ok("dave1", "get a.txt --owner alice -o " + (dir_ / "d").string());
+  EXPECT_EQ(read(dir_ / "d"), "alice's");
 }
 
 }  // namespace
