@@ -173,6 +173,20 @@ Status CaService::RevokeDevice(grpc::ServerContext*, const v1::RevokeDeviceReque
   }
 }
 
+bool CaService::certify_in_place_of(const std::string& identifier, const Bytes& old_fingerprint,
+                                    const Bytes& signing_key, const Bytes& encryption_key,
+                                    Bytes& issued) {
+  const std::int64_t now = unix_now();
+  return store_.replace_primary(
+      identifier, old_fingerprint, now,
+      [&](std::int64_t serial) {
+        return certs::issue_certificate({identifier, signing_key, encryption_key, serial, now - 60,
+                                         now + certificate_years_ * kYear},
+                                        keys_.root_der(), keys_.signer());
+      },
+      issued);
+}
+
 Status CaService::RecoverPrimary(grpc::ServerContext*, const v1::RecoverPrimaryRequest* req,
                                  v1::RecoverPrimaryResponse* resp) {
   try {
@@ -193,17 +207,10 @@ Status CaService::RecoverPrimary(grpc::ServerContext*, const v1::RecoverPrimaryR
                                  bytes_of(req->signature()))) {
       return Status(StatusCode::PERMISSION_DENIED, "signature: does not verify");
     }
-    const std::int64_t now = unix_now();
     certs::Bytes cert;
-    const bool replaced = store_.replace_primary(
-        requester.identifier, certs::inspect_certificate(primary).fingerprint, now,
-        [&](std::int64_t serial) {
-          return certs::issue_certificate(
-              {requester.identifier, requester.signing_key, requester.encryption_key, serial,
-               now - 60, now + certificate_years_ * kYear},
-              keys_.root_der(), keys_.signer());
-        },
-        cert);
+    const bool replaced =
+        certify_in_place_of(requester.identifier, certs::inspect_certificate(primary).fingerprint,
+                            requester.signing_key, requester.encryption_key, cert);
     if (!replaced) {
       return Status(StatusCode::FAILED_PRECONDITION,
                     "the chain does not end at the identifier's current primary certificate");
@@ -273,17 +280,10 @@ Status CaService::CompleteRecertification(grpc::ServerContext*,
     }
     const auto current = store_.current_certificate(req->identifier());
     if (!current) return Status(StatusCode::NOT_FOUND, "no valid certificate for this identifier");
-    const std::int64_t now = unix_now();
     certs::Bytes cert;
-    const bool replaced = store_.replace_primary(
-        req->identifier(), certs::inspect_certificate(*current).fingerprint, now,
-        [&](std::int64_t serial) {
-          return certs::issue_certificate(
-              {req->identifier(), pending->signing_key, pending->encryption_key, serial, now - 60,
-               now + certificate_years_ * kYear},
-              keys_.root_der(), keys_.signer());
-        },
-        cert);
+    const bool replaced =
+        certify_in_place_of(req->identifier(), certs::inspect_certificate(*current).fingerprint,
+                            pending->signing_key, pending->encryption_key, cert);
     if (!replaced) return Status(StatusCode::ABORTED, "the certificate changed meanwhile");
     spdlog::info("\"{}\" re-certified after recovery", req->identifier());
     resp->set_certificate(string_of(cert));

@@ -34,6 +34,11 @@ class CaService final : public hopbox::v1::CertificateAuthority::Service {
   Bytes signed_revocation_list();
 
  private:
+  // Revokes `old_fingerprint` (the identifier's current primary certificate) and certifies
+  // the new keys in its place, in one transaction. False if it is not the current one.
+  bool certify_in_place_of(const std::string& identifier, const Bytes& old_fingerprint,
+                           const Bytes& signing_key, const Bytes& encryption_key, Bytes& issued);
+
   CaStore& store_;
   const CaKeys& keys_;
   const IdentifierPolicy& policy_;

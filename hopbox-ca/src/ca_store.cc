@@ -136,13 +136,18 @@ EnrollOutcome CaStore::enroll(const std::string& identifier, const Bytes& code_h
   Stmt id(db_, "INSERT INTO identities (identifier, skeleton, created_at) VALUES (?, ?, ?)");
   id.bind(1, identifier).bind(2, skeleton).bind(3, now);
   id.step();
+  insert_certificate(serial, identifier, issued, now);
+  t.commit();
+  return EnrollOutcome::kIssued;
+}
+
+void CaStore::insert_certificate(std::int64_t serial, const std::string& identifier,
+                                 const Bytes& der, std::int64_t now) {
   Stmt cert(db_,
             "INSERT INTO certificates (serial, identifier, fingerprint, der, issued_at) "
             "VALUES (?, ?, ?, ?, ?)");
-  cert.bind(1, serial).bind(2, identifier).bind(3, sha256(issued)).bind(4, issued).bind(5, now);
+  cert.bind(1, serial).bind(2, identifier).bind(3, sha256(der)).bind(4, der).bind(5, now);
   cert.step();
-  t.commit();
-  return EnrollOutcome::kIssued;
 }
 
 bool CaStore::replace_primary(const std::string& identifier, const Bytes& old_fingerprint,
@@ -165,11 +170,7 @@ bool CaStore::replace_primary(const std::string& identifier, const Bytes& old_fi
               "VALUES (?, ?, ?, 'replaced by recovery')");
   revoke.bind(1, old_fingerprint).bind(2, identifier).bind(3, now);
   revoke.step();
-  Stmt cert(db_,
-            "INSERT INTO certificates (serial, identifier, fingerprint, der, issued_at) "
-            "VALUES (?, ?, ?, ?, ?)");
-  cert.bind(1, serial).bind(2, identifier).bind(3, sha256(issued)).bind(4, issued).bind(5, now);
-  cert.step();
+  insert_certificate(serial, identifier, issued, now);
   t.commit();
   return true;
 }

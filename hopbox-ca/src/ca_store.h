@@ -83,6 +83,10 @@ class CaStore {
   std::vector<Bytes> revoked_fingerprints();
 
  private:
+  // Inside a transaction, under mu_.
+  void insert_certificate(std::int64_t serial, const std::string& identifier, const Bytes& der,
+                          std::int64_t now);
+
   std::mutex mu_;
   sqlite3* db_ = nullptr;
 };

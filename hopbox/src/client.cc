@@ -725,27 +725,35 @@ Client::RecoveryReport Client::recover_as_primary(bool keep_devices, bool refres
   if (trust_) {
     const auto old_chain = own_chain();
     const Bytes cert = trust_->recover_primary(old_chain, signer());
-    // What the lost primary certified and signed before the loss is re-certified and
-    // re-signed below; its certificate itself stays revoked.
-    const Bytes lost_fingerprint = certs::inspect_certificate(old_chain.back()).fingerprint;
-    trust_->tolerate_revoked(lost_fingerprint);
-    state_.replaced_primaries.push_back(mupre::to_hex(lost_fingerprint));
     chain = cert;
   }
-  {
-    grpc::ClientContext ctx;
-    authorize(ctx);
-    v1::PromoteDeviceRequest req;
-    req.set_lost_device_id(lost.device_id());
-    req.set_certificate_chain(string_of(chain));
-    v1::PromoteDeviceResponse resp;
-    check(stub_->PromoteDevice(&ctx, req, &resp), "taking over as the primary device");
-    report.users_notified = resp.notified_users();
-  }
-  state_.certificate_chain = mupre::to_hex(chain);
-  save_state(dir_, state_);
+  take_over(lost, chain, report);
   rebuild_as_primary(lost, keep_devices, refresh_items, report);
   return report;
+}
+
+void Client::take_over(const v1::Device& lost, const Bytes& certificate, RecoveryReport& report) {
+  if (trust_ && !lost.keys().certificate_chain().empty()) {
+    // What the lost primary certified and signed before the loss is this account's own: this
+    // device keeps trusting it (everyone else, once the items are refreshed and re-signed).
+    const Bytes lost_fingerprint =
+        certs::inspect_certificate(
+            certs::decode_chain(bytes_of(lost.keys().certificate_chain())).at(0))
+            .fingerprint;
+    trust_->tolerate_revoked(lost_fingerprint);
+    state_.replaced_primaries.push_back(mupre::to_hex(lost_fingerprint));
+  }
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::PromoteDeviceRequest req;
+  req.set_lost_device_id(lost.device_id());
+  req.set_certificate_chain(string_of(certificate));
+  v1::PromoteDeviceResponse resp;
+  check(stub_->PromoteDevice(&ctx, req, &resp), "taking over as the primary device");
+  report.users_notified = resp.notified_users();
+  state_.certificate_chain = mupre::to_hex(certificate);
+  state_.recovering_via.clear();
+  save_state(dir_, state_);
 }
 
 void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool refresh_items,
@@ -1144,25 +1152,7 @@ std::optional<Client::RecoveryReport> Client::complete_recovery(bool keep_device
   if (!k) throw ClientError("this device cannot open the CA's challenge", 4);
   const Bytes cert = trust_->complete_recertification(
       state_.user, encryption_key, certs::recertification_answer(k->bytes(), encryption_key));
-  const Bytes lost_fingerprint =
-      certs::inspect_certificate(
-          certs::decode_chain(bytes_of(lost.keys().certificate_chain())).at(0))
-          .fingerprint;
-  trust_->tolerate_revoked(lost_fingerprint);
-  state_.replaced_primaries.push_back(mupre::to_hex(lost_fingerprint));
-  {
-    grpc::ClientContext c2;
-    authorize(c2);
-    v1::PromoteDeviceRequest p;
-    p.set_lost_device_id(lost.device_id());
-    p.set_certificate_chain(string_of(cert));
-    v1::PromoteDeviceResponse pr;
-    check(stub_->PromoteDevice(&c2, p, &pr), "taking over as the primary device");
-    report.users_notified = pr.notified_users();
-  }
-  state_.certificate_chain = mupre::to_hex(cert);
-  state_.recovering_via.clear();
-  save_state(dir_, state_);
+  take_over(lost, cert, report);
   rebuild_as_primary(lost, keep_devices, refresh_items, report);
   return report;
 }

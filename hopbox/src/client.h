@@ -169,6 +169,9 @@ class Client {
                              const hopbox::v1::AccessPolicy& policy,
                              const std::string& protected_user = "",
                              const mupre::SecretKeySource* from = nullptr);
+  // Makes this device the primary with `certificate` (the lost one locked out, its certificate
+  // remembered as replaced).
+  void take_over(const hopbox::v1::Device& lost, const Bytes& certificate, RecoveryReport& report);
   // After this device became the primary with `chain`: re-certify or remove the other devices,
   // make own-device and share keys anew, refresh every item.
   void rebuild_as_primary(const hopbox::v1::Device& lost, bool keep_devices, bool refresh_items,

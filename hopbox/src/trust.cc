@@ -46,6 +46,21 @@ void check_ca(const grpc::Status& s, const std::string& what) {
 
 }  // namespace
 
+void Trust::check_issued(const certs::Bytes& cert, const std::string& identifier,
+                         const certs::Bytes& signing_key, const certs::Bytes& encryption_key) {
+  // Trust nothing the CA connection returned without checking it against the root.
+  try {
+    const auto d = certs::verify_device_chain({cert}, root_, {}, now_seconds());
+    if (d.identifier != identifier || d.signing_key != signing_key ||
+        d.encryption_key != encryption_key) {
+      throw ClientError("the CA returned a certificate for other keys", 4);
+    }
+  } catch (const certs::CertError& e) {
+    throw ClientError(std::string("the CA's certificate does not verify: ") + e.what(), 4);
+  }
+  revoked_.reset();
+}
+
 Trust::Trust(const std::string& ca, const std::string& root_pem_path) {
   const std::string pem = read_pem(root_pem_path);
   try {
@@ -72,16 +87,7 @@ std::pair<std::string, certs::Bytes> Trust::enroll(const std::string& identifier
   v1::EnrollResponse resp;
   check_ca(stub_->Enroll(&ctx, req, &resp), "enrolling at the CA");
   const certs::Bytes cert = bytes_of(resp.certificate());
-  // Trust nothing the CA connection returned without checking it against the root.
-  try {
-    const auto d = certs::verify_device_chain({cert}, root_, {}, now_seconds());
-    if (d.identifier != resp.identifier() || d.signing_key != signing_key ||
-        d.encryption_key != encryption_key) {
-      throw ClientError("the CA returned a certificate for other keys", 4);
-    }
-  } catch (const certs::CertError& e) {
-    throw ClientError(std::string("the CA's certificate does not verify: ") + e.what(), 4);
-  }
+  check_issued(cert, resp.identifier(), signing_key, encryption_key);
   return {resp.identifier(), cert};
 }
 
@@ -95,16 +101,7 @@ certs::Bytes Trust::recover_primary(const std::vector<certs::Bytes>& own_chain,
   check_ca(stub_->RecoverPrimary(&ctx, req, &resp), "recovering at the CA");
   const certs::Bytes cert = bytes_of(resp.certificate());
   const auto mine = certs::inspect_certificate(own_chain.front());
-  try {
-    const auto d = certs::verify_device_chain({cert}, root_, {}, now_seconds());
-    if (d.identifier != mine.identifier || d.signing_key != mine.signing_key ||
-        d.encryption_key != mine.encryption_key) {
-      throw ClientError("the CA returned a certificate for other keys", 4);
-    }
-  } catch (const certs::CertError& e) {
-    throw ClientError(std::string("the CA's certificate does not verify: ") + e.what(), 4);
-  }
-  revoked_.reset();
+  check_issued(cert, mine.identifier, mine.signing_key, mine.encryption_key);
   return cert;
 }
 
@@ -134,15 +131,7 @@ certs::Bytes Trust::complete_recertification(const std::string& identifier,
   v1::CompleteRecertificationResponse resp;
   check_ca(stub_->CompleteRecertification(&ctx, req, &resp), "answering the CA's challenge");
   const certs::Bytes cert = bytes_of(resp.certificate());
-  try {
-    const auto d = certs::verify_device_chain({cert}, root_, {}, now_seconds());
-    if (d.identifier != identifier || d.encryption_key != encryption_key) {
-      throw ClientError("the CA returned a certificate for other keys", 4);
-    }
-  } catch (const certs::CertError& e) {
-    throw ClientError(std::string("the CA's certificate does not verify: ") + e.what(), 4);
-  }
-  revoked_.reset();
+  check_issued(cert, identifier, certs::inspect_certificate(cert).signing_key, encryption_key);
   return cert;
 }
 

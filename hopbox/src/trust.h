@@ -57,6 +57,9 @@ class Trust {
                                    const certs::Bytes& signature_blob);
 
  private:
+  // Throws ClientError unless `cert` chains to the root and certifies exactly these keys.
+  void check_issued(const certs::Bytes& cert, const std::string& identifier,
+                    const certs::Bytes& signing_key, const certs::Bytes& encryption_key);
   // The CA's list, less the tolerated entries; fetched once per run.
   const certs::RevocationList& revocations();
   certs::RevocationList fetch_revocations();
