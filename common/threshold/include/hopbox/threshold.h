@@ -46,8 +46,7 @@ inline std::optional<Bytes> open(std::span<const std::uint8_t, 32> key, const By
   Bytes out(sealed.size() - kOverhead);
   unsigned long long len = 0;
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-          out.data(), &len, nullptr,
-          sealed.data() + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+          out.data(), &len, nullptr, sealed.data() + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
           sealed.size() - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, ad.data(), ad.size(),
           sealed.data(), key.data()) != 0) {
     return std::nullopt;
