@@ -1,0 +1,484 @@
+// Protocol 2 on the client: recovery by a secondary device (R1), by recovery users (R2) and by
+// a threshold of them (R3), and what follows a recovery (DESIGN.md, "Recovery").
+#include <grpcpp/grpcpp.h>
+#include <sodium.h>
+
+#include <nlohmann/json.hpp>
+
+#include "certs/item_signature.h"
+#include "certs/requests.h"
+#include "client.h"
+#include "client_internal.h"
+#include "hopbox/threshold.h"
+#include "mupre/hex.h"
+#include "mupre/pre.h"
+#include "mupre/shamir.h"
+#include "trust.h"
+
+namespace hopbox {
+
+namespace v1 = hopbox::v1;
+namespace fs = std::filesystem;
+using namespace internal;
+
+Client::RecoveryReport Client::recover_as_primary(bool keep_devices, bool refresh_items) {
+  RecoveryReport report;
+  const v1::Device lost = primary_of("");
+  if (lost.device_id() == state_.device_id) {
+    throw ClientError("this device is the primary already: recover on another device", 2);
+  }
+  report.lost_device = lost.device_id();
+  Bytes chain;
+  if (trust_) {
+    const auto old_chain = own_chain();
+    const Bytes cert = trust_->recover_primary(old_chain, signer());
+    chain = cert;
+  }
+  take_over(lost, chain, report);
+  rebuild_as_primary(lost, keep_devices, refresh_items, report);
+  return report;
+}
+
+void Client::take_over(const v1::Device& lost, const Bytes& certificate, RecoveryReport& report) {
+  if (trust_ && !lost.keys().certificate_chain().empty()) {
+    // What the lost primary certified and signed before the loss is this account's own: this
+    // device keeps trusting it (everyone else, once the items are refreshed and re-signed).
+    const Bytes lost_fingerprint =
+        certs::inspect_certificate(
+            certs::decode_chain(bytes_of(lost.keys().certificate_chain())).at(0))
+            .fingerprint;
+    trust_->tolerate_revoked(lost_fingerprint);
+    state_.replaced_primaries.push_back(mupre::to_hex(lost_fingerprint));
+  }
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::PromoteDeviceRequest req;
+  req.set_lost_device_id(lost.device_id());
+  req.set_certificate_chain(string_of(certificate));
+  v1::PromoteDeviceResponse resp;
+  check(stub_->PromoteDevice(&ctx, req, &resp), "taking over as the primary device");
+  report.users_notified = resp.notified_users();
+  state_.certificate_chain = mupre::to_hex(certificate);
+  state_.recovering_via.clear();
+  save_state(dir_, state_);
+}
+
+void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool refresh_items,
+                                RecoveryReport& report) {
+  const Bytes chain = unhex(state_.certificate_chain, "certificate_chain");
+  // The other devices: re-certified and given keys from this one, or removed.
+  for (const auto& d : devices("")) {
+    if (d.device_id() == state_.device_id || d.lost() || !d.recovery_for().empty() ||
+        d.pending_recovery()) {
+      continue;
+    }
+    if (!keep_devices) {
+      remove_device(d.device_id());
+      ++report.devices_removed;
+      continue;
+    }
+    auto pk = mupre::PublicKey::decode(bytes_of(d.keys().encryption_key()));
+    if (!pk) throw ClientError("the service returned a damaged key for device " + d.name(), 4);
+    if (trust_) {
+      trust_->verify_device(d.keys(), state_.user);
+      const std::int64_t t = now_seconds();
+      Bytes cert = certs::issue_certificate(
+          {state_.user, bytes_of(d.keys().signing_key()), bytes_of(d.keys().encryption_key()),
+           random_serial(), t - 60, t + kDeviceCertificateSeconds},
+          chain, signer());
+      cert.insert(cert.end(), chain.begin(), chain.end());
+      grpc::ClientContext ctx;
+      authorize(ctx);
+      v1::UpdateDeviceCertificateRequest req;
+      req.set_device_id(d.device_id());
+      req.set_certificate_chain(string_of(cert));
+      v1::UpdateDeviceCertificateResponse resp;
+      check(stub_->UpdateDeviceCertificate(&ctx, req, &resp), "re-certifying " + d.name());
+    }
+    install_rekey(*pk, v1::REKEY_KIND_OWN_DEVICE, v1::AccessPolicy());
+    ++report.devices_kept;
+  }
+
+  // Shares and recovery keys the lost primary had made, made anew from this device's key.
+  for (const auto& r : shares()) {
+    if (r.from_fingerprint() != lost.encryption_key_fingerprint() || r.to_user().empty()) {
+      continue;
+    }
+    if (r.kind() == v1::REKEY_KIND_SHARE) {
+      const v1::Device target = trusted_primary(r.to_user());
+      auto pk = mupre::PublicKey::decode(bytes_of(target.keys().encryption_key()));
+      if (!pk) continue;
+      install_rekey(*pk, v1::REKEY_KIND_SHARE, r.policy());
+      ++report.shares_remade;
+    } else if (r.kind() == v1::REKEY_KIND_RECOVERY) {
+      install_recovery_edge(r.to_user(), r.to_device_id());
+    }
+  }
+
+  // Every item: a new capsule for this key, signed by this device (paper 4.5).
+  if (!refresh_items) return;
+  for (const auto& item : list(false)) {
+    refresh(item.item_id());
+    ++report.items_refreshed;
+  }
+}
+
+std::string Client::ask_protection(const std::string& user) {
+  const v1::Device target = trusted_primary(user);
+  std::string number;
+  if (trust_) number = certs::safety_number(trust_->verify_device(target.keys(), user));
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::SendNotificationRequest req;
+  req.set_to_device_id(target.device_id());
+  req.set_kind("recovery-setup");
+  req.set_body("{}");
+  v1::SendNotificationResponse resp;
+  check(stub_->SendNotification(&ctx, req, &resp), "asking " + user + " to protect this account");
+  return number;
+}
+
+void Client::accept_protection(const std::string& user) {
+  const v1::Device asker = trusted_primary(user);
+  if (state_.recovery_keys.count(user) != 0) return;  // already protecting them
+  const SealedSecretKey rk = SealedSecretKey::create(*keys_, state_.key_label);
+  const auto pk = rk.public_key().encode();
+  const Bytes spki = keys_->signing_public_key(state_.key_label);
+  v1::RegisterRecoveryKeyRequest req;
+  req.set_protected_user(user);
+  req.mutable_keys()->set_signing_key(string_of(spki));
+  req.mutable_keys()->set_encryption_key(string_of(Bytes(pk.begin(), pk.end())));
+  if (trust_) {
+    // Certified by this device: alice's client checks that the key is this user's.
+    const Bytes chain = certs::encode_chain(own_chain());
+    const std::int64_t t = now_seconds();
+    Bytes cert = certs::issue_certificate({state_.user, spki, Bytes(pk.begin(), pk.end()),
+                                           random_serial(), t - 60, t + kDeviceCertificateSeconds},
+                                          own_chain().front(), signer());
+    cert.insert(cert.end(), chain.begin(), chain.end());
+    req.mutable_keys()->set_certificate_chain(string_of(cert));
+  }
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::RegisterRecoveryKeyResponse resp;
+  check(stub_->RegisterRecoveryKey(&ctx, req, &resp), "registering the recovery key");
+  state_.recovery_keys[user] = {mupre::to_hex(rk.sealed()), mupre::to_hex(pk), resp.device_id()};
+  save_state(dir_, state_);
+  grpc::ClientContext c2;
+  authorize(c2);
+  v1::SendNotificationRequest n;
+  n.set_to_device_id(asker.device_id());
+  n.set_kind("recovery-accepted");
+  n.set_body(nlohmann::json{{"recovery_key", resp.device_id()}}.dump());
+  v1::SendNotificationResponse nr;
+  check(stub_->SendNotification(&c2, n, &nr), "telling " + user);
+}
+
+void Client::install_recovery_edge(const std::string& helper, std::int64_t recovery_key_device) {
+  for (const auto& d : devices(helper)) {
+    if (d.device_id() != recovery_key_device) continue;
+    if (d.recovery_for() != state_.user) {
+      throw ClientError("that key of " + helper + " is not a recovery key for this account", 4);
+    }
+    if (trust_) trust_->verify_device(d.keys(), helper);
+    auto pk = mupre::PublicKey::decode(bytes_of(d.keys().encryption_key()));
+    if (!pk) throw ClientError("the service returned a damaged key for " + helper, 4);
+    install_rekey(*pk, v1::REKEY_KIND_RECOVERY, v1::AccessPolicy(), state_.user);
+    return;
+  }
+  throw ClientError(helper + " has no such recovery key", 3);
+}
+
+std::vector<std::string> Client::protectors() {
+  const v1::Device me = primary_of("");
+  std::vector<std::string> out;
+  for (const auto& r : shares()) {
+    if (r.kind() == v1::REKEY_KIND_RECOVERY &&
+        r.from_fingerprint() == me.encryption_key_fingerprint()) {
+      out.push_back(r.to_user());
+    }
+  }
+  return out;
+}
+
+std::pair<int, int> Client::approve_recovery(const std::string& user, std::int64_t device_id) {
+  const auto it = state_.recovery_keys.find(user);
+  if (it == state_.recovery_keys.end()) {
+    throw ClientError("this device holds no recovery key for " + user, 3);
+  }
+  auto rk_pk = mupre::PublicKey::decode(unhex(it->second.public_key, "recovery public key"));
+  if (!rk_pk) throw ClientError("device state: a recovery key is damaged");
+  const SealedSecretKey rk(*keys_, state_.key_label, unhex(it->second.sealed_key, "recovery key"),
+                           *rk_pk);
+  for (const auto& d : devices(user)) {
+    if (d.device_id() != device_id) continue;
+    if (!d.pending_recovery()) throw ClientError("that device is not waiting for a recovery", 3);
+    auto pk = mupre::PublicKey::decode(bytes_of(d.keys().encryption_key()));
+    if (!pk) throw ClientError("the service returned a damaged key", 4);
+    install_rekey(*pk, v1::REKEY_KIND_RECOVERY, v1::AccessPolicy(), user, &rk);
+    return submit_shares(user, rk);
+  }
+  throw ClientError(user + " has no device " + std::to_string(device_id), 3);
+}
+
+std::pair<int, int> Client::submit_shares(const std::string& user, const SealedSecretKey& rk) {
+  v1::ThresholdRecovery config;
+  {
+    grpc::ClientContext ctx;
+    authorize(ctx);
+    v1::GetThresholdRecoveryRequest req;
+    req.set_user(user);
+    const grpc::Status s = stub_->GetThresholdRecovery(&ctx, req, &config);
+    if (s.error_code() == grpc::StatusCode::NOT_FOUND) return {0, 0};  // R2 only
+    check(s, "reading " + user + "'s recovery set-up");
+  }
+  for (const auto& p : config.protectors()) {
+    if (p.user() != state_.user) continue;
+    auto capsule = mupre::Ciphertext::decode(bytes_of(p.shares_capsule()));
+    if (!capsule) throw ClientError("the recovery set-up is damaged", 4);
+    auto k = mupre::decapsulate(rk, *capsule);
+    if (!k) throw ClientError("the shares are not for this recovery key", 4);
+    auto plain =
+        threshold::open(k->bytes(), threshold::associated_data("shares", user, state_.user),
+                        bytes_of(p.shares_sealed()));
+    if (!plain ||
+        plain->size() != mupre::kShareSize * static_cast<std::size_t>(config.protectors_size())) {
+      throw ClientError("the shares " + user + " left for you do not open", 4);
+    }
+    grpc::ClientContext ctx;
+    authorize(ctx);
+    v1::SubmitRecoverySharesRequest req;
+    req.set_user(user);
+    for (std::size_t at = 0; at < plain->size(); at += mupre::kShareSize) {
+      req.add_shares(string_of(std::span(*plain).subspan(at, mupre::kShareSize)));
+    }
+    sodium_memzero(plain->data(), plain->size());
+    v1::RecoveryProgress progress;
+    check(stub_->SubmitRecoveryShares(&ctx, req, &progress), "returning the shares");
+    return {progress.valid(), progress.threshold()};
+  }
+  return {0, 0};
+}
+
+void Client::set_threshold(int threshold_count, const std::vector<std::string>& users) {
+  const v1::Device me = primary_of("");
+  if (me.device_id() != state_.device_id) throw ClientError("run this on the primary device", 2);
+  if (threshold_count < 1 || static_cast<std::size_t>(threshold_count) > users.size() ||
+      users.size() > 16) {
+    throw ClientError("threshold: 1 <= T <= number of users <= 16", 2);
+  }
+  struct Protector {
+    std::string user;
+    std::int64_t device = 0;
+    std::shared_ptr<const mupre::PublicKey> key;
+  };
+  std::vector<Protector> protectors;
+  for (const auto& u : users) {
+    Protector p{u, 0, nullptr};
+    for (const auto& d : devices(u)) {
+      if (d.recovery_for() != state_.user) continue;
+      if (trust_) trust_->verify_device(d.keys(), u);
+      auto pk = mupre::PublicKey::decode(bytes_of(d.keys().encryption_key()));
+      if (!pk) throw ClientError("the service returned a damaged key for " + u, 4);
+      p.device = d.device_id();
+      p.key = std::make_shared<const mupre::PublicKey>(*pk);
+    }
+    if (!p.key)
+      throw ClientError(u + " does not protect this account yet (`recovery add " + u + "`)", 2);
+    protectors.push_back(std::move(p));
+  }
+  const std::size_t n = protectors.size();
+  const auto t = static_cast<unsigned>(threshold_count);
+  static constexpr std::uint8_t kInfo[] = {'h', 'o', 'p', 'b', 'o', 'x',
+                                           ' ', 'v', '1', ' ', 'R', '3'};
+  v1::ThresholdRecovery config;
+  config.set_threshold(threshold_count);
+  std::vector<std::vector<mupre::Share>> split_shares(n);  // [i][j]: s_i's share for j
+  const SealedSecretKey key = secret_key();
+  for (std::size_t i = 0; i < n; ++i) {
+    auto rk = mupre::make_rekey(key, *protectors[i].key);
+    if (!rk) throw ClientError("cannot make the recovery key for " + protectors[i].user);
+    const mupre::bls12_381::Scalar secret = mupre::bls12_381::scalar_random_nonzero();
+    auto sealing_key = mupre::key_from_scalar(secret, kInfo);
+    const auto rk_bytes = rk->encode();
+    auto* p = config.add_protectors();
+    p->set_user(protectors[i].user);
+    p->set_recovery_key_device(protectors[i].device);
+    p->set_sealed_rekey(string_of(threshold::seal(
+        sealing_key, threshold::associated_data("rekey", state_.user, protectors[i].user),
+        rk_bytes)));
+    sodium_memzero(sealing_key.data(), sealing_key.size());
+    auto sharing = mupre::split(secret, t, static_cast<unsigned>(n));
+    if (!sharing) throw ClientError("cannot split the recovery secret");
+    p->set_commitments(string_of(sharing->commitments.encode()));
+    split_shares[i] = std::move(sharing->shares);
+  }
+  for (std::size_t j = 0; j < n; ++j) {
+    Bytes mine(n * mupre::kShareSize);
+    for (std::size_t i = 0; i < n; ++i) {
+      split_shares[i][j].encode(
+          std::span(mine).subspan(i * mupre::kShareSize).first<mupre::kShareSize>());
+    }
+    const mupre::Encapsulation e = mupre::encapsulate(*protectors[j].key);
+    auto* p = config.mutable_protectors(static_cast<int>(j));
+    const auto capsule = e.capsule.encode();
+    p->set_shares_capsule(string_of(Bytes(capsule.begin(), capsule.end())));
+    p->set_shares_sealed(string_of(threshold::seal(
+        e.key.bytes(), threshold::associated_data("shares", state_.user, protectors[j].user),
+        mine)));
+    sodium_memzero(mine.data(), mine.size());
+  }
+  {
+    grpc::ClientContext ctx;
+    authorize(ctx);
+    v1::PutThresholdRecoveryResponse resp;
+    check(stub_->PutThresholdRecovery(&ctx, config, &resp), "storing the recovery set-up");
+  }
+  if (threshold_count > 1) {
+    // No single recovery user may recover alone any more: their direct keys go.
+    for (const auto& r : shares()) {
+      if (r.kind() != v1::REKEY_KIND_RECOVERY ||
+          r.from_fingerprint() != me.encryption_key_fingerprint()) {
+        continue;
+      }
+      for (const auto& p : protectors) {
+        if (r.to_device_id() == p.device) unshare(r.rekey_id());
+      }
+    }
+  }
+}
+
+int Client::remove_protector(const std::string& user) {
+  int removed = 0;
+  for (const auto& r : shares()) {
+    if (r.kind() == v1::REKEY_KIND_RECOVERY && r.to_user() == user) {
+      unshare(r.rekey_id());
+      ++removed;
+    }
+  }
+  v1::ThresholdRecovery config;
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::GetThresholdRecoveryRequest req;
+  if (stub_->GetThresholdRecovery(&ctx, req, &config).ok()) {
+    for (const auto& p : config.protectors()) {
+      if (p.user() != user) continue;
+      // An empty set-up withdraws it; the user sets a new threshold without them.
+      grpc::ClientContext c2;
+      authorize(c2);
+      v1::ThresholdRecovery empty;
+      v1::PutThresholdRecoveryResponse resp;
+      check(stub_->PutThresholdRecovery(&c2, empty, &resp), "withdrawing the threshold set-up");
+      ++removed;
+    }
+  }
+  return removed;
+}
+
+void Client::refuse_recovery(std::int64_t device_id) {
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::SendNotificationRequest req;
+  req.set_to_device_id(device_id);
+  req.set_kind("recovery-refused");
+  req.set_body("{}");
+  v1::SendNotificationResponse resp;
+  check(stub_->SendNotification(&ctx, req, &resp), "telling the requester");
+}
+
+std::pair<int, int> Client::recovery_progress() {
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::GetRecoveryProgressRequest req;
+  v1::RecoveryProgress resp;
+  const grpc::Status s = stub_->GetRecoveryProgress(&ctx, req, &resp);
+  if (s.error_code() == grpc::StatusCode::NOT_FOUND) return {0, 0};
+  check(s, "reading the recovery's progress");
+  return {resp.valid(), resp.threshold()};
+}
+
+std::string Client::key_short_code() const {
+  auto pk = mupre::PublicKey::decode(*mupre::from_hex(state_.public_key));
+  const auto fp = pk->fingerprint();
+  return short_code(std::string(fp.begin(), fp.end()));
+}
+
+std::unique_ptr<Client> Client::request_recovery(const fs::path& dir, const std::string& pin,
+                                                 DeviceState base,
+                                                 const std::vector<std::string>& via) {
+  if (base.ca.empty()) {
+    throw ClientError("recovering on a new device needs the CA (--ca, --ca-root)", 2);
+  }
+  std::unique_ptr<KeyStore> keys;
+  DeviceState s = make_device_keys(dir, pin, std::move(base), keys);
+  std::string joined;
+  for (const auto& v : via) joined += (joined.empty() ? "" : ",") + v;
+  s.recovering_via = joined;
+  std::unique_ptr<Client> c(new Client(dir, s, std::move(keys)));
+  grpc::ClientContext ctx;
+  v1::RequestRecoveryRequest req;
+  req.set_user(s.user);
+  req.set_device_name(s.device_name);
+  req.mutable_keys()->set_signing_key(string_of(c->keys_->signing_public_key(s.key_label)));
+  req.mutable_keys()->set_encryption_key(string_of(unhex(s.public_key, "public_key")));
+  for (const auto& v : via) req.add_via(v);
+  v1::RequestRecoveryResponse resp;
+  check(c->stub_->RequestRecovery(&ctx, req, &resp), "asking for a recovery");
+  c->state_.device_id = resp.device_id();
+  save_state(dir, c->state_);
+  return c;
+}
+
+std::optional<Client::RecoveryReport> Client::complete_recovery(bool keep_devices,
+                                                                bool refresh_items) {
+  if (state_.recovering_via.empty()) throw ClientError("this device is not recovering", 2);
+  RecoveryReport report;
+  v1::Device lost;
+  for (const auto& d : devices("")) {
+    if (d.primary()) lost = d;
+  }
+  if (lost.device_id() == 0) throw ClientError("the account has no primary to replace", 3);
+  report.lost_device = lost.device_id();
+  // Paper Fig. 6: the CA's challenge, for the lost primary's certified key, reaches this
+  // device only along a recovery chain that a recovery user approved.
+  const Bytes encryption_key = unhex(state_.public_key, "public_key");
+  const Bytes capsule = trust_->begin_recertification(
+      state_.user, keys_->signing_public_key(state_.key_label), encryption_key, signer());
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::ReencryptChallengeRequest req;
+  req.set_capsule(string_of(capsule));
+  v1::ReencryptChallengeResponse resp;
+  const grpc::Status s = stub_->ReencryptChallenge(&ctx, req, &resp);
+  if (s.error_code() == grpc::StatusCode::PERMISSION_DENIED) return std::nullopt;
+  check(s, "opening the CA's challenge");
+  auto c = mupre::Ciphertext::decode(bytes_of(resp.capsule()));
+  if (!c) throw ClientError("the challenge from the service does not decode", 4);
+  const SealedSecretKey key = secret_key();
+  auto k = mupre::decapsulate(key, *c);
+  if (!k) throw ClientError("this device cannot open the CA's challenge", 4);
+  const Bytes cert = trust_->complete_recertification(
+      state_.user, encryption_key, certs::recertification_answer(k->bytes(), encryption_key));
+  take_over(lost, cert, report);
+  rebuild_as_primary(lost, keep_devices, refresh_items, report);
+  return report;
+}
+
+int Client::follow_recovery(const std::string& user) {
+  const v1::Device target = trusted_primary(user);
+  auto pk = mupre::PublicKey::decode(bytes_of(target.keys().encryption_key()));
+  if (!pk) throw ClientError("the service returned a damaged key for " + user, 4);
+  int moved = 0;
+  for (const auto& r : shares()) {
+    if (r.kind() != v1::REKEY_KIND_SHARE || r.to_user() != user ||
+        r.to_device_id() == target.device_id()) {
+      continue;
+    }
+    install_rekey(*pk, v1::REKEY_KIND_SHARE, r.policy());
+    unshare(r.rekey_id());
+    ++moved;
+  }
+  return moved;
+}
+
+}  // namespace hopbox
