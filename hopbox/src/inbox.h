@@ -1,0 +1,18 @@
+// What `hopbox watch` does with each notification in this device's inbox: shows who asks and
+// what (identifier, safety number or short code), asks the user unless told the answer, acts
+// (pairing, access, recovery set-up, recovery requests, following a user's recovery) and
+// acknowledges it.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "client.h"
+
+namespace hopbox {
+
+// Appends what was done to `done` (for --json); quiet: print nothing. Always true: keep
+// watching.
+bool answer_notification(Client& c, const hopbox::v1::Notification& n, bool answer_yes,
+                         bool answer_no, bool quiet, nlohmann::json& done);
+
+}  // namespace hopbox
