@@ -14,7 +14,6 @@
 
 #include "client.h"
 #include "inbox.h"
-#include "mupre/hex.h"
 #include "qr.h"
 #include "token.h"
 
