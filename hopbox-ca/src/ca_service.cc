@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <functional>
 
 #include "certs/requests.h"
 #include "certs/verify.h"
@@ -28,6 +29,25 @@ Bytes bytes_of(const std::string& s) {
 std::string string_of(const Bytes& b) {
   return std::string(b.begin(), b.end());
 }
+// A new key pair asked for: bounded sizes, a valid mupre key, and a proof by the signing key
+// over `message`. OK fills the two keys.
+Status check_key_proof(const std::string& signing_key, const std::string& encryption_key,
+                       const std::string& proof, const std::function<Bytes(const Bytes&)>& message,
+                       Bytes& signing_out, Bytes& encryption_out) {
+  if (signing_key.size() > 512 || proof.size() > 128) {
+    return Status(StatusCode::INVALID_ARGUMENT, "a field is larger than allowed");
+  }
+  encryption_out = bytes_of(encryption_key);
+  if (!mupre::PublicKey::decode(encryption_out)) {
+    return Status(StatusCode::INVALID_ARGUMENT, "encryption_key: not a mupre public key");
+  }
+  signing_out = bytes_of(signing_key);
+  if (!certs::verify_signature(signing_out, message(encryption_out), bytes_of(proof))) {
+    return Status(StatusCode::PERMISSION_DENIED, "proof: not a signature by signing_key");
+  }
+  return Status::OK;
+}
+
 }  // namespace
 
 std::int64_t unix_now() {
@@ -61,21 +81,15 @@ Status CaService::GetRoot(grpc::ServerContext*, const v1::GetRootRequest*,
 Status CaService::Enroll(grpc::ServerContext*, const v1::EnrollRequest* req,
                          v1::EnrollResponse* resp) {
   try {
-    if (req->identifier().size() > 1024 || req->enrollment_code().size() > 64 ||
-        req->signing_key().size() > 512 || req->proof().size() > 128) {
+    if (req->identifier().size() > 1024 || req->enrollment_code().size() > 64) {
       return Status(StatusCode::INVALID_ARGUMENT, "a field is larger than allowed");
     }
-    const Bytes encryption_key = bytes_of(req->encryption_key());
-    if (!mupre::PublicKey::decode(encryption_key)) {
-      return Status(StatusCode::INVALID_ARGUMENT, "encryption_key: not a mupre public key");
-    }
-    const Bytes signing_key = bytes_of(req->signing_key());
-    if (!certs::verify_signature(signing_key,
-                                 certs::enrollment_proof_message(req->identifier(), encryption_key),
-                                 bytes_of(req->proof()))) {
-      return Status(StatusCode::PERMISSION_DENIED,
-                    "proof: not a signature by the signing key being enrolled");
-    }
+    Bytes signing_key, encryption_key;
+    const Status proven = check_key_proof(
+        req->signing_key(), req->encryption_key(), req->proof(),
+        [&](const Bytes& key) { return certs::enrollment_proof_message(req->identifier(), key); },
+        signing_key, encryption_key);
+    if (!proven.ok()) return proven;
     std::string id;
     try {
       id = policy_.normalize(req->identifier());
@@ -126,14 +140,11 @@ Status CaService::Enroll(grpc::ServerContext*, const v1::EnrollRequest* req,
   }
 }
 
-Bytes CaService::signed_revocation_list() {
-  return certs::sign_revocation_list({unix_now(), store_.revoked_fingerprints()}, keys_.signer());
-}
-
 Status CaService::GetRevocationList(grpc::ServerContext*, const v1::GetRevocationListRequest*,
                                     v1::GetRevocationListResponse* resp) {
   try {
-    resp->set_revocation_list(string_of(signed_revocation_list()));
+    resp->set_revocation_list(string_of(
+        certs::sign_revocation_list({unix_now(), store_.revoked_fingerprints()}, keys_.signer())));
     return Status::OK;
   } catch (const std::exception& e) {
     spdlog::error("revocation list: {}", e.what());
@@ -230,20 +241,17 @@ Status CaService::BeginRecertification(grpc::ServerContext*,
                                        const v1::BeginRecertificationRequest* req,
                                        v1::BeginRecertificationResponse* resp) {
   try {
-    if (req->identifier().size() > 1024 || req->signing_key().size() > 512 ||
-        req->proof().size() > 128) {
+    if (req->identifier().size() > 1024) {
       return Status(StatusCode::INVALID_ARGUMENT, "a field is larger than allowed");
     }
-    const certs::Bytes encryption_key = bytes_of(req->encryption_key());
-    if (!mupre::PublicKey::decode(encryption_key)) {
-      return Status(StatusCode::INVALID_ARGUMENT, "encryption_key: not a mupre public key");
-    }
-    const certs::Bytes signing_key = bytes_of(req->signing_key());
-    if (!certs::verify_signature(
-            signing_key, certs::recertification_proof_message(req->identifier(), encryption_key),
-            bytes_of(req->proof()))) {
-      return Status(StatusCode::PERMISSION_DENIED, "proof: not a signature by signing_key");
-    }
+    certs::Bytes signing_key, encryption_key;
+    const Status proven = check_key_proof(
+        req->signing_key(), req->encryption_key(), req->proof(),
+        [&](const Bytes& key) {
+          return certs::recertification_proof_message(req->identifier(), key);
+        },
+        signing_key, encryption_key);
+    if (!proven.ok()) return proven;
     const auto current = store_.current_certificate(req->identifier());
     if (!current) {
       return Status(StatusCode::NOT_FOUND, "no valid certificate for this identifier");

@@ -30,9 +30,6 @@ class CaService final : public hopbox::v1::CertificateAuthority::Service {
                                        const hopbox::v1::CompleteRecertificationRequest*,
                                        hopbox::v1::CompleteRecertificationResponse*) override;
 
-  // The current revocation list, signed (also for the operator's `revoke`).
-  Bytes signed_revocation_list();
-
  private:
   // Revokes `old_fingerprint` (the identifier's current primary certificate) and certifies
   // the new keys in its place, in one transaction. False if it is not the current one.

@@ -224,6 +224,17 @@ std::string Client::own_safety_number() {
   return certs::safety_number(trust_->verify_device(keys, state_.user));
 }
 
+Bytes Client::certify(const Bytes& signing_key, const Bytes& encryption_key) {
+  const std::vector<Bytes> mine = own_chain();
+  const std::int64_t t = now_seconds();
+  Bytes chain = certs::issue_certificate({state_.user, signing_key, encryption_key, random_serial(),
+                                          t - 60, t + kDeviceCertificateSeconds},
+                                         mine.front(), signer());
+  const Bytes rest = certs::encode_chain(mine);
+  chain.insert(chain.end(), rest.begin(), rest.end());
+  return chain;
+}
+
 SealedSecretKey Client::secret_key() {
   auto pk = mupre::PublicKey::decode(unhex(state_.public_key, "public_key"));
   if (!pk) throw ClientError("device state: public_key is damaged");
@@ -349,18 +360,12 @@ std::int64_t Client::approve(const std::string& code, const std::string& device_
   req.mutable_keys()->set_encryption_key(string_of(keys.public_key));
   if (trust_) {
     // This device certifies the new one (CA:TRUE, so that it can become the primary later).
-    const std::vector<Bytes> mine = own_chain();
-    const std::int64_t t = now_seconds();
     Bytes cert;
     try {
-      cert = certs::issue_certificate({state_.user, keys.spki, keys.public_key, random_serial(),
-                                       t - 60, t + kDeviceCertificateSeconds},
-                                      mine.front(), signer());
+      cert = certify(keys.spki, keys.public_key);
     } catch (const certs::CertError& e) {
       throw ClientError(std::string("cannot certify the new device: ") + e.what(), 2);
     }
-    const Bytes chain = certs::encode_chain(mine);
-    cert.insert(cert.end(), chain.begin(), chain.end());
     req.mutable_keys()->set_certificate_chain(string_of(cert));
   }
   v1::AddDeviceResponse resp;
@@ -680,8 +685,12 @@ std::int64_t Client::install_rekey(const mupre::PublicKey& target, v1::ReKeyKind
   return resp.rekey_id();
 }
 
-std::int64_t Client::share(const std::string& user, const SharePolicyArgs& policy) {
-  const v1::Device target = trusted_primary(user);
+std::int64_t Client::share(const std::string& user, const SharePolicyArgs& policy,
+                           const Confirm& confirm) {
+  const v1::Device target = primary_of(user);
+  std::string number;
+  if (trust_) number = certs::safety_number(trust_->verify_device(target.keys(), user));
+  if (confirm && !confirm(number)) throw ClientError("not shared", 1);
   auto pk = mupre::PublicKey::decode(bytes_of(target.keys().encryption_key()));
   if (!pk) throw ClientError("the service returned a damaged key for " + user, 4);
   v1::AccessPolicy p;

@@ -95,7 +95,11 @@ class Client {
   std::vector<hopbox::v1::ItemSummary> list(bool include_shared);
   void remove(const std::string& name);
   // A re-encryption key from this device's key to `user`'s primary key, with a policy.
-  std::int64_t share(const std::string& user, const SharePolicyArgs& policy);
+  // confirm, when given, sees the target's safety number (empty without a CA) after its key
+  // verified and before anything is made; false cancels (ClientError, exit code 1).
+  using Confirm = std::function<bool(const std::string& safety_number)>;
+  std::int64_t share(const std::string& user, const SharePolicyArgs& policy,
+                     const Confirm& confirm = {});
   void unshare(std::int64_t rekey_id);
   std::vector<hopbox::v1::ReKeyInfo> shares();
 
@@ -180,6 +184,9 @@ class Client {
   hopbox::v1::Device trusted_primary(const std::string& user);
   SealedSecretKey secret_key();
   certs::Signer signer();
+  // A certificate by this device for another key of this user (a device or a recovery key),
+  // followed by this device's chain: the new key's whole chain, leaf first.
+  Bytes certify(const Bytes& signing_key, const Bytes& encryption_key);
   // R3: opens the shares `user` left for this recovery key and returns them to the service.
   std::pair<int, int> submit_shares(const std::string& user, const SealedSecretKey& rk);
   // With a CA: throws ClientError (exit code 4) unless the item's signature and chain verify.

@@ -472,17 +472,18 @@ int main(int argc, char** argv) {
                        expires_in;
       }
       // Show who the key belongs to before making a re-encryption key towards it.
-      const std::string number = c->safety_number_of(user);
-      if (!number.empty() && !share_yes) {
+      std::string number;
+      const auto id = c->share(user, p, [&](const std::string& safety_number) {
+        number = safety_number;
+        if (number.empty() || share_yes) return true;
         std::cout << user << "'s primary device is certified by your CA; its safety number is\n\n  "
                   << number << "\n\n"
                   << user << " sees the same number with `hopbox whoami`. Share? [y/N] "
                   << std::flush;
         std::string answer;
         std::getline(std::cin, answer);
-        if (answer != "y" && answer != "Y" && answer != "yes") throw ClientError("not shared", 1);
-      }
-      const auto id = c->share(user, p);
+        return answer == "y" || answer == "Y" || answer == "yes";
+      });
       emit(g, {{"share_id", id}, {"user", user}, {"safety_number", number}},
            "shared with " + user + " (share " + std::to_string(id) + ")" +
                (number.empty() ? "" : ", safety number " + number));

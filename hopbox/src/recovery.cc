@@ -65,7 +65,6 @@ void Client::take_over(const v1::Device& lost, const Bytes& certificate, Recover
 
 void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool refresh_items,
                                 RecoveryReport& report) {
-  const Bytes chain = unhex(state_.certificate_chain, "certificate_chain");
   // The other devices: re-certified and given keys from this one, or removed.
   for (const auto& d : devices("")) {
     if (d.device_id() == state_.device_id || d.lost() || !d.recovery_for().empty() ||
@@ -81,17 +80,12 @@ void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool 
     if (!pk) throw ClientError("the service returned a damaged key for device " + d.name(), 4);
     if (trust_) {
       trust_->verify_device(d.keys(), state_.user);
-      const std::int64_t t = now_seconds();
-      Bytes cert = certs::issue_certificate(
-          {state_.user, bytes_of(d.keys().signing_key()), bytes_of(d.keys().encryption_key()),
-           random_serial(), t - 60, t + kDeviceCertificateSeconds},
-          chain, signer());
-      cert.insert(cert.end(), chain.begin(), chain.end());
       grpc::ClientContext ctx;
       authorize(ctx);
       v1::UpdateDeviceCertificateRequest req;
       req.set_device_id(d.device_id());
-      req.set_certificate_chain(string_of(cert));
+      req.set_certificate_chain(string_of(
+          certify(bytes_of(d.keys().signing_key()), bytes_of(d.keys().encryption_key()))));
       v1::UpdateDeviceCertificateResponse resp;
       check(stub_->UpdateDeviceCertificate(&ctx, req, &resp), "re-certifying " + d.name());
     }
@@ -149,13 +143,8 @@ void Client::accept_protection(const std::string& user) {
   req.mutable_keys()->set_signing_key(string_of(spki));
   req.mutable_keys()->set_encryption_key(string_of(Bytes(pk.begin(), pk.end())));
   if (trust_) {
-    // Certified by this device: alice's client checks that the key is this user's.
-    const Bytes chain = certs::encode_chain(own_chain());
-    const std::int64_t t = now_seconds();
-    Bytes cert = certs::issue_certificate({state_.user, spki, Bytes(pk.begin(), pk.end()),
-                                           random_serial(), t - 60, t + kDeviceCertificateSeconds},
-                                          own_chain().front(), signer());
-    cert.insert(cert.end(), chain.begin(), chain.end());
+    // Certified by this device: the protected user's client checks that the key is ours.
+    const Bytes cert = certify(spki, Bytes(pk.begin(), pk.end()));
     req.mutable_keys()->set_certificate_chain(string_of(cert));
   }
   grpc::ClientContext ctx;

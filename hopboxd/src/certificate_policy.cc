@@ -73,17 +73,28 @@ bool CertificatePolicy::refresh() {
 }
 
 bool CertificatePolicy::revoked(const CertBytes& certificate_chain) const {
-  std::vector<CertBytes> chain;
-  try {
-    chain = certs::decode_chain(certificate_chain);
-  } catch (const certs::CertError&) {
-    return true;  // registration checked it; a damaged chain is not trusted
-  }
   std::lock_guard lock(mu_);
-  for (const auto& c : chain) {
-    CertBytes h(SHA256_DIGEST_LENGTH);
-    SHA256(c.data(), c.size(), h.data());
-    if (list_.contains(h)) return true;
+  // Every authenticated call asks: parse a chain once, not on every call.
+  const std::string key(certificate_chain.begin(), certificate_chain.end());
+  auto it = fingerprints_.find(key);
+  if (it == fingerprints_.end()) {
+    std::vector<CertBytes> chain;
+    try {
+      chain = certs::decode_chain(certificate_chain);
+    } catch (const certs::CertError&) {
+      return true;  // registration checked it; a damaged chain is not trusted
+    }
+    std::vector<CertBytes> prints;
+    for (const auto& c : chain) {
+      CertBytes h(SHA256_DIGEST_LENGTH);
+      SHA256(c.data(), c.size(), h.data());
+      prints.push_back(std::move(h));
+    }
+    if (fingerprints_.size() >= kMaxCachedChains) fingerprints_.clear();
+    it = fingerprints_.emplace(key, std::move(prints)).first;
+  }
+  for (const auto& f : it->second) {
+    if (list_.contains(f)) return true;
   }
   return false;
 }

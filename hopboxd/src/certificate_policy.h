@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -46,6 +47,9 @@ class CertificatePolicy {
   std::unique_ptr<hopbox::v1::CertificateAuthority::Stub> stub_;
   mutable std::mutex mu_;
   hopbox::certs::RevocationList list_;
+  // Each device chain seen, with its certificates' fingerprints (bounded; under mu_).
+  static constexpr std::size_t kMaxCachedChains = 4096;
+  mutable std::map<std::string, std::vector<CertBytes>> fingerprints_;
   std::condition_variable stop_cv_;
   bool stop_ = false;
   std::thread poller_;
