@@ -5,53 +5,21 @@
 # SoftHSM2 token in a temporary folder. Needs a build (scripts/demo.sh makes one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=build/release
-work=$(mktemp -d)
-server_pid=""
-ca_pid=""
-cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
-  if [ -n "$ca_pid" ]; then kill "$ca_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-module=$(ls /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so \
-  2>/dev/null | head -1)
-mkdir -p "$work/tokens"
-printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
-  "$work/tokens" >"$work/softhsm2.conf"
-export SOFTHSM2_CONF="$work/softhsm2.conf" HOPBOX_PIN=1234
-for t in alice1 alice2 alice3 bob1 bob2 carol1 dave1; do
-  softhsm2-util --init-token --free --label "$t" --pin 1234 --so-pin 99999 >/dev/null
-done
+. scripts/local_stack.sh
+make_tokens alice1 alice2 alice3 bob1 bob2 carol1 dave1
 
 step() { printf '\n-- %s\n' "$*"; }
-hb() { local dev=$1; shift; "$bin/hopbox/hopbox" --state "$work/$dev" "$@"; }
-
-ca_cli() { "$bin/hopbox-ca/hopbox-ca" "$@"; }
-wait_port() { for _ in $(seq 50); do [ -f "$1" ] && return; sleep 0.1; done; }
 
 step "The certification authority: hopbox-ca on 127.0.0.1, its own keys in $work/ca (not the cloud's)"
-ca_cli init --data-dir "$work/ca"
-ca_cli serve --data-dir "$work/ca" --listen 127.0.0.1:0 --port-file "$work/ca-port" \
-  >"$work/ca.log" 2>&1 &
-ca_pid=$!
-wait_port "$work/ca-port"
-ca=(--ca "127.0.0.1:$(cat "$work/ca-port")" --ca-root "$work/ca/root.pem")
+start_ca
 
 step "The cloud: hopboxd on 127.0.0.1, storing everything in $work/cloud; it admits certified devices only"
-"$bin/hopboxd/hopboxd" --data-dir "$work/cloud" --listen 127.0.0.1:0 \
-  --port-file "$work/port" "${ca[@]}" --revocation-refresh 2 >"$work/cloud.log" 2>&1 &
-server_pid=$!
-wait_port "$work/port"
-server=(--server "127.0.0.1:$(cat "$work/port")" --server-ca "$work/cloud/tls/cert.pem"
-        --module "$module" "${ca[@]}")
+start_cloud --revocation-refresh 2
 
 step "The CA's operator checks who alice and bob are (in person) and gives each a one-time code"
 declare -A codes
 for user in alice bob; do
-  codes[$user]=$(ca_cli invite --json --data-dir "$work/ca" "$user" | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
+  codes[$user]=$(ca_cli invite --json --data-dir "$work/ca" "$user" | json '["code"]')
   echo "   $user: enrollment code ${codes[$user]} (valid 72 hours, usable once)"
 done
 step "An identifier that looks like an existing one is refused (Cyrillic 'а' in 'аlice')"
@@ -63,7 +31,7 @@ for user in alice bob; do
     --enroll-code "${codes[$user]}" "${server[@]}"
   step "$user adds a secondary device: it shows a pairing code and a QR code ..."
   code=$(hb "${user}2" --json device add --user "$user" --token "${user}2" \
-    --device-name secondary "${server[@]}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pairing_code"])')
+    --device-name secondary "${server[@]}" | json '["pairing_code"]')
   echo "   pairing code ${code:0:40}..."
   step "... which the primary approves (comparing the short code): it certifies the secondary and creates the key primary -> secondary"
   hb "${user}1" device approve --yes "$code"
@@ -115,7 +83,7 @@ swap_bob_key restore
 
 step "Protocol 2 set-up: carol and dave enroll; alice asks bob, carol and dave to protect her account"
 for user in carol dave; do
-  code=$(ca_cli invite --json --data-dir "$work/ca" "$user" | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
+  code=$(ca_cli invite --json --data-dir "$work/ca" "$user" | json '["code"]')
   hb "${user}1" init --user "$user" --token "${user}1" --device-name primary \
     --enroll-code "$code" "${server[@]}" >/dev/null
 done
