@@ -23,6 +23,17 @@ Bytes identity_tail(const std::string& identifier, const Bytes& encryption_key) 
   return tail;
 }
 
+void put_text(Bytes& m, const std::string& text) {
+  m.insert(m.end(), text.begin(), text.end());
+  m.push_back(0);
+}
+
+void put_u64(Bytes& m, std::int64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    m.push_back(static_cast<std::uint8_t>(static_cast<std::uint64_t>(v) >> shift));
+  }
+}
+
 }  // namespace
 
 Bytes enrollment_proof_message(const std::string& identifier, const Bytes& encryption_key) {
@@ -51,6 +62,30 @@ Bytes revocation_message(const Bytes& certificate) {
 
 Bytes recover_primary_message(const Bytes& lost_primary_certificate) {
   return labelled("hopbox v1 recover primary", detail::sha256(lost_primary_certificate));
+}
+
+Bytes recovery_invitation_message(const std::string& protected_user,
+                                  const std::string& recovery_user,
+                                  std::span<const std::uint8_t> nonce, std::int64_t expires_at) {
+  Bytes tail;
+  put_text(tail, protected_user);
+  put_text(tail, recovery_user);
+  tail.insert(tail.end(), nonce.begin(), nonce.end());
+  put_u64(tail, expires_at);
+  return labelled("hopbox v1 recovery invitation", tail);
+}
+
+Bytes recovery_request_message(const std::string& user, const std::string& device_name,
+                               const Bytes& encryption_key, std::int64_t requested_at,
+                               const std::vector<std::string>& via) {
+  Bytes tail;
+  put_text(tail, user);
+  put_text(tail, device_name);
+  const Bytes key_hash = detail::sha256(encryption_key);
+  tail.insert(tail.end(), key_hash.begin(), key_hash.end());
+  put_u64(tail, requested_at);
+  for (const auto& v : via) put_text(tail, v);
+  return labelled("hopbox v1 recovery request", tail);
 }
 
 }  // namespace hopbox::certs

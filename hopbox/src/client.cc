@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include <chrono>
+#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -37,6 +38,15 @@ std::int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+std::string format_time(std::int64_t unix_seconds) {
+  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &utc);
+  return buf;
 }
 
 std::string read_text(const fs::path& p) {
@@ -246,14 +256,14 @@ std::string Client::pairing_code() const {
   return encode_pairing(keys_->signing_public_key(state_.key_label), pk->encode());
 }
 
-std::string Client::short_code(const std::string& pairing_code) {
-  std::uint8_t h[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(h, reinterpret_cast<const unsigned char*>(pairing_code.data()),
-                     pairing_code.size());
-  const std::uint32_t v = (std::uint32_t{h[0]} << 16 | std::uint32_t{h[1]} << 8 | h[2]) % 1000000;
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%03u %03u", v / 1000, v % 1000);
-  return buf;
+std::string Client::key_code(const std::string& user, const Bytes& signing_key,
+                             const Bytes& encryption_key) {
+  return certs::safety_number(certs::TrustedDevice{user, signing_key, encryption_key, {}});
+}
+
+std::string Client::pairing_key_code(const std::string& pairing_code) const {
+  const PairingKeys keys = decode_pairing(pairing_code);
+  return key_code(state_.user, keys.spki, keys.public_key);
 }
 
 void Client::ensure_session() {
@@ -390,7 +400,7 @@ std::int64_t Client::approve(const std::string& code, const std::string& device_
   }
   // The same device's pairing request, if it also came through the inbox, is answered now.
   watch(0, [&](const v1::Notification& n) {
-    if (n.kind() == "pairing-request" && n.body().find(code) != std::string::npos) {
+    if (n.has_pairing_request() && n.pairing_request().pairing_code() == code) {
       acknowledge(n.notification_id());
     }
     return true;
@@ -730,8 +740,8 @@ std::int64_t Client::request_access(const std::string& owner, const std::string&
   authorize(ctx);
   v1::SendNotificationRequest req;
   req.set_to_device_id(target.device_id());
-  req.set_kind("access-request");
-  req.set_body(nlohmann::json{{"item", item}, {"message", message}}.dump());
+  req.mutable_access_request()->set_item(item);
+  req.mutable_access_request()->set_message(message);
   v1::SendNotificationResponse resp;
   check(stub_->SendNotification(&ctx, req, &resp), "asking " + owner + " for access");
   return resp.notification_id();

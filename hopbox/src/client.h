@@ -65,8 +65,13 @@ class Client {
   std::string own_safety_number();
   // What the new device shows (and encodes as a QR code) for approval.
   std::string pairing_code() const;
-  // The short code both devices show, to compare by eye.
-  static std::string short_code(const std::string& pairing_code);
+  // The code to compare by eye for a device's keys under `user`'s identifier: the safety
+  // number those keys will have (25 digits), so that grinding a look-alike key is infeasible.
+  static std::string key_code(const std::string& user, const Bytes& signing_key,
+                              const Bytes& encryption_key);
+  // key_code of the keys a pairing code carries, under this account's identifier: the
+  // approving device shows it for exactly the keys it then certifies.
+  std::string pairing_key_code(const std::string& pairing_code) const;
   // On a prepared device: asks the account's primary (through its inbox) to approve it.
   void request_pairing();
   // On a prepared device: true once an existing device approved it (then it is usable).
@@ -114,13 +119,25 @@ class Client {
     int users_notified = 0;
   };
   RecoveryReport recover_as_primary(bool keep_devices, bool refresh_items = true);
+  // R1 starts with an announcement: the account's other devices and recovery users are told,
+  // and may cancel. Returns when the waiting period ends (unix seconds); recover_as_primary
+  // is accepted from then on.
+  std::int64_t announce_promotion();
+  // The account's recoveries in progress; cancel_recovery ends one (0: every one).
+  std::vector<hopbox::v1::RecoveryInProgress> recoveries();
+  int cancel_recovery(std::int64_t device_id);
 
   // ---- Recovery by recovery users (R2; DESIGN.md, "Recovery") ----
-  // On the primary: asks `user` to protect this account. Returns their safety number.
+  // On the primary: asks `user` to protect this account with an invitation signed by this
+  // device, recorded here. Returns their safety number.
   std::string ask_protection(const std::string& user);
-  // On the recovery user's primary: makes a dedicated recovery key for `user` (sealed by this
-  // device's token, certified by this device), registers it and tells `user`.
-  void accept_protection(const std::string& user);
+  // On the recovery user's primary, answering `invitation` from `user`: makes a dedicated
+  // recovery key for `user` (sealed by this device's token, certified by this device) and
+  // registers it with the invitation; the service then tells `user`.
+  void accept_protection(const std::string& user, const hopbox::v1::RecoveryInvitation& invitation);
+  // On the protected user's primary: a RecoveryAccepted from `helper`. Installs the recovery
+  // key only if it answers an invitation this device recorded for `helper`; false otherwise.
+  bool answer_accepted(const std::string& helper, const hopbox::v1::RecoveryAccepted& accepted);
   // On the protected user's primary, once `helper` accepted: the recovery key from this
   // account's primary key to the recovery key `helper` made for it (its chain checked).
   void install_recovery_edge(const std::string& helper, std::int64_t recovery_key_device);
@@ -139,7 +156,9 @@ class Client {
   // On a recovery user's primary: lets `user`'s pending new device `device_id` read `user`'s
   // data through the recovery key (after the short codes were compared out of band).
   // With R3 set up, also returns this user's shares to the service: k of t so far.
-  std::pair<int, int> approve_recovery(const std::string& user, std::int64_t device_id);
+  // The keys re-keyed to are exactly those of `request`, whose key_code the user compared.
+  std::pair<int, int> approve_recovery(const std::string& user,
+                                       const hopbox::v1::RecoveryRequestNotice& request);
   // A new device of a user who lost every device: keys made, registered as pending, and the
   // recovery users asked.
   static std::unique_ptr<Client> request_recovery(const std::filesystem::path& state_dir,
@@ -148,8 +167,8 @@ class Client {
   // On that device: once a recovery user approved, passes the CA's re-certification
   // challenge, becomes the primary and rebuilds as R1 does. nullopt while nobody approved.
   std::optional<RecoveryReport> complete_recovery(bool keep_devices, bool refresh_items = true);
-  // The short code of this device's encryption key, to compare out of band.
-  std::string key_short_code() const;
+  // key_code of this device's keys, to compare out of band.
+  std::string own_key_code() const;
   // A user who shares with this account recovered (a "recovered" notification): make this
   // account's share keys to their lost primary anew to their new primary, after checking its
   // certificate, and revoke the old ones. Returns the number of shares moved.

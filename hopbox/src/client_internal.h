@@ -20,6 +20,8 @@ inline constexpr std::int64_t kDeviceCertificateSeconds = 5LL * 365 * 24 * 3600;
 
 std::int64_t random_serial();  // positive, never zero, from the OS's randomness
 std::int64_t now_seconds();
+// "2026-11-28 10:00 UTC": a time to show a person.
+std::string format_time(std::int64_t unix_seconds);
 Bytes bytes_of(const std::string& s);
 std::string string_of(std::span<const std::uint8_t> b);
 // Hexadecimal from the device state; throws ClientError naming `what`.

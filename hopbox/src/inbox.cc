@@ -3,182 +3,253 @@
 #include <iostream>
 #include <string>
 
+#include "client_internal.h"
 #include "mupre/hex.h"
 
 namespace hopbox {
 
 using nlohmann::json;
+namespace v1 = hopbox::v1;
 
-bool answer_notification(Client& c, const v1::Notification& n, bool answer_yes, bool answer_no,
-                         bool quiet, json& j) {
-  if (n.kind() == "recovery-setup" || n.kind() == "recovery-accepted" ||
-      n.kind() == "recovery-request") {
-    const auto body = json::parse(n.body(), nullptr, false);
-    json entry = {{"kind", n.kind()}, {"from_user", n.from_user()}};
-    bool consent = answer_yes;
-    std::string question;
-    if (n.kind() == "recovery-setup") {
-      const std::string number = c.safety_number_of(n.from_user());
-      entry["fingerprint"] = number;
-      question = n.from_user() + (number.empty() ? "" : " (safety number " + number + ")") +
-                 " asks you to protect their account: if they lose their devices, you "
-                 "can let a new device of theirs read their data. Accept?";
-    } else if (n.kind() == "recovery-request") {
-      const auto fp = mupre::from_hex(body.is_object() ? body.value("fingerprint", "") : "");
-      const std::string short_code =
-          fp ? Client::short_code(std::string(fp->begin(), fp->end())) : std::string();
-      entry["short_code"] = short_code;
-      entry["device_id"] = body.is_object() ? body.value("device_id", std::int64_t{0}) : 0;
-      question = n.from_user() + " asks to recover their account onto a new device (" +
-                 (body.is_object() ? body.value("device_name", "") : "") + ") showing the code " +
-                 short_code + ". Call them and compare the code. Approve?";
-    } else {
-      consent = true;  // our own request, answered: install the recovery key
+namespace {
+
+// The person's answer: --yes and --no answer for them; otherwise they are asked.
+bool ask(const std::string& question, bool answer_yes, bool answer_no) {
+  if (answer_no) return false;
+  if (answer_yes) return true;
+  std::cout << question << " [y/N] " << std::flush;
+  std::string answer;
+  std::getline(std::cin, answer);
+  return answer == "y" || answer == "Y" || answer == "yes";
+}
+
+void say(bool quiet, const std::string& line) {
+  if (!quiet) std::cout << line << "\n";
+}
+
+// Someone asks this device's user to protect their account (R2, R3).
+void on_invitation(Client& c, const v1::Notification& n, bool yes, bool no, bool quiet, json& j) {
+  const std::string number = c.safety_number_of(n.from_user());
+  json entry = {{"kind", "recovery-setup"}, {"from_user", n.from_user()}, {"fingerprint", number}};
+  const bool consent =
+      ask(n.from_user() + (number.empty() ? "" : " (safety number " + number + ")") +
+              " asks you to protect their account: if they lose their devices, you can let a "
+              "new device of theirs read their data. Accept?",
+          yes, no);
+  if (consent) c.accept_protection(n.from_user(), n.recovery_invitation());
+  entry["approved"] = consent;
+  j.push_back(entry);
+  say(quiet, "recovery-setup from " + n.from_user() + ": " + (consent ? "approved" : "refused"));
+}
+
+// The answer to an invitation: acted on only if this device recorded that invitation.
+void on_accepted(Client& c, const v1::Notification& n, bool quiet, json& j) {
+  const bool installed = c.answer_accepted(n.from_user(), n.recovery_accepted());
+  j.push_back({{"kind", "recovery-accepted"},
+               {"from_user", n.from_user()},
+               {"approved", installed},
+               {"ignored", !installed}});
+  say(quiet, installed ? n.from_user() + " now protects this account"
+                       : "ignored a recovery answer from " + n.from_user() +
+                             ": this device did not ask them");
+}
+
+// A new device of a user this device protects asks to recover onto it.
+void on_recovery_request(Client& c, const v1::Notification& n, bool yes, bool no, bool quiet,
+                         json& j) {
+  const auto& r = n.recovery_request();
+  // The code of exactly the keys an approval re-keys to.
+  const std::string code =
+      Client::key_code(n.from_user(), internal::bytes_of(r.keys().signing_key()),
+                       internal::bytes_of(r.keys().encryption_key()));
+  json entry = {{"kind", "recovery-request"},
+                {"from_user", n.from_user()},
+                {"short_code", code},
+                {"device_id", r.device_id()}};
+  const bool consent = ask(n.from_user() + " asks to recover their account onto a new device (" +
+                               r.device_name() + ") showing the code\n\n  " + code +
+                               "\n\nCall them and compare every digit. Approve?",
+                           yes, no);
+  entry["approved"] = consent;
+  if (consent) {
+    const auto [valid, needed] = c.approve_recovery(n.from_user(), r);
+    if (needed > 0) {
+      entry["valid_shares"] = valid;
+      entry["threshold"] = needed;
     }
-    if (!consent && !answer_no) {
-      std::cout << question << " [y/N] " << std::flush;
-      std::string answer;
-      std::getline(std::cin, answer);
-      consent = answer == "y" || answer == "Y" || answer == "yes";
-    }
-    if (answer_no && n.kind() != "recovery-accepted") consent = false;
-    entry["approved"] = consent;
-    if (!consent && n.kind() == "recovery-request") {
-      c.refuse_recovery(n.from_device_id());  // the requester sees who refused
-    }
-    if (consent) {
-      if (n.kind() == "recovery-setup") {
-        c.accept_protection(n.from_user());
-      } else if (n.kind() == "recovery-request") {
-        const auto [valid, needed] =
-            c.approve_recovery(n.from_user(), entry["device_id"].get<std::int64_t>());
-        if (needed > 0) {
-          entry["valid_shares"] = valid;
-          entry["threshold"] = needed;
-        }
-      } else {
-        c.install_recovery_edge(n.from_user(),
-                                body.is_object() ? body.value("recovery_key", std::int64_t{0}) : 0);
-      }
-    }
-    c.acknowledge(n.notification_id());
-    j.push_back(entry);
-    if (!quiet) {
-      std::cout << n.kind() << " from " << n.from_user() << ": "
-                << (consent ? "approved" : "refused");
-      if (entry.contains("short_code")) {
-        std::cout << " (new device code " << entry["short_code"].get<std::string>() << ")";
-      }
-      if (entry.contains("threshold")) {
-        std::cout << "; shares returned, " << entry["valid_shares"].get<int>() << " of "
-                  << entry["threshold"].get<int>() << " valid so far";
-      }
-      std::cout << "\n";
-    }
-    return true;
+  } else {
+    c.refuse_recovery(r.device_id());  // the requester sees who refused
   }
-  if (n.kind() == "recovered") {
-    const auto body = json::parse(n.body(), nullptr, false);
-    const std::string who = body.is_object() ? body.value("user", "") : "";
-    if (who != n.from_user()) return true;  // the service names the sender itself
-    // Paper 4.5: the share keys move to the new primary automatically once its
-    // certificate checks out (--no keeps them where they are).
-    std::string number;
-    bool follow = false;
-    try {
-      number = c.safety_number_of(who);
-      follow = !answer_no;
-    } catch (const ClientError& e) {
-      if (!quiet) std::cout << "not following " << who << ": " << e.what() << "\n";
-    }
-    json entry = {{"recovered", who}, {"fingerprint", number}, {"followed", follow}};
-    if (follow) entry["shares_moved"] = c.follow_recovery(who);
-    c.acknowledge(n.notification_id());
-    j.push_back(entry);
-    if (!quiet && follow) {
-      std::cout << "moved the shares to " << who << "'s new primary (safety number " << number
-                << ")\n";
-    }
-    return true;
+  j.push_back(entry);
+  std::string line = "recovery-request from " + n.from_user() + ": " +
+                     (consent ? "approved" : "refused") + " (new device code " + code + ")";
+  if (entry.contains("threshold")) {
+    line += "; shares returned, " + std::to_string(entry["valid_shares"].get<int>()) + " of " +
+            std::to_string(entry["threshold"].get<int>()) + " valid so far";
   }
-  if (n.kind() == "pairing-request") {
-    const auto body = json::parse(n.body(), nullptr, false);
-    if (!body.is_object() || !body.contains("pairing_code")) return true;
-    const std::string pairing = body.value("pairing_code", "");
-    const std::string short_code = Client::short_code(pairing);
-    bool approve = answer_yes;
-    if (!answer_yes && !answer_no) {
-      std::cout << "A new device \"" << body.value("device_name", "?")
-                << "\" asks to join this account. It must show the short code " << short_code
-                << ". Approve? [y/N] " << std::flush;
-      std::string answer;
-      std::getline(std::cin, answer);
-      approve = answer == "y" || answer == "Y" || answer == "yes";
-    }
-    json entry = {{"pairing_request", n.notification_id()},
-                  {"short_code", short_code},
-                  {"approved", approve}};
-    if (approve) {
-      // Also answers the request.
-      entry["device_id"] = c.approve(pairing, body.value("device_name", "paired device"));
-    } else {
-      c.acknowledge(n.notification_id());
-    }
-    j.push_back(entry);
-    if (!quiet) std::cout << (approve ? "approved" : "refused") << " the new device\n";
-    return true;
+  say(quiet, line);
+}
+
+// A recovery of this account (or of one this device protects) started or was cancelled.
+void on_recovery_news(Client& c, const v1::Notification& n, bool quiet, json& j) {
+  if (n.has_recovery_started()) {
+    const auto& r = n.recovery_started();
+    const bool own = r.user() == c.state().user;
+    j.push_back({{"kind", "recovery-started"},
+                 {"user", r.user()},
+                 {"device_id", r.device_id()},
+                 {"device_name", r.device_name()},
+                 {"new_device", r.new_device()},
+                 {"not_before", r.not_before()}});
+    say(quiet, "WARNING: a recovery of " + r.user() + "'s account started on " +
+                   (r.new_device() ? "a new device" : "the secondary device") + " \"" +
+                   r.device_name() + "\" (device " + std::to_string(r.device_id()) +
+                   "); it can complete after " + internal::format_time(r.not_before()) + ". " +
+                   (own ? "If this was not you, run `hopbox recovery cancel` now."
+                        : "If " + r.user() + " did not ask for it, tell them."));
+  } else {
+    const auto& r = n.recovery_cancelled();
+    j.push_back({{"kind", "recovery-cancelled"}, {"user", r.user()}, {"device_id", r.device_id()}});
+    say(quiet, "the recovery of " + r.user() + "'s account by device " +
+                   std::to_string(r.device_id()) + " was cancelled");
   }
-  if (n.kind() != "access-request") return true;
-  const auto body = json::parse(n.body(), nullptr, false);
-  const std::string item = body.is_object() ? body.value("item", "") : "";
+}
+
+// A user this account shares with recovered: their key changed. Like a changed safety number in
+// Signal, the change is shown and the share moves only with consent.
+void on_recovered(Client& c, const v1::Notification& n, bool yes, bool no, bool quiet, json& j) {
+  const std::string who = n.recovered().user();
+  if (who != n.from_user()) return;  // the service names the sender itself
+  std::string number, old_number;
+  for (const auto& d : c.devices(who)) {
+    if (d.device_id() == n.recovered().lost_device()) {
+      old_number = Client::key_code(who, internal::bytes_of(d.keys().signing_key()),
+                                    internal::bytes_of(d.keys().encryption_key()));
+    }
+  }
+  try {
+    number = c.safety_number_of(who);
+  } catch (const ClientError& e) {
+    j.push_back({{"recovered", who}, {"followed", false}, {"refused_because", e.what()}});
+    say(quiet, "not following " + who + ": " + e.what());
+    return;
+  }
+  const bool follow =
+      ask(who + " recovered their account onto a new device. Their safety number changed" +
+              (old_number.empty() ? "" : " from\n\n  " + old_number + "\n\nto") + "\n\n  " +
+              number + "\n\nCall " + who +
+              " and compare it with their `hopbox whoami` before your shares move to it. "
+              "Move your shares?",
+          yes, no);
+  json entry = {{"recovered", who},
+                {"fingerprint", number},
+                {"previous_fingerprint", old_number},
+                {"followed", follow}};
+  if (follow) entry["shares_moved"] = c.follow_recovery(who);
+  j.push_back(entry);
+  say(quiet, follow ? "moved the shares to " + who + "'s new primary (safety number " + number +
+                          ", was " + old_number + ")"
+                    : "kept the shares to " + who + "'s former key; nothing moved");
+}
+
+void on_pairing(Client& c, const v1::Notification& n, bool yes, bool no, bool quiet, json& j) {
+  const auto& p = n.pairing_request();
+  std::string code;
+  try {
+    code = c.pairing_key_code(p.pairing_code());
+  } catch (const ClientError& e) {
+    j.push_back({{"pairing_request", n.notification_id()}, {"approved", false}});
+    say(quiet, std::string("ignored a damaged pairing request: ") + e.what());
+    return;
+  }
+  const bool approve =
+      ask("A new device \"" + p.device_name() +
+              "\" asks to join this account. It must show the code\n\n  " + code +
+              "\n\nCompare every digit. Approve?",
+          yes, no);
+  json entry = {{"pairing_request", n.notification_id()}, {"short_code", code}, {"approved", approve}};
+  // Approving certifies exactly the keys whose code was shown; it also answers the request.
+  if (approve) entry["device_id"] = c.approve(p.pairing_code(), p.device_name());
+  j.push_back(entry);
+  say(quiet, approve ? "approved the new device" : "refused the new device");
+}
+
+void on_access_request(Client& c, const v1::Notification& n, bool yes, bool no, bool quiet,
+                       json& j) {
+  const std::string item = n.access_request().item();
   // Show who asks: identifier and the fingerprint of the key access would go to (with a
   // CA, the safety number of a key whose chain verified; an untrusted key is refused).
-  std::string fingerprint, untrusted;
+  std::string fingerprint;
   if (c.certified()) {
     try {
       fingerprint = c.safety_number_of(n.from_user());
     } catch (const ClientError& e) {
-      untrusted = e.what();
+      j.push_back({{"request", n.notification_id()},
+                   {"from_user", n.from_user()},
+                   {"item", item},
+                   {"granted", false},
+                   {"refused_because", e.what()}});
+      say(quiet, "refused " + n.from_user() + ": " + e.what());
+      return;
     }
   } else {
     for (const auto& d : c.devices(n.from_user())) {
-      if (d.primary()) fingerprint = Client::short_code(d.encryption_key_fingerprint());
+      if (d.primary()) {
+        fingerprint = Client::key_code(n.from_user(), internal::bytes_of(d.keys().signing_key()),
+                                       internal::bytes_of(d.keys().encryption_key()));
+      }
     }
   }
-  if (!untrusted.empty()) {
-    c.acknowledge(n.notification_id());
-    j.push_back({{"request", n.notification_id()},
-                 {"from_user", n.from_user()},
-                 {"item", item},
-                 {"granted", false},
-                 {"refused_because", untrusted}});
-    if (!quiet) std::cout << "refused " << n.from_user() << ": " << untrusted << "\n";
-    return true;
-  }
-  bool grant = answer_yes;
-  if (!answer_yes && !answer_no) {
-    std::cout << n.from_user() << " (" << (c.certified() ? "safety number " : "key ") << fingerprint
-              << ") asks for " << (item.empty() ? "everything" : item) << ". Grant? [y/N] "
-              << std::flush;
-    std::string answer;
-    std::getline(std::cin, answer);
-    grant = answer == "y" || answer == "Y" || answer == "yes";
-  }
+  const bool grant = ask(n.from_user() + " (" + (c.certified() ? "safety number " : "key ") +
+                             fingerprint + ") asks for " + (item.empty() ? "everything" : item) +
+                             ". Grant?",
+                         yes, no);
   json entry = {{"request", n.notification_id()},
                 {"from_user", n.from_user()},
                 {"item", item},
                 {"fingerprint", fingerprint},
                 {"granted", grant}};
   if (grant) {
-    hopbox::SharePolicyArgs p;
+    SharePolicyArgs p;
     if (!item.empty()) p.items = {item};
     entry["share_id"] = c.share(n.from_user(), p);
   }
-  c.acknowledge(n.notification_id());
   j.push_back(entry);
-  if (!quiet) {
-    std::cout << (grant ? "granted " : "refused ") << n.from_user() << "\n";
+  say(quiet, (grant ? "granted " : "refused ") + n.from_user());
+}
+
+}  // namespace
+
+bool answer_notification(Client& c, const v1::Notification& n, bool answer_yes, bool answer_no,
+                         bool quiet, json& j) {
+  switch (n.payload_case()) {
+    case v1::Notification::kRecoveryInvitation:
+      on_invitation(c, n, answer_yes, answer_no, quiet, j);
+      break;
+    case v1::Notification::kRecoveryAccepted:
+      on_accepted(c, n, quiet, j);
+      break;
+    case v1::Notification::kRecoveryRequest:
+      on_recovery_request(c, n, answer_yes, answer_no, quiet, j);
+      break;
+    case v1::Notification::kRecoveryStarted:
+    case v1::Notification::kRecoveryCancelled:
+      on_recovery_news(c, n, quiet, j);
+      break;
+    case v1::Notification::kRecovered:
+      on_recovered(c, n, answer_yes, answer_no, quiet, j);
+      break;
+    case v1::Notification::kPairingRequest:
+      on_pairing(c, n, answer_yes, answer_no, quiet, j);
+      if (j.back().value("approved", false)) return true;  // approve() acknowledged it
+      break;
+    case v1::Notification::kAccessRequest:
+      on_access_request(c, n, answer_yes, answer_no, quiet, j);
+      break;
+    default:
+      return true;  // the requester's own kinds (a refusal) are read by `recover --via`
   }
+  c.acknowledge(n.notification_id());
   return true;
 }
 

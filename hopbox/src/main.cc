@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "client.h"
+#include "client_internal.h"
 #include "inbox.h"
 #include "qr.h"
 #include "token.h"
@@ -227,6 +228,12 @@ int main(int argc, char** argv) {
       recovery->add_subcommand("add", "ask another user to protect this account (R2)");
   recovery_add->add_option("user", user, "the recovery user")->required();
   auto* recovery_status = recovery->add_subcommand("status", "the recovery users of this account");
+  auto* recovery_list =
+      recovery->add_subcommand("list", "recoveries of this account in progress (waiting period)");
+  std::int64_t cancel_device = 0;
+  auto* recovery_cancel = recovery->add_subcommand(
+      "cancel", "stop a recovery of this account in progress (all, or the one of --device)");
+  recovery_cancel->add_option("--device", cancel_device, "the recovering device's id");
   auto* recovery_remove =
       recovery->add_subcommand("remove", "stop letting a recovery user recover this account");
   recovery_remove->add_option("user", user, "the recovery user")->required();
@@ -273,13 +280,13 @@ int main(int argc, char** argv) {
       if (!c->hardware_bound()) std::cerr << kSoftwareWarning << "\n";
       if (!c->certified()) std::cerr << kUncertifiedWarning << "\n";
       const std::string pairing = c->pairing_code();
-      const std::string short_code = Client::short_code(pairing);
+      const std::string short_code = c->pairing_key_code(pairing);
       c->request_pairing();
       emit(g, {{"pairing_code", pairing}, {"short_code", short_code}},
            "Approve this device on " + c->state().user +
                "'s primary device: `hopbox watch` there shows the request, or scan or copy " +
                "the code into `hopbox device approve`:\n\n" + hopbox::terminal_qr(pairing) + "\n" +
-               pairing + "\n\nBoth devices must show the short code " + short_code + ".");
+               pairing + "\n\nBoth devices must show the code " + short_code + ".");
       for (int i = 0; i < wait_seconds * 2 && !c->complete_pairing(); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
       }
@@ -296,9 +303,9 @@ int main(int argc, char** argv) {
       if (!ok) return 1;
     } else if (dev_approve->parsed()) {
       auto c = Client::open(dir, pin(g));
-      const std::string short_code = Client::short_code(code);
+      const std::string short_code = c->pairing_key_code(code);
       if (!yes) {
-        std::cout << "The new device must show the short code " << short_code
+        std::cout << "The new device must show the code " << short_code
                   << ". Approve it? [y/N] " << std::flush;
         std::string answer;
         std::getline(std::cin, answer);
@@ -361,10 +368,10 @@ int main(int argc, char** argv) {
           throw ClientError("recover --via: give --user, --server and --server-ca", 2);
         }
         c = Client::request_recovery(dir, pin(g), base, via);
-        emit(g, {{"device_id", c->state().device_id}, {"short_code", c->key_short_code()}},
+        emit(g, {{"device_id", c->state().device_id}, {"short_code", c->own_key_code()}},
              "Asked " + std::to_string(via.size()) +
                  " recovery user(s). Tell them, by phone or in person, this device's code: " +
-                 c->key_short_code());
+                 c->own_key_code());
       }
       std::optional<Client::RecoveryReport> r;
       for (int i = 0; i <= wait_seconds * 2; ++i) {
@@ -376,7 +383,7 @@ int main(int argc, char** argv) {
         const auto [valid, needed] = c->recovery_progress();
         json refused = json::array();
         c->watch(0, [&](const hopbox::v1::Notification& n) {
-          if (n.kind() == "recovery-refused") refused.push_back(n.from_user());
+          if (n.has_recovery_refused()) refused.push_back(n.from_user());
           return true;
         });
         if (!refused.empty() && !g.json) std::cout << "refused by: " << refused.dump() << "\n";
@@ -417,6 +424,26 @@ int main(int argc, char** argv) {
       emit(g, {{"removed", user}, {"keys_revoked", removed}},
            user + " can no longer recover this account (" + std::to_string(removed) +
                " key(s) revoked; a threshold set-up that names them is withdrawn too)");
+    } else if (recovery_cancel->parsed()) {
+      const int cancelled = Client::open(dir, pin(g))->cancel_recovery(cancel_device);
+      emit(g, {{"cancelled", cancelled}},
+           cancelled == 0 ? "no recovery of this account is in progress"
+                          : "cancelled " + std::to_string(cancelled) +
+                                " recovery(ies) of this account; its devices and recovery users "
+                                "were told");
+    } else if (recovery_list->parsed()) {
+      json j = json::array();
+      std::string text;
+      for (const auto& r : Client::open(dir, pin(g))->recoveries()) {
+        j.push_back({{"device_id", r.device_id()},
+                     {"device_name", r.device_name()},
+                     {"new_device", r.new_device()},
+                     {"not_before", r.not_before()}});
+        text += std::to_string(r.device_id()) + "  " + r.device_name() +
+                (r.new_device() ? "  (new device)" : "  (secondary taking over)") +
+                "  completes after " + hopbox::internal::format_time(r.not_before()) + "\n";
+      }
+      emit(g, j, text.empty() ? "no recovery of this account is in progress" : text);
     } else if (recovery_status->parsed()) {
       json j = json::array();
       std::string text;
@@ -500,12 +527,12 @@ int main(int argc, char** argv) {
         json j = json::array();
         std::string text;
         c->watch(0, [&](const hopbox::v1::Notification& n) {
-          j.push_back({{"id", n.notification_id()},
-                       {"kind", n.kind()},
-                       {"from_user", n.from_user()},
-                       {"body", n.body()}});
-          text += std::to_string(n.notification_id()) + "  " + n.kind() + " from " + n.from_user() +
-                  "  " + n.body() + "\n";
+          const auto* field =
+              hopbox::v1::Notification::descriptor()->FindFieldByNumber(n.payload_case());
+          const std::string kind = field != nullptr ? field->name() : "unknown";
+          j.push_back({{"id", n.notification_id()}, {"kind", kind}, {"from_user", n.from_user()}});
+          text += std::to_string(n.notification_id()) + "  " + kind + " from " + n.from_user() +
+                  "\n";
           return true;
         });
         emit(g, j, text.empty() ? "no notifications" : text);

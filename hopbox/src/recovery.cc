@@ -28,6 +28,13 @@ Client::RecoveryReport Client::recover_as_primary(bool keep_devices, bool refres
     throw ClientError("this device is the primary already: recover on another device", 2);
   }
   report.lost_device = lost.device_id();
+  // The waiting period comes before anything irreversible (the CA revokes the lost primary).
+  const std::int64_t not_before = announce_promotion();
+  if (not_before > now_seconds()) {
+    throw ClientError("recovery announced; the account's devices and recovery users were told. "
+                      "Run `hopbox recover` again after " + format_time(not_before) +
+                      " (unix " + std::to_string(not_before) + ")", 1);
+  }
   Bytes chain;
   if (trust_) {
     const auto old_chain = own_chain();
@@ -117,23 +124,81 @@ void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool 
   }
 }
 
+std::int64_t Client::announce_promotion() {
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::AnnouncePromotionResponse resp;
+  check(stub_->AnnouncePromotion(&ctx, v1::AnnouncePromotionRequest(), &resp),
+        "announcing the recovery");
+  return resp.not_before();
+}
+
+std::vector<v1::RecoveryInProgress> Client::recoveries() {
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::ListRecoveriesResponse resp;
+  check(stub_->ListRecoveries(&ctx, v1::ListRecoveriesRequest(), &resp),
+        "listing recoveries in progress");
+  return {resp.recoveries().begin(), resp.recoveries().end()};
+}
+
+int Client::cancel_recovery(std::int64_t device_id) {
+  int cancelled = 0;
+  for (const auto& r : recoveries()) {
+    if (device_id != 0 && r.device_id() != device_id) continue;
+    grpc::ClientContext ctx;
+    authorize(ctx);
+    v1::CancelRecoveryRequest req;
+    req.set_device_id(r.device_id());
+    v1::CancelRecoveryResponse resp;
+    check(stub_->CancelRecovery(&ctx, req, &resp), "cancelling the recovery");
+    ++cancelled;
+  }
+  if (device_id != 0 && cancelled == 0) {
+    throw ClientError("no recovery by device " + std::to_string(device_id) + " is in progress", 4);
+  }
+  return cancelled;
+}
+
 std::string Client::ask_protection(const std::string& user) {
   const v1::Device target = trusted_primary(user);
+  if (primary_of("").device_id() != state_.device_id) {
+    throw ClientError("run this on the primary device: it signs the invitation", 2);
+  }
   std::string number;
   if (trust_) number = certs::safety_number(trust_->verify_device(target.keys(), user));
+  constexpr std::int64_t kInvitationSeconds = 7 * 24 * 3600;
+  v1::RecoveryInvitation inv;
+  Bytes nonce(16);
+  randombytes_buf(nonce.data(), nonce.size());
+  inv.set_protected_user(state_.user);
+  inv.set_recovery_user(user);
+  inv.set_nonce(string_of(nonce));
+  inv.set_expires_at(now_seconds() + kInvitationSeconds);
+  inv.set_signature(string_of(keys_->sign(
+      state_.key_label,
+      certs::recovery_invitation_message(state_.user, user, nonce, inv.expires_at()))));
+  // Recorded before it is sent: only an answer naming it installs a recovery key.
+  for (auto it = state_.invitations.begin(); it != state_.invitations.end();) {
+    it = it->second.expires_at < now_seconds() ? state_.invitations.erase(it) : std::next(it);
+  }
+  state_.invitations[mupre::to_hex(nonce)] = {user, inv.expires_at()};
+  save_state(dir_, state_);
   grpc::ClientContext ctx;
   authorize(ctx);
   v1::SendNotificationRequest req;
   req.set_to_device_id(target.device_id());
-  req.set_kind("recovery-setup");
-  req.set_body("{}");
+  *req.mutable_recovery_invitation() = inv;
   v1::SendNotificationResponse resp;
   check(stub_->SendNotification(&ctx, req, &resp), "asking " + user + " to protect this account");
   return number;
 }
 
-void Client::accept_protection(const std::string& user) {
-  const v1::Device asker = trusted_primary(user);
+void Client::accept_protection(const std::string& user, const v1::RecoveryInvitation& invitation) {
+  if (invitation.protected_user() != user || invitation.recovery_user() != state_.user) {
+    throw ClientError("the invitation does not name " + user + " and this account", 4);
+  }
+  trusted_primary(user);
   if (state_.recovery_keys.count(user) != 0) return;  // already protecting them
   const SealedSecretKey rk = SealedSecretKey::create(*keys_, state_.key_label);
   const auto pk = rk.public_key().encode();
@@ -142,6 +207,7 @@ void Client::accept_protection(const std::string& user) {
   req.set_protected_user(user);
   req.mutable_keys()->set_signing_key(string_of(spki));
   req.mutable_keys()->set_encryption_key(string_of(Bytes(pk.begin(), pk.end())));
+  *req.mutable_invitation() = invitation;
   if (trust_) {
     // Certified by this device: the protected user's client checks that the key is ours.
     const Bytes cert = certify(spki, Bytes(pk.begin(), pk.end()));
@@ -153,14 +219,18 @@ void Client::accept_protection(const std::string& user) {
   check(stub_->RegisterRecoveryKey(&ctx, req, &resp), "registering the recovery key");
   state_.recovery_keys[user] = {mupre::to_hex(rk.sealed()), mupre::to_hex(pk), resp.device_id()};
   save_state(dir_, state_);
-  grpc::ClientContext c2;
-  authorize(c2);
-  v1::SendNotificationRequest n;
-  n.set_to_device_id(asker.device_id());
-  n.set_kind("recovery-accepted");
-  n.set_body(nlohmann::json{{"recovery_key", resp.device_id()}}.dump());
-  v1::SendNotificationResponse nr;
-  check(stub_->SendNotification(&c2, n, &nr), "telling " + user);
+}
+
+bool Client::answer_accepted(const std::string& helper, const v1::RecoveryAccepted& accepted) {
+  const auto it = state_.invitations.find(mupre::to_hex(bytes_of(accepted.invitation_nonce())));
+  if (it == state_.invitations.end() || it->second.user != helper ||
+      it->second.expires_at < now_seconds()) {
+    return false;  // not an answer to an invitation of this device
+  }
+  install_recovery_edge(helper, accepted.recovery_key_device());
+  state_.invitations.erase(it);
+  save_state(dir_, state_);
+  return true;
 }
 
 void Client::install_recovery_edge(const std::string& helper, std::int64_t recovery_key_device) {
@@ -190,7 +260,8 @@ std::vector<std::string> Client::protectors() {
   return out;
 }
 
-std::pair<int, int> Client::approve_recovery(const std::string& user, std::int64_t device_id) {
+std::pair<int, int> Client::approve_recovery(const std::string& user,
+                                             const v1::RecoveryRequestNotice& request) {
   const auto it = state_.recovery_keys.find(user);
   if (it == state_.recovery_keys.end()) {
     throw ClientError("this device holds no recovery key for " + user, 3);
@@ -199,15 +270,11 @@ std::pair<int, int> Client::approve_recovery(const std::string& user, std::int64
   if (!rk_pk) throw ClientError("device state: a recovery key is damaged");
   const SealedSecretKey rk(*keys_, state_.key_label, unhex(it->second.sealed_key, "recovery key"),
                            *rk_pk);
-  for (const auto& d : devices(user)) {
-    if (d.device_id() != device_id) continue;
-    if (!d.pending_recovery()) throw ClientError("that device is not waiting for a recovery", 3);
-    auto pk = mupre::PublicKey::decode(bytes_of(d.keys().encryption_key()));
-    if (!pk) throw ClientError("the service returned a damaged key", 4);
-    install_rekey(*pk, v1::REKEY_KIND_RECOVERY, v1::AccessPolicy(), user, &rk);
-    return submit_shares(user, rk);
-  }
-  throw ClientError(user + " has no device " + std::to_string(device_id), 3);
+  // Exactly the key whose code the user compared: never one looked up afresh by device id.
+  auto pk = mupre::PublicKey::decode(bytes_of(request.keys().encryption_key()));
+  if (!pk) throw ClientError("the recovery request carries a damaged key", 4);
+  install_rekey(*pk, v1::REKEY_KIND_RECOVERY, v1::AccessPolicy(), user, &rk);
+  return submit_shares(user, rk);
 }
 
 std::pair<int, int> Client::submit_shares(const std::string& user, const SealedSecretKey& rk) {
@@ -369,8 +436,7 @@ void Client::refuse_recovery(std::int64_t device_id) {
   authorize(ctx);
   v1::SendNotificationRequest req;
   req.set_to_device_id(device_id);
-  req.set_kind("recovery-refused");
-  req.set_body("{}");
+  req.mutable_recovery_refused();
   v1::SendNotificationResponse resp;
   check(stub_->SendNotification(&ctx, req, &resp), "telling the requester");
 }
@@ -386,10 +452,9 @@ std::pair<int, int> Client::recovery_progress() {
   return {resp.valid(), resp.threshold()};
 }
 
-std::string Client::key_short_code() const {
-  auto pk = mupre::PublicKey::decode(*mupre::from_hex(state_.public_key));
-  const auto fp = pk->fingerprint();
-  return short_code(std::string(fp.begin(), fp.end()));
+std::string Client::own_key_code() const {
+  return key_code(state_.user, keys_->signing_public_key(state_.key_label),
+                  unhex(state_.public_key, "public_key"));
 }
 
 std::unique_ptr<Client> Client::request_recovery(const fs::path& dir, const std::string& pin,
@@ -411,6 +476,12 @@ std::unique_ptr<Client> Client::request_recovery(const fs::path& dir, const std:
   req.mutable_keys()->set_signing_key(string_of(c->keys_->signing_public_key(s.key_label)));
   req.mutable_keys()->set_encryption_key(string_of(unhex(s.public_key, "public_key")));
   for (const auto& v : via) req.add_via(v);
+  // Signed by the new key: the request is this device's own.
+  req.set_requested_at(now_seconds());
+  req.set_signature(string_of(c->keys_->sign(
+      s.key_label, certs::recovery_request_message(s.user, s.device_name,
+                                                   unhex(s.public_key, "public_key"),
+                                                   req.requested_at(), via))));
   v1::RequestRecoveryResponse resp;
   check(c->stub_->RequestRecovery(&ctx, req, &resp), "asking for a recovery");
   c->state_.device_id = resp.device_id();

@@ -68,6 +68,11 @@ DeviceState load_state(const fs::path& dir) {
         s.recovery_keys[user] = {k.at("sealed_key"), k.at("public_key"), k.at("device_id")};
       }
     }
+    if (j.contains("invitations")) {
+      for (const auto& [nonce, inv] : j.at("invitations").items()) {
+        s.invitations[nonce] = {inv.at("user"), inv.at("expires_at")};
+      }
+    }
     return s;
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error((dir / kFile).string() + " is damaged: " + e.what());
@@ -100,6 +105,11 @@ void save_state(const fs::path& dir, const DeviceState& s) {
         {"sealed_key", k.sealed_key}, {"public_key", k.public_key}, {"device_id", k.device_id}};
   }
   j["recovery_keys"] = keys;
+  nlohmann::json invitations = nlohmann::json::object();
+  for (const auto& [nonce, inv] : s.invitations) {
+    invitations[nonce] = {{"user", inv.user}, {"expires_at", inv.expires_at}};
+  }
+  j["invitations"] = invitations;
   write_file_atomically(dir / kFile, j.dump(2) + "\n");
 }
 

@@ -19,6 +19,13 @@ struct RecoveryKeyState {
   std::int64_t device_id = 0;  // its node at the service
 };
 
+// An invitation this device sent asking a user to protect the account (R2/R3): only an answer
+// naming one of these installs a recovery key.
+struct InvitationState {
+  std::string user;            // the invited recovery user
+  std::int64_t expires_at = 0;  // unix seconds
+};
+
 struct DeviceState {
   std::string server;       // host:port
   std::string server_ca;    // PEM file that the service's TLS certificate chains to
@@ -36,6 +43,7 @@ struct DeviceState {
   std::string ca_root;            // PEM file of the CA's root certificate
   std::string certificate_chain;  // hex: this device's chain, leaf first (docs/formats.md)
   std::map<std::string, RecoveryKeyState> recovery_keys;  // by protected user
+  std::map<std::string, InvitationState> invitations;     // by nonce (hex)
   std::string recovering_via;  // a new device recovering the account: the recovery users
   // Certificates of this account's primaries that a recovery replaced (hex SHA-256): revoked
   // for everyone else, but what they signed before the loss is still this account's own.

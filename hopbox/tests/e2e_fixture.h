@@ -32,6 +32,9 @@ class EndToEnd : public ::testing::Test {
  protected:
   // Also run a hopbox-ca and configure every device with it.
   virtual bool with_ca() const { return false; }
+  // The service's recovery waiting period (none by default, so that recoveries complete
+  // within one test).
+  virtual std::string recovery_wait() const { return "0"; }
 
   void SetUp() override {
     char tmpl[] = "/tmp/hopbox-e2e-XXXXXX";
@@ -49,6 +52,8 @@ class EndToEnd : public ::testing::Test {
           "--ca", ca_->address(), "--ca-root", ca_->root_pem().string(), "--revocation-refresh",
           "1"};
     }
+    server_args.push_back("--recovery-wait-seconds");
+    server_args.push_back(recovery_wait());
     server_ = std::make_unique<hopboxd::test::TestServer>(server_args);
     server_opts_ = " --server 127.0.0.1:" + std::to_string(server_->port()) + " --server-ca " +
                    (server_->dir() / "tls" / "cert.pem").string() + " --module " + SOFTHSM_MODULE;

@@ -48,6 +48,10 @@ int main(int argc, char** argv) {
   app.add_option("--recovery-request-seconds", limits.recovery_request_seconds,
                  "how long a new device may wait for its recovery (default: a week)")
       ->check(CLI::Range(1, 365 * 24 * 3600));
+  app.add_option("--recovery-wait-seconds", limits.recovery_wait_seconds,
+                 "waiting period of a recovery, during which the account's devices can cancel "
+                 "it (default: a day)")
+      ->check(CLI::Range(0, 30 * 24 * 3600));
   CLI11_PARSE(app, argc, argv);
   if (ca.empty() != ca_root.empty()) {
     std::fprintf(stderr, "hopboxd: --ca and --ca-root go together\n");

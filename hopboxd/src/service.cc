@@ -174,7 +174,11 @@ Status HopboxService::ListDevices(Ctx* ctx, const v1::ListDevicesRequest* req,
       user = *id;
     }
     resp->set_user_id(user);
-    for (const auto& d : store_.devices_of(user)) fill_device(d, *resp->add_devices());
+    for (const auto& d : store_.devices_of(user)) {
+      // A pending recovery's keys reach only the recovery users asked, in their request.
+      if (d.pending_recovery && user != caller.user_id) continue;
+      fill_device(d, *resp->add_devices());
+    }
     return Status::OK;
   });
 }
@@ -194,21 +198,15 @@ Status HopboxService::RequestPairing(Ctx*, const v1::RequestPairingRequest* req,
     }
     if (!primary) return Status(StatusCode::FAILED_PRECONDITION, "the account has no primary");
     // Unauthenticated: bound the requests that can pile up in the primary's inbox.
-    if (store_.count_notifications(primary->id, "pairing-request") >= 8) {
+    if (store_.count_notifications(primary->id, kind_name(v1::Notification::kPairingRequest)) >=
+        8) {
       return Status(StatusCode::RESOURCE_EXHAUSTED, "too many pending pairing requests");
     }
-    NotificationRecord n;
-    n.to_device = primary->id;
-    n.from_device = primary->id;  // no device yet: the request names itself in the body
-    n.kind = "pairing-request";
-    // Invalid UTF-8 is replaced rather than refused: the primary's user judges the request.
-    n.body = bytes_of(
-        nlohmann::json{{"device_name", req->device_name()}, {"pairing_code", req->pairing_code()}}
-            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    store_.put_notification(n);
-    std::lock_guard lock(inbox_mu_);
-    ++inbox_epoch_;
-    inbox_cv_.notify_all();
+    v1::Notification n;
+    n.mutable_pairing_request()->set_device_name(req->device_name());
+    n.mutable_pairing_request()->set_pairing_code(req->pairing_code());
+    // No device yet: the request names itself by its keys in the pairing code.
+    notify(primary->id, primary->id, n);
     return Status::OK;
   });
 }
@@ -356,22 +354,31 @@ std::optional<std::vector<ReKeyRecord>> HopboxService::chain_for(const ItemRecor
     status = Status(StatusCode::FAILED_PRECONDITION, "the capsule's key is no longer registered");
     return std::nullopt;
   }
-  const auto records = store_.edges_for(item.owner_id, caller.user_id);
+  auto chain = chain_between(ItemView{item.item_id, item.owner_id, item.folder}, holder->id,
+                             caller, mupre::kMaxLevel - capsule->level());
+  if (!chain) {
+    status = Status(StatusCode::PERMISSION_DENIED, "no access: no admissible chain to this device");
+  }
+  return chain;
+}
+
+std::optional<std::vector<ReKeyRecord>> HopboxService::chain_between(const ItemView& item,
+                                                                     DeviceKeyId holder,
+                                                                     const DeviceRecord& caller,
+                                                                     unsigned max_hops) {
+  const auto records = store_.edges_for(item.owner, caller.user_id);
   std::vector<Edge> edges;
   edges.reserve(records.size());
   for (const auto& r : records) edges.push_back(r.edge);
   ChainQuery q;
-  q.item = ItemView{item.item_id, item.owner_id, item.folder};
-  q.holder = holder->id;
+  q.item = item;
+  q.holder = holder;
   q.target = caller.id;
   q.requester = caller.user_id;
   q.now = now_seconds();
-  q.max_hops = mupre::kMaxLevel - capsule->level();
+  q.max_hops = max_hops;
   const auto chain = find_chain(q, edges);
-  if (!chain) {
-    status = Status(StatusCode::PERMISSION_DENIED, "no access: no admissible chain to this device");
-    return std::nullopt;
-  }
+  if (!chain) return std::nullopt;
   std::vector<ReKeyRecord> out;
   for (const EdgeId id : *chain) {
     for (const auto& r : records) {
@@ -601,21 +608,83 @@ Status HopboxService::ListReKeys(Ctx* ctx, const v1::ListReKeysRequest*,
 
 // ---- Inboxes ----
 
+void HopboxService::wake_inboxes() {
+  std::lock_guard lock(inbox_mu_);
+  ++inbox_epoch_;
+  inbox_cv_.notify_all();
+}
+
+void HopboxService::notify(std::int64_t to_device, std::int64_t from_device,
+                           const v1::Notification& payload) {
+  NotificationRecord n;
+  n.to_device = to_device;
+  n.from_device = from_device;
+  n.kind = kind_name(payload.payload_case());
+  n.body = bytes_of(payload.SerializeAsString());
+  store_.put_notification(n);
+  wake_inboxes();
+}
+
 Status HopboxService::SendNotification(Ctx* ctx, const v1::SendNotificationRequest* req,
                                        v1::SendNotificationResponse* resp) {
   return authenticated(ctx, "SendNotification", [&](const DeviceRecord& caller) {
-    if (!valid_name(req->kind()) || req->kind().size() > 64) return invalid("kind: 1 to 64 bytes");
-    if (req->body().size() > kMaxBody) return invalid("body: at most 64 KiB");
-    if (!store_.device(req->to_device_id())) return Status(StatusCode::NOT_FOUND, "no such device");
-    NotificationRecord n;
-    n.to_device = req->to_device_id();
-    n.from_device = caller.id;
-    n.kind = req->kind();
-    n.body = bytes_of(req->body());
-    resp->set_notification_id(store_.put_notification(n));
-    std::lock_guard lock(inbox_mu_);
-    ++inbox_epoch_;
-    inbox_cv_.notify_all();
+    const auto to = store_.device(req->to_device_id());
+    if (!to || to->lost || to->recovery_for) return Status(StatusCode::NOT_FOUND, "no such device");
+    v1::Notification n;
+    switch (req->payload_case()) {
+      case v1::SendNotificationRequest::kAccessRequest: {
+        const auto& a = req->access_request();
+        if (!to->primary || to->user_id == caller.user_id) {
+          return invalid("access_request: to the primary of another account");
+        }
+        if ((!a.item().empty() && !valid_item_id(a.item())) || a.message().size() > 1024) {
+          return invalid("access_request: an item id, and a message of at most 1 KiB");
+        }
+        *n.mutable_access_request() = a;
+        break;
+      }
+      case v1::SendNotificationRequest::kRecoveryInvitation: {
+        const auto& inv = req->recovery_invitation();
+        if (!caller.primary || !to->primary || to->user_id == caller.user_id) {
+          return invalid("recovery_invitation: from a primary to another account's primary");
+        }
+        if (Status s = check_invitation(inv, caller, to->user); !s.ok()) return s;
+        *n.mutable_recovery_invitation() = inv;
+        break;
+      }
+      case v1::SendNotificationRequest::kRecoveryRefused: {
+        // Only a recovery user that the request asked may refuse it.
+        const auto request = store_.recovery_request(to->id);
+        if (!request || !request->new_device ||
+            std::find(request->via.begin(), request->via.end(), caller.user_id) ==
+                request->via.end()) {
+          return Status(StatusCode::PERMISSION_DENIED,
+                        "recovery_refused: that device did not ask this account");
+        }
+        if (store_.refuse_recovery_request(to->id, caller.user_id)) {
+          // Everyone asked said no: the request ends, freeing its place.
+          spdlog::info("recovery request of device {} refused by every recovery user", to->id);
+          drop_recovery(*request, caller.id);
+          return Status::OK;
+        }
+        n.mutable_recovery_refused();
+        break;
+      }
+      default:
+        return invalid("payload: access_request, recovery_invitation or recovery_refused");
+    }
+    // Bounded per sender account and per inbox, so no account can flood another's.
+    if (store_.count_inbox_from(to->id, caller.user_id) >= kMaxInboxFromOneAccount ||
+        store_.count_inbox(to->id) >= kMaxInbox) {
+      return Status(StatusCode::RESOURCE_EXHAUSTED, "that inbox is full");
+    }
+    NotificationRecord record;
+    record.to_device = to->id;
+    record.from_device = caller.id;
+    record.kind = kind_name(n.payload_case());
+    record.body = bytes_of(n.SerializeAsString());
+    resp->set_notification_id(store_.put_notification(record));
+    wake_inboxes();
     return Status::OK;
   });
 }
@@ -631,15 +700,18 @@ Status HopboxService::WatchInbox(Ctx* ctx, const v1::WatchInboxRequest*,
         epoch = inbox_epoch_;
       }
       for (const auto& n : store_.pending_notifications(caller.id, last)) {
+        last = n.id;
         v1::Notification out;
+        if (!out.ParseFromArray(n.body.data(), static_cast<int>(n.body.size())) ||
+            kind_name(out.payload_case()) != n.kind) {
+          spdlog::warn("notification {} does not decode: skipped", n.id);
+          continue;
+        }
         out.set_notification_id(n.id);
         out.set_from_device_id(n.from_device);
         out.set_from_user(n.from_user);
-        out.set_kind(n.kind);
-        out.set_body(string_of(n.body));
         out.set_created_at(n.created_at);
         if (!writer->Write(out)) return Status::OK;
-        last = n.id;
       }
       std::unique_lock lock(inbox_mu_);
       inbox_cv_.wait_for(lock, std::chrono::milliseconds(500),

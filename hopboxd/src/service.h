@@ -20,6 +20,9 @@ struct ServiceLimits {
   std::size_t max_message_payload = 4 << 20;      // per upload message
   std::int64_t session_seconds = 3600;
   std::int64_t recovery_request_seconds = 7 * 24 * 3600;  // a pending new device expires
+  // Between the start of a recovery (R1 announcement, R2/R3 request) and its completion:
+  // the account's devices and recovery users are told, and any device can cancel.
+  std::int64_t recovery_wait_seconds = 24 * 3600;
 };
 
 class HopboxService final : public hopbox::v1::Hopbox::Service {
@@ -69,6 +72,12 @@ class HopboxService final : public hopbox::v1::Hopbox::Service {
                                    hopbox::v1::RegisterRecoveryKeyResponse* resp) override;
   grpc::Status RequestRecovery(Ctx* ctx, const hopbox::v1::RequestRecoveryRequest* req,
                                hopbox::v1::RequestRecoveryResponse* resp) override;
+  grpc::Status AnnouncePromotion(Ctx* ctx, const hopbox::v1::AnnouncePromotionRequest* req,
+                                 hopbox::v1::AnnouncePromotionResponse* resp) override;
+  grpc::Status CancelRecovery(Ctx* ctx, const hopbox::v1::CancelRecoveryRequest* req,
+                              hopbox::v1::CancelRecoveryResponse* resp) override;
+  grpc::Status ListRecoveries(Ctx* ctx, const hopbox::v1::ListRecoveriesRequest* req,
+                              hopbox::v1::ListRecoveriesResponse* resp) override;
   grpc::Status ReencryptChallenge(Ctx* ctx, const hopbox::v1::ReencryptChallengeRequest* req,
                                   hopbox::v1::ReencryptChallengeResponse* resp) override;
   grpc::Status PutThresholdRecovery(Ctx* ctx, const hopbox::v1::ThresholdRecovery* req,
@@ -112,6 +121,27 @@ class HopboxService final : public hopbox::v1::Hopbox::Service {
   std::optional<std::vector<ReKeyRecord>> chain_for(const ItemRecord& item,
                                                     const DeviceRecord& caller,
                                                     grpc::Status& status);
+  // The shortest admissible chain carrying `owner`'s data from key `holder` to `caller`.
+  std::optional<std::vector<ReKeyRecord>> chain_between(const ItemView& item, DeviceKeyId holder,
+                                                        const DeviceRecord& caller,
+                                                        unsigned max_hops);
+
+  // Inboxes: stores one notification (its payload set) and wakes the watchers.
+  void notify(std::int64_t to_device, std::int64_t from_device,
+              const hopbox::v1::Notification& payload);
+  void wake_inboxes();
+  // OK if `inv` is a well-formed, unexpired invitation that `inviter` (the protected user's
+  // primary) signed for `recovery_user`; PERMISSION_DENIED otherwise.
+  grpc::Status check_invitation(const hopbox::v1::RecoveryInvitation& inv,
+                                const DeviceRecord& inviter, const std::string& recovery_user);
+  // Everyone to tell of a recovery of `user`'s account: its devices other than `except`
+  // (neither lost nor pending) and the primaries of its recovery users but those in `told`.
+  std::vector<std::int64_t> recovery_audience(UserId user, std::int64_t except,
+                                              const std::vector<UserId>& told);
+  // Ends a recovery in progress: a pending device is removed, an announcement dropped.
+  void drop_recovery(const RecoveryRequestRecord& r, std::int64_t by_device);
+  // Tells the recovery's audience that `device` started recovering the account.
+  void announce_recovery(const DeviceRecord& device, const RecoveryRequestRecord& request);
   Store& store_;
   PayloadStore& payloads_;
   Reencryptor& reencryptor_;

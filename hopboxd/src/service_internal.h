@@ -3,6 +3,7 @@
 // authenticated call runs. Private to hopboxd.
 #pragma once
 
+#include <google/protobuf/descriptor.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -29,11 +30,22 @@ inline constexpr std::size_t kMaxBody = 64 * 1024;
 inline constexpr std::size_t kMaxBlob = 1 << 20;
 inline constexpr std::size_t kMaxCertChain = 64 * 1024;
 inline constexpr std::size_t kDownloadChunk = 1 << 20;
+inline constexpr std::int64_t kMaxInboxFromOneAccount = 16;
+inline constexpr std::int64_t kMaxInbox = 256;
+inline constexpr std::int64_t kMaxInvitationSeconds = 30 * 24 * 3600;
+inline constexpr std::int64_t kRequestClockSkew = 300;
+inline constexpr std::size_t kMaxPendingRecoveries = 8;
 
 inline std::int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// A notification's kind as stored: the name of its payload field ("access_request", ...).
+inline std::string kind_name(v1::Notification::PayloadCase c) {
+  const auto* f = v1::Notification::descriptor()->FindFieldByNumber(static_cast<int>(c));
+  return f != nullptr ? f->name() : std::string("none");
 }
 
 inline Status invalid(const std::string& what) {

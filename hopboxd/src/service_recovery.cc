@@ -2,6 +2,7 @@
 // devices (R2), the threshold set-up and shares (R3), the CA's challenge re-encrypted.
 #include <nlohmann/json.hpp>
 
+#include "certs/requests.h"
 #include "hopbox/threshold.h"
 #include "mupre/hex.h"
 #include "mupre/pre.h"
@@ -12,6 +13,54 @@
 namespace hopboxd {
 
 using namespace service_internal;
+
+std::vector<std::int64_t> HopboxService::recovery_audience(UserId user, std::int64_t except,
+                                                           const std::vector<UserId>& told) {
+  std::vector<std::int64_t> out;
+  for (const auto& d : store_.devices_of(user)) {
+    if (d.id != except && !d.lost && !d.pending_recovery && !d.recovery_for) out.push_back(d.id);
+  }
+  for (const UserId protector : store_.protectors_of(user)) {
+    if (std::find(told.begin(), told.end(), protector) != told.end()) continue;
+    for (const auto& d : store_.devices_of(protector)) {
+      if (d.primary && !d.lost) out.push_back(d.id);
+    }
+  }
+  return out;
+}
+
+void HopboxService::drop_recovery(const RecoveryRequestRecord& r, std::int64_t by_device) {
+  const auto device = store_.device(r.device);
+  v1::Notification n;
+  n.mutable_recovery_cancelled()->set_user(device ? device->user : "");
+  n.mutable_recovery_cancelled()->set_device_id(r.device);
+  // Sent in the name of the device that ended it: the recovering one may be removed below.
+  for (const auto to : recovery_audience(r.user_id, r.device, {})) notify(to, by_device, n);
+  if (r.new_device) {
+    for (const std::int64_t id : store_.remove_device(r.device)) reencryptor_.invalidate_edge(id);
+  } else {
+    store_.delete_recovery_request(r.device);
+  }
+}
+
+Status HopboxService::check_invitation(const v1::RecoveryInvitation& inv,
+                                       const DeviceRecord& inviter,
+                                       const std::string& recovery_user) {
+  const std::int64_t now = now_seconds();
+  if (inv.protected_user() != inviter.user || inv.recovery_user() != recovery_user ||
+      inv.nonce().size() != 16 || inv.expires_at() <= now ||
+      inv.expires_at() > now + kMaxInvitationSeconds || inv.signature().size() > 128) {
+    return Status(StatusCode::PERMISSION_DENIED,
+                  "no valid invitation from " + inviter.user + " for " + recovery_user);
+  }
+  const Bytes message = hopbox::certs::recovery_invitation_message(
+      inv.protected_user(), inv.recovery_user(), bytes_of(inv.nonce()), inv.expires_at());
+  if (!hopbox::certs::verify_signature(inviter.signing_key, message, bytes_of(inv.signature()))) {
+    return Status(StatusCode::PERMISSION_DENIED,
+                  "the invitation is not signed by " + inviter.user + "'s primary device");
+  }
+  return Status::OK;
+}
 
 Status HopboxService::PromoteDevice(Ctx* ctx, const v1::PromoteDeviceRequest* req,
                                     v1::PromoteDeviceResponse* resp) {
@@ -24,6 +73,30 @@ Status HopboxService::PromoteDevice(Ctx* ctx, const v1::PromoteDeviceRequest* re
       return Status(StatusCode::PERMISSION_DENIED,
                     "recovering on a new device needs a service configured with the CA");
     }
+    // Only the completion of this very device's recovery, after its waiting period.
+    const auto request = store_.recovery_request(caller.id);
+    if (!request || request->user_id != caller.user_id ||
+        request->new_device != caller.pending_recovery) {
+      return Status(StatusCode::FAILED_PRECONDITION,
+                    "no recovery of this device is in progress (announce it first)");
+    }
+    if (now_seconds() < request->not_before) {
+      return Status(StatusCode::FAILED_PRECONDITION,
+                    "the recovery's waiting period runs until " +
+                        std::to_string(request->not_before) + " (unix time)");
+    }
+    const auto lost = store_.device(req->lost_device_id());
+    if (!lost || lost->user_id != caller.user_id || !lost->primary || lost->lost) {
+      return Status(StatusCode::FAILED_PRECONDITION,
+                    "lost_device_id must be this account's primary, and the caller another "
+                    "device of the account");
+    }
+    if (caller.pending_recovery &&
+        !chain_between(ItemView{"", caller.user_id, ""}, lost->id, caller, mupre::kMaxLevel - 1)) {
+      // R2/R3: the recovery users' approval is the chain from the lost primary's key to here.
+      return Status(StatusCode::PERMISSION_DENIED,
+                    "no recovery user has approved this device's recovery");
+    }
     DeviceRecord promoted = caller;
     promoted.certificate_chain = bytes_of(req->certificate_chain());
     if (Status s = check_certificate(caller.user, promoted); !s.ok()) return s;
@@ -33,32 +106,22 @@ Status HopboxService::PromoteDevice(Ctx* ctx, const v1::PromoteDeviceRequest* re
                     "lost_device_id must be this account's primary, and the caller another "
                     "device of the account");
     }
+    store_.delete_recovery_request(caller.id);
     spdlog::info("device {} replaced lost primary {} of account {}", caller.id,
                  req->lost_device_id(), caller.user_id);
     // Paper 4.5: whoever shares with the account is told, so that their clients make share
-    // keys to the new primary.
+    // keys to the new primary (after showing the new safety number).
+    v1::Notification n;
+    n.mutable_recovered()->set_user(caller.user);
+    n.mutable_recovered()->set_new_primary(caller.id);
+    n.mutable_recovered()->set_lost_device(req->lost_device_id());
     int notified = 0;
     for (const UserId sharer : store_.sharers_with(caller.user_id)) {
       for (const auto& d : store_.devices_of(sharer)) {
         if (!d.primary || d.lost) continue;
-        NotificationRecord n;
-        n.to_device = d.id;
-        n.from_device = caller.id;
-        n.kind = "recovered";
-        const std::string body = nlohmann::json{
-            {"user", caller.user},
-            {"new_primary", caller.id},
-            {"lost_device",
-             req->lost_device_id()}}.dump();
-        n.body = bytes_of(body);
-        store_.put_notification(n);
+        notify(d.id, caller.id, n);
         ++notified;
       }
-    }
-    {
-      std::lock_guard lock(inbox_mu_);
-      ++inbox_epoch_;
-      inbox_cv_.notify_all();
     }
     resp->set_notified_users(notified);
     return Status::OK;
@@ -94,6 +157,20 @@ Status HopboxService::RegisterRecoveryKey(Ctx* ctx, const v1::RegisterRecoveryKe
     if (*protected_user == caller.user_id) {
       return invalid("protected_user: a user cannot protect their own account");
     }
+    // Only on the protected user's own invitation, signed by its current primary.
+    std::optional<DeviceRecord> inviter;
+    for (auto& d : store_.devices_of(*protected_user)) {
+      if (d.primary && !d.lost) inviter = std::move(d);
+    }
+    if (!inviter) return Status(StatusCode::FAILED_PRECONDITION, "that account has no primary");
+    if (Status s = check_invitation(req->invitation(), *inviter, caller.user); !s.ok()) return s;
+    int existing = 0;
+    for (const auto& d : store_.devices_of(caller.user_id)) {
+      existing += d.recovery_for == *protected_user;
+    }
+    if (existing >= 4) {
+      return Status(StatusCode::RESOURCE_EXHAUSTED, "enough recovery keys for this user already");
+    }
     DeviceRecord d;
     d.name = "recovery key for " + req->protected_user();
     if (Status s = read_keys(req->keys(), d); !s.ok()) return s;
@@ -101,6 +178,12 @@ Status HopboxService::RegisterRecoveryKey(Ctx* ctx, const v1::RegisterRecoveryKe
     d.recovery_for = *protected_user;
     auto added = store_.add_device(caller.user_id, d);
     if (!added) return Status(StatusCode::ALREADY_EXISTS, "key already registered");
+    // The answer comes from the service, naming the invitation: the inviter acts on it only if
+    // it recorded that invitation.
+    v1::Notification n;
+    n.mutable_recovery_accepted()->set_invitation_nonce(req->invitation().nonce());
+    n.mutable_recovery_accepted()->set_recovery_key_device(added->id);
+    notify(inviter->id, caller.id, n);
     resp->set_device_id(added->id);
     return Status::OK;
   });
@@ -118,49 +201,154 @@ Status HopboxService::RequestRecovery(Ctx*, const v1::RequestRecoveryRequest* re
     if (Status s = read_keys(req->keys(), d); !s.ok()) return s;
     d.certificate_chain.clear();  // certified only once recovered
     d.pending_recovery = true;
-    // Unauthenticated: bound what a stranger can pile up in the account and in inboxes.
-    // Expired requests are dropped here, and logged.
-    int pending = 0;
+    // The request is the new device's own: signed by the key that will sign in.
+    const std::int64_t now = now_seconds();
+    if (req->requested_at() < now - kRequestClockSkew ||
+        req->requested_at() > now + kRequestClockSkew) {
+      return invalid("requested_at: not within five minutes of the service's clock");
+    }
+    const std::vector<std::string> via(req->via().begin(), req->via().end());
+    const Bytes message = hopbox::certs::recovery_request_message(
+        req->user(), req->device_name(), d.encryption_key, req->requested_at(), via);
+    if (req->signature().size() > 128 ||
+        !hopbox::certs::verify_signature(d.signing_key, message, bytes_of(req->signature()))) {
+      return Status(StatusCode::UNAUTHENTICATED, "the request is not signed by the new key");
+    }
+    // Unauthenticated otherwise: bound what a stranger can pile up in the account and in
+    // inboxes. Expired requests are dropped here, and logged.
+    std::size_t pending = 0;
     for (const auto& existing : store_.devices_of(*user)) {
       if (recovery_expired(existing)) {
         spdlog::info("recovery request of device {} for account {} expired", existing.id, *user);
-        store_.remove_device(existing.id);
+        for (const std::int64_t id : store_.remove_device(existing.id)) {
+          reencryptor_.invalidate_edge(id);
+        }
       } else {
         pending += existing.pending_recovery;
       }
     }
-    if (pending >= 4) {
+    if (pending >= kMaxPendingRecoveries) {
       return Status(StatusCode::RESOURCE_EXHAUSTED, "too many pending recovery requests");
     }
+    // Only the account's own recovery users are asked.
+    const auto protectors = store_.protectors_of(*user);
+    RecoveryRequestRecord request;
     std::vector<DeviceRecord> helpers;
-    for (const auto& name : req->via()) {
+    for (const auto& name : via) {
       const auto helper = store_.user_id(name);
-      if (!helper) return Status(StatusCode::NOT_FOUND, "no such recovery user: " + name);
+      if (!helper || std::find(protectors.begin(), protectors.end(), *helper) == protectors.end()) {
+        return Status(StatusCode::FAILED_PRECONDITION,
+                      "via: " + name + " is not a recovery user of " + req->user());
+      }
+      if (std::find(request.via.begin(), request.via.end(), *helper) != request.via.end()) continue;
+      request.via.push_back(*helper);
       for (auto& h : store_.devices_of(*helper)) {
         if (h.primary && !h.lost) helpers.push_back(std::move(h));
       }
     }
-    auto added = store_.add_device(*user, d);
+    request.new_device = true;
+    request.created_at = now;
+    request.not_before = now + limits_.recovery_wait_seconds;
+    auto added = store_.add_recovering_device(*user, d, request);
     if (!added) return Status(StatusCode::ALREADY_EXISTS, "device key already registered");
+    v1::Notification ask;
+    auto& notice = *ask.mutable_recovery_request();
+    notice.set_device_id(added->id);
+    notice.set_device_name(req->device_name());
+    notice.mutable_keys()->set_signing_key(string_of(added->signing_key));
+    notice.mutable_keys()->set_encryption_key(string_of(added->encryption_key));
+    notice.set_not_before(request.not_before);
     for (const auto& h : helpers) {
-      if (store_.count_notifications(h.id, "recovery-request") >= 16) continue;
-      NotificationRecord n;
-      n.to_device = h.id;
-      n.from_device = added->id;
-      n.kind = "recovery-request";
-      n.body = bytes_of(nlohmann::json{{"device_id", added->id},
-                                       {"device_name", req->device_name()},
-                                       {"fingerprint", to_hex(added->fingerprint)}}
-                            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-      store_.put_notification(n);
+      if (store_.count_notifications(h.id, kind_name(v1::Notification::kRecoveryRequest)) >= 16) {
+        continue;
+      }
+      notify(h.id, added->id, ask);
     }
-    {
-      std::lock_guard lock(inbox_mu_);
-      ++inbox_epoch_;
-      inbox_cv_.notify_all();
-    }
+    announce_recovery(*added, request);
     spdlog::info("recovery of account {} requested by new device {}", *user, added->id);
     resp->set_device_id(added->id);
+    resp->set_not_before(request.not_before);
+    return Status::OK;
+  });
+}
+
+void HopboxService::announce_recovery(const DeviceRecord& device,
+                                      const RecoveryRequestRecord& request) {
+  v1::Notification n;
+  auto& started = *n.mutable_recovery_started();
+  started.set_user(device.user);
+  started.set_device_id(device.id);
+  started.set_device_name(device.name);
+  started.set_new_device(request.new_device);
+  started.set_encryption_key_fingerprint(string_of(device.fingerprint));
+  started.set_not_before(request.not_before);
+  // The recovery users it asks know already (their request says it).
+  for (const auto to : recovery_audience(device.user_id, device.id, request.via)) {
+    if (store_.count_notifications(to, kind_name(v1::Notification::kRecoveryStarted)) >= 16) {
+      continue;
+    }
+    notify(to, device.id, n);
+  }
+}
+
+Status HopboxService::AnnouncePromotion(Ctx* ctx, const v1::AnnouncePromotionRequest*,
+                                        v1::AnnouncePromotionResponse* resp) {
+  return authenticated(ctx, "AnnouncePromotion", [&](const DeviceRecord& caller) {
+    if (caller.primary) {
+      return Status(StatusCode::FAILED_PRECONDITION, "this device is the primary already");
+    }
+    if (const auto existing = store_.recovery_request(caller.id)) {
+      resp->set_not_before(existing->not_before);  // announced already: the wait does not restart
+      return Status::OK;
+    }
+    RecoveryRequestRecord request;
+    request.device = caller.id;
+    request.user_id = caller.user_id;
+    request.new_device = false;
+    request.created_at = now_seconds();
+    request.not_before = request.created_at + limits_.recovery_wait_seconds;
+    store_.put_recovery_request(request);
+    announce_recovery(caller, request);
+    spdlog::info("device {} of account {} announced it takes over as primary", caller.id,
+                 caller.user_id);
+    resp->set_not_before(request.not_before);
+    return Status::OK;
+  });
+}
+
+Status HopboxService::CancelRecovery(Ctx* ctx, const v1::CancelRecoveryRequest* req,
+                                     v1::CancelRecoveryResponse*) {
+  return authenticated(ctx, "CancelRecovery", [&](const DeviceRecord& caller) {
+    const auto request = store_.recovery_request(req->device_id());
+    if (!request || request->user_id != caller.user_id) {
+      return Status(StatusCode::NOT_FOUND, "no recovery of that device is in progress");
+    }
+    drop_recovery(*request, caller.id);
+    spdlog::info("recovery by device {} of account {} cancelled by device {}", request->device,
+                 caller.user_id, caller.id);
+    return Status::OK;
+  });
+}
+
+Status HopboxService::ListRecoveries(Ctx* ctx, const v1::ListRecoveriesRequest*,
+                                     v1::ListRecoveriesResponse* resp) {
+  return authenticated(ctx, "ListRecoveries", [&](const DeviceRecord& caller) {
+    for (const auto& r : store_.recovery_requests_of(caller.user_id)) {
+      const auto d = store_.device(r.device);
+      if (!d) continue;
+      auto& out = *resp->add_recoveries();
+      out.set_device_id(r.device);
+      out.set_device_name(d->name);
+      out.set_new_device(r.new_device);
+      out.set_created_at(r.created_at);
+      out.set_not_before(r.not_before);
+      out.set_encryption_key_fingerprint(string_of(d->fingerprint));
+      for (const UserId u : r.via) {
+        for (const auto& h : store_.devices_of(u)) {
+          if (h.primary) out.add_via(h.user);
+        }
+      }
+    }
     return Status::OK;
   });
 }
@@ -168,6 +356,16 @@ Status HopboxService::RequestRecovery(Ctx*, const v1::RequestRecoveryRequest* re
 Status HopboxService::ReencryptChallenge(Ctx* ctx, const v1::ReencryptChallengeRequest* req,
                                          v1::ReencryptChallengeResponse* resp) {
   return authenticated(ctx, "ReencryptChallenge", [&](const DeviceRecord& caller) {
+    // Only for a new device whose recovery request is past its waiting period.
+    const auto request = store_.recovery_request(caller.id);
+    if (!caller.pending_recovery || !request) {
+      return Status(StatusCode::FAILED_PRECONDITION, "this device is not recovering");
+    }
+    if (now_seconds() < request->not_before) {
+      return Status(StatusCode::FAILED_PRECONDITION,
+                    "the recovery's waiting period runs until " +
+                        std::to_string(request->not_before) + " (unix time)");
+    }
     auto capsule = mupre::Ciphertext::decode(bytes_of(req->capsule()));
     if (!capsule) return invalid(std::string("capsule: ") + mupre::error_message(capsule.error()));
     if (capsule->level() != 1) return invalid("capsule: must be a fresh (level 1) capsule");

@@ -2,6 +2,7 @@
 
 #include "hopbox/sqlite.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <utility>
 
@@ -103,6 +104,27 @@ ALTER TABLE devices ADD COLUMN lost INTEGER NOT NULL DEFAULT 0;
     R"sql(
 ALTER TABLE devices ADD COLUMN recovery_for INTEGER REFERENCES users(id);
 ALTER TABLE devices ADD COLUMN pending_recovery INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // Recoveries in progress, each with its waiting period, the recovery users it asked and
+    // those who refused: PromoteDevice completes only such a request, and any device of the
+    // account can cancel it meanwhile.
+    R"sql(
+CREATE TABLE recovery_requests (
+  device_id INTEGER PRIMARY KEY REFERENCES devices(id),
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  new_device INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  not_before INTEGER NOT NULL
+);
+CREATE INDEX recovery_requests_by_user ON recovery_requests(user_id);
+CREATE TABLE recovery_request_users (
+  device_id INTEGER NOT NULL REFERENCES recovery_requests(device_id) ON DELETE CASCADE,
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  refused INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (device_id, user_id)
+);
+CREATE INDEX notifications_by_sender ON notifications(to_device, from_device);
+DELETE FROM notifications;
 )sql",
 };
 
@@ -244,6 +266,25 @@ std::optional<DeviceRecord> SqliteStore::create_account(const std::string& user,
 
 std::optional<DeviceRecord> SqliteStore::add_device(UserId user, const DeviceRecord& device) {
   std::lock_guard lock(mu_);
+  return insert_device_locked(user, device);
+}
+
+std::optional<DeviceRecord> SqliteStore::add_recovering_device(UserId user,
+                                                               const DeviceRecord& device,
+                                                               RecoveryRequestRecord& request) {
+  std::lock_guard lock(mu_);
+  Transaction t(db_);
+  auto added = insert_device_locked(user, device);
+  if (!added) return std::nullopt;
+  request.device = added->id;
+  request.user_id = user;
+  put_recovery_request_locked(request);
+  t.commit();
+  return added;
+}
+
+std::optional<DeviceRecord> SqliteStore::insert_device_locked(UserId user,
+                                                              const DeviceRecord& device) {
   Stmt d(db_,
          "INSERT INTO devices(user_id, name, is_primary, signing_key, encryption_key, "
          "fingerprint, certificate_chain, recovery_for, pending_recovery) "
@@ -347,7 +388,8 @@ std::vector<std::int64_t> SqliteStore::remove_device(std::int64_t id) {
   for (const char* sql :
        {"DELETE FROM sessions WHERE device_id = ?1", "DELETE FROM challenges WHERE device_id = ?1",
         "DELETE FROM notifications WHERE to_device = ?1 OR from_device = ?1",
-        "DELETE FROM devices WHERE id = ?1"}) {
+        "DELETE FROM recovery_request_users WHERE device_id = ?1",
+        "DELETE FROM recovery_requests WHERE device_id = ?1", "DELETE FROM devices WHERE id = ?1"}) {
     Stmt s(db_, sql);
     s.bind(1, id);
     s.step();
@@ -585,6 +627,130 @@ std::int64_t SqliteStore::count_notifications(std::int64_t device, const std::st
   s.bind(1, device).bind(2, kind);
   s.step();
   return s.i64(0);
+}
+
+std::vector<UserId> SqliteStore::protectors_of(UserId user) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT DISTINCT user_id FROM devices WHERE recovery_for = ? ORDER BY user_id");
+  s.bind(1, user);
+  std::vector<UserId> out;
+  while (s.step()) out.push_back(s.i64(0));
+  return out;
+}
+
+std::int64_t SqliteStore::count_inbox(std::int64_t device) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT COUNT(*) FROM notifications WHERE to_device = ?");
+  s.bind(1, device);
+  s.step();
+  return s.i64(0);
+}
+
+std::int64_t SqliteStore::count_inbox_from(std::int64_t device, UserId sender) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_,
+         "SELECT COUNT(*) FROM notifications n JOIN devices d ON d.id = n.from_device "
+         "WHERE n.to_device = ? AND d.user_id = ?");
+  s.bind(1, device).bind(2, sender);
+  s.step();
+  return s.i64(0);
+}
+
+void SqliteStore::put_recovery_request(const RecoveryRequestRecord& r) {
+  std::lock_guard lock(mu_);
+  Transaction t(db_);
+  put_recovery_request_locked(r);
+  t.commit();
+}
+
+void SqliteStore::put_recovery_request_locked(const RecoveryRequestRecord& r) {
+  {
+    Stmt del(db_, "DELETE FROM recovery_request_users WHERE device_id = ?");
+    del.bind(1, r.device);
+    del.step();
+  }
+  Stmt s(db_,
+         "INSERT OR REPLACE INTO recovery_requests(device_id, user_id, new_device, created_at, "
+         "not_before) VALUES (?, ?, ?, ?, ?)");
+  s.bind(1, r.device).bind(2, r.user_id).bind(3, std::int64_t{r.new_device ? 1 : 0});
+  s.bind(4, r.created_at).bind(5, r.not_before);
+  s.step();
+  for (const UserId u : r.via) {
+    const bool refused = std::find(r.refused_by.begin(), r.refused_by.end(), u) != r.refused_by.end();
+    Stmt v(db_,
+           "INSERT OR IGNORE INTO recovery_request_users(device_id, user_id, refused) "
+           "VALUES (?, ?, ?)");
+    v.bind(1, r.device).bind(2, u).bind(3, std::int64_t{refused ? 1 : 0});
+    v.step();
+  }
+}
+
+std::optional<RecoveryRequestRecord> SqliteStore::recovery_request_locked(std::int64_t device) {
+  Stmt s(db_,
+         "SELECT device_id, user_id, new_device, created_at, not_before FROM recovery_requests "
+         "WHERE device_id = ?");
+  s.bind(1, device);
+  if (!s.step()) return std::nullopt;
+  RecoveryRequestRecord r;
+  r.device = s.i64(0);
+  r.user_id = s.i64(1);
+  r.new_device = s.i64(2) != 0;
+  r.created_at = s.i64(3);
+  r.not_before = s.i64(4);
+  Stmt v(db_, "SELECT user_id, refused FROM recovery_request_users WHERE device_id = ? ORDER BY rowid");
+  v.bind(1, device);
+  while (v.step()) {
+    r.via.push_back(v.i64(0));
+    if (v.i64(1) != 0) r.refused_by.push_back(v.i64(0));
+  }
+  return r;
+}
+
+std::optional<RecoveryRequestRecord> SqliteStore::recovery_request(std::int64_t device) {
+  std::lock_guard lock(mu_);
+  return recovery_request_locked(device);
+}
+
+std::vector<RecoveryRequestRecord> SqliteStore::recovery_requests_of(UserId user) {
+  std::lock_guard lock(mu_);
+  std::vector<std::int64_t> ids;
+  {
+    Stmt s(db_, "SELECT device_id FROM recovery_requests WHERE user_id = ? ORDER BY device_id");
+    s.bind(1, user);
+    while (s.step()) ids.push_back(s.i64(0));
+  }
+  std::vector<RecoveryRequestRecord> out;
+  for (const auto id : ids) {
+    if (auto r = recovery_request_locked(id)) out.push_back(std::move(*r));
+  }
+  return out;
+}
+
+void SqliteStore::delete_recovery_request(std::int64_t device) {
+  std::lock_guard lock(mu_);
+  Transaction t(db_);
+  for (const char* sql : {"DELETE FROM recovery_request_users WHERE device_id = ?",
+                          "DELETE FROM recovery_requests WHERE device_id = ?"}) {
+    Stmt s(db_, sql);
+    s.bind(1, device);
+    s.step();
+  }
+  t.commit();
+}
+
+bool SqliteStore::refuse_recovery_request(std::int64_t device, UserId user) {
+  std::lock_guard lock(mu_);
+  Transaction t(db_);
+  Stmt s(db_, "UPDATE recovery_request_users SET refused = 1 WHERE device_id = ? AND user_id = ?");
+  s.bind(1, device).bind(2, user);
+  s.step();
+  Stmt left(db_,
+            "SELECT COUNT(*) FROM recovery_request_users WHERE device_id = ? AND refused = 0");
+  left.bind(1, device);
+  left.step();
+  const bool all_refused = left.i64(0) == 0;
+  t.commit();
+  return all_refused;
 }
 
 void SqliteStore::put_recovery_blob(UserId user, const std::string& name, const Bytes& blob) {

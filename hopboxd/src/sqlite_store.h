@@ -23,10 +23,13 @@ class SqliteStore final : public Store {
   std::optional<DeviceRecord> create_account(const std::string& user,
                                              const DeviceRecord& first_device) override;
   std::optional<DeviceRecord> add_device(UserId user, const DeviceRecord& device) override;
+  std::optional<DeviceRecord> add_recovering_device(UserId user, const DeviceRecord& device,
+                                                    RecoveryRequestRecord& request) override;
   std::optional<DeviceRecord> device(std::int64_t id) override;
   std::optional<DeviceRecord> device_by_fingerprint(const Bytes& fingerprint) override;
   std::vector<DeviceRecord> devices_of(UserId user) override;
   std::optional<UserId> user_id(const std::string& user) override;
+  std::vector<UserId> protectors_of(UserId user) override;
   std::vector<std::int64_t> remove_device(std::int64_t id) override;
   bool promote_device(UserId user, std::int64_t new_primary, std::int64_t lost,
                       const Bytes& certificate_chain) override;
@@ -62,10 +65,24 @@ class SqliteStore final : public Store {
   bool ack_notification(std::int64_t device, std::int64_t id) override;
   std::int64_t count_notifications(std::int64_t device, const std::string& kind) override;
 
+  std::int64_t count_inbox(std::int64_t device) override;
+  std::int64_t count_inbox_from(std::int64_t device, UserId sender) override;
+
+  void put_recovery_request(const RecoveryRequestRecord& r) override;
+  std::optional<RecoveryRequestRecord> recovery_request(std::int64_t device) override;
+  std::vector<RecoveryRequestRecord> recovery_requests_of(UserId user) override;
+  void delete_recovery_request(std::int64_t device) override;
+  bool refuse_recovery_request(std::int64_t device, UserId user) override;
+
   void put_recovery_blob(UserId user, const std::string& name, const Bytes& blob) override;
   std::optional<Bytes> recovery_blob(UserId user, const std::string& name) override;
 
  private:
+  // Callers hold mu_.
+  std::optional<DeviceRecord> insert_device_locked(UserId user, const DeviceRecord& device);
+  void put_recovery_request_locked(const RecoveryRequestRecord& r);
+  std::optional<RecoveryRequestRecord> recovery_request_locked(std::int64_t device);
+
   sqlite3* db_ = nullptr;
   std::mutex mu_;
 };

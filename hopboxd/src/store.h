@@ -67,6 +67,19 @@ struct NotificationRecord {
   std::int64_t created_at = 0;
 };
 
+// A recovery in progress (Protocol 2): a pending new device asking recovery users (R2, R3), or
+// a secondary that announced it takes over (R1). PromoteDevice accepts only the device of a
+// request whose waiting period has passed; any other device of the account can cancel it.
+struct RecoveryRequestRecord {
+  std::int64_t device = 0;
+  UserId user_id = 0;
+  bool new_device = false;  // R2/R3: a pending device; false: an R1 announcement
+  std::int64_t created_at = 0;
+  std::int64_t not_before = 0;  // the end of the waiting period (unix seconds)
+  std::vector<UserId> via;      // recovery users asked (R2/R3)
+  std::vector<UserId> refused_by;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -75,10 +88,16 @@ class Store {
   virtual std::optional<DeviceRecord> create_account(const std::string& user,
                                                      const DeviceRecord& first_device) = 0;
   virtual std::optional<DeviceRecord> add_device(UserId user, const DeviceRecord& device) = 0;
+  // A pending device and its recovery request, in one transaction; request.device is set.
+  virtual std::optional<DeviceRecord> add_recovering_device(UserId user,
+                                                            const DeviceRecord& device,
+                                                            RecoveryRequestRecord& request) = 0;
   virtual std::optional<DeviceRecord> device(std::int64_t id) = 0;
   virtual std::optional<DeviceRecord> device_by_fingerprint(const Bytes& fingerprint) = 0;
   virtual std::vector<DeviceRecord> devices_of(UserId user) = 0;
   virtual std::optional<UserId> user_id(const std::string& user) = 0;
+  // Users holding a recovery key made for `user` (its recovery users).
+  virtual std::vector<UserId> protectors_of(UserId user) = 0;
   // Deletes the device with its sessions, challenges, notifications and every re-encryption
   // key from, to or made by it; returns the ids of the deleted keys.
   virtual std::vector<std::int64_t> remove_device(std::int64_t id) = 0;
@@ -129,6 +148,20 @@ class Store {
                                                                 std::int64_t after_id) = 0;
   virtual bool ack_notification(std::int64_t device, std::int64_t id) = 0;
   virtual std::int64_t count_notifications(std::int64_t device, const std::string& kind) = 0;
+
+  // Notifications waiting in `device`'s inbox: all of them, or those sent by devices of
+  // `sender`.
+  virtual std::int64_t count_inbox(std::int64_t device) = 0;
+  virtual std::int64_t count_inbox_from(std::int64_t device, UserId sender) = 0;
+
+  // Recoveries in progress. put_recovery_request replaces the device's request; removing a
+  // device removes its request.
+  virtual void put_recovery_request(const RecoveryRequestRecord& r) = 0;
+  virtual std::optional<RecoveryRequestRecord> recovery_request(std::int64_t device) = 0;
+  virtual std::vector<RecoveryRequestRecord> recovery_requests_of(UserId user) = 0;
+  virtual void delete_recovery_request(std::int64_t device) = 0;
+  // Records that `user` refused; true if every recovery user asked has refused.
+  virtual bool refuse_recovery_request(std::int64_t device, UserId user) = 0;
 
   // Recovery material.
   virtual void put_recovery_blob(UserId user, const std::string& name, const Bytes& blob) = 0;

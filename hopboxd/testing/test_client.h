@@ -6,6 +6,7 @@
 #include <functional>
 #include <sstream>
 
+#include "certs/requests.h"
 #include "test_server.h"
 
 namespace hopboxd::test {
@@ -32,6 +33,96 @@ inline grpc::Status add_device(v1::Hopbox::Stub& stub, const TestDevice& approve
   if (auto s = stub.AddDevice(&ctx, req, &resp); !s.ok()) return s;
   d.id = resp.device_id();
   return d.login(stub);
+}
+
+// An invitation from `inviter` (its account's primary) asking `recovery_user` to protect it.
+inline v1::RecoveryInvitation make_invitation(const TestDevice& inviter,
+                                              const std::string& protected_user,
+                                              const std::string& recovery_user,
+                                              std::int64_t expires_in = 3600) {
+  v1::RecoveryInvitation inv;
+  inv.set_protected_user(protected_user);
+  inv.set_recovery_user(recovery_user);
+  std::string nonce(16, '\0');
+  randombytes_buf(nonce.data(), nonce.size());
+  inv.set_nonce(nonce);
+  inv.set_expires_at(std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count() +
+                     expires_in);
+  const auto msg = hopbox::certs::recovery_invitation_message(
+      protected_user, recovery_user,
+      std::vector<std::uint8_t>(nonce.begin(), nonce.end()), inv.expires_at());
+  inv.set_signature(inviter.sign_message(std::string(msg.begin(), msg.end())));
+  return inv;
+}
+
+// `caller` registers `recovery_key` as its account's recovery key for `protected_user`.
+inline grpc::Status register_recovery_key(v1::Hopbox::Stub& stub, const TestDevice& caller,
+                                          const std::string& protected_user,
+                                          const v1::RecoveryInvitation& invitation,
+                                          TestDevice& recovery_key) {
+  grpc::ClientContext ctx;
+  caller.authorize(ctx);
+  v1::RegisterRecoveryKeyRequest req;
+  req.set_protected_user(protected_user);
+  *req.mutable_keys() = recovery_key.keys();
+  *req.mutable_invitation() = invitation;
+  v1::RegisterRecoveryKeyResponse resp;
+  const grpc::Status s = stub.RegisterRecoveryKey(&ctx, req, &resp);
+  recovery_key.id = resp.device_id();
+  return s;
+}
+
+// A new device `d` asks to recover `user`'s account through `via`, signed by its own key.
+inline grpc::Status request_recovery(v1::Hopbox::Stub& stub, const std::string& user,
+                                     const std::vector<std::string>& via, TestDevice& d,
+                                     std::int64_t* not_before = nullptr) {
+  grpc::ClientContext ctx;
+  v1::RequestRecoveryRequest req;
+  req.set_user(user);
+  req.set_device_name("new");
+  *req.mutable_keys() = d.keys();
+  for (const auto& v : via) req.add_via(v);
+  req.set_requested_at(std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count());
+  const std::string pk = d.keys().encryption_key();
+  const auto msg = hopbox::certs::recovery_request_message(
+      user, "new", std::vector<std::uint8_t>(pk.begin(), pk.end()), req.requested_at(), via);
+  req.set_signature(d.sign_message(std::string(msg.begin(), msg.end())));
+  v1::RequestRecoveryResponse resp;
+  const grpc::Status s = stub.RequestRecovery(&ctx, req, &resp);
+  d.id = resp.device_id();
+  if (not_before != nullptr) *not_before = resp.not_before();
+  return s;
+}
+
+// Sends one notification of a kind devices may send.
+inline grpc::Status send_notification(v1::Hopbox::Stub& stub, const TestDevice& from,
+                                      const v1::SendNotificationRequest& req,
+                                      std::int64_t* id = nullptr) {
+  grpc::ClientContext ctx;
+  from.authorize(ctx);
+  v1::SendNotificationResponse resp;
+  const grpc::Status s = stub.SendNotification(&ctx, req, &resp);
+  if (id != nullptr) *id = resp.notification_id();
+  return s;
+}
+
+// Every notification waiting for `d` (within `wait`).
+inline std::vector<v1::Notification> inbox_of(v1::Hopbox::Stub& stub, const TestDevice& d,
+                                              std::chrono::milliseconds wait =
+                                                  std::chrono::milliseconds(500)) {
+  grpc::ClientContext ctx;
+  d.authorize(ctx);
+  ctx.set_deadline(std::chrono::system_clock::now() + wait);
+  auto reader = stub.WatchInbox(&ctx, v1::WatchInboxRequest());
+  std::vector<v1::Notification> out;
+  v1::Notification n;
+  while (reader->Read(&n)) out.push_back(n);
+  (void)reader->Finish();
+  return out;
 }
 
 // Installs a re-encryption key from `from` (a device of the caller's account) to `to`.

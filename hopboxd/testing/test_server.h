@@ -103,7 +103,11 @@ struct TestDevice {
   }
 
   std::string sign(const std::string& challenge) const {
-    std::string msg = std::string("hopbox v1 session") + challenge;
+    return sign_message(std::string("hopbox v1 session") + challenge);
+  }
+
+  // ECDSA P-256 / SHA-256 (DER) over msg, as a device's token signs.
+  std::string sign_message(const std::string& msg) const {
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
     std::size_t len = 0;
     EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, signing.get());

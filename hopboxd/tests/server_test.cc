@@ -58,7 +58,7 @@ class ServerTest : public ::testing::Test {
     return r;
   }
 
-  TestServer server_;
+  TestServer server_{{"--recovery-wait-seconds", "0"}};
   std::unique_ptr<v1::Hopbox::Stub> stub_;
 };
 
@@ -368,20 +368,16 @@ TEST_F(ServerTest, MalformedInputGetsClearErrorsAndTheServerStaysUp) {
 }
 
 TEST_F(ServerTest, InboxDeliversToOfflineDevicesUntilAcknowledged) {
-  TestDevice alice, phone;
-  create_account("alice", alice);
-  add_device(alice, phone);
+  TestDevice bob, phone, alice;
+  create_account("bob", bob);
+  create_account("alice", phone);
+  add_device(phone, alice);
   std::int64_t sent = 0;
   {
-    grpc::ClientContext ctx;
-    alice.authorize(ctx);
     v1::SendNotificationRequest req;
     req.set_to_device_id(phone.id);
-    req.set_kind("pairing-request");
-    req.set_body("hello");
-    v1::SendNotificationResponse resp;
-    ASSERT_TRUE(stub_->SendNotification(&ctx, req, &resp).ok());
-    sent = resp.notification_id();
+    req.mutable_access_request()->set_message("hello");
+    ASSERT_TRUE(send_notification(*stub_, bob, req, &sent).ok());
   }
   const auto first_notification = [&] {
     grpc::ClientContext ctx;
@@ -396,9 +392,9 @@ TEST_F(ServerTest, InboxDeliversToOfflineDevicesUntilAcknowledged) {
   };
   v1::Notification n = first_notification();
   EXPECT_EQ(n.notification_id(), sent);
-  EXPECT_EQ(n.kind(), "pairing-request");
-  EXPECT_EQ(n.body(), "hello");
-  EXPECT_EQ(n.from_user(), "alice");
+  ASSERT_TRUE(n.has_access_request());
+  EXPECT_EQ(n.access_request().message(), "hello");
+  EXPECT_EQ(n.from_user(), "bob");
   // Still there until acknowledged.
   EXPECT_EQ(first_notification().notification_id(), sent);
   grpc::ClientContext ctx;
@@ -537,6 +533,16 @@ TEST_F(ServerTest, PairingRequestsReachThePrimaryAndAreBounded) {
   EXPECT_EQ(stub_->RequestPairing(&ctx, req, &resp).error_code(), StatusCode::NOT_FOUND);
 }
 
+grpc::Status announce(v1::Hopbox::Stub& stub, const TestDevice& caller,
+                      std::int64_t* not_before = nullptr) {
+  grpc::ClientContext ctx;
+  caller.authorize(ctx);
+  v1::AnnouncePromotionResponse resp;
+  const grpc::Status s = stub.AnnouncePromotion(&ctx, v1::AnnouncePromotionRequest(), &resp);
+  if (not_before != nullptr) *not_before = resp.not_before();
+  return s;
+}
+
 grpc::Status promote(v1::Hopbox::Stub& stub, const TestDevice& caller, std::int64_t lost) {
   grpc::ClientContext ctx;
   caller.authorize(ctx);
@@ -555,7 +561,11 @@ TEST_F(ServerTest, PromotionLocksTheLostPrimaryOutAndKeepsItsEdges) {
   install(b1, a1, v1::REKEY_KIND_SHARE);
   ASSERT_TRUE(upload(a1, "alice", "x", "before the loss").ok());
   ASSERT_TRUE(upload(b1, "bob", "y", "bob's").ok());
-  // Only a device of the account may replace its primary, and only the primary is replaced.
+  // Only a device of the account may replace its primary, and only the primary is replaced;
+  // only after announcing it (here with no waiting period).
+  EXPECT_EQ(promote(*stub_, a2, a1.id).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  ASSERT_TRUE(announce(*stub_, a2).ok());
+  EXPECT_EQ(announce(*stub_, a1).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(promote(*stub_, b1, a1.id).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(promote(*stub_, a1, a1.id).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(promote(*stub_, a2, a2.id).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
@@ -587,7 +597,7 @@ TEST_F(ServerTest, PromotionLocksTheLostPrimaryOutAndKeepsItsEdges) {
   auto reader = stub_->WatchInbox(&wctx, v1::WatchInboxRequest());
   v1::Notification n;
   ASSERT_TRUE(reader->Read(&n));
-  EXPECT_EQ(n.kind(), "recovered");
+  EXPECT_TRUE(n.has_recovered());
   EXPECT_EQ(n.from_user(), "alice");
 }
 
@@ -616,20 +626,6 @@ TEST_F(ServerTest, OnlyThePrimaryUpdatesCertificatesOfItsOwnDevices) {
 namespace hopboxd::test {
 namespace {
 
-grpc::Status request_recovery(v1::Hopbox::Stub& stub, const std::string& user,
-                              const std::string& via, TestDevice& d) {
-  grpc::ClientContext ctx;
-  v1::RequestRecoveryRequest req;
-  req.set_user(user);
-  req.set_device_name("new");
-  *req.mutable_keys() = d.keys();
-  req.add_via(via);
-  v1::RequestRecoveryResponse resp;
-  const grpc::Status s = stub.RequestRecovery(&ctx, req, &resp);
-  d.id = resp.device_id();
-  return s;
-}
-
 TEST(RecoveryRequests, APendingDeviceWaitsWithFewRightsAndExpires) {
   TestServer server({"--recovery-request-seconds", "2"});
   auto stub = server.stub();
@@ -637,7 +633,10 @@ TEST(RecoveryRequests, APendingDeviceWaitsWithFewRightsAndExpires) {
   ASSERT_TRUE(create_account(*stub, "alice", a1).ok());
   ASSERT_TRUE(create_account(*stub, "bob", b1).ok());
   ASSERT_TRUE(upload_item(*stub, a1, "alice", "x", "secret").ok());
-  ASSERT_TRUE(request_recovery(*stub, "alice", "bob", fresh).ok());
+  TestDevice bob_key;
+  ASSERT_TRUE(
+      register_recovery_key(*stub, b1, "alice", make_invitation(a1, "alice", "bob"), bob_key).ok());
+  ASSERT_TRUE(request_recovery(*stub, "alice", {"bob"}, fresh).ok());
   ASSERT_TRUE(fresh.login(*stub).ok());
   // Waiting: it may watch and read the progress, not touch data; bob's primary was asked.
   std::string plain;
@@ -652,7 +651,8 @@ TEST(RecoveryRequests, APendingDeviceWaitsWithFewRightsAndExpires) {
     auto reader = stub->WatchInbox(&ctx, v1::WatchInboxRequest());
     v1::Notification n;
     ASSERT_TRUE(reader->Read(&n));
-    EXPECT_EQ(n.kind(), "recovery-request");
+    ASSERT_TRUE(n.has_recovery_request());
+    EXPECT_EQ(n.recovery_request().keys().encryption_key(), fresh.keys().encryption_key());
     EXPECT_EQ(n.from_user(), "alice");
   }
   // Without a CA nobody can prove the recovery: the device cannot take over.
@@ -665,10 +665,10 @@ TEST(RecoveryRequests, APendingDeviceWaitsWithFewRightsAndExpires) {
     EXPECT_EQ(stub->PromoteDevice(&ctx, req, &resp).error_code(),
               grpc::StatusCode::PERMISSION_DENIED);
   }
-  // Unknown recovery users and strangers' floods are refused.
+  // Unknown recovery users, and users who do not protect the account, are refused.
   TestDevice other;
-  EXPECT_EQ(request_recovery(*stub, "alice", "nobody", other).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(request_recovery(*stub, "alice", {"nobody"}, other).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
   // After its time the request expires: the device is refused, and dropped on the next request.
   std::this_thread::sleep_for(std::chrono::milliseconds(3100));
   grpc::ClientContext ctx;
@@ -678,7 +678,7 @@ TEST(RecoveryRequests, APendingDeviceWaitsWithFewRightsAndExpires) {
   EXPECT_EQ(expired.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_NE(expired.error_message().find("expired"), std::string::npos);
   TestDevice again;
-  ASSERT_TRUE(request_recovery(*stub, "alice", "bob", again).ok());
+  ASSERT_TRUE(request_recovery(*stub, "alice", {"bob"}, again).ok());
   grpc::ClientContext c2;
   a1.authorize(c2);
   ASSERT_TRUE(stub->ListDevices(&c2, v1::ListDevicesRequest(), &listed).ok());

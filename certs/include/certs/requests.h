@@ -1,8 +1,10 @@
 // The exact bytes a device signs for the CA's state-changing calls (api/hopbox/v1/ca.proto).
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "certs/certificate.h"
 
@@ -19,5 +21,17 @@ Bytes recertification_answer(std::span<const std::uint8_t> capsule_key,
                              const Bytes& encryption_key);
 // "hopbox v1 recover primary" 0x00 SHA-256(the lost primary's certificate).
 Bytes recover_primary_message(const Bytes& lost_primary_certificate);
+
+// The exact bytes a device signs for the cloud's recovery calls (api/hopbox/v1/hopbox.proto).
+// "hopbox v1 recovery invitation" 0x00 protected_user 0x00 recovery_user 0x00 nonce
+// expires_at (8 bytes, big endian): a primary asks recovery_user to protect its account.
+Bytes recovery_invitation_message(const std::string& protected_user,
+                                  const std::string& recovery_user,
+                                  std::span<const std::uint8_t> nonce, std::int64_t expires_at);
+// "hopbox v1 recovery request" 0x00 user 0x00 device_name 0x00 SHA-256(encryption_key)
+// requested_at (8 bytes, big endian), then each recovery user asked followed by 0x00.
+Bytes recovery_request_message(const std::string& user, const std::string& device_name,
+                               const Bytes& encryption_key, std::int64_t requested_at,
+                               const std::vector<std::string>& via);
 
 }  // namespace hopbox::certs
