@@ -237,6 +237,9 @@ Status CaService::RecoverPrimary(grpc::ServerContext*, const v1::RecoverPrimaryR
   }
 }
 
+// Each is bound to its requester's new key; a few may wait at once per identifier.
+constexpr int kMaxPendingRecertifications = 8;
+
 Status CaService::BeginRecertification(grpc::ServerContext*,
                                        const v1::BeginRecertificationRequest* req,
                                        v1::BeginRecertificationResponse* resp) {
@@ -260,9 +263,13 @@ Status CaService::BeginRecertification(grpc::ServerContext*,
     if (!old_key) return Status(StatusCode::INTERNAL, "the certified key does not decode");
     const mupre::Encapsulation e = mupre::encapsulate(*old_key);
     const std::int64_t expires = unix_now() + 600;
-    store_.put_recertification({req->identifier(), signing_key, encryption_key,
-                                certs::recertification_answer(e.key.bytes(), encryption_key),
-                                expires});
+    if (!store_.put_recertification(
+            {req->identifier(), signing_key, encryption_key,
+             certs::recertification_answer(e.key.bytes(), encryption_key), expires},
+            unix_now(), kMaxPendingRecertifications)) {
+      return Status(StatusCode::RESOURCE_EXHAUSTED,
+                    "too many re-certifications wait for this identifier: try again later");
+    }
     const auto capsule = e.capsule.encode();
     resp->set_capsule(std::string(capsule.begin(), capsule.end()));
     resp->set_expires_at(expires);

@@ -52,6 +52,18 @@ CREATE TABLE recertifications (
   expires_at INTEGER NOT NULL
 );
 )sql",
+    // Challenges keyed by the new key too: one device's request cannot replace or burn
+    // another's. The former table (challenges live ten minutes) is no longer read.
+    R"sql(
+CREATE TABLE recertification_challenges (
+  identifier TEXT NOT NULL REFERENCES identities(identifier),
+  signing_key BLOB NOT NULL,
+  encryption_key BLOB NOT NULL,
+  answer BLOB NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (identifier, encryption_key)
+);
+)sql",
 };
 
 Bytes sha256(const Bytes& b) {
@@ -186,14 +198,30 @@ std::optional<Bytes> CaStore::current_certificate(const std::string& identifier)
   return s.blob(0);
 }
 
-void CaStore::put_recertification(const PendingRecertification& p) {
+bool CaStore::put_recertification(const PendingRecertification& p, std::int64_t now,
+                                  int limit) {
   std::lock_guard lock(mu_);
+  Transaction t(db_);
+  {
+    Stmt purge(db_, "DELETE FROM recertification_challenges WHERE expires_at < ?");
+    purge.bind(1, now);
+    purge.step();
+  }
+  Stmt count(db_,
+             "SELECT COUNT(*) FROM recertification_challenges WHERE identifier = ? AND "
+             "encryption_key != ?");
+  count.bind(1, p.identifier).bind(2, p.encryption_key);
+  count.step();
+  if (count.i64(0) >= limit) return false;
   Stmt s(db_,
-         "INSERT OR REPLACE INTO recertifications (identifier, signing_key, encryption_key, "
+         "INSERT OR REPLACE INTO recertification_challenges (identifier, signing_key, "
+         "encryption_key, "
          "answer, expires_at) VALUES (?, ?, ?, ?, ?)");
   s.bind(1, p.identifier).bind(2, p.signing_key).bind(3, p.encryption_key).bind(4, p.answer);
   s.bind(5, p.expires_at);
   s.step();
+  t.commit();
+  return true;
 }
 
 std::optional<PendingRecertification> CaStore::take_recertification(const std::string& identifier,
@@ -202,15 +230,16 @@ std::optional<PendingRecertification> CaStore::take_recertification(const std::s
   std::lock_guard lock(mu_);
   Transaction t(db_);
   Stmt s(db_,
-         "DELETE FROM recertifications WHERE identifier = ? RETURNING signing_key, "
-         "encryption_key, answer, expires_at");
-  s.bind(1, identifier);
+         "DELETE FROM recertification_challenges WHERE identifier = ? AND encryption_key = ? "
+         "RETURNING "
+         "signing_key, encryption_key, answer, expires_at");
+  s.bind(1, identifier).bind(2, encryption_key);
   if (!s.step()) return std::nullopt;
   PendingRecertification p{identifier, s.blob(0), s.blob(1), s.blob(2), s.i64(3)};
   while (s.step()) {
   }
   t.commit();  // one answer per challenge, right or wrong
-  if (p.expires_at < now || p.encryption_key != encryption_key) return std::nullopt;
+  if (p.expires_at < now) return std::nullopt;
   return p;
 }
 

@@ -64,10 +64,11 @@ class CaStore {
   std::vector<CertificateRecord> certificates();
   // The newest valid certificate the CA issued for the identifier.
   std::optional<Bytes> current_certificate(const std::string& identifier);
-  // One challenge per identifier at a time; a new one replaces the old.
-  void put_recertification(const PendingRecertification& p);
-  // Removes the identifier's challenge and returns it if it is for `encryption_key` and has
-  // not expired. A challenge is answered at most once.
+  // One challenge per (identifier, new key): a stranger's request neither replaces nor burns
+  // another device's. Expired ones are purged; false when `limit` wait for the identifier.
+  bool put_recertification(const PendingRecertification& p, std::int64_t now, int limit);
+  // Removes the challenge of (identifier, encryption_key) and returns it if it has not
+  // expired. A challenge is answered at most once.
   std::optional<PendingRecertification> take_recertification(const std::string& identifier,
                                                              const Bytes& encryption_key,
                                                              std::int64_t now);

@@ -17,7 +17,8 @@ namespace {
 bool ask(const std::string& question, bool answer_yes, bool answer_no) {
   if (answer_no) return false;
   if (answer_yes) return true;
-  std::cout << question << " [y/N] " << std::flush;
+  // On stderr: stdout carries the answers (--json), and the question still reaches the person.
+  std::cerr << question << " [y/N] " << std::flush;
   std::string answer;
   std::getline(std::cin, answer);
   return answer == "y" || answer == "Y" || answer == "yes";
@@ -116,10 +117,11 @@ void on_recovery_news(Client& c, const v1::Notification& n, bool quiet, json& j)
 }
 
 // A user this account shares with recovered: their key changed. Like a changed safety number in
-// Signal, the change is shown and the share moves only with consent.
-void on_recovered(Client& c, const v1::Notification& n, bool yes, bool no, bool quiet, json& j) {
+// Signal, the change is shown and the share moves only with consent. False when declined: the
+// notice stays, to be answered later.
+bool on_recovered(Client& c, const v1::Notification& n, bool yes, bool no, bool quiet, json& j) {
   const std::string who = n.recovered().user();
-  if (who != n.from_user()) return;  // the service names the sender itself
+  if (who != n.from_user()) return true;  // the service names the sender itself
   std::string number, old_number;
   for (const auto& d : c.devices(who)) {
     if (d.device_id() == n.recovered().lost_device()) {
@@ -132,7 +134,7 @@ void on_recovered(Client& c, const v1::Notification& n, bool yes, bool no, bool 
   } catch (const ClientError& e) {
     j.push_back({{"recovered", who}, {"followed", false}, {"refused_because", e.what()}});
     say(quiet, "not following " + who + ": " + e.what());
-    return;
+    return true;
   }
   const bool follow =
       ask(who + " recovered their account onto a new device. Their safety number changed" +
@@ -149,7 +151,9 @@ void on_recovered(Client& c, const v1::Notification& n, bool yes, bool no, bool 
   j.push_back(entry);
   say(quiet, follow ? "moved the shares to " + who + "'s new primary (safety number " + number +
                           ", was " + old_number + ")"
-                    : "kept the shares to " + who + "'s former key; nothing moved");
+                    : "kept the shares to " + who +
+                          "'s former key; nothing moved (`hopbox watch` asks again)");
+  return follow;
 }
 
 void on_pairing(Client& c, const v1::Notification& n, bool yes, bool no, bool quiet, json& j) {
@@ -237,7 +241,7 @@ bool answer_notification(Client& c, const v1::Notification& n, bool answer_yes, 
       on_recovery_news(c, n, quiet, j);
       break;
     case v1::Notification::kRecovered:
-      on_recovered(c, n, answer_yes, answer_no, quiet, j);
+      if (!on_recovered(c, n, answer_yes, answer_no, quiet, j)) return true;
       break;
     case v1::Notification::kPairingRequest:
       on_pairing(c, n, answer_yes, answer_no, quiet, j);

@@ -5,6 +5,7 @@
 // 0 success, 1 failure, 2 usage, 3 refused by the service, 4 integrity check failed.
 #include <unistd.h>
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -529,7 +530,8 @@ int main(int argc, char** argv) {
         c->watch(0, [&](const hopbox::v1::Notification& n) {
           const auto* field =
               hopbox::v1::Notification::descriptor()->FindFieldByNumber(n.payload_case());
-          const std::string kind = field != nullptr ? field->name() : "unknown";
+          std::string kind = field != nullptr ? field->name() : "unknown";
+          std::replace(kind.begin(), kind.end(), '_', '-');  // "access-request", as shown
           j.push_back({{"id", n.notification_id()}, {"kind", kind}, {"from_user", n.from_user()}});
           text += std::to_string(n.notification_id()) + "  " + kind + " from " + n.from_user() +
                   "\n";

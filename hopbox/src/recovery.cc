@@ -485,6 +485,7 @@ std::unique_ptr<Client> Client::request_recovery(const fs::path& dir, const std:
   v1::RequestRecoveryResponse resp;
   check(c->stub_->RequestRecovery(&ctx, req, &resp), "asking for a recovery");
   c->state_.device_id = resp.device_id();
+  c->state_.recovery_not_before = resp.not_before();
   save_state(dir, c->state_);
   return c;
 }
@@ -492,6 +493,13 @@ std::unique_ptr<Client> Client::request_recovery(const fs::path& dir, const std:
 std::optional<Client::RecoveryReport> Client::complete_recovery(bool keep_devices,
                                                                 bool refresh_items) {
   if (state_.recovering_via.empty()) throw ClientError("this device is not recovering", 2);
+  if (now_seconds() < state_.recovery_not_before) {
+    // The account's devices may still cancel it; the CA is not asked before.
+    throw ClientError("the recovery's waiting period runs until " +
+                          format_time(state_.recovery_not_before) +
+                          ": run `hopbox recover --via ...` again then",
+                      1);
+  }
   RecoveryReport report;
   v1::Device lost;
   for (const auto& d : devices("")) {

@@ -62,6 +62,7 @@ DeviceState load_state(const fs::path& dir) {
     s.ca_root = j.value("ca_root", "");
     s.certificate_chain = j.value("certificate_chain", "");
     s.recovering_via = j.value("recovering_via", "");
+    s.recovery_not_before = j.value("recovery_not_before", std::int64_t{0});
     s.replaced_primaries = j.value("replaced_primaries", std::vector<std::string>{});
     if (j.contains("recovery_keys")) {
       for (const auto& [user, k] : j.at("recovery_keys").items()) {
@@ -98,6 +99,7 @@ void save_state(const fs::path& dir, const DeviceState& s) {
                       {"ca_root", s.ca_root},
                       {"certificate_chain", s.certificate_chain},
                       {"recovering_via", s.recovering_via},
+                      {"recovery_not_before", s.recovery_not_before},
                       {"replaced_primaries", s.replaced_primaries}};
   nlohmann::json keys = nlohmann::json::object();
   for (const auto& [user, k] : s.recovery_keys) {

@@ -45,6 +45,7 @@ struct DeviceState {
   std::map<std::string, RecoveryKeyState> recovery_keys;  // by protected user
   std::map<std::string, InvitationState> invitations;     // by nonce (hex)
   std::string recovering_via;  // a new device recovering the account: the recovery users
+  std::int64_t recovery_not_before = 0;  // and the end of its waiting period (unix seconds)
   // Certificates of this account's primaries that a recovery replaced (hex SHA-256): revoked
   // for everyone else, but what they signed before the loss is still this account's own.
   std::vector<std::string> replaced_primaries;

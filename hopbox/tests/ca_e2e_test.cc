@@ -1,8 +1,6 @@
 // Key authenticity end to end (paper 4.3): hopbox-ca, hopboxd, the hopbox command line and
 // SoftHSM2 tokens, all real. The attacks are played by the test acting as the cloud: it edits
 // hopboxd's database (the cloud's own storage) and uses a session it holds.
-#include <sqlite3.h>
-
 #include <chrono>
 #include <thread>
 
@@ -19,24 +17,6 @@ class WithCa : public EndToEnd {
  protected:
   bool with_ca() const override { return true; }
 
-  // Runs SQL on hopboxd's database, as a dishonest cloud could.
-  void cloud_sql(const std::string& sql, const std::vector<std::string>& blobs = {}) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open((server_->dir() / "hopbox.db").c_str(), &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt* st = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sql;
-    for (std::size_t i = 0; i < blobs.size(); ++i) {
-      sqlite3_bind_blob(st, static_cast<int>(i + 1), blobs[i].data(),
-                        static_cast<int>(blobs[i].size()), SQLITE_TRANSIENT);
-    }
-    EXPECT_EQ(sqlite3_step(st), SQLITE_DONE) << sqlite3_errmsg(db);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-  }
-  json state_of(const std::string& device) {
-    return json::parse(hopboxd::test::read_all(dir_ / device / "device.json"));
-  }
 };
 
 TEST_F(WithCa, EnrolledUsersShareWithVerifiedKeysAndSignedItems) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 
@@ -99,6 +100,44 @@ class EndToEnd : public ::testing::Test {
   std::string read(const fs::path& p) { return hopboxd::test::read_all(p); }
 
   std::string last_error() { return hopboxd::test::read_all(dir_ / "stderr.txt"); }
+
+  // Runs SQL on hopboxd's database, as a dishonest cloud could.
+  void cloud_sql(const std::string& sql, const std::vector<std::string>& blobs = {}) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((server_->dir() / "hopbox.db").c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sql;
+    for (std::size_t i = 0; i < blobs.size(); ++i) {
+      sqlite3_bind_blob(st, static_cast<int>(i + 1), blobs[i].data(),
+                        static_cast<int>(blobs[i].size()), SQLITE_TRANSIENT);
+    }
+    EXPECT_EQ(sqlite3_step(st), SQLITE_DONE) << sqlite3_errmsg(db);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+  // The first column of the first row of a query on hopboxd's database.
+  std::int64_t cloud_int(const std::string& sql) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open((server_->dir() / "hopbox.db").c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sql;
+    const std::int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+  }
+  json state_of(const std::string& device) {
+    return json::parse(hopboxd::test::read_all(dir_ / device / "device.json"));
+  }
+  // A device's session, for what the honest client never sends.
+  hopboxd::test::TestDevice session_of(const std::string& device) {
+    ok(device, "ls");  // signs in, if it had no session yet
+    hopboxd::test::TestDevice d;
+    d.token = state_of(device)["session_token"].get<std::string>();
+    d.id = state_of(device)["device_id"].get<std::int64_t>();
+    return d;
+  }
 
   fs::path dir_;
   std::unique_ptr<hopboxd::test::TestServer> server_;

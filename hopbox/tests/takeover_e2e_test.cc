@@ -1,0 +1,262 @@
+// Account takeover end to end (issue 12): hopbox-ca, hopboxd, the hopbox command line and
+// SoftHSM2 tokens, all real. The attacker is an enrolled user with their own token (speaking
+// the real API where the honest client would not), a share recipient, or the cloud editing its
+// own database.
+#include "certs/requests.h"
+#include "e2e_fixture.h"
+#include "mupre/hex.h"
+#include "test_client.h"
+
+namespace hopbox {
+namespace {
+
+namespace v1 = hopbox::v1;
+
+class Takeover : public EndToEnd {
+ protected:
+  bool with_ca() const override { return true; }
+  void enroll(const std::string& user) {
+    hopbox::testing::init_softhsm_token(user + "1", "1234");
+    ok(user + "1", "init --user " + user + " --token " + user + "1 --enroll-code " +
+                       ca_->invite(user) + server_opts_);
+  }
+};
+
+// Example 1 of the issue: a stranger "answers" a recovery invitation that was never made. Here
+// without a CA, so that only the client's own record of its invitations stands in the way.
+class TakeoverWithoutCa : public EndToEnd {};
+
+TEST_F(TakeoverWithoutCa, UnsolicitedRecoveryConsentIsRefusedAndIgnoredEvenWhenTheCloudForgesIt) {
+  make_user("alice");
+  hopbox::testing::init_softhsm_token("mallory1", "1234");
+  ok("mallory1", "init --user mallory --token mallory1" + server_opts_);
+  auto stub = server_->stub();
+  // mallory registers a recovery key "for" alice: refused without alice's invitation.
+  hopboxd::test::TestDevice mallory = session_of("mallory1"), mallory_key;
+  EXPECT_EQ(hopboxd::test::register_recovery_key(*stub, mallory, "alice",
+                                                 v1::RecoveryInvitation(), mallory_key)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // The cloud itself plants a recovery key of mallory's for alice, and answers naming it.
+  const mupre::SecretKey planted = mupre::SecretKey::generate();
+  const auto pk = planted.public_key().encode();
+  const auto fp = planted.public_key().fingerprint();
+  cloud_sql(
+      "INSERT INTO devices(user_id, name, is_primary, signing_key, encryption_key, fingerprint, "
+      "certificate_chain, recovery_for) SELECT u.id, 'planted', 0, d.signing_key, ?1, ?2, "
+      "d.certificate_chain, (SELECT id FROM users WHERE name = 'alice') FROM users u JOIN "
+      "devices d ON d.user_id = u.id WHERE u.name = 'mallory' AND d.is_primary = 1",
+      {std::string(pk.begin(), pk.end()), std::string(fp.begin(), fp.end())});
+  v1::Notification forged;
+  forged.mutable_recovery_accepted()->set_invitation_nonce(std::string(16, 'x'));
+  forged.mutable_recovery_accepted()->set_recovery_key_device(
+      cloud_int("SELECT id FROM devices WHERE name = 'planted'"));
+  const std::string alice1 = std::to_string(state_of("alice1")["device_id"].get<std::int64_t>());
+  const std::string mallory1 =
+      std::to_string(state_of("mallory1")["device_id"].get<std::int64_t>());
+  for (const char* answer : {" < /dev/null", " --yes"}) {
+    cloud_sql("INSERT INTO notifications(to_device, from_device, kind, body) VALUES (" + alice1 +
+                  ", " + mallory1 + ", 'recovery_accepted', ?1)",
+              {forged.SerializeAsString()});
+    // Whatever alice answers, no recovery key is made: she never invited mallory.
+    const json watched = ok("alice1", std::string("watch --seconds 1") + answer);
+    ASSERT_EQ(watched.size(), 1u);
+    EXPECT_EQ(watched[0]["ignored"], true);
+    for (const auto& r : ok("alice1", "shares")) EXPECT_NE(r["kind"], "REKEY_KIND_RECOVERY");
+  }
+  EXPECT_EQ(ok("alice1", "recovery status")["protected_by"].size(), 0u);
+}
+
+// Example 1, continued: the invitation is bound to the account it names and to its nonce.
+TEST_F(Takeover, AnInvitationAnswersOnlyTheUserItWasSentTo) {
+  make_user("alice");
+  make_user("bob");
+  enroll("mallory");
+  ok("alice1", "recovery add bob");
+  // mallory cannot reuse alice's invitation to bob (it arrived in bob's inbox, but even with
+  // its bytes, it names bob).
+  auto stub = server_->stub();
+  hopboxd::test::TestDevice bob = session_of("bob1");
+  const auto pending = hopboxd::test::inbox_of(*stub, bob);
+  ASSERT_EQ(pending.size(), 1u);
+  ASSERT_TRUE(pending[0].has_recovery_invitation());
+  hopboxd::test::TestDevice mallory = session_of("mallory1"), mallory_key;
+  EXPECT_EQ(hopboxd::test::register_recovery_key(*stub, mallory, "alice",
+                                                 pending[0].recovery_invitation(), mallory_key)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // bob accepts; alice's client installs the key to bob's recovery key and only that.
+  ok("bob1", "watch --seconds 1 --yes");
+  const json answered = ok("alice1", "watch --seconds 1 < /dev/null");
+  ASSERT_EQ(answered.size(), 1u);
+  EXPECT_EQ(answered[0]["approved"], true);
+  EXPECT_EQ(ok("alice1", "recovery status")["protected_by"], json::array({"bob"}));
+  // The same answer replayed (the cloud re-inserts it) does nothing more: the invitation is used.
+  const json again = ok("alice1", "watch --seconds 1 --yes");
+  EXPECT_EQ(again.size(), 0u);
+}
+
+// Example 2: a recipient swaps the CA's re-certification challenge into a shared item.
+TEST_F(Takeover, ARecipientCannotRewriteASharedItemNorOpenTheCasChallenge) {
+  make_user("alice");
+  make_user("bob");
+  ok("alice1", "put " + file("doc.txt", "alice's").string());
+  ok("alice1", "share bob --yes");
+  ok("bob1", "get doc.txt --owner alice -o " + (dir_ / "d0").string());
+  // bob asks the CA for alice's challenge, for keys of his own making.
+  hopboxd::test::TestDevice bob_new;
+  auto ca = ca_->stub();
+  v1::BeginRecertificationRequest begin;
+  begin.set_identifier("alice");
+  begin.set_signing_key(bob_new.keys().signing_key());
+  begin.set_encryption_key(bob_new.keys().encryption_key());
+  const std::string pk = bob_new.keys().encryption_key();
+  const auto proof =
+      certs::recertification_proof_message("alice", certs::Bytes(pk.begin(), pk.end()));
+  begin.set_proof(bob_new.sign_message(std::string(proof.begin(), proof.end())));
+  v1::BeginRecertificationResponse challenge;
+  grpc::ClientContext cctx;
+  ASSERT_TRUE(ca->BeginRecertification(&cctx, begin, &challenge).ok());
+  // He tries to store it as alice's item, then to have it re-encrypted for himself.
+  auto stub = server_->stub();
+  hopboxd::test::TestDevice bob = session_of("bob1");
+  {
+    grpc::ClientContext ctx;
+    bob.authorize(ctx);
+    v1::RefreshItemRequest req;
+    req.set_owner("alice");
+    req.set_item_id("doc.txt");
+    req.set_expected_version(1);
+    req.set_capsule(challenge.capsule());
+    req.set_wrapped_key(std::string(74, '\0'));
+    v1::RefreshItemResponse resp;
+    const grpc::Status s = stub->RefreshItem(&ctx, req, &resp);
+    EXPECT_FALSE(s.ok());
+    EXPECT_NE(s.error_code(), grpc::StatusCode::INTERNAL);
+  }
+  {
+    grpc::ClientContext ctx;
+    bob.authorize(ctx);
+    v1::ReencryptChallengeRequest req;
+    req.set_capsule(challenge.capsule());
+    v1::ReencryptChallengeResponse resp;
+    EXPECT_FALSE(stub->ReencryptChallenge(&ctx, req, &resp).ok());
+  }
+  // alice's item is untouched: her devices and bob still read it, at version 1.
+  ok("alice2", "get doc.txt -o " + (dir_ / "d1").string());
+  EXPECT_EQ(read(dir_ / "d1"), "alice's");
+  ok("bob1", "get doc.txt --owner alice -o " + (dir_ / "d2").string());
+  EXPECT_EQ(read(dir_ / "d2"), "alice's");
+  for (const auto& i : ok("alice1", "ls")) EXPECT_EQ(i["version"], 1);
+}
+
+// Example 4: the codes people compare are safety-number length and commit to the exact keys.
+TEST_F(Takeover, ComparedCodesAreLongAndNameTheKeysThatAreThenCertifiedOrReKeyed) {
+  make_user("alice");
+  make_user("bob");
+  ok("alice1", "recovery add bob");
+  ok("bob1", "watch --seconds 1 --yes");
+  ok("alice1", "watch --seconds 1 --yes");
+  hopbox::testing::init_softhsm_token("alice3", "1234");
+  const CliRun asked = hopbox(
+      "alice3", "recover --via bob --user alice --token alice3 --device-name phone" + server_opts_);
+  EXPECT_EQ(asked.exit_code, 1);
+  const json request = json::parse(asked.out.substr(0, asked.out.find('\n')));
+  const std::string code = request["short_code"];
+  EXPECT_EQ(code.size(), 29u);  // 25 digits in groups of five
+  // bob is shown the code of the keys his approval re-keys to: the same.
+  const json approved = ok("bob1", "watch --seconds 1 --yes");
+  ASSERT_EQ(approved.size(), 1u);
+  EXPECT_EQ(approved[0]["short_code"], code);
+  // The pending device is not listed to anyone outside alice's account.
+  auto stub = server_->stub();
+  hopboxd::test::TestDevice bob = session_of("bob1");
+  grpc::ClientContext ctx;
+  bob.authorize(ctx);
+  v1::ListDevicesRequest req;
+  req.set_user("alice");
+  v1::ListDevicesResponse listed;
+  ASSERT_TRUE(stub->ListDevices(&ctx, req, &listed).ok());
+  for (const auto& d : listed.devices()) EXPECT_FALSE(d.pending_recovery());
+  EXPECT_EQ(listed.devices_size(), 2);
+}
+
+// The issue's consequence: a sharer's client moved shares to a changed key without asking.
+TEST_F(Takeover, ASharerSeesTheChangedSafetyNumberAndIsAskedBeforeSharesMove) {
+  make_user("alice");
+  make_user("bob");
+  ok("bob1", "put " + file("b.txt", "bob's").string());
+  const std::string before = ok("alice1", "whoami")["safety_number"];
+  ok("bob1", "share alice --yes");
+  ok("alice2", "recover --yes");
+  const std::string after = ok("alice2", "whoami")["safety_number"];
+  // Without an answer (no --yes, nothing typed), nothing moves and the question stays.
+  const json declined = ok("bob1", "watch --seconds 1 < /dev/null");
+  ASSERT_EQ(declined.size(), 1u);
+  EXPECT_EQ(declined[0]["followed"], false);
+  EXPECT_EQ(declined[0]["previous_fingerprint"], before);
+  EXPECT_EQ(declined[0]["fingerprint"], after);
+  EXPECT_NE(before, after);
+  EXPECT_EQ(ok("alice2", "get b.txt --owner bob -o " + (dir_ / "b1").string())["reencryptions"],
+            2);
+  // Asked again, and answered yes: the share moves to the new key.
+  const json followed = ok("bob1", "watch --seconds 1 --yes");
+  ASSERT_EQ(followed.size(), 1u);
+  EXPECT_EQ(followed[0]["shares_moved"], 1);
+  EXPECT_EQ(ok("alice2", "get b.txt --owner bob -o " + (dir_ / "b2").string())["reencryptions"],
+            1);
+}
+
+class TakeoverWithWaitingPeriod : public Takeover {
+ protected:
+  std::string recovery_wait() const override { return "86400"; }
+};
+
+TEST_F(TakeoverWithWaitingPeriod, ASecondarysTakeOverWaitsIsAnnouncedAndIsCancelled) {
+  make_user("alice");
+  // The secondary announces; nothing irreversible happens (the CA is not asked).
+  const CliRun announced = hopbox("alice2", "recover --yes");
+  EXPECT_EQ(announced.exit_code, 1);
+  EXPECT_NE(last_error().find("announced"), std::string::npos) << last_error();
+  // The primary hears of it, lists it and cancels it.
+  const json told = ok("alice1", "watch --seconds 1");
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_EQ(told[0]["kind"], "recovery-started");
+  EXPECT_EQ(told[0]["new_device"], false);
+  EXPECT_EQ(ok("alice1", "recovery list").size(), 1u);
+  EXPECT_EQ(ok("alice1", "recovery cancel")["cancelled"], 1);
+  EXPECT_EQ(ok("alice1", "recovery list").size(), 0u);
+  // alice's primary is still the primary, certified and working.
+  ok("alice1", "put " + file("x.txt", "still here").string());
+  ok("alice2", "get x.txt -o " + (dir_ / "x").string());
+  EXPECT_EQ(ok("alice1", "whoami")["device_id"], state_of("alice1")["device_id"]);
+}
+
+TEST_F(TakeoverWithWaitingPeriod, ANewDevicesRecoveryWaitsAndTheAccountCancelsIt) {
+  make_user("alice");
+  make_user("bob");
+  ok("alice1", "recovery add bob");
+  ok("bob1", "watch --seconds 1 --yes");
+  ok("alice1", "watch --seconds 1 --yes");
+  hopbox::testing::init_softhsm_token("alice3", "1234");
+  EXPECT_EQ(hopbox("alice3", "recover --via bob --user alice --token alice3 --device-name phone" +
+                                 server_opts_)
+                .exit_code,
+            1);
+  // Even approved by bob, the new device cannot open the CA's challenge before the period ends.
+  ok("bob1", "watch --seconds 1 --yes");
+  const CliRun early = hopbox("alice3", "recover --via bob");
+  EXPECT_NE(early.exit_code, 0);
+  EXPECT_NE(last_error().find("waiting period"), std::string::npos) << last_error();
+  // alice's devices were told; one of them cancels; the new device is gone.
+  const json told = ok("alice2", "watch --seconds 1");
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_EQ(told[0]["kind"], "recovery-started");
+  EXPECT_EQ(told[0]["new_device"], true);
+  EXPECT_EQ(ok("alice2", "recovery cancel")["cancelled"], 1);
+  EXPECT_NE(hopbox("alice3", "recover --via bob").exit_code, 0);
+  ok("alice1", "ls");
+}
+
+}  // namespace
+}  // namespace hopbox

@@ -1,0 +1,260 @@
+// Account takeover through the recovery protocols, tried against a real hopboxd process by a
+// misbehaving client that speaks the real API: what an enrolled stranger, a recipient or a
+// recovery user may send, and what the service must refuse.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "test_client.h"
+
+namespace hopboxd::test {
+namespace {
+
+using grpc::StatusCode;
+
+class Takeover : public ::testing::Test {
+ protected:
+  // A day's waiting period, as deployed: nothing completes within a test unless it should.
+  TestServer server_{{"--recovery-wait-seconds", "86400"}};
+  std::unique_ptr<v1::Hopbox::Stub> stub_ = server_.stub();
+
+  void account(const std::string& user, TestDevice& d) {
+    const grpc::Status s = create_account(*stub_, user, d);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  // `helper` protects `user` properly: an invitation from `user`'s primary.
+  void protect(const TestDevice& user_primary, const std::string& user, const TestDevice& helper,
+               const std::string& helper_name, TestDevice& recovery_key) {
+    const grpc::Status s =
+        register_recovery_key(*stub_, helper, user,
+                              make_invitation(user_primary, user, helper_name), recovery_key);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  std::vector<std::string> devices_seen_by(const TestDevice& who, const std::string& user) {
+    grpc::ClientContext ctx;
+    who.authorize(ctx);
+    v1::ListDevicesRequest req;
+    req.set_user(user);
+    v1::ListDevicesResponse resp;
+    EXPECT_TRUE(stub_->ListDevices(&ctx, req, &resp).ok());
+    std::vector<std::string> keys;
+    for (const auto& d : resp.devices()) keys.push_back(d.keys().encryption_key());
+    return keys;
+  }
+};
+
+TEST_F(Takeover, ARecoveryKeyNeedsTheProtectedUsersSignedInvitation) {
+  TestDevice alice, bob, mallory, mallory_key;
+  account("alice", alice);
+  account("bob", bob);
+  account("mallory", mallory);
+  // No invitation at all.
+  EXPECT_EQ(register_recovery_key(*stub_, mallory, "alice", v1::RecoveryInvitation(), mallory_key)
+                .error_code(),
+            StatusCode::PERMISSION_DENIED);
+  // alice's genuine invitation to bob, replayed by mallory.
+  const v1::RecoveryInvitation to_bob = make_invitation(alice, "alice", "bob");
+  EXPECT_EQ(register_recovery_key(*stub_, mallory, "alice", to_bob, mallory_key).error_code(),
+            StatusCode::PERMISSION_DENIED);
+  // An invitation naming mallory, but signed by mallory's own key.
+  EXPECT_EQ(register_recovery_key(*stub_, mallory, "alice",
+                                  make_invitation(mallory, "alice", "mallory"), mallory_key)
+                .error_code(),
+            StatusCode::PERMISSION_DENIED);
+  // One signed by alice's primary but expired.
+  EXPECT_EQ(register_recovery_key(*stub_, mallory, "alice",
+                                  make_invitation(alice, "alice", "mallory", -10), mallory_key)
+                .error_code(),
+            StatusCode::PERMISSION_DENIED);
+  // The genuine one works for bob, and alice's primary hears it from the service.
+  TestDevice bob_key;
+  ASSERT_TRUE(register_recovery_key(*stub_, bob, "alice", to_bob, bob_key).ok());
+  const auto inbox = inbox_of(*stub_, alice);
+  ASSERT_EQ(inbox.size(), 1u);
+  ASSERT_TRUE(inbox[0].has_recovery_accepted());
+  EXPECT_EQ(inbox[0].recovery_accepted().invitation_nonce(), to_bob.nonce());
+  EXPECT_EQ(inbox[0].recovery_accepted().recovery_key_device(), bob_key.id);
+  EXPECT_EQ(inbox[0].from_user(), "bob");
+}
+
+TEST_F(Takeover, DevicesSendOnlyTheKindsTheyMaySendToWhomTheyMay) {
+  TestDevice alice, alice2, mallory;
+  account("alice", alice);
+  ASSERT_TRUE(add_device(*stub_, alice, alice2).ok());
+  account("mallory", mallory);
+  // A "recovery accepted" is the service's to make: encoded into a SendNotificationRequest as
+  // the Notification's field, it is not a kind a device can send and nothing is delivered.
+  v1::Notification forged;
+  forged.mutable_recovery_accepted()->set_recovery_key_device(mallory.id);
+  v1::SendNotificationRequest base;
+  base.set_to_device_id(alice.id);
+  std::string wire = base.SerializeAsString();
+  const std::string payload = forged.SerializeAsString();  // field 13 of Notification
+  wire += payload;
+  v1::SendNotificationRequest smuggled;
+  ASSERT_TRUE(smuggled.ParseFromString(wire));
+  EXPECT_EQ(send_notification(*stub_, mallory, smuggled).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+  // An invitation naming another account as the protected one, or sent by a secondary.
+  v1::SendNotificationRequest inv;
+  inv.set_to_device_id(alice.id);
+  *inv.mutable_recovery_invitation() = make_invitation(mallory, "bob", "alice");
+  EXPECT_EQ(send_notification(*stub_, mallory, inv).error_code(), StatusCode::PERMISSION_DENIED);
+  v1::SendNotificationRequest from_secondary;
+  from_secondary.set_to_device_id(mallory.id);
+  *from_secondary.mutable_recovery_invitation() = make_invitation(alice2, "alice", "mallory");
+  EXPECT_EQ(send_notification(*stub_, alice2, from_secondary).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+  // A refusal to a device that never asked mallory.
+  v1::SendNotificationRequest refusal;
+  refusal.set_to_device_id(alice2.id);
+  refusal.mutable_recovery_refused();
+  EXPECT_EQ(send_notification(*stub_, mallory, refusal).error_code(),
+            StatusCode::PERMISSION_DENIED);
+  // Access requests go to another account's primary only.
+  v1::SendNotificationRequest ask;
+  ask.set_to_device_id(alice2.id);
+  ask.mutable_access_request()->set_item("x");
+  EXPECT_EQ(send_notification(*stub_, mallory, ask).error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(inbox_of(*stub_, alice).empty());
+  EXPECT_TRUE(inbox_of(*stub_, alice2).empty());
+  // And one account cannot flood another's inbox.
+  ask.set_to_device_id(alice.id);
+  int accepted = 0;
+  grpc::Status last;
+  for (int i = 0; i < 20 && (last = send_notification(*stub_, mallory, ask)).ok(); ++i) ++accepted;
+  EXPECT_EQ(accepted, 16);
+  EXPECT_EQ(last.error_code(), StatusCode::RESOURCE_EXHAUSTED);
+}
+
+TEST_F(Takeover, ARecoveryRequestIsTheNewKeysOwnAndHiddenFromStrangers) {
+  TestDevice alice, bob, bob_key, mallory, fresh;
+  account("alice", alice);
+  account("bob", bob);
+  account("mallory", mallory);
+  protect(alice, "alice", bob, "bob", bob_key);
+  // Signed by another key than the one it registers.
+  {
+    TestDevice impostor;
+    grpc::ClientContext ctx;
+    v1::RequestRecoveryRequest req;
+    req.set_user("alice");
+    req.set_device_name("new");
+    *req.mutable_keys() = fresh.keys();
+    req.add_via("bob");
+    req.set_requested_at(std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count());
+    const std::string pk = fresh.keys().encryption_key();
+    const auto msg = hopbox::certs::recovery_request_message(
+        "alice", "new", std::vector<std::uint8_t>(pk.begin(), pk.end()), req.requested_at(),
+        {"bob"});
+    req.set_signature(impostor.sign_message(std::string(msg.begin(), msg.end())));
+    v1::RequestRecoveryResponse resp;
+    EXPECT_EQ(stub_->RequestRecovery(&ctx, req, &resp).error_code(), StatusCode::UNAUTHENTICATED);
+    // Unsigned.
+    grpc::ClientContext c2;
+    req.clear_signature();
+    EXPECT_EQ(stub_->RequestRecovery(&c2, req, &resp).error_code(), StatusCode::UNAUTHENTICATED);
+  }
+  // Naming a recovery user who does not protect alice.
+  EXPECT_EQ(request_recovery(*stub_, "alice", {"mallory"}, fresh).error_code(),
+            StatusCode::FAILED_PRECONDITION);
+  std::int64_t not_before = 0;
+  ASSERT_TRUE(request_recovery(*stub_, "alice", {"bob"}, fresh, &not_before).ok());
+  EXPECT_GT(not_before, 0);
+  // bob's request carries the exact keys; nobody else sees the pending device listed.
+  const auto asked = inbox_of(*stub_, bob);
+  ASSERT_EQ(asked.size(), 1u);
+  ASSERT_TRUE(asked[0].has_recovery_request());
+  EXPECT_EQ(asked[0].recovery_request().keys().encryption_key(), fresh.keys().encryption_key());
+  EXPECT_EQ(asked[0].recovery_request().keys().signing_key(), fresh.keys().signing_key());
+  for (const TestDevice* other : {&mallory, &bob}) {
+    for (const auto& k : devices_seen_by(*other, "alice")) {
+      EXPECT_NE(k, fresh.keys().encryption_key());
+    }
+  }
+  // alice's own primary is told (after bob's acceptance of her invitation).
+  const auto told = inbox_of(*stub_, alice);
+  ASSERT_EQ(told.size(), 2u);
+  ASSERT_TRUE(told[1].has_recovery_started());
+  EXPECT_EQ(told[1].recovery_started().device_id(), fresh.id);
+  EXPECT_EQ(told[1].recovery_started().not_before(), not_before);
+}
+
+TEST_F(Takeover, NoPromotionWithoutACompletedRecoveryOfThatDevice) {
+  TestDevice alice, alice2, bob;
+  account("alice", alice);
+  ASSERT_TRUE(add_device(*stub_, alice, alice2).ok());
+  account("bob", bob);
+  const auto promote = [&](const TestDevice& caller) {
+    grpc::ClientContext ctx;
+    caller.authorize(ctx);
+    v1::PromoteDeviceRequest req;
+    req.set_lost_device_id(alice.id);
+    v1::PromoteDeviceResponse resp;
+    return stub_->PromoteDevice(&ctx, req, &resp);
+  };
+  // Not announced: refused.
+  EXPECT_EQ(promote(alice2).error_code(), StatusCode::FAILED_PRECONDITION);
+  // Announced: the primary is told and the waiting period runs; a second announcement does not
+  // restart it.
+  grpc::ClientContext ctx;
+  alice2.authorize(ctx);
+  v1::AnnouncePromotionResponse announced;
+  ASSERT_TRUE(
+      stub_->AnnouncePromotion(&ctx, v1::AnnouncePromotionRequest(), &announced).ok());
+  EXPECT_GT(announced.not_before(), 0);
+  const grpc::Status waiting = promote(alice2);
+  EXPECT_EQ(waiting.error_code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(waiting.error_message().find("waiting period"), std::string::npos);
+  const auto told = inbox_of(*stub_, alice);
+  ASSERT_EQ(told.size(), 1u);
+  ASSERT_TRUE(told[0].has_recovery_started());
+  EXPECT_FALSE(told[0].recovery_started().new_device());
+  // Another account cannot see or cancel it; the primary cancels it.
+  const auto cancel = [&](const TestDevice& caller, std::int64_t device) {
+    grpc::ClientContext c;
+    caller.authorize(c);
+    v1::CancelRecoveryRequest req;
+    req.set_device_id(device);
+    v1::CancelRecoveryResponse resp;
+    return stub_->CancelRecovery(&c, req, &resp);
+  };
+  EXPECT_EQ(cancel(bob, alice2.id).error_code(), StatusCode::NOT_FOUND);
+  ASSERT_TRUE(cancel(alice, alice2.id).ok());
+  EXPECT_EQ(promote(alice2).error_code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(cancel(alice, alice2.id).error_code(), StatusCode::NOT_FOUND);
+  // The primary still works.
+  EXPECT_TRUE(upload_item(*stub_, alice, "alice", "x", "still mine").ok());
+}
+
+TEST_F(Takeover, StrangersCannotBlockAGenuineRecovery) {
+  TestDevice alice, bob, bob_key;
+  account("alice", alice);
+  account("bob", bob);
+  protect(alice, "alice", bob, "bob", bob_key);
+  // A stranger fills every place with requests of its own.
+  std::vector<TestDevice> junk(8);
+  for (auto& d : junk) ASSERT_TRUE(request_recovery(*stub_, "alice", {"bob"}, d).ok());
+  TestDevice genuine;
+  EXPECT_EQ(request_recovery(*stub_, "alice", {"bob"}, genuine).error_code(),
+            StatusCode::RESOURCE_EXHAUSTED);
+  // bob refuses one (the only recovery user it asked): that request ends at once and frees its
+  // place; alice's devices cancel the rest.
+  v1::SendNotificationRequest refusal;
+  refusal.set_to_device_id(junk[0].id);
+  refusal.mutable_recovery_refused();
+  ASSERT_TRUE(send_notification(*stub_, bob, refusal).ok());
+  grpc::ClientContext ctx;
+  alice.authorize(ctx);
+  v1::ListRecoveriesResponse listed;
+  ASSERT_TRUE(stub_->ListRecoveries(&ctx, v1::ListRecoveriesRequest(), &listed).ok());
+  EXPECT_EQ(listed.recoveries_size(), 7);
+  ASSERT_TRUE(request_recovery(*stub_, "alice", {"bob"}, genuine).ok());
+  // The refused device is gone: it cannot sign in.
+  EXPECT_FALSE(junk[0].login(*stub_).ok());
+}
+
+}  // namespace
+}  // namespace hopboxd::test
