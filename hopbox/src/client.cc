@@ -380,8 +380,8 @@ std::int64_t Client::approve(const std::string& code, const std::string& device_
   v1::AddDeviceResponse resp;
   check(stub_->AddDevice(&ctx, req, &resp), "registering the new device");
   // Protocol 1: the primary's key re-encrypts for each secondary. Only the primary can make
-  // that key; approving from a secondary registers the device and leaves the key to the
-  // primary.
+  // that key; approving from a secondary (without a CA: with one only the primary certifies)
+  // registers the device and leaves the key to the primary.
   const v1::Device me = primary_of("");
   if (me.device_id() == state_.device_id) {
     const SealedSecretKey key = secret_key();
