@@ -57,7 +57,9 @@ void write_cert_seeds(const fs::path& dir, const std::vector<std::uint8_t>& mupr
   write(dir, "chain", hopbox::certs::encode_chain({device, root}), 0);
   write(dir, "certificate", device, 1);
   write(dir, "revocation_list",
-        hopbox::certs::sign_revocation_list({now, {std::vector<std::uint8_t>(32, 7)}}, sign), 2);
+        hopbox::certs::sign_revocation_list({now, now + 60, {std::vector<std::uint8_t>(32, 7)}},
+                                            sign),
+        2);
   write(dir, "item_signature",
         hopbox::certs::encode_item_signature({{device}, sign(std::vector<std::uint8_t>(8))}), 3);
   EVP_PKEY_free(key);

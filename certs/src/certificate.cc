@@ -59,6 +59,37 @@ void add_device_keys(X509* cert, const Bytes& key) {
   if (!ok) throw CertError("cannot add the device-keys extension");
 }
 
+// nameConstraints, critical: permitted directoryName CN=identifier, so that to any X.509
+// verifier (not only Hopbox's, which checks the identifier itself) the certificates below a
+// primary name its user only.
+void add_identifier_constraint(X509* cert, const std::string& identifier) {
+  X509_NAME* name = X509_NAME_new();
+  GENERAL_NAME* base = GENERAL_NAME_new();
+  GENERAL_SUBTREE* subtree = GENERAL_SUBTREE_new();
+  NAME_CONSTRAINTS* nc = NAME_CONSTRAINTS_new();
+  bool ok = name && base && subtree && nc &&
+            X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
+                                       reinterpret_cast<const unsigned char*>(identifier.data()),
+                                       static_cast<int>(identifier.size()), -1, 0) == 1;
+  if (ok) {
+    GENERAL_NAME_set0_value(base, GEN_DIRNAME, name);
+    name = nullptr;
+    GENERAL_NAME_free(subtree->base);
+    subtree->base = base;
+    base = nullptr;
+    nc->permittedSubtrees = sk_GENERAL_SUBTREE_new_null();
+    ok =
+        nc->permittedSubtrees != nullptr && sk_GENERAL_SUBTREE_push(nc->permittedSubtrees, subtree);
+    if (ok) subtree = nullptr;
+  }
+  ok = ok && X509_add1_ext_i2d(cert, NID_name_constraints, nc, 1, X509V3_ADD_DEFAULT) == 1;
+  NAME_CONSTRAINTS_free(nc);
+  GENERAL_SUBTREE_free(subtree);
+  GENERAL_NAME_free(base);
+  X509_NAME_free(name);
+  if (!ok) throw CertError("cannot add the name constraints");
+}
+
 X509_NAME* make_name(const std::string& cn, const Bytes& encryption_key) {
   X509_NAME* name = X509_NAME_new();
   bool ok = name != nullptr &&
@@ -231,11 +262,40 @@ Bytes issue_certificate(const IssueRequest& r, const Bytes& issuer_der, const Si
   X509_NAME_free(name);
   if (!ok) throw CertError("cannot build the certificate");
 
+  // The issuer decides the profile: nothing (a root), the root (a primary device, which may
+  // certify end devices of its own identifier only), or a device (an end device).
+  const bool is_root = !issuer;
+  const bool issued_by_root = issuer && detail::device_encryption_key(issuer.get()).empty();
+  if (!is_root && r.encryption_key.empty()) {
+    throw CertError("a device certificate needs the device's mupre key");
+  }
+  if (issuer && X509_check_ca(issuer.get()) == 0) {
+    throw CertError(issued_by_root ? "the issuer's certificate is not a CA"
+                                   : "only the primary device certifies devices; this one cannot");
+  }
+  if (issuer && !issued_by_root && detail::common_name(issuer.get()) != r.identifier) {
+    throw CertError("a device certifies only devices of its own identifier");
+  }
   X509V3_CTX ctx;
   X509V3_set_ctx(&ctx, issuer ? issuer.get() : cert.get(), cert.get(), nullptr, nullptr, 0);
-  detail::add_extension(cert.get(), &ctx, NID_basic_constraints, "critical,CA:TRUE");
-  detail::add_extension(cert.get(), &ctx, NID_key_usage,
-                        "critical,digitalSignature,keyCertSign,cRLSign");
+  if (is_root) {
+    // root -> primary -> end device: one certificate between the root and a leaf at most.
+    detail::add_extension(cert.get(), &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:1");
+    detail::add_extension(cert.get(), &ctx, NID_key_usage,
+                          "critical,digitalSignature,keyCertSign,cRLSign");
+  } else if (issued_by_root) {
+    detail::add_extension(cert.get(), &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0");
+    detail::add_extension(cert.get(), &ctx, NID_key_usage, "critical,digitalSignature,keyCertSign");
+    add_identifier_constraint(cert.get(), r.identifier);
+  } else {
+    detail::add_extension(cert.get(), &ctx, NID_basic_constraints, "critical,CA:FALSE");
+    detail::add_extension(cert.get(), &ctx, NID_key_usage, "critical,digitalSignature");
+  }
+  // Only Hopbox's own purpose: a device certificate never authenticates a TLS server or client.
+  if (!is_root) {
+    detail::add_extension(cert.get(), &ctx, NID_ext_key_usage,
+                          (std::string("critical,") + kDeviceUsageOid).c_str());
+  }
   detail::add_extension(cert.get(), &ctx, NID_subject_key_identifier, "hash");
   if (issuer) detail::add_extension(cert.get(), &ctx, NID_authority_key_identifier, "keyid:always");
   if (!r.encryption_key.empty()) add_device_keys(cert.get(), r.encryption_key);

@@ -1,9 +1,12 @@
 #include "certs/verify.h"
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509_vfy.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 
 #include "openssl_util.h"
 
@@ -11,8 +14,10 @@ namespace hopbox::certs {
 
 namespace {
 
-constexpr std::uint8_t kListMagic[] = {'H', 'B', 'R', 'L', 0x01};
+constexpr std::uint8_t kListMagic[] = {'H', 'B', 'R', 'L', 0x02};
 constexpr std::size_t kMaxRevoked = 1'000'000;
+// root -> primary -> end device
+constexpr int kMaxChainWithRoot = 3;
 
 void put_u64(Bytes& b, std::uint64_t v) {
   for (int i = 7; i >= 0; --i) b.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
@@ -36,6 +41,20 @@ struct StackFree {
   void operator()(STACK_OF(X509) * p) const { sk_X509_pop_free(p, X509_free); }
 };
 
+std::string utc(std::int64_t t) {
+  const auto tt = static_cast<time_t>(t);
+  struct tm tm = {};
+  char buf[32] = "?";
+  if (gmtime_r(&tt, &tm) != nullptr) std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+bool self_signed(X509* cert) {
+  // Not X509_check_issued: a TLS certificate lacks keyCertSign yet signs itself.
+  return X509_NAME_cmp(X509_get_subject_name(cert), X509_get_issuer_name(cert)) == 0 &&
+         X509_verify(cert, X509_get0_pubkey(cert)) == 1;
+}
+
 }  // namespace
 
 bool RevocationList::contains(const Bytes& fingerprint) const {
@@ -44,8 +63,12 @@ bool RevocationList::contains(const Bytes& fingerprint) const {
 
 Bytes sign_revocation_list(const RevocationList& list, const Signer& sign) {
   if (list.revoked.size() > kMaxRevoked) throw CertError("revocation list: too many entries");
+  if (list.next_update <= list.issued_at) {
+    throw CertError("revocation list: next_update must follow issued_at");
+  }
   Bytes b(std::begin(kListMagic), std::end(kListMagic));
   put_u64(b, static_cast<std::uint64_t>(list.issued_at));
+  put_u64(b, static_cast<std::uint64_t>(list.next_update));
   put_u32(b, static_cast<std::uint32_t>(list.revoked.size()));
   for (const auto& f : list.revoked) {
     if (f.size() != 32) throw CertError("revocation list: fingerprints are 32 bytes");
@@ -59,14 +82,20 @@ Bytes sign_revocation_list(const RevocationList& list, const Signer& sign) {
 }
 
 RevocationList open_revocation_list(std::span<const std::uint8_t> b, const Bytes& root_der) {
-  constexpr std::size_t kHead = sizeof kListMagic + 8 + 4;
+  constexpr std::size_t kHead = sizeof kListMagic + 8 + 8 + 4;
+  constexpr std::size_t kVersion = sizeof kListMagic - 1;
   if (b.size() < kHead + 1 ||
-      !std::equal(std::begin(kListMagic), std::end(kListMagic), b.begin())) {
-    throw CertError("revocation list: not a Hopbox revocation list (v1)");
+      !std::equal(std::begin(kListMagic), std::begin(kListMagic) + kVersion, b.begin())) {
+    throw CertError("revocation list: not a Hopbox revocation list");
+  }
+  if (b[kVersion] != kListMagic[kVersion]) {
+    throw CertError("revocation list: version " + std::to_string(b[kVersion]) +
+                    " refused (version 2, with a validity period, is required; update hopbox-ca)");
   }
   RevocationList list;
   list.issued_at = static_cast<std::int64_t>(get_be(b.subspan(sizeof kListMagic, 8)));
-  const std::uint64_t count = get_be(b.subspan(sizeof kListMagic + 8, 4));
+  list.next_update = static_cast<std::int64_t>(get_be(b.subspan(sizeof kListMagic + 8, 8)));
+  const std::uint64_t count = get_be(b.subspan(sizeof kListMagic + 16, 4));
   if (count > kMaxRevoked || b.size() < kHead + 32 * count + 1) {
     throw CertError("revocation list: truncated");
   }
@@ -78,11 +107,65 @@ RevocationList open_revocation_list(std::span<const std::uint8_t> b, const Bytes
                         b.subspan(signed_len + 1))) {
     throw CertError("revocation list: the CA's signature does not verify");
   }
+  if (list.next_update <= list.issued_at) {
+    throw CertError("revocation list: its validity period is empty");
+  }
   for (std::size_t i = 0; i < count; ++i) {
     const auto f = b.subspan(kHead + 32 * i, 32);
     list.revoked.emplace_back(f.begin(), f.end());
   }
   return list;
+}
+
+void check_revocation_list_current(const RevocationList& list, std::int64_t last_seen_issued_at,
+                                   std::int64_t now) {
+  if (now >= list.next_update) {
+    throw CertError("revocation list expired at " + utc(list.next_update) + " (issued " +
+                    utc(list.issued_at) +
+                    "): without a current list no key is trusted; the CA must sign a new one");
+  }
+  if (list.issued_at < last_seen_issued_at) {
+    throw CertError("revocation list issued " + utc(list.issued_at) +
+                    " is older than one already seen (issued " + utc(last_seen_issued_at) +
+                    "): a replayed list is refused, it could hide a revocation");
+  }
+}
+
+CaAnchors parse_ca_anchors(const std::string& pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  if (bio == nullptr) throw CertError("cannot read the CA's certificates");
+  std::vector<detail::X509Ptr> found;
+  while (found.size() < 8) {
+    detail::X509Ptr cert(PEM_read_bio_X509(bio, nullptr, nullptr, nullptr));
+    if (!cert) break;
+    found.push_back(std::move(cert));
+  }
+  BIO_free(bio);
+  ERR_clear_error();  // the end of the text reads as an error
+  CaAnchors out;
+  int roots = 0, tls = 0;
+  for (const auto& c : found) {
+    const bool ca = X509_check_ca(c.get()) != 0;
+    const bool has_eku = (X509_get_extension_flags(c.get()) & EXFLAG_XKUSAGE) != 0;
+    const bool server_auth = has_eku && (X509_get_extended_key_usage(c.get()) & XKU_SSL_SERVER);
+    if (!self_signed(c.get())) continue;
+    if (ca && !has_eku && detail::device_encryption_key(c.get()).empty()) {
+      ++roots;
+      out.device_root = detail::der_of(c.get());
+    } else if (!ca && server_auth) {
+      ++tls;
+      out.tls_anchor_pem = to_pem(detail::der_of(c.get()));
+    }
+  }
+  if (roots != 1 || tls != 1) {
+    throw CertError(
+        "the CA's root file must hold its device root and its self-signed TLS certificate, one "
+        "each (hopbox-ca init writes both into root.pem); found " +
+        std::to_string(roots) + " and " + std::to_string(tls) +
+        (roots == 1 && tls == 0 ? ": a root.pem from before hopbox-ca kept its TLS identity apart"
+                                : ""));
+  }
+  return out;
 }
 
 TrustedDevice verify_device_chain(const std::vector<Bytes>& leaf_first, const Bytes& root_der,
@@ -112,10 +195,17 @@ TrustedDevice verify_device_chain(const std::vector<Bytes>& leaf_first, const By
     throw CertError(std::string("certificate chain rejected: ") +
                     X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get())));
   }
-  // The chain OpenSSL built ends at our root; every certificate below it must be a device of
-  // the leaf's user, and none may be revoked.
+  // The chain OpenSSL built ends at our root. It may be no longer than root -> primary ->
+  // device whatever its certificates allow (roots and devices certified before path lengths
+  // were set allow any length); every certificate below the root must be a device of the
+  // leaf's user, and none may be revoked.
   STACK_OF(X509)* built = X509_STORE_CTX_get0_chain(ctx.get());
   const int n = sk_X509_num(built);
+  if (n > kMaxChainWithRoot) {
+    throw CertError("certificate chain rejected: too long (" + std::to_string(n - 1) +
+                    " certificates below the root); only the primary device certifies, and what it "
+                    "certifies cannot certify further");
+  }
   TrustedDevice out;
   out.identifier = detail::common_name(certs[0].get());
   for (int i = 0; i + 1 < n; ++i) {

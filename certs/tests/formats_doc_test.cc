@@ -47,6 +47,11 @@ TEST_F(FormatsDoc, DeviceCertificateCarriesTheDocumentedExtension) {
 TEST_F(FormatsDoc, RevocationListNamesTheDeviceCertificate) {
   const RevocationList list = open_revocation_list(at("revocation_list"), at("root_certificate"));
   EXPECT_TRUE(list.contains(inspect_certificate(at("device_certificate")).fingerprint));
+  // Issued 2026-01-01, in force for one day.
+  EXPECT_EQ(list.issued_at, 1767225600);
+  EXPECT_EQ(list.next_update, 1767225600 + 86400);
+  EXPECT_NO_THROW(check_revocation_list_current(list, list.issued_at, list.issued_at + 60));
+  EXPECT_THROW(check_revocation_list_current(list, 0, kJune2026), CertError);
   EXPECT_THROW(
       verify_device_chain({at("device_certificate")}, at("root_certificate"), list, kJune2026),
       CertError);

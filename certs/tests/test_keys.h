@@ -26,6 +26,7 @@ class TestKey {
     OPENSSL_free(out);
     return b;
   }
+  EVP_PKEY* pkey() const { return key_; }
   Signer signer() const {
     return [this](std::span<const std::uint8_t> m) {
       EVP_MD_CTX* ctx = EVP_MD_CTX_new();

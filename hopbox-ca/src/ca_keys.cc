@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "certs/tls_certificate.h"
+#include "certs/verify.h"
 #include "token.h"
 
 namespace hopbox_ca {
@@ -140,8 +141,11 @@ void CaKeys::create(const fs::path& dir, const std::string& ca_name,
   if (!tls_key) throw std::runtime_error("cannot make the TLS key");
   std::vector<std::string> names = {"localhost", "127.0.0.1"};
   names.insert(names.end(), tls_names.begin(), tls_names.end());
-  const Bytes tls_der = certs::issue_tls_certificate("hopbox-ca", spki(tls_key.get()), names,
-                                                     now - 60, now + 5 * kYear, root_der, sign);
+  // Self-signed, and pinned by clients beside the root: the root certifies devices only, so
+  // that a device's key can never vouch for the CA's socket.
+  const Bytes tls_der =
+      certs::issue_tls_certificate("hopbox-ca TLS", spki(tls_key.get()), names, now - 60,
+                                   now + 20 * kYear, {}, file_signer(tls_key.get()));
   write_file(dir / "tls" / "key.pem", private_pem(tls_key.get()), true);
   write_file(dir / "tls" / "cert.pem", certs::to_pem(tls_der), false);
   if (token) {
@@ -155,7 +159,7 @@ void CaKeys::create(const fs::path& dir, const std::string& ca_name,
   } else {
     write_file(dir / "ca-key.pem", private_pem(root.file_key.get()), true);
   }
-  write_file(dir / "root.pem", certs::to_pem(root_der), false);
+  write_file(dir / "root.pem", certs::to_pem(root_der) + certs::to_pem(tls_der), false);
 }
 
 std::unique_ptr<CaKeys> CaKeys::load(const fs::path& dir, const std::function<std::string()>& pin) {
@@ -176,12 +180,21 @@ std::unique_ptr<CaKeys> CaKeys::load(const fs::path& dir, const std::function<st
     k->key_->file_key = read_private(dir / "ca-key.pem");
     root_key = spki(k->key_->file_key.get());
   }
-  k->root_der_ = certs::from_pem(read_text(dir / "root.pem"));
+  certs::CaAnchors anchors;
+  try {
+    anchors = certs::parse_ca_anchors(read_text(dir / "root.pem"));
+  } catch (const certs::CertError& e) {
+    throw std::runtime_error((dir / "root.pem").string() + ": " + e.what());
+  }
+  k->root_der_ = anchors.device_root;
   if (certs::inspect_certificate(k->root_der_).signing_key != root_key) {
     throw std::runtime_error("root.pem does not belong to the CA's key");
   }
   k->tls_certificate_pem = read_text(dir / "tls" / "cert.pem");
   k->tls_private_key_pem = read_text(dir / "tls" / "key.pem");
+  if (certs::from_pem(k->tls_certificate_pem) != certs::from_pem(anchors.tls_anchor_pem)) {
+    throw std::runtime_error("tls/cert.pem is not the TLS certificate that root.pem pins");
+  }
   return k;
 }
 

@@ -1,8 +1,9 @@
 // The CA's own keys. The root signing key lives in a PKCS#11 token when one is configured
 // (DIR/ca-token.json names it; the key never leaves the token), otherwise in DIR/ca-key.pem
-// (PKCS#8, owner-only). DIR/root.pem is the self-signed root certificate clients are configured
-// with; DIR/tls/ holds the listening socket's key and certificate, issued by the root so that
-// one file (root.pem) lets clients check both.
+// (PKCS#8, owner-only). DIR/tls/ holds the listening socket's key and its self-signed
+// certificate. DIR/root.pem, what clients are configured with, holds the self-signed device
+// root and that TLS certificate (certs::CaAnchors): one file to hand out and check, yet the
+// root that certifies devices never vouches for the CA's socket.
 #pragma once
 
 #include <filesystem>
@@ -27,8 +28,9 @@ struct CaToken {
 class CaKeys {
  public:
   // Creates the root key (in `token` when given, opened with `pin`), DIR/root.pem and
-  // DIR/tls/{cert,key}.pem. Refuses if a CA exists in DIR. tls_names: further DNS names or
-  // IP addresses for the TLS certificate (localhost and 127.0.0.1 are always included).
+  // DIR/tls/{cert,key}.pem (a TLS key of its own, never the root's). Refuses if a CA exists in DIR.
+  // tls_names: further DNS names or IP addresses for the TLS certificate (localhost and 127.0.0.1
+  // are always included).
   static void create(const std::filesystem::path& dir, const std::string& ca_name,
                      const std::vector<std::string>& tls_names, const std::optional<CaToken>& token,
                      const std::string& pin);

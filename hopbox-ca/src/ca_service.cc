@@ -22,6 +22,9 @@ using grpc::StatusCode;
 namespace {
 
 constexpr std::int64_t kYear = 365 * 24 * 3600;
+// Clients fetch a list per run and hopboxd every few seconds; a day bounds how long a
+// withheld or replayed list can hide a revocation.
+constexpr std::int64_t kRevocationListValidity = 24 * 3600;
 
 Bytes bytes_of(const std::string& s) {
   return Bytes(s.begin(), s.end());
@@ -143,8 +146,9 @@ Status CaService::Enroll(grpc::ServerContext*, const v1::EnrollRequest* req,
 Status CaService::GetRevocationList(grpc::ServerContext*, const v1::GetRevocationListRequest*,
                                     v1::GetRevocationListResponse* resp) {
   try {
-    resp->set_revocation_list(string_of(
-        certs::sign_revocation_list({unix_now(), store_.revoked_fingerprints()}, keys_.signer())));
+    const std::int64_t now = unix_now();
+    resp->set_revocation_list(string_of(certs::sign_revocation_list(
+        {now, now + kRevocationListValidity, store_.revoked_fingerprints()}, keys_.signer())));
     return Status::OK;
   } catch (const std::exception& e) {
     spdlog::error("revocation list: {}", e.what());
@@ -158,7 +162,7 @@ Status CaService::RevokeDevice(grpc::ServerContext*, const v1::RevokeDeviceReque
     const Bytes target = bytes_of(req->certificate());
     const certs::CertificateInfo info = certs::inspect_certificate(target);
     const auto chain = certs::decode_chain(bytes_of(req->requester_chain()));
-    const auto revoked = certs::RevocationList{0, store_.revoked_fingerprints()};
+    const auto revoked = certs::RevocationList{0, 0, store_.revoked_fingerprints()};
     certs::TrustedDevice requester;
     try {
       requester = certs::verify_device_chain(chain, keys_.root_der(), revoked, unix_now());
@@ -206,7 +210,7 @@ Status CaService::RecoverPrimary(grpc::ServerContext*, const v1::RecoverPrimaryR
       return Status(StatusCode::INVALID_ARGUMENT,
                     "requester_chain: the device and the primary that certified it");
     }
-    const auto revoked = certs::RevocationList{0, store_.revoked_fingerprints()};
+    const auto revoked = certs::RevocationList{0, 0, store_.revoked_fingerprints()};
     certs::TrustedDevice requester;
     try {
       requester = certs::verify_device_chain(chain, keys_.root_der(), revoked, unix_now());

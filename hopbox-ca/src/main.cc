@@ -8,8 +8,9 @@
 //   hopbox-ca list   --data-dir DIR [--json]
 //   hopbox-ca revoke --data-dir DIR (IDENTIFIER | --serial N)
 //
-// DIR holds the CA's key (owner-only), root.pem (what clients are configured with), the TLS
-// certificate, and ca.db. Nothing of the CA runs inside hopboxd.
+// DIR holds the CA's key (owner-only), root.pem (what clients are configured with: the device
+// root and the CA's self-signed TLS certificate), the TLS key and certificate, and ca.db. Nothing
+// of the CA runs inside hopboxd.
 #include <grpcpp/grpcpp.h>
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
@@ -216,7 +217,7 @@ int main(int argc, char** argv) {
       CaKeys::create(dir, name, tls_names, in_token ? std::optional(token) : std::nullopt,
                      in_token ? token_pin() : "");
       std::cout << "CA created in " << dir << "; give clients " << (fs::path(dir) / "root.pem")
-                << "\n";
+                << " (the device root and the CA's TLS certificate)\n";
       return 0;
     }
     if (srv->parsed()) return serve(dir, listen, port_file);

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "certs/verify.h"
 #include "hopbox/testing/process.h"
 #include "hopbox/v1/ca.grpc.pb.h"
 
@@ -59,10 +60,12 @@ class TestCa {
 
   std::string data() const { return (dir_ / "data").string(); }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  // The device root and the CA's TLS certificate (certs::CaAnchors), as clients get it.
   fs::path root_pem() const { return dir_ / "data" / "root.pem"; }
   std::unique_ptr<hopbox::v1::CertificateAuthority::Stub> stub() const {
     grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = hopbox::testing::read_all(root_pem());
+    ssl.pem_root_certs =
+        hopbox::certs::parse_ca_anchors(hopbox::testing::read_all(root_pem())).tls_anchor_pem;
     grpc::ChannelArguments args;
     args.SetSslTargetNameOverride("localhost");
     return hopbox::v1::CertificateAuthority::NewStub(

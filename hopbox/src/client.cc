@@ -143,7 +143,11 @@ Client::Client(fs::path dir, DeviceState state, std::unique_ptr<KeyStore> keys)
     : dir_(std::move(dir)), state_(std::move(state)), keys_(std::move(keys)) {
   stub_ = make_stub(state_);
   if (!state_.ca.empty()) {
-    trust_ = std::make_unique<Trust>(state_.ca, state_.ca_root);
+    trust_ = std::make_unique<Trust>(state_.ca, state_.ca_root, state_.revocation_list_issued_at,
+                                     [this](std::int64_t issued_at) {
+                                       state_.revocation_list_issued_at = issued_at;
+                                       save_state(dir_, state_);
+                                     });
     for (const auto& f : state_.replaced_primaries) {
       trust_->tolerate_revoked(unhex(f, "replaced_primaries"));
     }
@@ -236,6 +240,10 @@ std::string Client::own_safety_number() {
 
 Bytes Client::certify(const Bytes& signing_key, const Bytes& encryption_key) {
   const std::vector<Bytes> mine = own_chain();
+  // Chains are root -> primary -> device: what a secondary certified would not verify.
+  if (mine.size() != 1) {
+    throw ClientError("only the primary device certifies keys: do this on the primary", 2);
+  }
   const std::int64_t t = now_seconds();
   Bytes chain = certs::issue_certificate({state_.user, signing_key, encryption_key, random_serial(),
                                           t - 60, t + kDeviceCertificateSeconds},
@@ -369,7 +377,8 @@ std::int64_t Client::approve(const std::string& code, const std::string& device_
   req.mutable_keys()->set_signing_key(string_of(keys.spki));
   req.mutable_keys()->set_encryption_key(string_of(keys.public_key));
   if (trust_) {
-    // This device certifies the new one (CA:TRUE, so that it can become the primary later).
+    // This device, the primary, certifies the new one (an end device: after a loss of the
+    // primary the CA certifies a new primary directly under the root).
     Bytes cert;
     try {
       cert = certify(keys.spki, keys.public_key);
@@ -381,8 +390,8 @@ std::int64_t Client::approve(const std::string& code, const std::string& device_
   v1::AddDeviceResponse resp;
   check(stub_->AddDevice(&ctx, req, &resp), "registering the new device");
   // Protocol 1: the primary's key re-encrypts for each secondary. Only the primary can make
-  // that key; approving from a secondary registers the device and leaves the key to the
-  // primary.
+  // that key; approving from a secondary (without a CA: with one only the primary certifies)
+  // registers the device and leaves the key to the primary.
   const v1::Device me = primary_of("");
   if (me.device_id() == state_.device_id) {
     const SealedSecretKey key = secret_key();

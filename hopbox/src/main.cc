@@ -108,7 +108,8 @@ void add_new_device_options(CLI::App* cmd, NewDeviceArgs& a, bool required = tru
   cmd->add_option("--user", a.base.user, "the account's identifier")->required(required);
   cmd->add_option("--device-name", a.base.device_name, "a name for this device");
   cmd->add_option("--ca", a.base.ca, "the certification authority (hopbox-ca), host:port");
-  cmd->add_option("--ca-root", a.base.ca_root, "the CA's root certificate (PEM), from its operator")
+  cmd->add_option("--ca-root", a.base.ca_root,
+                  "the CA's root.pem (device root and TLS certificate), from its operator")
       ->check(CLI::ExistingFile);
 }
 

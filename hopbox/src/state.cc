@@ -61,6 +61,7 @@ DeviceState load_state(const fs::path& dir) {
     s.ca = j.value("ca", "");
     s.ca_root = j.value("ca_root", "");
     s.certificate_chain = j.value("certificate_chain", "");
+    s.revocation_list_issued_at = j.value("revocation_list_issued_at", std::int64_t{0});
     s.recovering_via = j.value("recovering_via", "");
     s.recovery_not_before = j.value("recovery_not_before", std::int64_t{0});
     s.replaced_primaries = j.value("replaced_primaries", std::vector<std::string>{});
@@ -98,6 +99,7 @@ void save_state(const fs::path& dir, const DeviceState& s) {
                       {"ca", s.ca},
                       {"ca_root", s.ca_root},
                       {"certificate_chain", s.certificate_chain},
+                      {"revocation_list_issued_at", s.revocation_list_issued_at},
                       {"recovering_via", s.recovering_via},
                       {"recovery_not_before", s.recovery_not_before},
                       {"replaced_primaries", s.replaced_primaries}};

@@ -42,6 +42,8 @@ struct DeviceState {
   std::string ca;                 // host:port of hopbox-ca; empty: no CA (keys unverified)
   std::string ca_root;            // PEM file of the CA's root certificate
   std::string certificate_chain;  // hex: this device's chain, leaf first (docs/formats.md)
+  // Issue time of the newest CA revocation list accepted: an older one is a replay.
+  std::int64_t revocation_list_issued_at = 0;
   std::map<std::string, RecoveryKeyState> recovery_keys;  // by protected user
   std::map<std::string, InvitationState> invitations;     // by nonce (hex)
   std::string recovering_via;  // a new device recovering the account: the recovery users

@@ -61,15 +61,19 @@ void Trust::check_issued(const certs::Bytes& cert, const std::string& identifier
   revoked_.reset();
 }
 
-Trust::Trust(const std::string& ca, const std::string& root_pem_path) {
-  const std::string pem = read_pem(root_pem_path);
+Trust::Trust(const std::string& ca, const std::string& root_pem_path,
+             std::int64_t revocation_list_seen, std::function<void(std::int64_t)> on_newer_list)
+    : revocation_list_seen_(revocation_list_seen), on_newer_list_(std::move(on_newer_list)) {
+  certs::CaAnchors anchors;
   try {
-    root_ = certs::from_pem(pem);
+    anchors = certs::parse_ca_anchors(read_pem(root_pem_path));
   } catch (const certs::CertError& e) {
     throw ClientError("the CA root " + root_pem_path + ": " + e.what(), 2);
   }
-  // The CA's TLS certificate is issued by the same root.
-  stub_ = v1::CertificateAuthority::NewStub(net::tls_channel(ca, pem));
+  root_ = std::move(anchors.device_root);
+  // Only the pinned TLS certificate: the device root (and so any device's key) must not be
+  // able to vouch for whoever answers at the CA's address.
+  stub_ = v1::CertificateAuthority::NewStub(net::tls_channel(ca, anchors.tls_anchor_pem));
 }
 
 std::pair<std::string, certs::Bytes> Trust::enroll(const std::string& identifier,
@@ -148,7 +152,7 @@ void Trust::revoke(const certs::Bytes& certificate, const std::vector<certs::Byt
 }
 
 const certs::RevocationList& Trust::revocations() {
-  if (revoked_) return *revoked_;
+  if (revoked_ && now_seconds() < revoked_->next_update) return *revoked_;
   revoked_ = fetch_revocations();
   std::erase_if(revoked_->revoked, [&](const certs::Bytes& f) {
     return std::find(tolerated_.begin(), tolerated_.end(), f) != tolerated_.end();
@@ -162,11 +166,18 @@ certs::RevocationList Trust::fetch_revocations() {
   v1::GetRevocationListResponse resp;
   check_ca(stub_->GetRevocationList(&ctx, v1::GetRevocationListRequest(), &resp),
            "fetching the CA's revocation list (needed to trust any key)");
+  certs::RevocationList list;
   try {
-    return certs::open_revocation_list(bytes_of(resp.revocation_list()), root_);
+    list = certs::open_revocation_list(bytes_of(resp.revocation_list()), root_);
+    certs::check_revocation_list_current(list, revocation_list_seen_, now_seconds());
   } catch (const certs::CertError& e) {
     throw ClientError(std::string("the CA's revocation list: ") + e.what(), 4);
   }
+  if (list.issued_at > revocation_list_seen_) {
+    revocation_list_seen_ = list.issued_at;
+    if (on_newer_list_) on_newer_list_(list.issued_at);
+  }
+  return list;
 }
 
 certs::TrustedDevice Trust::verify_device(const v1::DeviceKeys& keys, const std::string& user) {

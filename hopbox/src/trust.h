@@ -3,6 +3,8 @@
 // client uses them. The cloud serves keys and items; only the CA's chain makes them trusted.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,8 +18,13 @@ namespace hopbox {
 
 class Trust {
  public:
-  // ca: host:port of hopbox-ca; root_pem_path: its root certificate, obtained out of band.
-  Trust(const std::string& ca, const std::string& root_pem_path);
+  // ca: host:port of hopbox-ca; root_pem_path: its root.pem, obtained out of band, holding
+  // the device root and the CA's TLS certificate (certs::CaAnchors; each used only for its
+  // purpose). revocation_list_seen: issue time of the newest revocation list this device
+  // accepted before; a newer one accepted is reported to on_newer_list, to be persisted.
+  Trust(const std::string& ca, const std::string& root_pem_path,
+        std::int64_t revocation_list_seen = 0,
+        std::function<void(std::int64_t issued_at)> on_newer_list = {});
 
   const certs::Bytes& root() const { return root_; }
 
@@ -60,7 +67,8 @@ class Trust {
   // Throws ClientError unless `cert` chains to the root and certifies exactly these keys.
   void check_issued(const certs::Bytes& cert, const std::string& identifier,
                     const certs::Bytes& signing_key, const certs::Bytes& encryption_key);
-  // The CA's list, less the tolerated entries; fetched once per run.
+  // The CA's list, less the tolerated entries; fetched once per run (again once it expires).
+  // Throws ClientError (exit code 4) if the CA's list is stale or older than one seen before.
   const certs::RevocationList& revocations();
   certs::RevocationList fetch_revocations();
 
@@ -68,6 +76,8 @@ class Trust {
   std::unique_ptr<hopbox::v1::CertificateAuthority::Stub> stub_;
   std::optional<certs::RevocationList> revoked_;
   std::vector<certs::Bytes> tolerated_;
+  std::int64_t revocation_list_seen_ = 0;
+  std::function<void(std::int64_t)> on_newer_list_;
 };
 
 }  // namespace hopbox

@@ -24,10 +24,16 @@ std::int64_t now_seconds() {
 }  // namespace
 
 CertificatePolicy::CertificatePolicy(const std::string& ca, const std::string& root_pem,
-                                     int refresh_seconds)
-    : root_(certs::from_pem(root_pem)) {
-  stub_ = v1::CertificateAuthority::NewStub(hopbox::net::tls_channel(ca, root_pem));
-  if (!refresh()) spdlog::warn("the CA at {} is not reachable yet; no revocations known", ca);
+                                     int refresh_seconds) {
+  certs::CaAnchors anchors = certs::parse_ca_anchors(root_pem);
+  root_ = std::move(anchors.device_root);
+  // The CA's socket is checked against its pinned TLS certificate only, never the device root.
+  stub_ = v1::CertificateAuthority::NewStub(hopbox::net::tls_channel(ca, anchors.tls_anchor_pem));
+  if (!refresh())
+    spdlog::warn(
+        "the CA at {} is not reachable yet; certified devices are refused until its revocation "
+        "list arrives",
+        ca);
   poller_ = std::thread([this, refresh_seconds] { poll(refresh_seconds); });
 }
 
@@ -63,7 +69,7 @@ bool CertificatePolicy::refresh() {
     certs::RevocationList list = certs::open_revocation_list(
         std::span(reinterpret_cast<const std::uint8_t*>(b.data()), b.size()), root_);
     std::lock_guard lock(mu_);
-    if (list.issued_at < list_.issued_at) return false;  // never go back to an older list
+    certs::check_revocation_list_current(list, list_.issued_at, now_seconds());
     list_ = std::move(list);
     return true;
   } catch (const certs::CertError& e) {
@@ -72,8 +78,22 @@ bool CertificatePolicy::refresh() {
   }
 }
 
-bool CertificatePolicy::revoked(const CertBytes& certificate_chain) const {
+std::optional<std::string> CertificatePolicy::stale_list_locked() const {
+  if (now_seconds() < list_.next_update) return std::nullopt;
+  return list_.next_update == 0
+             ? "no revocation list from the CA yet: certified devices are refused until one "
+               "arrives"
+             : "the CA's revocation list expired and no newer one arrived: certified devices "
+               "are refused until one does";
+}
+
+std::optional<std::string> CertificatePolicy::refuse_device(
+    const CertBytes& certificate_chain) const {
   std::lock_guard lock(mu_);
+  if (auto stale = stale_list_locked()) {
+    spdlog::warn("refusing a certified device: {}", *stale);
+    return stale;  // fail closed: the list we lack may revoke it
+  }
   // Every authenticated call asks: parse a chain once, not on every call.
   const std::string key(certificate_chain.begin(), certificate_chain.end());
   auto it = fingerprints_.find(key);
@@ -82,7 +102,8 @@ bool CertificatePolicy::revoked(const CertBytes& certificate_chain) const {
     try {
       chain = certs::decode_chain(certificate_chain);
     } catch (const certs::CertError&) {
-      return true;  // registration checked it; a damaged chain is not trusted
+      // Registration checked it; a damaged chain is not trusted.
+      return "the device's certificate chain is damaged";
     }
     std::vector<CertBytes> prints;
     for (const auto& c : chain) {
@@ -94,9 +115,9 @@ bool CertificatePolicy::revoked(const CertBytes& certificate_chain) const {
     it = fingerprints_.emplace(key, std::move(prints)).first;
   }
   for (const auto& f : it->second) {
-    if (list_.contains(f)) return true;
+    if (list_.contains(f)) return "the device's certificate was revoked";
   }
-  return false;
+  return std::nullopt;
 }
 
 std::optional<std::string> CertificatePolicy::refuse_registration(
@@ -106,6 +127,7 @@ std::optional<std::string> CertificatePolicy::refuse_registration(
     certs::RevocationList list;
     {
       std::lock_guard lock(mu_);
+      if (auto stale = stale_list_locked()) return stale;
       list = list_;
     }
     const auto device = certs::verify_device_chain(certs::decode_chain(certificate_chain), root_,

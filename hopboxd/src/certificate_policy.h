@@ -2,7 +2,9 @@
 // devices register only with a certificate chain to that root that names their account and
 // certifies the keys they register, and a device whose chain holds a revoked certificate is
 // refused at authentication. The revocation list is fetched from the CA in the background;
-// if the CA is unreachable the last good list stays in force.
+// if the CA is unreachable the last good list stays in force until it expires (next_update),
+// then certified devices are refused (fail closed). A list older than the one held, or
+// already expired, is refused.
 #pragma once
 
 #include <atomic>
@@ -24,7 +26,8 @@ using CertBytes = hopbox::certs::Bytes;
 
 class CertificatePolicy {
  public:
-  // ca: host:port of hopbox-ca; root_pem: its root certificate (PEM text).
+  // ca: host:port of hopbox-ca; root_pem: its root.pem (PEM text: the device root and the
+  // CA's TLS certificate, certs::CaAnchors). Throws certs::CertError if it is not that.
   CertificatePolicy(const std::string& ca, const std::string& root_pem, int refresh_seconds);
   ~CertificatePolicy();
   CertificatePolicy(const CertificatePolicy&) = delete;
@@ -35,12 +38,16 @@ class CertificatePolicy {
                                                  const CertBytes& signing_key,
                                                  const CertBytes& encryption_key,
                                                  const CertBytes& certificate_chain) const;
-  // True if any certificate of the chain is on the CA's revocation list.
-  bool revoked(const CertBytes& certificate_chain) const;
-  // Fetches the list now; false if the CA could not be reached or its list did not verify.
+  // Why a registered device may not act now: a certificate of its chain is on the CA's
+  // revocation list, or no current list is held. nullopt if it may.
+  std::optional<std::string> refuse_device(const CertBytes& certificate_chain) const;
+  // Fetches the list now; false if the CA could not be reached or its list did not verify,
+  // is expired, or is older than the one held.
   bool refresh();
 
  private:
+  // Why the list held cannot be relied on (none yet, or expired); nullopt if it can. mu_ held.
+  std::optional<std::string> stale_list_locked() const;
   void poll(int refresh_seconds);
 
   CertBytes root_;

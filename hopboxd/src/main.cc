@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
   std::string ca, ca_root;
   int revocation_refresh = 30;
   app.add_option("--ca", ca, "hopbox-ca address: require certified devices, honour revocations");
-  app.add_option("--ca-root", ca_root, "the CA's root certificate (PEM)")->check(CLI::ExistingFile);
+  app.add_option("--ca-root", ca_root, "the CA's root.pem (its device root and TLS certificate)")
+      ->check(CLI::ExistingFile);
   app.add_option("--revocation-refresh", revocation_refresh, "seconds between revocation checks")
       ->check(CLI::Range(1, 86400));
   hopboxd::ServiceLimits limits;

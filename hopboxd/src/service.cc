@@ -59,8 +59,10 @@ Status HopboxService::authenticate(Ctx* ctx, DeviceRecord& caller) {
   if (recovery_expired(*d)) {
     return Status(StatusCode::PERMISSION_DENIED, "this recovery request expired: ask again");
   }
-  if (certificates_ && certificates_->revoked(d->certificate_chain)) {
-    return Status(StatusCode::PERMISSION_DENIED, "the device's certificate was revoked");
+  if (certificates_) {
+    if (const auto why = certificates_->refuse_device(d->certificate_chain)) {
+      return Status(StatusCode::PERMISSION_DENIED, *why);
+    }
   }
   caller = std::move(*d);
   return Status::OK;
@@ -135,9 +137,11 @@ Status HopboxService::CompleteSession(Ctx*, const v1::CompleteSessionRequest* re
       spdlog::warn("session refused for device {}", req->device_id());
       return Status(StatusCode::UNAUTHENTICATED, "challenge unknown, expired or badly signed");
     }
-    if (certificates_ && certificates_->revoked(device->certificate_chain)) {
-      spdlog::warn("session refused for device {}: certificate revoked", req->device_id());
-      return Status(StatusCode::PERMISSION_DENIED, "the device's certificate was revoked");
+    if (certificates_) {
+      if (const auto why = certificates_->refuse_device(device->certificate_chain)) {
+        spdlog::warn("session refused for device {}: {}", req->device_id(), *why);
+        return Status(StatusCode::PERMISSION_DENIED, *why);
+      }
     }
     const Bytes token = random_bytes(32);
     const std::string token_text = to_hex(token);

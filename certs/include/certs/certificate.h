@@ -2,10 +2,12 @@
 // that bind an identifier to a device's ECDSA P-256 signing key and, in a private extension,
 // to its mupre public key, so that one chain verification authenticates both keys.
 //
-// Chains run root (hopbox-ca) -> primary device -> secondary device [-> ...]: every device is
-// a CA (CA:TRUE) so that a secondary that becomes the primary can certify the others.
-// Below the root every certificate must carry the same identifier: a device can only vouch
-// for devices of its own user.
+// Chains run root (hopbox-ca) -> primary device [-> end device]. The root certifies primaries
+// (CA:TRUE, pathlen 0, name-constrained to their identifier); a primary certifies its user's
+// other devices and recovery keys (CA:FALSE). After a recovery the CA certifies the new
+// primary directly under the root. Below the root every certificate must carry the same
+// identifier: a device can only vouch for devices of its own user. Device certificates carry
+// only Hopbox's own extended key usage, so that no TLS stack accepts them.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +33,8 @@ using Signer = std::function<Bytes(std::span<const std::uint8_t> message)>;
 
 // The dotted OID of the extension that carries the mupre public key.
 inline constexpr char kDeviceKeysOid[] = "2.25.34002334855466919920967556891303162708.1";
+// The extended key usage of every device certificate (and of nothing else).
+inline constexpr char kDeviceUsageOid[] = "2.25.34002334855466919920967556891303162708.2";
 
 struct IssueRequest {
   std::string identifier;  // subject CN; a normalized identifier, or the CA's name for a root
@@ -42,8 +46,9 @@ struct IssueRequest {
 };
 
 // Issues a certificate signed by `sign`, whose key is the one in `issuer_der`. An empty
-// issuer_der makes a self-signed root (then `sign` must use request.signing_key's key).
-// The result is checked against the issuer's key before it is returned.
+// issuer_der makes a self-signed root (then `sign` must use request.signing_key's key); the
+// root as issuer makes a primary; a primary makes an end device of its own identifier (an end
+// device cannot issue). The result is checked against the issuer's key before it is returned.
 Bytes issue_certificate(const IssueRequest& request, const Bytes& issuer_der, const Signer& sign);
 
 struct CertificateInfo {
