@@ -11,6 +11,7 @@
 #include "certs/item_signature.h"
 #include "client_internal.h"
 #include "hopbox/net.h"
+#include "hopbox/private_files.h"
 #include "mupre/hex.h"
 #include "mupre/item.h"
 #include "software_keystore.h"
@@ -115,7 +116,7 @@ DeviceState make_device_keys(const fs::path& dir, const std::string& pin, Device
   if (state_exists(dir)) throw ClientError(dir.string() + " already holds a device", 2);
   if (base.device_name.empty()) base.device_name = "device";
   base.key_label = "hopbox/" + base.user + "/" + base.device_name;
-  fs::create_directories(dir);
+  files::make_private_dir(dir);  // the key file and the state go here
   keys = open_keys(dir, base, pin);
   keys->generate_device_keys(base.key_label);
   const SealedSecretKey key = SealedSecretKey::create(*keys, base.key_label);
