@@ -512,7 +512,14 @@ int Client::get(const std::string& owner, const std::string& name, const fs::pat
   auto reader = stub_->Download(&ctx, req);
   v1::DownloadResponse msg;
   if (!reader->Read(&msg) || !msg.has_header()) {
-    check(reader->Finish(), "downloading " + name);
+    const grpc::Status s = reader->Finish();
+    // The service does not tell another account's unshared items from absent ones.
+    if (s.error_code() == grpc::StatusCode::NOT_FOUND && !owner.empty() && owner != state_.user) {
+      throw ClientError("downloading " + name + ": " + owner + " has no such item, or has not " +
+                            "shared it with this device",
+                        3);
+    }
+    check(s, "downloading " + name);
     throw ClientError("the service sent no item header", 4);
   }
   const v1::DownloadHeader header = msg.header();
