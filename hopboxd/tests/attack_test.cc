@@ -273,6 +273,28 @@ TEST_F(Attack, AWatchStreamEndsWhenItsDeviceIsRemoved) {
       << s.error_code() << " " << s.error_message();
 }
 
+TEST_F(Attack, AWatchStreamEndsWhenItsDeviceIsReplacedByARecovery) {
+  TestDevice a1, a2;
+  account("alice", a1);
+  device(a1, a2);
+  ASSERT_TRUE(install_rekey(*stub_, a1, a2, v1::REKEY_KIND_OWN_DEVICE, {}, nullptr).ok());
+  notify(*stub_, a2, a1);
+  Watch watch(*stub_, a1);
+  ASSERT_TRUE(watch.delivered);
+  // a2 takes over (R1): the old primary is lost, and its open stream must not keep listening.
+  {
+    grpc::ClientContext ctx;
+    a2.authorize(ctx);
+    v1::PromoteDeviceRequest req;
+    req.set_lost_device_id(a1.id);
+    v1::PromoteDeviceResponse resp;
+    ASSERT_TRUE(stub_->PromoteDevice(&ctx, req, &resp).ok());
+  }
+  v1::Notification n;
+  EXPECT_FALSE(watch.reader->Read(&n));
+  EXPECT_EQ(watch.finish().error_code(), StatusCode::PERMISSION_DENIED);
+}
+
 // ---- Finding 3c: unauthenticated sign-in challenges ----
 
 std::int64_t count_rows(const fs::path& db_path, const std::string& sql, std::int64_t arg) {
