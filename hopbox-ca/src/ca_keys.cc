@@ -12,6 +12,7 @@
 
 #include "certs/tls_certificate.h"
 #include "certs/verify.h"
+#include "hopbox/private_files.h"
 #include "token.h"
 
 namespace hopbox_ca {
@@ -31,16 +32,9 @@ std::string read_text(const fs::path& p) {
   return s.str();
 }
 
-void write_file(const fs::path& p, const std::string& text, bool secret) {
-  const fs::path tmp = p.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (secret) fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write);
-    out << text;
-    out.flush();
-    if (!out) throw std::runtime_error("cannot write " + tmp.string());
-  }
-  fs::rename(tmp, p);
+// Every file of the CA's folder is owner-only, secret or not: the folder is the CA's alone.
+void write_file(const fs::path& p, const std::string& text) {
+  hopbox::files::write_private_file(p, text);
 }
 
 struct PkeyFree {
@@ -119,7 +113,8 @@ void CaKeys::create(const fs::path& dir, const std::string& ca_name,
                     const std::vector<std::string>& tls_names, const std::optional<CaToken>& token,
                     const std::string& pin) {
   if (fs::exists(dir / "root.pem")) throw std::runtime_error(dir.string() + " already holds a CA");
-  fs::create_directories(dir / "tls");
+  hopbox::files::make_private_dir(dir);
+  hopbox::files::make_private_dir(dir / "tls");
   Key root;
   Bytes root_key;
   certs::Signer sign;
@@ -146,20 +141,18 @@ void CaKeys::create(const fs::path& dir, const std::string& ca_name,
   const Bytes tls_der =
       certs::issue_tls_certificate("hopbox-ca TLS", spki(tls_key.get()), names, now - 60,
                                    now + 20 * kYear, {}, file_signer(tls_key.get()));
-  write_file(dir / "tls" / "key.pem", private_pem(tls_key.get()), true);
-  write_file(dir / "tls" / "cert.pem", certs::to_pem(tls_der), false);
+  write_file(dir / "tls" / "key.pem", private_pem(tls_key.get()));
+  write_file(dir / "tls" / "cert.pem", certs::to_pem(tls_der));
   if (token) {
-    write_file(dir / "ca-token.json",
-               nlohmann::json{{"module", token->module},
-                              {"token", token->token_label},
-                              {"key_label", token->key_label}}
-                       .dump(2) +
-                   "\n",
-               false);
+    write_file(dir / "ca-token.json", nlohmann::json{{"module", token->module},
+                                                     {"token", token->token_label},
+                                                     {"key_label", token->key_label}}
+                                              .dump(2) +
+                                          "\n");
   } else {
-    write_file(dir / "ca-key.pem", private_pem(root.file_key.get()), true);
+    write_file(dir / "ca-key.pem", private_pem(root.file_key.get()));
   }
-  write_file(dir / "root.pem", certs::to_pem(root_der) + certs::to_pem(tls_der), false);
+  write_file(dir / "root.pem", certs::to_pem(root_der) + certs::to_pem(tls_der));
 }
 
 std::unique_ptr<CaKeys> CaKeys::load(const fs::path& dir, const std::function<std::string()>& pin) {

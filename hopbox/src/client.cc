@@ -12,6 +12,7 @@
 #include "certs/item_signature.h"
 #include "client_internal.h"
 #include "hopbox/net.h"
+#include "hopbox/private_files.h"
 #include "mupre/hex.h"
 #include "mupre/item.h"
 #include "software_keystore.h"
@@ -125,7 +126,7 @@ DeviceState make_device_keys(const fs::path& dir, const std::string& pin, Device
   if (state_exists(dir)) throw ClientError(dir.string() + " already holds a device", 2);
   if (base.device_name.empty()) base.device_name = "device";
   base.key_label = "hopbox/" + base.user + "/" + base.device_name;
-  fs::create_directories(dir);
+  files::make_private_dir(dir);  // the key file and the state go here
   keys = open_keys(dir, base, pin);
   keys->generate_device_keys(base.key_label);
   const SealedSecretKey key = SealedSecretKey::create(*keys, base.key_label);
@@ -530,7 +531,14 @@ int Client::get(const std::string& owner, const std::string& name, const fs::pat
   auto reader = stub_->Download(&ctx, req);
   v1::DownloadResponse msg;
   if (!reader->Read(&msg) || !msg.has_header()) {
-    check(reader->Finish(), "downloading " + name);
+    const grpc::Status s = reader->Finish();
+    // The service does not tell another account's unshared items from absent ones.
+    if (s.error_code() == grpc::StatusCode::NOT_FOUND && !owner.empty() && owner != state_.user) {
+      throw ClientError("downloading " + name + ": " + owner + " has no such item, or has not " +
+                            "shared it with this device",
+                        3);
+    }
+    check(s, "downloading " + name);
     throw ClientError("the service sent no item header", 4);
   }
   const v1::DownloadHeader header = msg.header();

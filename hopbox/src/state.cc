@@ -1,12 +1,11 @@
 #include "state.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
+
+#include "hopbox/private_files.h"
 
 namespace hopbox {
 
@@ -17,20 +16,7 @@ constexpr char kFile[] = "device.json";
 }
 
 void write_file_atomically(const fs::path& path, const std::string& bytes) {
-  const fs::path tmp = path.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw std::runtime_error("cannot write " + tmp.string());
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n <= 0) {
-      ::close(fd);
-      throw std::runtime_error("cannot write " + tmp.string());
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) throw std::runtime_error("cannot sync " + tmp.string());
-  fs::rename(tmp, path);
+  files::write_private_file(path, bytes);
 }
 
 bool state_exists(const fs::path& dir) {
@@ -82,8 +68,7 @@ DeviceState load_state(const fs::path& dir) {
 }
 
 void save_state(const fs::path& dir, const DeviceState& s) {
-  fs::create_directories(dir);
-  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace);
+  files::make_private_dir(dir);
   nlohmann::json j = {{"server", s.server},
                       {"server_ca", s.server_ca},
                       {"module", s.module},

@@ -1,6 +1,7 @@
 // A device's state directory: what the client remembers between runs. Nothing in it is
 // secret on its own: the mupre key is stored sealed by the token, and the session token is
-// short-lived. Files are written atomically (temporary file, fsync, rename).
+// short-lived. Still, the folder is 0700 and its files 0600 from their creation, written
+// atomically (a fresh temporary file, fsync, rename).
 #pragma once
 
 #include <cstdint>
@@ -58,7 +59,8 @@ DeviceState load_state(const std::filesystem::path& dir);
 void save_state(const std::filesystem::path& dir, const DeviceState& s);
 bool state_exists(const std::filesystem::path& dir);
 
-// Writes bytes to path atomically: a crash leaves either the old file or the new one.
+// Writes bytes to path atomically (a crash leaves either the old file or the new one), owner-only
+// (0600) from creation on.
 void write_file_atomically(const std::filesystem::path& path, const std::string& bytes);
 
 }  // namespace hopbox

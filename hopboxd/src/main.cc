@@ -3,6 +3,7 @@
 //   hopboxd --data-dir DIR [--listen 127.0.0.1:7443] [--tls-cert F --tls-key F]
 //           [--cache-entries N] [--threads N] [--port-file F]
 //           [--ca HOST:PORT --ca-root PEM [--revocation-refresh SECONDS]]
+//           [--max-rekeys-per-key N] [--max-watches-per-device N] [--max-challenges-per-device N]
 //
 // With --ca, devices register only with a certificate chain to the CA's root for their account,
 // and devices whose certificates the CA revoked are refused (the list is polled).
@@ -53,6 +54,15 @@ int main(int argc, char** argv) {
                  "waiting period of a recovery, during which the account's devices can cancel "
                  "it (default: a day)")
       ->check(CLI::Range(0, 30 * 24 * 3600));
+  app.add_option("--max-rekeys-per-key", limits.max_rekeys_per_key,
+                 "re-encryption keys that may start at one device key (default: 4096)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20));
+  app.add_option("--max-watches-per-device", limits.max_watches_per_device,
+                 "concurrent inbox watch streams per device (default: 4)")
+      ->check(CLI::Range(1, 64));
+  app.add_option("--max-challenges-per-device", limits.max_challenges_per_device,
+                 "outstanding sign-in challenges per device; the oldest make way (default: 16)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1024}));
   CLI11_PARSE(app, argc, argv);
   if (ca.empty() != ca_root.empty()) {
     std::fprintf(stderr, "hopboxd: --ca and --ca-root go together\n");

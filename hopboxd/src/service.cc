@@ -24,6 +24,15 @@ using grpc::StatusCode;
 
 using namespace service_internal;
 
+namespace {
+
+// What a caller of another account hears for an item it cannot reach, and for an absent one.
+Status no_such_item() {
+  return Status(StatusCode::NOT_FOUND, "no such item");
+}
+
+}  // namespace
+
 HopboxService::HopboxService(Store& store, PayloadStore& payloads, Reencryptor& reencryptor,
                              ServiceLimits limits, const CertificatePolicy* certificates)
     : store_(store),
@@ -114,8 +123,13 @@ Status HopboxService::BeginSession(Ctx*, const v1::BeginSessionRequest* req,
     if (device->recovery_for) {
       return Status(StatusCode::PERMISSION_DENIED, "a recovery key does not sign in");
     }
+    // Unauthenticated: expired challenges and sessions go, and a device's outstanding
+    // challenges are capped, so that a loop of calls cannot grow the database.
+    const std::int64_t now = now_seconds();
+    store_.purge_expired(now);
     const Bytes challenge = random_bytes(32);
-    store_.put_challenge(device->id, challenge, now_seconds() + 60);
+    store_.put_challenge(device->id, challenge, now + limits_.challenge_seconds,
+                         limits_.max_challenges_per_device);
     resp->set_challenge(string_of(challenge));
     resp->set_device_id(device->id);
     return Status::OK;
@@ -233,6 +247,12 @@ Status HopboxService::RemoveDevice(Ctx* ctx, const v1::RemoveDeviceRequest* req,
     for (const std::int64_t id : store_.remove_device(target->id)) {
       reencryptor_.invalidate_edge(id);
     }
+    {
+      // Its inbox watchers wake up, find it gone and end.
+      std::lock_guard lock(inbox_mu_);
+      ++inbox_epoch_;
+      inbox_cv_.notify_all();
+    }
     spdlog::info("device {} removed by device {}", target->id, caller.id);
     return Status::OK;
   });
@@ -336,17 +356,26 @@ Status HopboxService::find_item(const DeviceRecord& caller, const std::string& o
   if (!owner_name.empty()) {
     const auto id = store_.user_id(owner_name);
     // An unknown owner and an item one may not see look the same from outside.
-    if (!id) return Status(StatusCode::NOT_FOUND, "no such item");
+    if (!id) return no_such_item();
     owner = *id;
   }
   out = store_.item(owner, item_id);
-  if (!out) return Status(StatusCode::NOT_FOUND, "no such item");
+  if (!out) return no_such_item();
   return Status::OK;
 }
 
 std::optional<std::vector<ReKeyRecord>> HopboxService::chain_for(const ItemRecord& item,
                                                                  const DeviceRecord& caller,
                                                                  Status& status) {
+  auto chain = find_chain_for(item, caller, status);
+  // Whatever stopped it, another account learns nothing about the item.
+  if (!chain && item.owner_id != caller.user_id) status = no_such_item();
+  return chain;
+}
+
+std::optional<std::vector<ReKeyRecord>> HopboxService::find_chain_for(const ItemRecord& item,
+                                                                      const DeviceRecord& caller,
+                                                                      Status& status) {
   auto capsule = mupre::Ciphertext::decode(item.capsule);
   if (!capsule) {
     status = Status(StatusCode::INTERNAL, "stored capsule does not decode");
@@ -460,9 +489,14 @@ Status HopboxService::RefreshItem(Ctx* ctx, const v1::RefreshItemRequest* req,
     std::optional<ItemRecord> item;
     if (Status s = find_item(caller, req->owner(), req->item_id(), item); !s.ok()) return s;
     const UserId owner = item->owner_id;
-    // Only a device that can read the item may refresh it.
+    // Only the owner's devices write; they must be able to read the item too. A share
+    // recipient reads, never writes (it could otherwise swap the capsule for one of its own).
     Status status;
-    if (!chain_for(*item, caller, status)) return status;
+    if (!chain_for(*item, caller, status)) return status;  // others: as for an absent item
+    if (owner != caller.user_id) {
+      return Status(StatusCode::PERMISSION_DENIED,
+                    "only the owner's devices may refresh an item; a share is read-only");
+    }
     auto capsule = mupre::Ciphertext::decode(bytes_of(req->capsule()));
     if (!capsule) return invalid(std::string("capsule: ") + mupre::error_message(capsule.error()));
     if (capsule->level() != 1) return invalid("capsule: must be a fresh (level 1) capsule");
@@ -491,9 +525,8 @@ Status HopboxService::DeleteItem(Ctx* ctx, const v1::DeleteItemRequest* req,
     {
       std::lock_guard lock(payload_mu_);
       std::vector<std::string> orphaned;
-      if (!store_.delete_item(caller.user_id, req->item_id(), orphaned)) {
-        return Status(StatusCode::NOT_FOUND, "no such item");
-      }
+      // Only ever in the caller's own account: a recipient cannot name another's item here.
+      if (!store_.delete_item(caller.user_id, req->item_id(), orphaned)) return no_such_item();
       for (const auto& d : orphaned) payloads_.remove(d);
     }
     reencryptor_.invalidate_item(caller.user_id, req->item_id());
@@ -568,7 +601,15 @@ Status HopboxService::InstallReKey(Ctx* ctx, const v1::InstallReKeyRequest* req,
       default:
         return invalid("kind: own-device, share or recovery");
     }
-    resp->set_rekey_id(store_.put_rekey(r));
+    // Bounded per source key: an account cannot grow the network (and every chain search
+    // over it) without end.
+    const auto id = store_.put_rekey_bounded(r, limits_.max_rekeys_per_key);
+    if (!id) {
+      return Status(StatusCode::RESOURCE_EXHAUSTED,
+                    "rekey: this source key has " + std::to_string(limits_.max_rekeys_per_key) +
+                        " re-encryption keys already; revoke some first");
+    }
+    resp->set_rekey_id(*id);
     spdlog::info("rekey {} installed by device {}", resp->rekey_id(), caller.id);
     return Status::OK;
   });
@@ -696,8 +737,30 @@ Status HopboxService::SendNotification(Ctx* ctx, const v1::SendNotificationReque
 Status HopboxService::WatchInbox(Ctx* ctx, const v1::WatchInboxRequest*,
                                  grpc::ServerWriter<v1::Notification>* writer) {
   return authenticated(ctx, "WatchInbox", [&](const DeviceRecord& caller) {
+    // Each stream holds a server thread: a few per device.
+    {
+      std::lock_guard lock(watch_mu_);
+      int& running = watches_[caller.id];
+      if (running >= limits_.max_watches_per_device) {
+        return Status(StatusCode::RESOURCE_EXHAUSTED,
+                      "too many inbox watchers for this device: at most " +
+                          std::to_string(limits_.max_watches_per_device));
+      }
+      ++running;
+    }
+    struct Release {
+      HopboxService& s;
+      std::int64_t device;
+      ~Release() {
+        std::lock_guard lock(s.watch_mu_);
+        if (--s.watches_[device] <= 0) s.watches_.erase(device);
+      }
+    } release{*this, caller.id};
     std::int64_t last = 0;
     while (!ctx->IsCancelled() && !stopping_) {
+      // The device may have been removed, lost or revoked, or its session ended, meanwhile.
+      DeviceRecord still;
+      if (Status s = authenticate(ctx, still); !s.ok()) return s;
       std::uint64_t epoch;
       {
         std::lock_guard lock(inbox_mu_);

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 
@@ -23,6 +24,11 @@ struct ServiceLimits {
   // Between the start of a recovery (R1 announcement, R2/R3 request) and its completion:
   // the account's devices and recovery users are told, and any device can cancel.
   std::int64_t recovery_wait_seconds = 24 * 3600;
+  // What a hostile account or a stranger can make the service keep:
+  std::int64_t max_rekeys_per_key = 4096;       // re-encryption keys from one device key
+  int max_watches_per_device = 4;               // concurrent WatchInbox streams
+  std::int64_t max_challenges_per_device = 16;  // outstanding BeginSession challenges
+  std::int64_t challenge_seconds = 60;
 };
 
 class HopboxService final : public hopbox::v1::Hopbox::Service {
@@ -118,6 +124,8 @@ class HopboxService final : public hopbox::v1::Hopbox::Service {
   // The item `item_id` of `owner_name` (empty: the caller's account); NOT_FOUND otherwise.
   grpc::Status find_item(const DeviceRecord& caller, const std::string& owner_name,
                          const std::string& item_id, std::optional<ItemRecord>& out);
+  // The re-encryption keys from the item's capsule to the caller, or nullopt with `status`:
+  // for another account's caller NOT_FOUND "no such item", exactly as for an absent item.
   std::optional<std::vector<ReKeyRecord>> chain_for(const ItemRecord& item,
                                                     const DeviceRecord& caller,
                                                     grpc::Status& status);
@@ -142,6 +150,10 @@ class HopboxService final : public hopbox::v1::Hopbox::Service {
   void drop_recovery(const RecoveryRequestRecord& r, std::int64_t by_device);
   // Tells the recovery's audience that `device` started recovering the account.
   void announce_recovery(const DeviceRecord& device, const RecoveryRequestRecord& request);
+  // chain_for's search, with the precise reason it failed.
+  std::optional<std::vector<ReKeyRecord>> find_chain_for(const ItemRecord& item,
+                                                         const DeviceRecord& caller,
+                                                         grpc::Status& status);
   Store& store_;
   PayloadStore& payloads_;
   Reencryptor& reencryptor_;
@@ -154,6 +166,8 @@ class HopboxService final : public hopbox::v1::Hopbox::Service {
   std::condition_variable inbox_cv_;
   std::uint64_t inbox_epoch_ = 0;
   std::atomic<bool> stopping_{false};
+  std::mutex watch_mu_;
+  std::map<std::int64_t, int> watches_;  // device id -> running WatchInbox streams
 };
 
 }  // namespace hopboxd

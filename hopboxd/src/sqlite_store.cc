@@ -398,11 +398,21 @@ std::vector<std::int64_t> SqliteStore::remove_device(std::int64_t id) {
   return removed;
 }
 
-void SqliteStore::put_challenge(std::int64_t device, const Bytes& challenge, std::int64_t expires) {
+void SqliteStore::put_challenge(std::int64_t device, const Bytes& challenge, std::int64_t expires,
+                                std::int64_t max_outstanding) {
   std::lock_guard lock(mu_);
+  Transaction t(db_);
+  // Make room first: the device's newest max_outstanding - 1 challenges stay.
+  Stmt old(
+      db_,
+      "DELETE FROM challenges WHERE rowid IN (SELECT rowid FROM challenges WHERE device_id = ? "
+      "ORDER BY expires_at DESC, rowid DESC LIMIT -1 OFFSET ?)");
+  old.bind(1, device).bind(2, std::max<std::int64_t>(max_outstanding - 1, 0));
+  old.step();
   Stmt s(db_, "INSERT INTO challenges(device_id, challenge, expires_at) VALUES (?, ?, ?)");
   s.bind(1, device).bind(2, challenge).bind(3, expires);
   s.step();
+  t.commit();
 }
 
 bool SqliteStore::take_challenge(std::int64_t device, const Bytes& challenge, std::int64_t now) {
@@ -422,6 +432,18 @@ void SqliteStore::put_session(const Bytes& token_hash, std::int64_t device, std:
   Stmt s(db_, "INSERT INTO sessions(token_hash, device_id, expires_at) VALUES (?, ?, ?)");
   s.bind(1, token_hash).bind(2, device).bind(3, expires);
   s.step();
+}
+
+void SqliteStore::purge_expired(std::int64_t now) {
+  std::lock_guard lock(mu_);
+  Transaction t(db_);
+  for (const char* sql : {"DELETE FROM challenges WHERE expires_at <= ?",
+                          "DELETE FROM sessions WHERE expires_at <= ?"}) {
+    Stmt s(db_, sql);
+    s.bind(1, now);
+    s.step();
+  }
+  t.commit();
 }
 
 std::optional<std::int64_t> SqliteStore::session_device(const Bytes& token_hash, std::int64_t now) {
@@ -522,6 +544,21 @@ std::vector<std::string> SqliteStore::all_payload_digests() {
 
 std::int64_t SqliteStore::put_rekey(const ReKeyRecord& rk) {
   std::lock_guard lock(mu_);
+  return insert_rekey(rk);
+}
+
+std::optional<std::int64_t> SqliteStore::put_rekey_bounded(const ReKeyRecord& rk,
+                                                           std::int64_t max_from_key) {
+  // Counted and inserted under one lock: concurrent installs cannot pass the bound together.
+  std::lock_guard lock(mu_);
+  Stmt n(db_, "SELECT COUNT(*) FROM rekeys WHERE from_device = ?");
+  n.bind(1, rk.edge.from);
+  n.step();
+  if (n.i64(0) >= max_from_key) return std::nullopt;
+  return insert_rekey(rk);
+}
+
+std::int64_t SqliteStore::insert_rekey(const ReKeyRecord& rk) {
   Stmt s(db_,
          "INSERT INTO rekeys(creator_device, from_device, to_device, kind, user_id, scope, "
          "folder, items, expires_at, rekey, from_fingerprint, to_fingerprint) "

@@ -35,10 +35,12 @@ class SqliteStore final : public Store {
                       const Bytes& certificate_chain) override;
   void set_certificate_chain(std::int64_t device, const Bytes& certificate_chain) override;
 
-  void put_challenge(std::int64_t device, const Bytes& challenge, std::int64_t expires) override;
+  void put_challenge(std::int64_t device, const Bytes& challenge, std::int64_t expires,
+                     std::int64_t max_outstanding) override;
   bool take_challenge(std::int64_t device, const Bytes& challenge, std::int64_t now) override;
   void put_session(const Bytes& token_hash, std::int64_t device, std::int64_t expires) override;
   std::optional<std::int64_t> session_device(const Bytes& token_hash, std::int64_t now) override;
+  void purge_expired(std::int64_t now) override;
 
   std::optional<std::int64_t> put_item(const ItemRecord& item, bool replace,
                                        std::vector<std::string>& orphaned) override;
@@ -53,6 +55,8 @@ class SqliteStore final : public Store {
   std::vector<std::string> all_payload_digests() override;
 
   std::int64_t put_rekey(const ReKeyRecord& rk) override;
+  std::optional<std::int64_t> put_rekey_bounded(const ReKeyRecord& rk,
+                                                std::int64_t max_from_key) override;
   std::optional<ReKeyRecord> rekey(std::int64_t id) override;
   bool delete_rekey(std::int64_t id) override;
   std::vector<ReKeyRecord> rekeys_created_by(UserId user) override;
@@ -83,6 +87,7 @@ class SqliteStore final : public Store {
   void put_recovery_request_locked(const RecoveryRequestRecord& r);
   std::optional<RecoveryRequestRecord> recovery_request_locked(std::int64_t device);
 
+  std::int64_t insert_rekey(const ReKeyRecord& rk);  // with mu_ held
   sqlite3* db_ = nullptr;
   std::mutex mu_;
 };

@@ -108,12 +108,16 @@ class Store {
                               const Bytes& certificate_chain) = 0;
   virtual void set_certificate_chain(std::int64_t device, const Bytes& certificate_chain) = 0;
 
-  // One-time challenges and sessions (tokens are stored hashed).
-  virtual void put_challenge(std::int64_t device, const Bytes& challenge, std::int64_t expires) = 0;
+  // One-time challenges and sessions (tokens are stored hashed). put_challenge keeps at most
+  // `max_outstanding` challenges per device: the oldest make way (anyone may ask for one).
+  virtual void put_challenge(std::int64_t device, const Bytes& challenge, std::int64_t expires,
+                             std::int64_t max_outstanding) = 0;
   // Deletes the challenge whatever the outcome; true if it existed and had not expired.
   virtual bool take_challenge(std::int64_t device, const Bytes& challenge, std::int64_t now) = 0;
   virtual void put_session(const Bytes& token_hash, std::int64_t device, std::int64_t expires) = 0;
   virtual std::optional<std::int64_t> session_device(const Bytes& token_hash, std::int64_t now) = 0;
+  // Deletes the challenges and sessions that expired at or before `now`.
+  virtual void purge_expired(std::int64_t now) = 0;
 
   // Items. put_item inserts, or replaces when replace is set (version + 1); returns the new
   // version, or nullopt (exists and !replace). Returns the digests no item uses any more.
@@ -133,6 +137,9 @@ class Store {
 
   // The re-encryption key network.
   virtual std::int64_t put_rekey(const ReKeyRecord& rk) = 0;
+  // put_rekey unless `max_from_key` keys already start at rk's source key: then nullopt.
+  virtual std::optional<std::int64_t> put_rekey_bounded(const ReKeyRecord& rk,
+                                                        std::int64_t max_from_key) = 0;
   virtual std::optional<ReKeyRecord> rekey(std::int64_t id) = 0;
   virtual bool delete_rekey(std::int64_t id) = 0;
   virtual std::vector<ReKeyRecord> rekeys_created_by(UserId user) = 0;

@@ -10,6 +10,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "hopbox/private_files.h"
+
 namespace hopboxd {
 
 namespace fs = std::filesystem;
@@ -36,14 +38,7 @@ std::string pem_of(EVP_PKEY* key, X509* cert) {
 }
 
 void write_private(const fs::path& p, const std::string& text) {
-  const fs::path tmp = p.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out) throw std::runtime_error("cannot write " + tmp.string());
-  }
-  fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write);
-  fs::rename(tmp, p);
+  hopbox::files::write_private_file(p, text);
 }
 
 }  // namespace
@@ -54,7 +49,7 @@ TlsFiles self_signed_tls(const fs::path& data_dir) {
   if (fs::exists(cert_path) && fs::exists(key_path)) {
     return {read_text_file(cert_path), read_text_file(key_path)};
   }
-  fs::create_directories(dir);
+  hopbox::files::make_private_dir(dir);
   EVP_PKEY* key = EVP_EC_gen("P-256");
   X509* cert = X509_new();
   if (key == nullptr || cert == nullptr) throw std::runtime_error("cannot create TLS key");

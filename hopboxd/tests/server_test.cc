@@ -161,7 +161,7 @@ TEST_F(ServerTest, AnotherAccountIsDeniedEverywhere) {
   const std::int64_t share = install(alice, bob, v1::REKEY_KIND_SHARE);
   ASSERT_TRUE(upload(alice, "alice", "secret", "alice's data").ok());
   std::string got;
-  EXPECT_EQ(download(carol, "alice", "secret", got).error_code(), StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(download(carol, "alice", "secret", got).error_code(), StatusCode::NOT_FOUND);
   // carol cannot revoke alice's key, nor install a key starting at alice's device key.
   {
     grpc::ClientContext ctx;
@@ -185,7 +185,7 @@ TEST_F(ServerTest, AnotherAccountIsDeniedEverywhere) {
   }
   // bob's share does not let him re-share alice's item with carol.
   install(bob, carol, v1::REKEY_KIND_SHARE);
-  EXPECT_EQ(download(carol, "alice", "secret", got).error_code(), StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(download(carol, "alice", "secret", got).error_code(), StatusCode::NOT_FOUND);
   // carol cannot delete alice's item (it is not in carol's account) ...
   {
     grpc::ClientContext ctx;
@@ -219,7 +219,8 @@ TEST_F(ServerTest, RevocationTakesEffectOnTheNextDownload) {
   req.set_rekey_id(share);
   v1::RevokeReKeyResponse resp;
   ASSERT_TRUE(stub_->RevokeReKey(&ctx, req, &resp).ok());
-  EXPECT_EQ(download(bob, "alice", "doc", got).error_code(), StatusCode::PERMISSION_DENIED);
+  // As if it did not exist: another account learns nothing about items it cannot reach.
+  EXPECT_EQ(download(bob, "alice", "doc", got).error_code(), StatusCode::NOT_FOUND);
 }
 
 TEST_F(ServerTest, PoliciesLimitWhatAShareCarries) {
@@ -234,13 +235,13 @@ TEST_F(ServerTest, PoliciesLimitWhatAShareCarries) {
   ASSERT_TRUE(upload(alice, "alice", "taxes.pdf", "numbers", "work").ok());
   std::string got;
   EXPECT_TRUE(download(bob, "alice", "beach.jpg", got).ok());
-  EXPECT_EQ(download(bob, "alice", "taxes.pdf", got).error_code(), StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(download(bob, "alice", "taxes.pdf", got).error_code(), StatusCode::NOT_FOUND);
   v1::AccessPolicy expired;
   expired.set_expires_at(1);  // 1970
   grpc::Status s;
   install(alice, bob, v1::REKEY_KIND_SHARE, expired, &s);
   ASSERT_TRUE(s.ok());
-  EXPECT_EQ(download(bob, "alice", "taxes.pdf", got).error_code(), StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(download(bob, "alice", "taxes.pdf", got).error_code(), StatusCode::NOT_FOUND);
 }
 
 TEST_F(ServerTest, KilledDuringUploadLosesNothingAcknowledged) {
@@ -423,8 +424,8 @@ TEST_F(ServerTest, GracefulStopOnSigterm) {
 
 TEST_F(ServerTest, RefreshMakesALongChainItemLevelOneAgain) {
   // alice uploads from her second device a1; her primary a0 has no way to it (the own-device
-  // key goes a0 -> a1 only). bob reads it through the share, refreshes it for a0's key, and
-  // from then on a0 reads it with no re-encryption.
+  // key goes a0 -> a1 only). a1 refreshes it for a0's key, and from then on a0 reads it with no
+  // re-encryption. bob reads it through the share before and after, but may not refresh it.
   TestDevice a0, a1, b0;
   create_account("alice", a0);
   add_device(a0, a1);
@@ -436,11 +437,12 @@ TEST_F(ServerTest, RefreshMakesALongChainItemLevelOneAgain) {
   int hops = -1;
   ASSERT_TRUE(download(b0, "alice", "doc", got, &hops).ok());
   EXPECT_EQ(hops, 1);
+  // Her own device hears why it cannot read the item.
   EXPECT_EQ(download(a0, "alice", "doc", got, &hops).error_code(), StatusCode::PERMISSION_DENIED);
 
-  // b0 refreshes: decrypt what it got, make a level-1 capsule for a0's key.
+  // a1 refreshes: decrypt what it got, make a level-1 capsule for a0's key.
   grpc::ClientContext dctx;
-  b0.authorize(dctx);
+  a1.authorize(dctx);
   v1::DownloadRequest dreq;
   dreq.set_owner("alice");
   dreq.set_item_id("doc");
@@ -455,13 +457,11 @@ TEST_F(ServerTest, RefreshMakesALongChainItemLevelOneAgain) {
       std::vector<std::uint8_t>(header.capsule().begin(), header.capsule().end()));
   ASSERT_TRUE(c.ok());
   auto fresh = mupre::refresh(
-      *b0.key, *c,
+      *a1.key, *c,
       std::vector<std::uint8_t>(header.wrapped_key().begin(), header.wrapped_key().end()),
       mupre::ItemBinding{"doc", "alice"}, a0.key->public_key());
   ASSERT_TRUE(fresh.ok());
   const auto capsule = fresh->capsule.encode();
-  grpc::ClientContext rctx;
-  b0.authorize(rctx);
   v1::RefreshItemRequest req;
   req.set_owner("alice");
   req.set_item_id("doc");
@@ -469,11 +469,17 @@ TEST_F(ServerTest, RefreshMakesALongChainItemLevelOneAgain) {
   req.set_capsule(std::string(capsule.begin(), capsule.end()));
   req.set_wrapped_key(std::string(fresh->wrapped_key.begin(), fresh->wrapped_key.end()));
   v1::RefreshItemResponse resp;
+  // A share recipient may read the item but never write it.
+  grpc::ClientContext bctx;
+  b0.authorize(bctx);
+  EXPECT_EQ(stub_->RefreshItem(&bctx, req, &resp).error_code(), StatusCode::PERMISSION_DENIED);
+  grpc::ClientContext rctx;
+  a1.authorize(rctx);
   ASSERT_TRUE(stub_->RefreshItem(&rctx, req, &resp).ok());
   EXPECT_EQ(resp.version(), header.item().version() + 1);
   // The same refresh again is stale.
   grpc::ClientContext rctx2;
-  b0.authorize(rctx2);
+  a1.authorize(rctx2);
   EXPECT_EQ(stub_->RefreshItem(&rctx2, req, &resp).error_code(), StatusCode::ABORTED);
 
   ASSERT_TRUE(download(a0, "alice", "doc", got, &hops).ok());
@@ -481,6 +487,9 @@ TEST_F(ServerTest, RefreshMakesALongChainItemLevelOneAgain) {
   EXPECT_EQ(got, "payload stays");
   ASSERT_TRUE(download(a1, "alice", "doc", got, &hops).ok());
   EXPECT_EQ(hops, 1);
+  EXPECT_EQ(got, "payload stays");
+  ASSERT_TRUE(download(b0, "alice", "doc", got, &hops).ok());
+  EXPECT_EQ(hops, 2);
   EXPECT_EQ(got, "payload stays");
 }
 

@@ -78,14 +78,55 @@ TEST(SqliteStore, ChallengesAreSingleUseAndExpire) {
   const auto d = s.create_account("alice", device(1));
   ASSERT_TRUE(d.has_value());
   const Bytes c1(32, 7), c2(32, 8);
-  s.put_challenge(d->id, c1, 100);
-  s.put_challenge(d->id, c2, 100);
+  s.put_challenge(d->id, c1, 100, 16);
+  s.put_challenge(d->id, c2, 100, 16);
   EXPECT_TRUE(s.take_challenge(d->id, c1, 50));
   EXPECT_FALSE(s.take_challenge(d->id, c1, 50));   // used
   EXPECT_FALSE(s.take_challenge(d->id, c2, 100));  // expired
   s.put_session(Bytes(32, 9), d->id, 200);
   EXPECT_EQ(s.session_device(Bytes(32, 9), 199), d->id);
   EXPECT_FALSE(s.session_device(Bytes(32, 9), 200).has_value());
+}
+
+TEST(SqliteStore, OutstandingChallengesAreCappedAndExpiredStateIsPurged) {
+  TempDir dir;
+  SqliteStore s((dir.path() / "h.db").string());
+  const auto d = s.create_account("alice", device(1));
+  ASSERT_TRUE(d.has_value());
+  // Four allowed: the oldest of five makes way, the newest four stay usable.
+  for (std::uint8_t i = 0; i < 5; ++i) s.put_challenge(d->id, Bytes(32, i), 100 + i, 4);
+  EXPECT_FALSE(s.take_challenge(d->id, Bytes(32, 0), 50));
+  for (std::uint8_t i = 1; i < 5; ++i) EXPECT_TRUE(s.take_challenge(d->id, Bytes(32, i), 50));
+  // Expired challenges and sessions go; live ones stay.
+  s.put_challenge(d->id, Bytes(32, 20), 100, 4);
+  s.put_challenge(d->id, Bytes(32, 21), 300, 4);
+  s.put_session(Bytes(32, 30), d->id, 100);
+  s.put_session(Bytes(32, 31), d->id, 300);
+  s.purge_expired(200);
+  EXPECT_FALSE(s.session_device(Bytes(32, 30), 0).has_value());  // gone, even asked "before"
+  EXPECT_EQ(s.session_device(Bytes(32, 31), 200), d->id);
+  EXPECT_FALSE(s.take_challenge(d->id, Bytes(32, 20), 0));
+  EXPECT_TRUE(s.take_challenge(d->id, Bytes(32, 21), 200));
+}
+
+TEST(SqliteStore, ReKeysFromOneKeyAreBounded) {
+  TempDir dir;
+  SqliteStore s((dir.path() / "h.db").string());
+  const auto a = s.create_account("alice", device(1));
+  const auto b = s.create_account("bob", device(2));
+  ASSERT_TRUE(a && b);
+  ReKeyRecord r;
+  r.creator_device = a->id;
+  r.edge = Edge{0, a->id, b->id, EdgeKind::kShare, a->user_id, SharePolicy{}, std::nullopt};
+  r.rekey = {9};
+  r.from_fingerprint = a->fingerprint;
+  r.to_fingerprint = b->fingerprint;
+  const auto first = s.put_rekey_bounded(r, 2);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_TRUE(s.put_rekey_bounded(r, 2).has_value());
+  EXPECT_FALSE(s.put_rekey_bounded(r, 2).has_value());
+  ASSERT_TRUE(s.delete_rekey(*first));
+  EXPECT_TRUE(s.put_rekey_bounded(r, 2).has_value());
 }
 
 TEST(SqliteStore, ItemVersionsAndOrphanedPayloads) {
