@@ -72,7 +72,7 @@ class Attack : public ::testing::Test {
     return 0;
   }
 
-  TestServer server_;
+  TestServer server_{{"--recovery-wait-seconds", "0"}};
   std::unique_ptr<v1::Hopbox::Stub> stub_;
 };
 
@@ -219,23 +219,21 @@ struct Watch {
   }
 };
 
-void notify(v1::Hopbox::Stub& stub, const TestDevice& from, const TestDevice& to) {
+// A notification for every other device of `secondary`'s account: it announces that it takes
+// over (R1), which the service tells them.
+void announce(v1::Hopbox::Stub& stub, const TestDevice& secondary) {
   grpc::ClientContext ctx;
-  from.authorize(ctx);
-  v1::SendNotificationRequest req;
-  req.set_to_device_id(to.id);
-  req.set_kind("note");
-  req.set_body("hello");
-  v1::SendNotificationResponse resp;
-  ASSERT_TRUE(stub.SendNotification(&ctx, req, &resp).ok());
+  secondary.authorize(ctx);
+  v1::AnnouncePromotionResponse resp;
+  ASSERT_TRUE(stub.AnnouncePromotion(&ctx, v1::AnnouncePromotionRequest(), &resp).ok());
 }
 
 TEST_F(Attack, WatchStreamsPerDeviceAreBounded) {
-  TestDevice alice, phone;
+  TestDevice alice, phone, tablet;
   account("alice", alice);
   device(alice, phone);
-  notify(*stub_, alice, phone);
-  notify(*stub_, phone, alice);
+  device(alice, tablet);
+  announce(*stub_, tablet);
   std::vector<std::unique_ptr<Watch>> open;
   for (int i = 0; i < 4; ++i) {
     open.push_back(std::make_unique<Watch>(*stub_, phone));
@@ -250,10 +248,11 @@ TEST_F(Attack, WatchStreamsPerDeviceAreBounded) {
 }
 
 TEST_F(Attack, AWatchStreamEndsWhenItsDeviceIsRemoved) {
-  TestDevice alice, phone;
+  TestDevice alice, phone, tablet;
   account("alice", alice);
   device(alice, phone);
-  notify(*stub_, alice, phone);
+  device(alice, tablet);
+  announce(*stub_, tablet);
   Watch watch(*stub_, phone);
   ASSERT_TRUE(watch.delivered);
   {
@@ -278,7 +277,7 @@ TEST_F(Attack, AWatchStreamEndsWhenItsDeviceIsReplacedByARecovery) {
   account("alice", a1);
   device(a1, a2);
   ASSERT_TRUE(install_rekey(*stub_, a1, a2, v1::REKEY_KIND_OWN_DEVICE, {}, nullptr).ok());
-  notify(*stub_, a2, a1);
+  announce(*stub_, a2);
   Watch watch(*stub_, a1);
   ASSERT_TRUE(watch.delivered);
   // a2 takes over (R1): the old primary is lost, and its open stream must not keep listening.
