@@ -138,8 +138,11 @@ class Client {
   std::vector<std::string> protectors();
   // On a recovery user's primary: lets `user`'s pending new device `device_id` read `user`'s
   // data through the recovery key (after the short codes were compared out of band).
-  // With R3 set up, also returns this user's shares to the service: k of t so far.
-  std::pair<int, int> approve_recovery(const std::string& user, std::int64_t device_id);
+  // With R3 set up, also returns this user's shares to the service, for this request only:
+  // k of t so far. A non-empty expected_fingerprint (the one whose code was compared) must be
+  // the device's key.
+  std::pair<int, int> approve_recovery(const std::string& user, std::int64_t device_id,
+                                       const Bytes& expected_fingerprint = {});
   // A new device of a user who lost every device: keys made, registered as pending, and the
   // recovery users asked.
   static std::unique_ptr<Client> request_recovery(const std::filesystem::path& state_dir,
@@ -187,8 +190,10 @@ class Client {
   // A certificate by this device for another key of this user (a device or a recovery key),
   // followed by this device's chain: the new key's whole chain, leaf first.
   Bytes certify(const Bytes& signing_key, const Bytes& encryption_key);
-  // R3: opens the shares `user` left for this recovery key and returns them to the service.
-  std::pair<int, int> submit_shares(const std::string& user, const SealedSecretKey& rk);
+  // R3: opens the shares `user` left for this recovery key and returns them to the service,
+  // for one request (the pending device and its key's fingerprint).
+  std::pair<int, int> submit_shares(const std::string& user, const SealedSecretKey& rk,
+                                    std::int64_t device_id, const Bytes& fingerprint);
   // With a CA: throws ClientError (exit code 4) unless the item's signature and chain verify.
   void verify_header(const hopbox::v1::DownloadHeader& header, const std::string& owner_id,
                      const std::string& name);

@@ -50,8 +50,9 @@ bool answer_notification(Client& c, const v1::Notification& n, bool answer_yes, 
       if (n.kind() == "recovery-setup") {
         c.accept_protection(n.from_user());
       } else if (n.kind() == "recovery-request") {
-        const auto [valid, needed] =
-            c.approve_recovery(n.from_user(), entry["device_id"].get<std::int64_t>());
+        const auto fp = mupre::from_hex(body.is_object() ? body.value("fingerprint", "") : "");
+        const auto [valid, needed] = c.approve_recovery(
+            n.from_user(), entry["device_id"].get<std::int64_t>(), fp ? *fp : Bytes{});
         if (needed > 0) {
           entry["valid_shares"] = valid;
           entry["threshold"] = needed;

@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "certs/item_signature.h"
@@ -93,21 +94,40 @@ void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool 
     ++report.devices_kept;
   }
 
+  // R3: the threshold is set up again from this key (same users, same t). Its users get no
+  // direct key: with t > 1 that would let each of them recover the account alone.
+  v1::ThresholdRecovery threshold_setup;
+  std::vector<std::string> threshold_users;
+  {
+    grpc::ClientContext ctx;
+    authorize(ctx);
+    const grpc::Status s =
+        stub_->GetThresholdRecovery(&ctx, v1::GetThresholdRecoveryRequest(), &threshold_setup);
+    if (s.error_code() != grpc::StatusCode::NOT_FOUND) check(s, "reading the recovery set-up");
+    for (const auto& p : threshold_setup.protectors()) threshold_users.push_back(p.user());
+  }
+  const auto in_threshold = [&](const std::string& u) {
+    return std::find(threshold_users.begin(), threshold_users.end(), u) != threshold_users.end();
+  };
+
   // Shares and recovery keys the lost primary had made, made anew from this device's key.
   for (const auto& r : shares()) {
     if (r.from_fingerprint() != lost.encryption_key_fingerprint() || r.to_user().empty()) {
       continue;
     }
+    // Keys the service opened for one recovery request are not the account's set-up.
+    if (r.only_towards_device_id() != 0) continue;
     if (r.kind() == v1::REKEY_KIND_SHARE) {
       const v1::Device target = trusted_primary(r.to_user());
       auto pk = mupre::PublicKey::decode(bytes_of(target.keys().encryption_key()));
       if (!pk) continue;
       install_rekey(*pk, v1::REKEY_KIND_SHARE, r.policy());
       ++report.shares_remade;
-    } else if (r.kind() == v1::REKEY_KIND_RECOVERY) {
-      install_recovery_edge(r.to_user(), r.to_device_id());
+    } else if (r.kind() == v1::REKEY_KIND_RECOVERY && !in_threshold(r.to_user())) {
+      install_recovery_edge(r.to_user(), r.to_device_id());  // R2
     }
   }
+  if (!threshold_users.empty()) set_threshold(threshold_setup.threshold(), threshold_users);
 
   // Every item: a new capsule for this key, signed by this device (paper 4.5).
   if (!refresh_items) return;
@@ -182,7 +202,7 @@ std::vector<std::string> Client::protectors() {
   const v1::Device me = primary_of("");
   std::vector<std::string> out;
   for (const auto& r : shares()) {
-    if (r.kind() == v1::REKEY_KIND_RECOVERY &&
+    if (r.kind() == v1::REKEY_KIND_RECOVERY && r.only_towards_device_id() == 0 &&
         r.from_fingerprint() == me.encryption_key_fingerprint()) {
       out.push_back(r.to_user());
     }
@@ -190,7 +210,8 @@ std::vector<std::string> Client::protectors() {
   return out;
 }
 
-std::pair<int, int> Client::approve_recovery(const std::string& user, std::int64_t device_id) {
+std::pair<int, int> Client::approve_recovery(const std::string& user, std::int64_t device_id,
+                                             const Bytes& expected_fingerprint) {
   const auto it = state_.recovery_keys.find(user);
   if (it == state_.recovery_keys.end()) {
     throw ClientError("this device holds no recovery key for " + user, 3);
@@ -204,13 +225,18 @@ std::pair<int, int> Client::approve_recovery(const std::string& user, std::int64
     if (!d.pending_recovery()) throw ClientError("that device is not waiting for a recovery", 3);
     auto pk = mupre::PublicKey::decode(bytes_of(d.keys().encryption_key()));
     if (!pk) throw ClientError("the service returned a damaged key", 4);
+    const Bytes fingerprint(pk->fingerprint().begin(), pk->fingerprint().end());
+    if (!expected_fingerprint.empty() && fingerprint != expected_fingerprint) {
+      throw ClientError("the device's key is not the one whose code was compared", 4);
+    }
     install_rekey(*pk, v1::REKEY_KIND_RECOVERY, v1::AccessPolicy(), user, &rk);
-    return submit_shares(user, rk);
+    return submit_shares(user, rk, device_id, fingerprint);
   }
   throw ClientError(user + " has no device " + std::to_string(device_id), 3);
 }
 
-std::pair<int, int> Client::submit_shares(const std::string& user, const SealedSecretKey& rk) {
+std::pair<int, int> Client::submit_shares(const std::string& user, const SealedSecretKey& rk,
+                                          std::int64_t device_id, const Bytes& fingerprint) {
   v1::ThresholdRecovery config;
   {
     grpc::ClientContext ctx;
@@ -238,6 +264,8 @@ std::pair<int, int> Client::submit_shares(const std::string& user, const SealedS
     authorize(ctx);
     v1::SubmitRecoverySharesRequest req;
     req.set_user(user);
+    req.set_device_id(device_id);  // this approval is for this request only
+    req.set_encryption_key_fingerprint(string_of(fingerprint));
     for (std::size_t at = 0; at < plain->size(); at += mupre::kShareSize) {
       req.add_shares(string_of(std::span(*plain).subspan(at, mupre::kShareSize)));
     }
