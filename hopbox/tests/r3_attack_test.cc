@@ -221,6 +221,18 @@ TEST_F(R3Attack, ApprovalsOfAnExpiredRequestDoNotCount) {
   EXPECT_FALSE(recovers("alice4"));
 }
 
+// alice (who still has her primary) removes a pending request bob had approved. bob's approval
+// must not count for the next request, which only carol approved.
+TEST_F(R3Attack, ApprovalsOfARemovedRequestDoNotCount) {
+  protect_alice(2);
+  request("alice3", "--via bob");
+  EXPECT_EQ(approve("bob"), (std::vector<int>{1}));
+  ok("alice1", "device remove " + std::to_string(device_id("alice3")));
+  request("alice4", "--via carol");
+  EXPECT_EQ(approve("carol"), (std::vector<int>{1}));
+  EXPECT_FALSE(recovers("alice4"));
+}
+
 // A request reached t and had keys opened for it; then alice (who still had her primary) set a
 // new threshold. The old keys, approvals and "installed" flag go; the new set-up works for a
 // new request.
