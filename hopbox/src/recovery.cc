@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "certs/item_signature.h"
 #include "certs/requests.h"
@@ -21,6 +22,34 @@ namespace hopbox {
 namespace v1 = hopbox::v1;
 namespace fs = std::filesystem;
 using namespace internal;
+
+namespace {
+
+void put_field(Bytes& m, std::string_view v) {
+  const auto n = static_cast<std::uint32_t>(v.size());
+  for (int i = 3; i >= 0; --i) m.push_back(static_cast<std::uint8_t>(n >> (8 * i)));
+  m.insert(m.end(), v.begin(), v.end());
+}
+
+// What the primary signs of an R3 set-up (docs/formats.md): all of it but the signature, so
+// that the cloud can change neither t nor the users nor their material.
+Bytes threshold_message(const std::string& user, const v1::ThresholdRecovery& c) {
+  static constexpr char kLabel[] = "hopbox v1 R3 set-up";
+  Bytes m(kLabel, kLabel + sizeof kLabel);  // the label and its NUL
+  put_field(m, user);
+  put_field(m, std::to_string(c.threshold()));
+  for (const auto& p : c.protectors()) {
+    put_field(m, p.user());
+    put_field(m, std::to_string(p.recovery_key_device()));
+    put_field(m, p.sealed_rekey());
+    put_field(m, p.commitments());
+    put_field(m, p.shares_capsule());
+    put_field(m, p.shares_sealed());
+  }
+  return m;
+}
+
+}  // namespace
 
 Client::RecoveryReport Client::recover_as_primary(bool keep_devices, bool refresh_items) {
   RecoveryReport report;
@@ -105,6 +134,19 @@ void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool 
         stub_->GetThresholdRecovery(&ctx, v1::GetThresholdRecoveryRequest(), &threshold_setup);
     if (s.error_code() != grpc::StatusCode::NOT_FOUND) check(s, "reading the recovery set-up");
     for (const auto& p : threshold_setup.protectors()) threshold_users.push_back(p.user());
+  }
+  if (trust_ && !threshold_users.empty()) {
+    // t and the users come from the service: made again only as the lost primary signed them,
+    // or a cloud could lower t and hand one recovery user the account.
+    trust_->verify_device(lost.keys(), state_.user);
+    if (!certs::verify_signature(bytes_of(lost.keys().signing_key()),
+                                 threshold_message(state_.user, threshold_setup),
+                                 bytes_of(threshold_setup.signature()))) {
+      throw ClientError(
+          "the threshold recovery set-up the service returned is not the one the lost primary "
+          "signed: it was not made again; set it up with `hopbox recovery threshold`",
+          4);
+    }
   }
   const auto in_threshold = [&](const std::string& u) {
     return std::find(threshold_users.begin(), threshold_users.end(), u) != threshold_users.end();
@@ -345,6 +387,8 @@ void Client::set_threshold(int threshold_count, const std::vector<std::string>& 
         mine)));
     sodium_memzero(mine.data(), mine.size());
   }
+  config.set_user(state_.user);
+  config.set_signature(string_of(signer()(threshold_message(state_.user, config))));
   {
     grpc::ClientContext ctx;
     authorize(ctx);

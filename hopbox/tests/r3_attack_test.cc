@@ -207,6 +207,37 @@ TEST_F(R3Attack, AfterARecoveryNoApproverRecoversAloneAndASecondRecoveryWorks) {
   EXPECT_EQ(ok("alice5", "recovery status")["protected_by"].size(), 0u);
 }
 
+// The cloud lowers t to 1 in the stored set-up before the new primary makes it again: the new
+// primary refuses to (the lost primary signed t = 2), so no single recovery user is handed the
+// account, and it says so.
+TEST_F(R3Attack, ACloudThatLowersTheThresholdBeforeTheSetUpIsMadeAgainIsCaught) {
+  protect_alice(2);
+  request("alice3", "--via bob --via carol");
+  EXPECT_EQ(approve("bob"), (std::vector<int>{1}));
+  EXPECT_EQ(approve("carol"), (std::vector<int>{2}));
+  const auto stored = cloud_sql("SELECT config FROM r3_setups");
+  ASSERT_EQ(stored.size(), 1u);
+  v1::ThresholdRecovery setup;
+  ASSERT_TRUE(setup.ParseFromString(stored[0]));
+  EXPECT_FALSE(setup.signature().empty());
+  setup.set_threshold(1);
+  const std::string tampered = setup.SerializeAsString();
+  cloud_sql("UPDATE r3_setups SET config = X'" +
+            mupre::to_hex(std::span(reinterpret_cast<const std::uint8_t*>(tampered.data()),
+                                    tampered.size())) +
+            "'");
+  const CliRun r = hopbox("alice3", "recover --via bob");
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_NE(last_error().find("not the one the lost primary signed"), std::string::npos)
+      << last_error();
+  // Not made again with t = 1 (nor with anything else): the cloud's version is all there is,
+  // and no recovery user has a key of their own from the new primary.
+  const auto after = cloud_sql("SELECT config FROM r3_setups");
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_TRUE(after[0] == tampered) << "the set-up was made again from what the cloud returned";
+  EXPECT_EQ(ok("alice3", "recovery status")["protected_by"].size(), 0u);
+}
+
 // bob approved a request that then expired. His approval must not count for the next request,
 // which only carol approved.
 TEST_F(R3Attack, ApprovalsOfAnExpiredRequestDoNotCount) {

@@ -205,6 +205,7 @@ Status HopboxService::ReencryptChallenge(Ctx* ctx, const v1::ReencryptChallengeR
 namespace {
 
 constexpr std::size_t kMaxProtectors = 16;
+constexpr std::size_t kMaxSignature = 256;  // DER ECDSA P-256 is at most 72 bytes
 const std::uint8_t kR3Info[] = {'h', 'o', 'p', 'b', 'o', 'x', ' ', 'v', '1', ' ', 'R', '3'};
 
 }  // namespace
@@ -226,6 +227,7 @@ Status HopboxService::PutThresholdRecovery(Ctx* ctx, const v1::ThresholdRecovery
       store_.put_threshold_config(caller.user_id, {});
       return Status::OK;
     }
+    if (req->signature().size() > kMaxSignature) return invalid("signature: too large");
     if (n > kMaxProtectors || req->threshold() < 1 ||
         static_cast<std::size_t>(req->threshold()) > n) {
       return invalid("threshold: 1 <= t <= n <= 16");
