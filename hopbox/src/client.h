@@ -206,8 +206,10 @@ class Client {
   // A certificate by this device for another key of this user (a device or a recovery key),
   // followed by this device's chain: the new key's whole chain, leaf first.
   Bytes certify(const Bytes& signing_key, const Bytes& encryption_key);
-  // R3: opens the shares `user` left for this recovery key and returns them to the service.
-  std::pair<int, int> submit_shares(const std::string& user, const SealedSecretKey& rk);
+  // R3: opens the shares `user` left for this recovery key and returns them to the service,
+  // for one request (the pending device and its key's fingerprint).
+  std::pair<int, int> submit_shares(const std::string& user, const SealedSecretKey& rk,
+                                    std::int64_t device_id, const Bytes& fingerprint);
   // With a CA: throws ClientError (exit code 4) unless the item's signature and chain verify.
   void verify_header(const hopbox::v1::DownloadHeader& header, const std::string& owner_id,
                      const std::string& name);

@@ -3,7 +3,9 @@
 #include <grpcpp/grpcpp.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "certs/item_signature.h"
 #include "certs/requests.h"
@@ -20,6 +22,34 @@ namespace hopbox {
 namespace v1 = hopbox::v1;
 namespace fs = std::filesystem;
 using namespace internal;
+
+namespace {
+
+void put_field(Bytes& m, std::string_view v) {
+  const auto n = static_cast<std::uint32_t>(v.size());
+  for (int i = 3; i >= 0; --i) m.push_back(static_cast<std::uint8_t>(n >> (8 * i)));
+  m.insert(m.end(), v.begin(), v.end());
+}
+
+// What the primary signs of an R3 set-up (docs/formats.md): all of it but the signature, so
+// that the cloud can change neither t nor the users nor their material.
+Bytes threshold_message(const std::string& user, const v1::ThresholdRecovery& c) {
+  static constexpr char kLabel[] = "hopbox v1 R3 set-up";
+  Bytes m(kLabel, kLabel + sizeof kLabel);  // the label and its NUL
+  put_field(m, user);
+  put_field(m, std::to_string(c.threshold()));
+  for (const auto& p : c.protectors()) {
+    put_field(m, p.user());
+    put_field(m, std::to_string(p.recovery_key_device()));
+    put_field(m, p.sealed_rekey());
+    put_field(m, p.commitments());
+    put_field(m, p.shares_capsule());
+    put_field(m, p.shares_sealed());
+  }
+  return m;
+}
+
+}  // namespace
 
 Client::RecoveryReport Client::recover_as_primary(bool keep_devices, bool refresh_items) {
   RecoveryReport report;
@@ -100,21 +130,53 @@ void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool 
     ++report.devices_kept;
   }
 
+  // R3: the threshold is set up again from this key (same users, same t). Its users get no
+  // direct key: with t > 1 that would let each of them recover the account alone.
+  v1::ThresholdRecovery threshold_setup;
+  std::vector<std::string> threshold_users;
+  {
+    grpc::ClientContext ctx;
+    authorize(ctx);
+    const grpc::Status s =
+        stub_->GetThresholdRecovery(&ctx, v1::GetThresholdRecoveryRequest(), &threshold_setup);
+    if (s.error_code() != grpc::StatusCode::NOT_FOUND) check(s, "reading the recovery set-up");
+    for (const auto& p : threshold_setup.protectors()) threshold_users.push_back(p.user());
+  }
+  if (trust_ && !threshold_users.empty()) {
+    // t and the users come from the service: made again only as the lost primary signed them,
+    // or a cloud could lower t and hand one recovery user the account.
+    trust_->verify_device(lost.keys(), state_.user);
+    if (!certs::verify_signature(bytes_of(lost.keys().signing_key()),
+                                 threshold_message(state_.user, threshold_setup),
+                                 bytes_of(threshold_setup.signature()))) {
+      throw ClientError(
+          "the threshold recovery set-up the service returned is not the one the lost primary "
+          "signed: it was not made again; set it up with `hopbox recovery threshold`",
+          4);
+    }
+  }
+  const auto in_threshold = [&](const std::string& u) {
+    return std::find(threshold_users.begin(), threshold_users.end(), u) != threshold_users.end();
+  };
+
   // Shares and recovery keys the lost primary had made, made anew from this device's key.
   for (const auto& r : shares()) {
     if (r.from_fingerprint() != lost.encryption_key_fingerprint() || r.to_user().empty()) {
       continue;
     }
+    // Keys the service opened for one recovery request are not the account's set-up.
+    if (r.only_towards_device_id() != 0) continue;
     if (r.kind() == v1::REKEY_KIND_SHARE) {
       const v1::Device target = trusted_primary(r.to_user());
       auto pk = mupre::PublicKey::decode(bytes_of(target.keys().encryption_key()));
       if (!pk) continue;
       install_rekey(*pk, v1::REKEY_KIND_SHARE, r.policy());
       ++report.shares_remade;
-    } else if (r.kind() == v1::REKEY_KIND_RECOVERY) {
-      install_recovery_edge(r.to_user(), r.to_device_id());
+    } else if (r.kind() == v1::REKEY_KIND_RECOVERY && !in_threshold(r.to_user())) {
+      install_recovery_edge(r.to_user(), r.to_device_id());  // R2
     }
   }
+  if (!threshold_users.empty()) set_threshold(threshold_setup.threshold(), threshold_users);
 
   // Every item: a new capsule for this key, signed by this device (paper 4.5).
   if (!refresh_items) return;
@@ -252,7 +314,7 @@ std::vector<std::string> Client::protectors() {
   const v1::Device me = primary_of("");
   std::vector<std::string> out;
   for (const auto& r : shares()) {
-    if (r.kind() == v1::REKEY_KIND_RECOVERY &&
+    if (r.kind() == v1::REKEY_KIND_RECOVERY && r.only_towards_device_id() == 0 &&
         r.from_fingerprint() == me.encryption_key_fingerprint()) {
       out.push_back(r.to_user());
     }
@@ -274,10 +336,12 @@ std::pair<int, int> Client::approve_recovery(const std::string& user,
   auto pk = mupre::PublicKey::decode(bytes_of(request.keys().encryption_key()));
   if (!pk) throw ClientError("the recovery request carries a damaged key", 4);
   install_rekey(*pk, v1::REKEY_KIND_RECOVERY, v1::AccessPolicy(), user, &rk);
-  return submit_shares(user, rk);
+  return submit_shares(user, rk, request.device_id(),
+                       Bytes(pk->fingerprint().begin(), pk->fingerprint().end()));
 }
 
-std::pair<int, int> Client::submit_shares(const std::string& user, const SealedSecretKey& rk) {
+std::pair<int, int> Client::submit_shares(const std::string& user, const SealedSecretKey& rk,
+                                          std::int64_t device_id, const Bytes& fingerprint) {
   v1::ThresholdRecovery config;
   {
     grpc::ClientContext ctx;
@@ -305,6 +369,8 @@ std::pair<int, int> Client::submit_shares(const std::string& user, const SealedS
     authorize(ctx);
     v1::SubmitRecoverySharesRequest req;
     req.set_user(user);
+    req.set_device_id(device_id);  // this approval is for this request only
+    req.set_encryption_key_fingerprint(string_of(fingerprint));
     for (std::size_t at = 0; at < plain->size(); at += mupre::kShareSize) {
       req.add_shares(string_of(std::span(*plain).subspan(at, mupre::kShareSize)));
     }
@@ -384,6 +450,8 @@ void Client::set_threshold(int threshold_count, const std::vector<std::string>& 
         mine)));
     sodium_memzero(mine.data(), mine.size());
   }
+  config.set_user(state_.user);
+  config.set_signature(string_of(signer()(threshold_message(state_.user, config))));
   {
     grpc::ClientContext ctx;
     authorize(ctx);

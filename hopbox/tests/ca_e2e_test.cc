@@ -7,6 +7,7 @@
 #include "certs/certificate.h"
 #include "e2e_fixture.h"
 #include "mupre/hex.h"
+#include "mupre/keys.h"
 #include "mupre/shamir.h"
 #include "test_client.h"
 
@@ -365,6 +366,13 @@ TEST_F(WithCa, R3AnyTwoOfThreeRecoveryUsersRecoverTogetherNoneAloneAndABadShareI
     carol.authorize(ctx);
     v1::SubmitRecoverySharesRequest req;
     req.set_user("alice");
+    // For alice3's request, named with its key: the shares themselves are what is wrong.
+    req.set_device_id(state_of("alice3")["device_id"].get<std::int64_t>());
+    const auto pk = mupre::PublicKey::decode(
+        *mupre::from_hex(state_of("alice3")["public_key"].get<std::string>()));
+    ASSERT_TRUE(static_cast<bool>(pk));
+    req.set_encryption_key_fingerprint(
+        std::string(pk->fingerprint().begin(), pk->fingerprint().end()));
     for (int i = 0; i < 3; ++i) {
       std::array<std::uint8_t, mupre::kShareSize> bad;
       mupre::Share(2, mupre::bls12_381::scalar_random_nonzero()).encode(bad);

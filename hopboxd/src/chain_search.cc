@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <tuple>
 #include <utility>
 
 namespace hopboxd {
@@ -22,8 +23,9 @@ bool policy_admits(const SharePolicy& p, const ItemView& item) {
 namespace {
 
 // Phase 0: still on the owner's side; phase 1: after the one share edge (or on the
-// requester's side when owner and requester are the same user).
-using State = std::pair<DeviceKeyId, int>;
+// requester's side when owner and requester are the same user). The third member is the
+// device the next edge must reach (after an edge bound to one request), or 0.
+using State = std::tuple<DeviceKeyId, int, DeviceKeyId>;
 
 bool usable(const Edge& e, int phase, const ChainQuery& q, int& next_phase) {
   if (e.expires && *e.expires <= q.now) return false;
@@ -49,22 +51,25 @@ std::optional<std::vector<EdgeId>> find_chain(const ChainQuery& q, const std::ve
   // Breadth-first over (node, phase); parent links rebuild the chain.
   std::map<State, std::pair<State, EdgeId>> parent;
   std::deque<std::pair<State, unsigned>> queue;
-  const State start{q.holder, 0};
+  const State start{q.holder, 0, 0};
   parent[start] = {start, 0};
   queue.push_back({start, 0});
   while (!queue.empty()) {
     const auto [state, depth] = queue.front();
     queue.pop_front();
     if (depth == q.max_hops) continue;
-    const auto it = out.find(state.first);
+    const auto [node, phase, towards] = state;
+    const auto it = out.find(node);
     if (it == out.end()) continue;
     for (const Edge* e : it->second) {
       int next_phase = 0;
-      if (!usable(*e, state.second, q, next_phase)) continue;
-      const State next{e->to, next_phase};
+      if (towards != 0 && e->to != towards) continue;
+      if (!usable(*e, phase, q, next_phase)) continue;
+      const State next{e->to, next_phase, e->only_towards};
       if (parent.count(next) != 0) continue;
       parent[next] = {state, e->id};
-      if (e->to == q.target) {
+      // A chain cannot end on a bound edge: the device it is bound to must follow.
+      if (e->to == q.target && e->only_towards == 0) {
         std::vector<EdgeId> chain;
         for (State s = next; s != start; s = parent[s].first) chain.push_back(parent[s].second);
         std::reverse(chain.begin(), chain.end());

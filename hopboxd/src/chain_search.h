@@ -38,6 +38,9 @@ struct Edge {
   UserId user = 0;
   SharePolicy policy;                   // kShare only
   std::optional<std::int64_t> expires;  // unix seconds; absent: never
+  // Nonzero: the edge is admissible only when the next edge of the chain reaches this device
+  // (R3 keys opened by the service serve one recovery request, never another).
+  DeviceKeyId only_towards = 0;
 };
 
 struct ItemView {

@@ -244,6 +244,7 @@ Status HopboxService::RemoveDevice(Ctx* ctx, const v1::RemoveDeviceRequest* req,
       return Status(StatusCode::FAILED_PRECONDITION,
                     "a device replaced by a recovery stays locked out; it cannot be removed");
     }
+    store_.clear_recovery_approvals(target->id);
     for (const std::int64_t id : store_.remove_device(target->id)) {
       reencryptor_.invalidate_edge(id);
     }
@@ -641,6 +642,7 @@ Status HopboxService::ListReKeys(Ctx* ctx, const v1::ListReKeysRequest*,
       info.set_from_fingerprint(string_of(r.from_fingerprint));
       info.set_to_fingerprint(string_of(r.to_fingerprint));
       info.set_to_device_id(r.edge.to);
+      info.set_only_towards_device_id(r.edge.only_towards);
       if (const auto to = store_.device(r.edge.to)) info.set_to_user(to->user);
       info.mutable_policy()->set_scope(static_cast<v1::AccessPolicy::Scope>(r.edge.policy.scope));
       info.mutable_policy()->set_folder(r.edge.policy.folder);
@@ -706,6 +708,7 @@ Status HopboxService::SendNotification(Ctx* ctx, const v1::SendNotificationReque
           return Status(StatusCode::PERMISSION_DENIED,
                         "recovery_refused: that device did not ask this account");
         }
+        store_.refuse_recovery_approvals(to->id, caller.user_id);  // no longer counts (R3)
         if (store_.refuse_recovery_request(to->id, caller.user_id)) {
           // Everyone asked said no: the request ends, freeing its place.
           spdlog::info("recovery request of device {} refused by every recovery user", to->id);
@@ -794,32 +797,6 @@ Status HopboxService::AckNotification(Ctx* ctx, const v1::AckNotificationRequest
     if (!store_.ack_notification(caller.id, req->notification_id())) {
       return Status(StatusCode::NOT_FOUND, "no such notification for this device");
     }
-    return Status::OK;
-  });
-}
-
-// ---- Recovery material ----
-
-Status HopboxService::PutRecoveryBlob(Ctx* ctx, const v1::PutRecoveryBlobRequest* req,
-                                      v1::PutRecoveryBlobResponse*) {
-  return authenticated(ctx, "PutRecoveryBlob", [&](const DeviceRecord& caller) {
-    if (!valid_item_id(req->name())) return invalid("name: 1 to 128 of [A-Za-z0-9._-]");
-    if (req->blob().size() > kMaxBlob) return invalid("blob: at most 1 MiB");
-    store_.put_recovery_blob(caller.user_id, req->name(), bytes_of(req->blob()));
-    return Status::OK;
-  });
-}
-
-Status HopboxService::GetRecoveryBlob(Ctx* ctx, const v1::GetRecoveryBlobRequest* req,
-                                      v1::GetRecoveryBlobResponse* resp) {
-  return authenticated(ctx, "GetRecoveryBlob", [&](const DeviceRecord& caller) {
-    if (!valid_item_id(req->name())) return invalid("name: 1 to 128 of [A-Za-z0-9._-]");
-    if (!req->user().empty() && req->user() != caller.user) {
-      return Status(StatusCode::PERMISSION_DENIED, "recovery material of another account");
-    }
-    const auto blob = store_.recovery_blob(caller.user_id, req->name());
-    if (!blob) return Status(StatusCode::NOT_FOUND, "no such recovery blob");
-    resp->set_blob(string_of(*blob));
     return Status::OK;
   });
 }

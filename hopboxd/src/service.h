@@ -64,10 +64,6 @@ class HopboxService final : public hopbox::v1::Hopbox::Service {
                                 hopbox::v1::SendNotificationResponse* resp) override;
   grpc::Status AckNotification(Ctx* ctx, const hopbox::v1::AckNotificationRequest* req,
                                hopbox::v1::AckNotificationResponse* resp) override;
-  grpc::Status PutRecoveryBlob(Ctx* ctx, const hopbox::v1::PutRecoveryBlobRequest* req,
-                               hopbox::v1::PutRecoveryBlobResponse* resp) override;
-  grpc::Status GetRecoveryBlob(Ctx* ctx, const hopbox::v1::GetRecoveryBlobRequest* req,
-                               hopbox::v1::GetRecoveryBlobResponse* resp) override;
   grpc::Status RefreshItem(Ctx* ctx, const hopbox::v1::RefreshItemRequest* req,
                            hopbox::v1::RefreshItemResponse* resp) override;
   grpc::Status RemoveDevice(Ctx* ctx, const hopbox::v1::RemoveDeviceRequest* req,
@@ -114,7 +110,8 @@ class HopboxService final : public hopbox::v1::Hopbox::Service {
   std::optional<hopbox::v1::ThresholdRecovery> threshold_config(UserId user);
   // A pending new device whose recovery request is older than the limit.
   bool recovery_expired(const DeviceRecord& d) const;
-  hopbox::v1::RecoveryProgress recovery_progress(UserId user,
+  // R3 progress of one request (a pending device's id).
+  hopbox::v1::RecoveryProgress recovery_progress(std::int64_t request,
                                                  const hopbox::v1::ThresholdRecovery& config);
   // With the CA configured: PERMISSION_DENIED unless d's chain certifies its keys for `user`.
   grpc::Status check_certificate(const std::string& user, const DeviceRecord& d) const;

@@ -27,7 +27,6 @@ inline constexpr std::size_t kMaxName = 255;
 inline constexpr std::size_t kMaxItemId = 128;
 inline constexpr std::size_t kMaxMetadata = mupre::kMaxMetadataSize + 64;
 inline constexpr std::size_t kMaxBody = 64 * 1024;
-inline constexpr std::size_t kMaxBlob = 1 << 20;
 inline constexpr std::size_t kMaxCertChain = 64 * 1024;
 inline constexpr std::size_t kDownloadChunk = 1 << 20;
 inline constexpr std::int64_t kMaxInboxFromOneAccount = 16;

@@ -36,6 +36,7 @@ void HopboxService::drop_recovery(const RecoveryRequestRecord& r, std::int64_t b
   n.mutable_recovery_cancelled()->set_device_id(r.device);
   // Sent in the name of the device that ended it: the recovering one may be removed below.
   for (const auto to : recovery_audience(r.user_id, r.device, {})) notify(to, by_device, n);
+  store_.clear_recovery_approvals(r.device);
   if (r.new_device) {
     for (const std::int64_t id : store_.remove_device(r.device)) reencryptor_.invalidate_edge(id);
   } else {
@@ -107,6 +108,7 @@ Status HopboxService::PromoteDevice(Ctx* ctx, const v1::PromoteDeviceRequest* re
                     "device of the account");
     }
     store_.delete_recovery_request(caller.id);
+    store_.clear_recovery_approvals(caller.id);  // the request is complete
     spdlog::info("device {} replaced lost primary {} of account {}", caller.id,
                  req->lost_device_id(), caller.user_id);
     // Paper 4.5: whoever shares with the account is told, so that their clients make share
@@ -220,6 +222,7 @@ Status HopboxService::RequestRecovery(Ctx*, const v1::RequestRecoveryRequest* re
     for (const auto& existing : store_.devices_of(*user)) {
       if (recovery_expired(existing)) {
         spdlog::info("recovery request of device {} for account {} expired", existing.id, *user);
+        store_.clear_recovery_approvals(existing.id);
         for (const std::int64_t id : store_.remove_device(existing.id)) {
           reencryptor_.invalidate_edge(id);
         }
@@ -400,18 +403,14 @@ Status HopboxService::ReencryptChallenge(Ctx* ctx, const v1::ReencryptChallengeR
 
 namespace {
 
-constexpr char kThresholdConfig[] = "r3:config";
 constexpr std::size_t kMaxProtectors = 16;
+constexpr std::size_t kMaxSignature = 256;  // DER ECDSA P-256 is at most 72 bytes
 const std::uint8_t kR3Info[] = {'h', 'o', 'p', 'b', 'o', 'x', ' ', 'v', '1', ' ', 'R', '3'};
-
-std::string share_blob(const std::string& protector) {
-  return "r3:share:" + protector;
-}
 
 }  // namespace
 
 std::optional<v1::ThresholdRecovery> HopboxService::threshold_config(UserId user) {
-  const auto blob = store_.recovery_blob(user, kThresholdConfig);
+  const auto blob = store_.threshold_config(user);
   if (!blob || blob->empty()) return std::nullopt;
   v1::ThresholdRecovery config;
   if (!config.ParseFromArray(blob->data(), static_cast<int>(blob->size()))) return std::nullopt;
@@ -424,9 +423,10 @@ Status HopboxService::PutThresholdRecovery(Ctx* ctx, const v1::ThresholdRecovery
     if (!caller.primary) return Status(StatusCode::PERMISSION_DENIED, "only the primary");
     const auto n = static_cast<std::size_t>(req->protectors_size());
     if (n == 0) {  // withdrawn
-      store_.put_recovery_blob(caller.user_id, kThresholdConfig, {});
+      store_.put_threshold_config(caller.user_id, {});
       return Status::OK;
     }
+    if (req->signature().size() > kMaxSignature) return invalid("signature: too large");
     if (n > kMaxProtectors || req->threshold() < 1 ||
         static_cast<std::size_t>(req->threshold()) > n) {
       return invalid("threshold: 1 <= t <= n <= 16");
@@ -452,10 +452,8 @@ Status HopboxService::PutThresholdRecovery(Ctx* ctx, const v1::ThresholdRecovery
     }
     v1::ThresholdRecovery config = *req;
     config.set_user(caller.user);
-    const std::string encoded = config.SerializeAsString();
-    for (const auto& p : req->protectors())
-      store_.put_recovery_blob(caller.user_id, share_blob(p.user()), {});
-    store_.put_recovery_blob(caller.user_id, kThresholdConfig, bytes_of(encoded));
+    // Whole: approvals given under the old set-up are for other shares and go with it.
+    store_.put_threshold_config(caller.user_id, bytes_of(config.SerializeAsString()));
     return Status::OK;
   });
 }
@@ -476,21 +474,23 @@ Status HopboxService::GetThresholdRecovery(Ctx* ctx, const v1::GetThresholdRecov
   });
 }
 
-v1::RecoveryProgress HopboxService::recovery_progress(UserId user,
+v1::RecoveryProgress HopboxService::recovery_progress(std::int64_t request,
                                                       const v1::ThresholdRecovery& config) {
   v1::RecoveryProgress out;
   out.set_threshold(config.threshold());
+  out.set_device_id(request);
+  const auto approvals = store_.recovery_approvals(request);
   for (const auto& p : config.protectors()) {
-    const auto shares = store_.recovery_blob(user, share_blob(p.user()));
-    if (shares && !shares->empty()) {
-      out.set_valid(out.valid() + 1);
-      out.add_approved_by(p.user());
+    for (const auto& a : approvals) {
+      if (a.approver_name != p.user()) continue;
+      if (!a.shares.empty()) {
+        out.set_valid(out.valid() + 1);
+        out.add_approved_by(p.user());
+      }
+      if (a.bad) out.add_bad_shares_from(p.user());
     }
-    const auto bad = store_.recovery_blob(user, "r3:bad:" + p.user());
-    if (bad && !bad->empty()) out.add_bad_shares_from(p.user());
   }
-  const auto installed = store_.recovery_blob(user, "r3:installed");
-  out.set_keys_installed(installed && !installed->empty());
+  out.set_keys_installed(store_.recovery_installed(request));
   return out;
 }
 
@@ -507,9 +507,16 @@ Status HopboxService::SubmitRecoveryShares(Ctx* ctx, const v1::SubmitRecoverySha
     }
     if (position < 0)
       return Status(StatusCode::PERMISSION_DENIED, "not a recovery user of this account");
-    bool pending = false;
-    for (const auto& d : store_.devices_of(*user)) pending = pending || d.pending_recovery;
-    if (!pending) return Status(StatusCode::FAILED_PRECONDITION, "no recovery is waiting");
+    // The approval is for one request: the pending device, with the key the approver checked.
+    const auto request = store_.device(req->device_id());
+    if (!request || request->user_id != *user || !request->pending_recovery || request->lost ||
+        recovery_expired(*request) ||
+        request->fingerprint != bytes_of(req->encryption_key_fingerprint())) {
+      return Status(StatusCode::FAILED_PRECONDITION,
+                    "device_id and encryption_key_fingerprint must name a pending recovery "
+                    "request of " +
+                        req->user());
+    }
     if (req->shares_size() != config->protectors_size()) {
       return invalid("shares: one per recovery user");
     }
@@ -521,32 +528,36 @@ Status HopboxService::SubmitRecoveryShares(Ctx* ctx, const v1::SubmitRecoverySha
           mupre::Commitments::decode(bytes_of(config->protectors(i).commitments()));
       if (!share || !commitments || share->index() != position + 1 ||
           !mupre::verify_share(*share, *commitments)) {
-        store_.put_recovery_blob(*user, "r3:bad:" + caller.user, Bytes{1});
+        store_.mark_bad_shares(*user, request->id, caller.user_id);
         spdlog::warn("recovery of account {}: a bad share from {}", *user, caller.user);
         return invalid("share " + std::to_string(i + 1) + " from " + caller.user +
                        " does not match the commitments");
       }
       all.insert(all.end(), req->shares(i).begin(), req->shares(i).end());
     }
-    store_.put_recovery_blob(*user, share_blob(caller.user), all);
-    store_.put_recovery_blob(*user, "r3:bad:" + caller.user, {});
-    *resp = recovery_progress(*user, *config);
+    store_.put_recovery_approval(*user, request->id, caller.user_id, all);
+    *resp = recovery_progress(request->id, *config);
     if (resp->valid() < config->threshold() || resp->keys_installed()) return Status::OK;
 
-    // t valid: rebuild s_i for each approving recovery user, open its key and install it.
-    std::vector<Bytes> submissions;
-    for (const auto& p : config->protectors()) {
-      const auto b = store_.recovery_blob(*user, share_blob(p.user()));
-      if (b && !b->empty()) submissions.push_back(*b);
-    }
+    // t valid for this request: rebuild s_i for each of its approvers and open their keys.
+    std::vector<std::pair<int, const Bytes*>> approved;  // protector position, shares
+    const auto approvals = store_.recovery_approvals(request->id);
     for (int i = 0; i < config->protectors_size(); ++i) {
+      for (const auto& a : approvals) {
+        if (a.approver_name == config->protectors(i).user() && !a.shares.empty()) {
+          approved.emplace_back(i, &a.shares);
+        }
+      }
+    }
+    std::vector<ReKeyRecord> opened;
+    for (const auto& entry : approved) {
+      const int i = entry.first;
       const auto& p = config->protectors(i);
-      const auto approved = store_.recovery_blob(*user, share_blob(p.user()));
-      if (!approved || approved->empty()) continue;
       std::vector<mupre::Share> shares;
-      for (const auto& sub : submissions) {
-        auto sh = mupre::Share::decode(std::span(sub).subspan(
-            static_cast<std::size_t>(i) * mupre::kShareSize, mupre::kShareSize));
+      for (const auto& other : approved) {
+        auto sh = mupre::Share::decode(
+            std::span(*other.second)
+                .subspan(static_cast<std::size_t>(i) * mupre::kShareSize, mupre::kShareSize));
         if (sh) shares.push_back(*sh);
       }
       const auto commitments = mupre::Commitments::decode(bytes_of(p.commitments()));
@@ -574,13 +585,17 @@ Status HopboxService::SubmitRecoveryShares(Ctx* ctx, const v1::SubmitRecoverySha
       r.edge.to = to->id;
       r.edge.kind = EdgeKind::kRecovery;
       r.edge.user = *user;
+      // Bound to this request: only the approver's own edge to this device may follow it.
+      r.edge.only_towards = request->id;
       r.rekey = *rk_bytes;
       r.from_fingerprint = from->fingerprint;
       r.to_fingerprint = to->fingerprint;
-      store_.put_rekey(r);
+      opened.push_back(std::move(r));
     }
-    store_.put_recovery_blob(*user, "r3:installed", Bytes{1});
-    spdlog::info("recovery of account {}: threshold reached, keys installed", *user);
+    if (!store_.mark_recovery_installed(*user, request->id)) return Status::OK;  // raced
+    for (const auto& r : opened) store_.put_rekey(r);
+    spdlog::info("recovery of account {}: threshold reached for request {}, keys installed", *user,
+                 request->id);
     resp->set_keys_installed(true);
     return Status::OK;
   });
@@ -596,7 +611,12 @@ Status HopboxService::GetRecoveryProgress(Ctx* ctx, const v1::GetRecoveryProgres
     }
     const auto config = threshold_config(*user);
     if (!config) return Status(StatusCode::NOT_FOUND, "no threshold recovery set up");
-    *resp = recovery_progress(*user, *config);
+    const std::int64_t request = req->device_id() == 0 ? caller.id : req->device_id();
+    const auto d = store_.device(request);
+    if (!d || d->user_id != caller.user_id || !d->pending_recovery) {
+      return Status(StatusCode::NOT_FOUND, "no such pending recovery request");
+    }
+    *resp = recovery_progress(request, *config);
     return Status::OK;
   });
 }

@@ -126,6 +126,32 @@ CREATE TABLE recovery_request_users (
 CREATE INDEX notifications_by_sender ON notifications(to_device, from_device);
 DELETE FROM notifications;
 )sql",
+    // R3 in its own tables, its per-user approvals (which counted for any request) dropped:
+    // approvals and the "keys installed" flag belong to one request (a pending device) and go
+    // with it. A key the service opens serves that request only (rekeys.only_towards).
+    R"sql(
+CREATE TABLE r3_setups (
+  user_id INTEGER PRIMARY KEY REFERENCES users(id),
+  config BLOB NOT NULL
+);
+CREATE TABLE r3_approvals (
+  request_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  approver_id INTEGER NOT NULL REFERENCES users(id),
+  shares BLOB NOT NULL,
+  bad INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (request_id, approver_id)
+);
+CREATE INDEX r3_approvals_by_user ON r3_approvals(user_id);
+CREATE TABLE r3_installed (
+  request_id INTEGER PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,
+  user_id INTEGER NOT NULL REFERENCES users(id)
+);
+INSERT INTO r3_setups(user_id, config)
+  SELECT user_id, blob FROM recovery_blobs WHERE name = 'r3:config' AND length(blob) > 0;
+DROP TABLE recovery_blobs;
+ALTER TABLE rekeys ADD COLUMN only_towards INTEGER REFERENCES devices(id);
+)sql",
 };
 
 const char* const kDeviceColumns =
@@ -201,7 +227,7 @@ std::vector<std::string> split_items(const std::string& s) {
 
 const char* const kReKeyColumns =
     "id, creator_device, from_device, to_device, kind, user_id, scope, folder, items, "
-    "expires_at, rekey, from_fingerprint, to_fingerprint FROM rekeys ";
+    "expires_at, rekey, from_fingerprint, to_fingerprint, only_towards FROM rekeys ";
 
 ReKeyRecord read_rekey(Stmt& s) {
   ReKeyRecord r;
@@ -219,6 +245,7 @@ ReKeyRecord read_rekey(Stmt& s) {
   r.rekey = s.blob(10);
   r.from_fingerprint = s.blob(11);
   r.to_fingerprint = s.blob(12);
+  if (!s.is_null(13)) r.edge.only_towards = s.i64(13);
   return r;
 }
 
@@ -381,7 +408,7 @@ std::vector<std::int64_t> SqliteStore::remove_device(std::int64_t id) {
   Transaction t(db_);
   Stmt k(db_,
          "DELETE FROM rekeys WHERE from_device = ?1 OR to_device = ?1 OR creator_device = ?1 "
-         "RETURNING id");
+         "OR only_towards = ?1 RETURNING id");
   k.bind(1, id);
   std::vector<std::int64_t> removed;
   while (k.step()) removed.push_back(k.i64(0));
@@ -561,8 +588,8 @@ std::optional<std::int64_t> SqliteStore::put_rekey_bounded(const ReKeyRecord& rk
 std::int64_t SqliteStore::insert_rekey(const ReKeyRecord& rk) {
   Stmt s(db_,
          "INSERT INTO rekeys(creator_device, from_device, to_device, kind, user_id, scope, "
-         "folder, items, expires_at, rekey, from_fingerprint, to_fingerprint) "
-         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+         "folder, items, expires_at, rekey, from_fingerprint, to_fingerprint, only_towards) "
+         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   s.bind(1, rk.creator_device).bind(2, rk.edge.from).bind(3, rk.edge.to);
   s.bind(4, static_cast<std::int64_t>(rk.edge.kind)).bind(5, rk.edge.user);
   s.bind(6, static_cast<std::int64_t>(rk.edge.policy.scope)).bind(7, rk.edge.policy.folder);
@@ -573,6 +600,11 @@ std::int64_t SqliteStore::insert_rekey(const ReKeyRecord& rk) {
     s.bind_null(9);
   }
   s.bind(10, rk.rekey).bind(11, rk.from_fingerprint).bind(12, rk.to_fingerprint);
+  if (rk.edge.only_towards != 0) {
+    s.bind(13, rk.edge.only_towards);
+  } else {
+    s.bind_null(13);
+  }
   s.step();
   return sqlite3_last_insert_rowid(db_);
 }
@@ -790,19 +822,96 @@ bool SqliteStore::refuse_recovery_request(std::int64_t device, UserId user) {
   return all_refused;
 }
 
-void SqliteStore::put_recovery_blob(UserId user, const std::string& name, const Bytes& blob) {
+void SqliteStore::put_threshold_config(UserId user, const Bytes& config) {
   std::lock_guard lock(mu_);
-  Stmt s(db_, "INSERT OR REPLACE INTO recovery_blobs(user_id, name, blob) VALUES (?, ?, ?)");
-  s.bind(1, user).bind(2, name).bind(3, blob);
+  Transaction t(db_);
+  for (const char* sql : {"DELETE FROM r3_approvals WHERE user_id = ?1",
+                          "DELETE FROM r3_installed WHERE user_id = ?1",
+                          "DELETE FROM r3_setups WHERE user_id = ?1"}) {
+    Stmt s(db_, sql);
+    s.bind(1, user);
+    s.step();
+  }
+  if (!config.empty()) {
+    Stmt s(db_, "INSERT INTO r3_setups(user_id, config) VALUES (?, ?)");
+    s.bind(1, user).bind(2, config);
+    s.step();
+  }
+  t.commit();
+}
+
+std::optional<Bytes> SqliteStore::threshold_config(UserId user) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT config FROM r3_setups WHERE user_id = ?");
+  s.bind(1, user);
+  if (!s.step()) return std::nullopt;
+  return s.blob(0);
+}
+
+void SqliteStore::put_recovery_approval(UserId user, std::int64_t request, UserId approver,
+                                        const Bytes& shares) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_,
+         "INSERT INTO r3_approvals(request_id, user_id, approver_id, shares, bad) "
+         "VALUES (?1, ?2, ?3, ?4, 0) ON CONFLICT(request_id, approver_id) DO UPDATE SET "
+         "shares = excluded.shares, bad = 0");
+  s.bind(1, request).bind(2, user).bind(3, approver).bind(4, shares);
   s.step();
 }
 
-std::optional<Bytes> SqliteStore::recovery_blob(UserId user, const std::string& name) {
+void SqliteStore::mark_bad_shares(UserId user, std::int64_t request, UserId approver) {
   std::lock_guard lock(mu_);
-  Stmt s(db_, "SELECT blob FROM recovery_blobs WHERE user_id = ? AND name = ?");
-  s.bind(1, user).bind(2, name);
-  if (!s.step()) return std::nullopt;
-  return s.blob(0);
+  Stmt s(db_,
+         "INSERT INTO r3_approvals(request_id, user_id, approver_id, shares, bad) "
+         "VALUES (?1, ?2, ?3, x'', 1) ON CONFLICT(request_id, approver_id) DO UPDATE SET bad = 1");
+  s.bind(1, request).bind(2, user).bind(3, approver);
+  s.step();
+}
+
+std::vector<RecoveryApproval> SqliteStore::recovery_approvals(std::int64_t request) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_,
+         "SELECT a.approver_id, u.name, a.shares, a.bad FROM r3_approvals a "
+         "JOIN users u ON u.id = a.approver_id WHERE a.request_id = ? ORDER BY a.approver_id");
+  s.bind(1, request);
+  std::vector<RecoveryApproval> out;
+  while (s.step()) out.push_back({s.i64(0), s.text(1), s.blob(2), s.i64(3) != 0});
+  return out;
+}
+
+bool SqliteStore::mark_recovery_installed(UserId user, std::int64_t request) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "INSERT OR IGNORE INTO r3_installed(request_id, user_id) VALUES (?, ?)");
+  s.bind(1, request).bind(2, user);
+  s.step();
+  return sqlite3_changes(db_) > 0;
+}
+
+bool SqliteStore::recovery_installed(std::int64_t request) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT 1 FROM r3_installed WHERE request_id = ?");
+  s.bind(1, request);
+  return s.step();
+}
+
+void SqliteStore::clear_recovery_approvals(std::int64_t request) {
+  std::lock_guard lock(mu_);
+  Transaction t(db_);
+  for (const char* sql : {"DELETE FROM r3_approvals WHERE request_id = ?1",
+                          "DELETE FROM r3_installed WHERE request_id = ?1"}) {
+    Stmt s(db_, sql);
+    s.bind(1, request);
+    s.step();
+  }
+  t.commit();
+}
+
+bool SqliteStore::refuse_recovery_approvals(std::int64_t request, UserId refusing_user) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "DELETE FROM r3_approvals WHERE request_id = ? AND approver_id = ?");
+  s.bind(1, request).bind(2, refusing_user);
+  s.step();
+  return sqlite3_changes(db_) > 0;
 }
 
 }  // namespace hopboxd

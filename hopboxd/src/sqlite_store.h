@@ -78,8 +78,17 @@ class SqliteStore final : public Store {
   void delete_recovery_request(std::int64_t device) override;
   bool refuse_recovery_request(std::int64_t device, UserId user) override;
 
-  void put_recovery_blob(UserId user, const std::string& name, const Bytes& blob) override;
-  std::optional<Bytes> recovery_blob(UserId user, const std::string& name) override;
+
+  void put_threshold_config(UserId user, const Bytes& config) override;
+  std::optional<Bytes> threshold_config(UserId user) override;
+  void put_recovery_approval(UserId user, std::int64_t request, UserId approver,
+                             const Bytes& shares) override;
+  void mark_bad_shares(UserId user, std::int64_t request, UserId approver) override;
+  std::vector<RecoveryApproval> recovery_approvals(std::int64_t request) override;
+  bool mark_recovery_installed(UserId user, std::int64_t request) override;
+  bool recovery_installed(std::int64_t request) override;
+  void clear_recovery_approvals(std::int64_t request) override;
+  bool refuse_recovery_approvals(std::int64_t request, UserId refusing_user) override;
 
  private:
   // Callers hold mu_.

@@ -57,6 +57,14 @@ struct ReKeyRecord {
   Bytes from_fingerprint, to_fingerprint;
 };
 
+// One recovery user's answer to one R3 request.
+struct RecoveryApproval {
+  UserId approver = 0;
+  std::string approver_name;
+  Bytes shares;      // their share of every s_i, in protector order; empty: none valid yet
+  bool bad = false;  // their last shares failed the commitments
+};
+
 struct NotificationRecord {
   std::int64_t id = 0;
   std::int64_t to_device = 0;
@@ -170,9 +178,30 @@ class Store {
   // Records that `user` refused; true if every recovery user asked has refused.
   virtual bool refuse_recovery_request(std::int64_t device, UserId user) = 0;
 
-  // Recovery material.
-  virtual void put_recovery_blob(UserId user, const std::string& name, const Bytes& blob) = 0;
-  virtual std::optional<Bytes> recovery_blob(UserId user, const std::string& name) = 0;
+
+  // R3, threshold recovery (DESIGN.md, "Recovery"). A user's set-up is one opaque record.
+  // Approvals, bad-share marks and the "keys installed" flag belong to one request, named by
+  // the pending device's id, and never count for another; they go when the request does.
+  // Replaces the set-up whole: approvals, marks and flags of all the user's requests go too.
+  // An empty config withdraws it.
+  virtual void put_threshold_config(UserId user, const Bytes& config) = 0;
+  virtual std::optional<Bytes> threshold_config(UserId user) = 0;
+  // `approver`'s verified shares for `request` of `user`'s account (replacing earlier ones and
+  // a bad-share mark).
+  virtual void put_recovery_approval(UserId user, std::int64_t request, UserId approver,
+                                     const Bytes& shares) = 0;
+  // `approver` returned shares for `request` that failed the commitments (an earlier valid
+  // approval stays).
+  virtual void mark_bad_shares(UserId user, std::int64_t request, UserId approver) = 0;
+  virtual std::vector<RecoveryApproval> recovery_approvals(std::int64_t request) = 0;
+  // Sets the request's "keys installed" flag; false when it was set already.
+  virtual bool mark_recovery_installed(UserId user, std::int64_t request) = 0;
+  virtual bool recovery_installed(std::int64_t request) = 0;
+  // Forgets the approvals, marks and flag of `request`: it expired, was removed or completed.
+  virtual void clear_recovery_approvals(std::int64_t request) = 0;
+  // `refusing_user` refused `request`: their approval of it, if any, no longer counts. True if
+  // there was one.
+  virtual bool refuse_recovery_approvals(std::int64_t request, UserId refusing_user) = 0;
 };
 
 }  // namespace hopboxd

@@ -12,13 +12,13 @@ namespace {
 constexpr UserId kAlice = 1, kBob = 2, kCarol = 3;
 
 Edge own(EdgeId id, DeviceKeyId from, DeviceKeyId to, UserId user) {
-  return Edge{id, from, to, EdgeKind::kOwnDevice, user, {}, std::nullopt};
+  return Edge{id, from, to, EdgeKind::kOwnDevice, user, {}, std::nullopt, 0};
 }
 Edge share(EdgeId id, DeviceKeyId from, DeviceKeyId to, UserId sharer, SharePolicy p = {}) {
-  return Edge{id, from, to, EdgeKind::kShare, sharer, std::move(p), std::nullopt};
+  return Edge{id, from, to, EdgeKind::kShare, sharer, std::move(p), std::nullopt, 0};
 }
 Edge recovery(EdgeId id, DeviceKeyId from, DeviceKeyId to, UserId protected_user) {
-  return Edge{id, from, to, EdgeKind::kRecovery, protected_user, {}, std::nullopt};
+  return Edge{id, from, to, EdgeKind::kRecovery, protected_user, {}, std::nullopt, 0};
 }
 
 ChainQuery query(const std::string& item, UserId owner, DeviceKeyId holder, DeviceKeyId target,
@@ -156,6 +156,27 @@ TEST(ChainSearch, ManyUsersAndDevicesFindTheShortestAdmissibleChain) {
   auto c2 = find_chain(query("x", 7, dev(7, 2), dev(8, 0), 8), g);
   ASSERT_TRUE(c2.has_value());
   EXPECT_EQ(c2->size(), 3u);
+}
+
+// R3: the service opened alice's key to rita's recovery key for request 14 only. Rita's edges
+// from that key to two pending devices, 14 and 15: only 14 is served, and only through it.
+TEST(ChainSearch, AKeyBoundToOneRequestServesOnlyThatDevice) {
+  Edge bound = recovery(20, 11, 41, kAlice);
+  bound.only_towards = 14;
+  std::vector<Edge> g = {bound, recovery(21, 41, 14, kAlice), recovery(22, 41, 15, kAlice),
+                         own(23, 14, 16, kAlice)};
+  const auto c = find_chain(query("x", kAlice, 11, 14, kAlice), g);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(*c, (std::vector<EdgeId>{20, 21}));
+  EXPECT_FALSE(find_chain(query("x", kAlice, 11, 15, kAlice), g).has_value());
+  EXPECT_FALSE(find_chain(query("x", kAlice, 11, 41, kAlice), g).has_value());  // ends bound
+  // Past the device it is bound to, the chain goes on as usual.
+  const auto on = find_chain(query("x", kAlice, 11, 16, kAlice), g);
+  ASSERT_TRUE(on.has_value());
+  EXPECT_EQ(*on, (std::vector<EdgeId>{20, 21, 23}));
+  // Unbound, the same key serves both (what R3 did before).
+  g[0].only_towards = 0;
+  EXPECT_TRUE(find_chain(query("x", kAlice, 11, 15, kAlice), g).has_value());
 }
 
 }  // namespace

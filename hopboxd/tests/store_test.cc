@@ -1,6 +1,7 @@
 // The embedded store on real SQLite files and the payload directory on a real filesystem.
 #include <gtest/gtest.h>
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 #include <fstream>
@@ -157,7 +158,7 @@ TEST(SqliteStore, EdgesKeepTheirKindPolicyAndExpiry) {
   r.edge = Edge{0,          a->id,
                 b->id,      EdgeKind::kShare,
                 a->user_id, SharePolicy{SharePolicy::Scope::kListedItems, "", {"x", "y"}},
-                1234};
+                1234,       0};
   r.rekey = {9};
   r.from_fingerprint = a->fingerprint;
   r.to_fingerprint = b->fingerprint;
@@ -172,6 +173,110 @@ TEST(SqliteStore, EdgesKeepTheirKindPolicyAndExpiry) {
   ASSERT_TRUE(s.delete_rekey(id));
   const auto next = s.put_rekey(r);
   EXPECT_GT(next, id);  // ids are never reused
+}
+
+// R3 state belongs to one request (a pending device) and goes with it: on refusal (the
+// refuser's approval), expiry or removal, completion, and a new set-up (everything).
+TEST(SqliteStore, ThresholdApprovalsBelongToOneRequest) {
+  TempDir dir;
+  const std::string path = (dir.path() / "h.db").string();
+  SqliteStore s(path);
+  const auto alice = s.create_account("alice", device(1));
+  const auto bob = s.create_account("bob", device(2));
+  const auto carol = s.create_account("carol", device(3));
+  ASSERT_TRUE(alice && bob && carol);
+  DeviceRecord pending = device(4);
+  pending.pending_recovery = true;
+  const auto r1 = s.add_device(alice->user_id, pending);
+  const auto r2 = s.add_device(alice->user_id, device(5));
+  ASSERT_TRUE(r1 && r2);
+  s.put_threshold_config(alice->user_id, Bytes{1, 2});
+  EXPECT_EQ(s.threshold_config(alice->user_id), (Bytes{1, 2}));
+  s.put_recovery_approval(alice->user_id, r1->id, bob->user_id, Bytes{7});
+  s.put_recovery_approval(alice->user_id, r1->id, carol->user_id, Bytes{8});
+  s.put_recovery_approval(alice->user_id, r2->id, bob->user_id, Bytes{9});
+  ASSERT_EQ(s.recovery_approvals(r1->id).size(), 2u);
+  EXPECT_EQ(s.recovery_approvals(r2->id).at(0).shares, Bytes{9});  // not r1's
+  EXPECT_EQ(s.recovery_approvals(r2->id).at(0).approver_name, "bob");
+
+  // A bad submission marks, and keeps an earlier valid approval; a valid one clears the mark.
+  s.mark_bad_shares(alice->user_id, r1->id, bob->user_id);
+  EXPECT_TRUE(s.recovery_approvals(r1->id).at(0).bad);
+  EXPECT_EQ(s.recovery_approvals(r1->id).at(0).shares, Bytes{7});
+  s.put_recovery_approval(alice->user_id, r1->id, bob->user_id, Bytes{7});
+  EXPECT_FALSE(s.recovery_approvals(r1->id).at(0).bad);
+
+  // Refusal: the refuser's approval of that request only.
+  EXPECT_TRUE(s.refuse_recovery_approvals(r1->id, carol->user_id));
+  EXPECT_FALSE(s.refuse_recovery_approvals(r1->id, carol->user_id));
+  ASSERT_EQ(s.recovery_approvals(r1->id).size(), 1u);
+  EXPECT_EQ(s.recovery_approvals(r1->id).at(0).approver, bob->user_id);
+  EXPECT_EQ(s.recovery_approvals(r2->id).size(), 1u);
+
+  // Installed once per request; cleared with the request's approvals.
+  EXPECT_TRUE(s.mark_recovery_installed(alice->user_id, r1->id));
+  EXPECT_FALSE(s.mark_recovery_installed(alice->user_id, r1->id));
+  EXPECT_TRUE(s.recovery_installed(r1->id));
+  EXPECT_FALSE(s.recovery_installed(r2->id));
+  s.clear_recovery_approvals(r1->id);
+  EXPECT_TRUE(s.recovery_approvals(r1->id).empty());
+  EXPECT_FALSE(s.recovery_installed(r1->id));
+  EXPECT_EQ(s.recovery_approvals(r2->id).size(), 1u);
+
+  // A key bound to r2 goes when r2 is removed, and so do r2's approvals.
+  ReKeyRecord k;
+  k.creator_device = alice->id;
+  k.edge =
+      Edge{0, alice->id, bob->id, EdgeKind::kRecovery, alice->user_id, {}, std::nullopt, r2->id};
+  k.rekey = {1};
+  const auto bound = s.put_rekey(k);
+  EXPECT_EQ(s.rekey(bound)->edge.only_towards, r2->id);
+  EXPECT_TRUE(s.mark_recovery_installed(alice->user_id, r2->id));
+  EXPECT_EQ(s.remove_device(r2->id), std::vector<std::int64_t>{bound});
+  EXPECT_TRUE(s.recovery_approvals(r2->id).empty());
+  EXPECT_FALSE(s.recovery_installed(r2->id));
+
+  // A new set-up replaces the old whole.
+  s.put_recovery_approval(alice->user_id, r1->id, bob->user_id, Bytes{7});
+  EXPECT_TRUE(s.mark_recovery_installed(alice->user_id, r1->id));
+  s.put_threshold_config(alice->user_id, Bytes{3});
+  EXPECT_TRUE(s.recovery_approvals(r1->id).empty());
+  EXPECT_FALSE(s.recovery_installed(r1->id));
+  s.put_threshold_config(alice->user_id, {});  // withdrawn
+  EXPECT_FALSE(s.threshold_config(alice->user_id).has_value());
+}
+
+// A database from before R3 had its own tables: the set-up moves, the per-user approvals
+// (which counted for any request) and the generic recovery_blobs table go.
+TEST(SqliteStore, MigrationMovesTheThresholdSetUpAndDropsPerUserApprovals) {
+  TempDir dir;
+  const std::string path = (dir.path() / "h.db").string();
+  {
+    // The tables of schema version 3 that the migration reads or changes.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    const char* sql = R"sql(
+CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL DEFAULT (unixepoch()));
+CREATE TABLE devices (id INTEGER PRIMARY KEY AUTOINCREMENT);
+CREATE TABLE rekeys (id INTEGER PRIMARY KEY AUTOINCREMENT);
+CREATE TABLE recovery_blobs (user_id INTEGER NOT NULL REFERENCES users(id), name TEXT NOT NULL,
+  blob BLOB NOT NULL, PRIMARY KEY (user_id, name));
+INSERT INTO users(name) VALUES ('alice'), ('bob');
+INSERT INTO recovery_blobs VALUES (1, 'r3:config', x'0102'), (1, 'r3:share:carol', x'07'),
+  (1, 'r3:installed', x'01'), (2, 'r3:config', x'');
+PRAGMA user_version = 3;
+)sql";
+    ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  SqliteStore s(path);
+  EXPECT_EQ(s.threshold_config(*s.user_id("alice")), (Bytes{1, 2}));
+  EXPECT_FALSE(s.threshold_config(*s.user_id("bob")).has_value());  // withdrawn
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(db, "SELECT * FROM recovery_blobs", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
 }
 
 TEST(SqliteStore, AFileThatIsNotADatabaseIsAClearError) {

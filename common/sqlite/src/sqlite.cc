@@ -5,9 +5,12 @@ namespace hopbox::sqlite {
 namespace {
 
 void migrate(sqlite3* db, std::span<const char* const> migrations, const std::string& owner) {
-  Stmt v(db, "PRAGMA user_version");
-  v.step();
-  const std::int64_t have = v.i64(0);
+  // Finalized before migrating: an open statement would keep DROP TABLE from running.
+  const std::int64_t have = [&] {
+    Stmt v(db, "PRAGMA user_version");
+    v.step();
+    return v.i64(0);
+  }();
   const auto want = static_cast<std::int64_t>(migrations.size());
   if (have > want) throw std::runtime_error("database is newer than this " + owner);
   for (std::int64_t i = have; i < want; ++i) {
