@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/local_stack.sh
-make_tokens alice1 alice2 alice3 bob1 bob2 carol1 dave1
+make_tokens alice1 alice2 alice3 bob1 bob2 carol1 dave1 mallory1 mallory2 mallory3
 
 step() { printf '\n-- %s\n' "$*"; }
 
@@ -14,7 +14,9 @@ step "The certification authority: hopbox-ca on 127.0.0.1, its own keys in $work
 start_ca
 
 step "The cloud: hopboxd on 127.0.0.1, storing everything in $work/cloud; it admits certified devices only"
-start_cloud --revocation-refresh 2
+echo "   (a recovery waits 4 s here before it completes, so that the account's devices can cancel it; the default is a day)"
+wait_seconds=4
+start_cloud --revocation-refresh 2 --recovery-wait-seconds "$wait_seconds"
 
 step "The CA's operator checks who alice and bob are (in person) and gives each a one-time code"
 declare -A codes
@@ -81,8 +83,8 @@ swap_bob_key swap
 if hb alice1 share bob --yes; then echo "   unexpected: shared"; exit 1; fi
 swap_bob_key restore
 
-step "Protocol 2 set-up: carol and dave enroll; alice asks bob, carol and dave to protect her account"
-for user in carol dave; do
+step "Protocol 2 set-up: carol, dave and mallory enroll; alice asks bob, carol and dave to protect her account"
+for user in carol dave mallory; do
   code=$(ca_cli invite --json --data-dir "$work/ca" "$user" | json '["code"]')
   hb "${user}1" init --user "$user" --token "${user}1" --device-name primary \
     --enroll-code "$code" "${server[@]}" >/dev/null
@@ -96,6 +98,25 @@ hb alice1 watch --seconds 1 --yes >/dev/null
 step "alice chooses a threshold: any 2 of bob, carol and dave together, none alone"
 hb alice1 recovery threshold 2 bob carol dave
 
+step "mallory, an enrolled user, tries to take alice's account: she asks for a recovery naming herself"
+if hb mallory2 recover --via mallory --user alice --token mallory2 --device-name laptop \
+  "${server[@]}" 2>"$work/mallory.err"; then
+  echo "   unexpected: accepted"; exit 1
+fi
+sed 's/^/   refused: /' "$work/mallory.err"
+step "... and then naming bob, who does protect alice: bob sees a code that alice does not show, and refuses"
+hb mallory3 recover --via bob --user alice --token mallory3 --device-name laptop \
+  "${server[@]}" >/dev/null 2>&1 || true
+hb bob1 watch --seconds 1 --no | sed 's/^/   /'
+echo "   alice's devices were told of the attempt, and her account is unchanged:"
+hb alice1 watch --seconds 1 | sed 's/^/   /'
+
+step "alice's secondary announces that it takes over (R1): nothing happens before the waiting period ends"
+hb alice2 recover --yes 2>&1 | sed 's/^/   /' || true
+step "alice's primary is told, and cancels it"
+hb alice1 watch --seconds 1 | sed 's/^/   /'
+hb alice1 recovery cancel
+
 step "alice loses both her devices. On a new device (token alice3) she asks her recovery users"
 hb alice3 recover --via bob --via carol --via dave --user alice --token alice3 \
   --device-name new-phone "${server[@]}" || true
@@ -105,6 +126,9 @@ step "one approval is not enough"
 hb alice3 recover --via bob || echo "   (still waiting, as it should)"
 step "carol approves too: two valid shares, the cloud rebuilds the sealed recovery keys"
 hb carol1 watch --seconds 1 --yes
+step "the recovery waits out its waiting period (alice's devices, were they not lost, could cancel it)"
+hb alice3 recover --via bob 2>&1 | sed 's/^/   /' || true
+sleep "$wait_seconds"
 step "alice's new device opens the CA's challenge through the recovery chain, is re-certified, and takes over"
 hb alice3 recover --via bob
 step "alice reads what she had before the loss; her lost devices are refused"
