@@ -108,7 +108,7 @@ step "... and then naming bob, who does protect alice: bob sees a code that alic
 hb mallory3 recover --via bob --user alice --token mallory3 --device-name laptop \
   "${server[@]}" >/dev/null 2>&1 || true
 hb bob1 watch --seconds 1 --no | sed 's/^/   /'
-echo "   alice's devices were told of the attempt, and her account is unchanged:"
+echo "   the request ends at once; alice's devices hear of it, and her account is unchanged:"
 hb alice1 watch --seconds 1 | sed 's/^/   /'
 
 step "alice's secondary announces that it takes over (R1): nothing happens before the waiting period ends"

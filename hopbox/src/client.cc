@@ -791,7 +791,9 @@ void Client::acknowledge(std::int64_t notification_id) {
   v1::AckNotificationRequest req;
   req.set_notification_id(notification_id);
   v1::AckNotificationResponse resp;
-  check(stub_->AckNotification(&ctx, req, &resp), "acknowledging a notification");
+  const grpc::Status s = stub_->AckNotification(&ctx, req, &resp);
+  // Gone already is as good as acknowledged (a refused request takes its notices with it).
+  if (s.error_code() != grpc::StatusCode::NOT_FOUND) check(s, "acknowledging a notification");
 }
 
 }  // namespace hopbox
