@@ -23,7 +23,7 @@ struct RecoveryKeyState {
 // An invitation this device sent asking a user to protect the account (R2/R3): only an answer
 // naming one of these installs a recovery key.
 struct InvitationState {
-  std::string user;            // the invited recovery user
+  std::string user;             // the invited recovery user
   std::int64_t expires_at = 0;  // unix seconds
 };
 
@@ -47,7 +47,7 @@ struct DeviceState {
   std::int64_t revocation_list_issued_at = 0;
   std::map<std::string, RecoveryKeyState> recovery_keys;  // by protected user
   std::map<std::string, InvitationState> invitations;     // by nonce (hex)
-  std::string recovering_via;  // a new device recovering the account: the recovery users
+  std::string recovering_via;            // a new device recovering the account: the recovery users
   std::int64_t recovery_not_before = 0;  // and the end of its waiting period (unix seconds)
   // Certificates of this account's primaries that a recovery replaced (hex SHA-256): revoked
   // for everyone else, but what they signed before the loss is still this account's own.

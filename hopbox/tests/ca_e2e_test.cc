@@ -17,7 +17,6 @@ namespace {
 class WithCa : public EndToEnd {
  protected:
   bool with_ca() const override { return true; }
-
 };
 
 TEST_F(WithCa, EnrolledUsersShareWithVerifiedKeysAndSignedItems) {

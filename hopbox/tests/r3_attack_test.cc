@@ -18,9 +18,6 @@ class R3Attack : public EndToEnd {
  protected:
   bool with_ca() const override { return true; }
 
-  json state_of(const std::string& device) {
-    return json::parse(hopboxd::test::read_all(dir_ / device / "device.json"));
-  }
   std::int64_t device_id(const std::string& device) {
     return state_of(device)["device_id"].get<std::int64_t>();
   }

@@ -20,6 +20,12 @@ class Takeover : public EndToEnd {
     ok(user + "1", "init --user " + user + " --token " + user + "1 --enroll-code " +
                        ca_->invite(user) + server_opts_);
   }
+  // alice invites bob, bob accepts, alice installs the recovery key to bob's recovery key.
+  void bob_protects_alice() {
+    ok("alice1", "recovery add bob");
+    ok("bob1", "watch --seconds 1 --yes");
+    ok("alice1", "watch --seconds 1 --yes");
+  }
 };
 
 // Example 1 of the issue: a stranger "answers" a recovery invitation that was never made. Here
@@ -154,9 +160,7 @@ TEST_F(Takeover, ARecipientCannotRewriteASharedItemNorOpenTheCasChallenge) {
 TEST_F(Takeover, ComparedCodesAreLongAndNameTheKeysThatAreThenCertifiedOrReKeyed) {
   make_user("alice");
   make_user("bob");
-  ok("alice1", "recovery add bob");
-  ok("bob1", "watch --seconds 1 --yes");
-  ok("alice1", "watch --seconds 1 --yes");
+  bob_protects_alice();
   hopbox::testing::init_softhsm_token("alice3", "1234");
   const CliRun asked = hopbox(
       "alice3", "recover --via bob --user alice --token alice3 --device-name phone" + server_opts_);
@@ -235,9 +239,7 @@ TEST_F(TakeoverWithWaitingPeriod, ASecondarysTakeOverWaitsIsAnnouncedAndIsCancel
 TEST_F(TakeoverWithWaitingPeriod, ANewDevicesRecoveryWaitsAndTheAccountCancelsIt) {
   make_user("alice");
   make_user("bob");
-  ok("alice1", "recovery add bob");
-  ok("bob1", "watch --seconds 1 --yes");
-  ok("alice1", "watch --seconds 1 --yes");
+  bob_protects_alice();
   hopbox::testing::init_softhsm_token("alice3", "1234");
   EXPECT_EQ(hopbox("alice3", "recover --via bob --user alice --token alice3 --device-name phone" +
                                  server_opts_)

@@ -388,8 +388,8 @@ std::optional<std::vector<ReKeyRecord>> HopboxService::find_chain_for(const Item
     status = Status(StatusCode::FAILED_PRECONDITION, "the capsule's key is no longer registered");
     return std::nullopt;
   }
-  auto chain = chain_between(ItemView{item.item_id, item.owner_id, item.folder}, holder->id,
-                             caller, mupre::kMaxLevel - capsule->level());
+  auto chain = chain_between(ItemView{item.item_id, item.owner_id, item.folder}, holder->id, caller,
+                             mupre::kMaxLevel - capsule->level());
   if (!chain) {
     status = Status(StatusCode::PERMISSION_DENIED, "no access: no admissible chain to this device");
   }

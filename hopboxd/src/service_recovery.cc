@@ -82,9 +82,9 @@ Status HopboxService::PromoteDevice(Ctx* ctx, const v1::PromoteDeviceRequest* re
                     "no recovery of this device is in progress (announce it first)");
     }
     if (now_seconds() < request->not_before) {
-      return Status(StatusCode::FAILED_PRECONDITION,
-                    "the recovery's waiting period runs until " +
-                        std::to_string(request->not_before) + " (unix time)");
+      return Status(StatusCode::FAILED_PRECONDITION, "the recovery's waiting period runs until " +
+                                                         std::to_string(request->not_before) +
+                                                         " (unix time)");
     }
     const auto lost = store_.device(req->lost_device_id());
     if (!lost || lost->user_id != caller.user_id || !lost->primary || lost->lost) {
@@ -365,9 +365,9 @@ Status HopboxService::ReencryptChallenge(Ctx* ctx, const v1::ReencryptChallengeR
       return Status(StatusCode::FAILED_PRECONDITION, "this device is not recovering");
     }
     if (now_seconds() < request->not_before) {
-      return Status(StatusCode::FAILED_PRECONDITION,
-                    "the recovery's waiting period runs until " +
-                        std::to_string(request->not_before) + " (unix time)");
+      return Status(StatusCode::FAILED_PRECONDITION, "the recovery's waiting period runs until " +
+                                                         std::to_string(request->not_before) +
+                                                         " (unix time)");
     }
     auto capsule = mupre::Ciphertext::decode(bytes_of(req->capsule()));
     if (!capsule) return invalid(std::string("capsule: ") + mupre::error_message(capsule.error()));

@@ -416,7 +416,8 @@ std::vector<std::int64_t> SqliteStore::remove_device(std::int64_t id) {
        {"DELETE FROM sessions WHERE device_id = ?1", "DELETE FROM challenges WHERE device_id = ?1",
         "DELETE FROM notifications WHERE to_device = ?1 OR from_device = ?1",
         "DELETE FROM recovery_request_users WHERE device_id = ?1",
-        "DELETE FROM recovery_requests WHERE device_id = ?1", "DELETE FROM devices WHERE id = ?1"}) {
+        "DELETE FROM recovery_requests WHERE device_id = ?1",
+        "DELETE FROM devices WHERE id = ?1"}) {
     Stmt s(db_, sql);
     s.bind(1, id);
     s.step();
@@ -745,7 +746,8 @@ void SqliteStore::put_recovery_request_locked(const RecoveryRequestRecord& r) {
   s.bind(4, r.created_at).bind(5, r.not_before);
   s.step();
   for (const UserId u : r.via) {
-    const bool refused = std::find(r.refused_by.begin(), r.refused_by.end(), u) != r.refused_by.end();
+    const bool refused =
+        std::find(r.refused_by.begin(), r.refused_by.end(), u) != r.refused_by.end();
     Stmt v(db_,
            "INSERT OR IGNORE INTO recovery_request_users(device_id, user_id, refused) "
            "VALUES (?, ?, ?)");
@@ -766,7 +768,8 @@ std::optional<RecoveryRequestRecord> SqliteStore::recovery_request_locked(std::i
   r.new_device = s.i64(2) != 0;
   r.created_at = s.i64(3);
   r.not_before = s.i64(4);
-  Stmt v(db_, "SELECT user_id, refused FROM recovery_request_users WHERE device_id = ? ORDER BY rowid");
+  Stmt v(db_,
+         "SELECT user_id, refused FROM recovery_request_users WHERE device_id = ? ORDER BY rowid");
   v.bind(1, device);
   while (v.step()) {
     r.via.push_back(v.i64(0));
@@ -813,8 +816,7 @@ bool SqliteStore::refuse_recovery_request(std::int64_t device, UserId user) {
   Stmt s(db_, "UPDATE recovery_request_users SET refused = 1 WHERE device_id = ? AND user_id = ?");
   s.bind(1, device).bind(2, user);
   s.step();
-  Stmt left(db_,
-            "SELECT COUNT(*) FROM recovery_request_users WHERE device_id = ? AND refused = 0");
+  Stmt left(db_, "SELECT COUNT(*) FROM recovery_request_users WHERE device_id = ? AND refused = 0");
   left.bind(1, device);
   left.step();
   const bool all_refused = left.i64(0) == 0;

@@ -78,7 +78,6 @@ class SqliteStore final : public Store {
   void delete_recovery_request(std::int64_t device) override;
   bool refuse_recovery_request(std::int64_t device, UserId user) override;
 
-
   void put_threshold_config(UserId user, const Bytes& config) override;
   std::optional<Bytes> threshold_config(UserId user) override;
   void put_recovery_approval(UserId user, std::int64_t request, UserId approver,

@@ -97,8 +97,7 @@ class Store {
                                                      const DeviceRecord& first_device) = 0;
   virtual std::optional<DeviceRecord> add_device(UserId user, const DeviceRecord& device) = 0;
   // A pending device and its recovery request, in one transaction; request.device is set.
-  virtual std::optional<DeviceRecord> add_recovering_device(UserId user,
-                                                            const DeviceRecord& device,
+  virtual std::optional<DeviceRecord> add_recovering_device(UserId user, const DeviceRecord& device,
                                                             RecoveryRequestRecord& request) = 0;
   virtual std::optional<DeviceRecord> device(std::int64_t id) = 0;
   virtual std::optional<DeviceRecord> device_by_fingerprint(const Bytes& fingerprint) = 0;
@@ -177,7 +176,6 @@ class Store {
   virtual void delete_recovery_request(std::int64_t device) = 0;
   // Records that `user` refused; true if every recovery user asked has refused.
   virtual bool refuse_recovery_request(std::int64_t device, UserId user) = 0;
-
 
   // R3, threshold recovery (DESIGN.md, "Recovery"). A user's set-up is one opaque record.
   // Approvals, bad-share marks and the "keys installed" flag belong to one request, named by

@@ -51,8 +51,8 @@ inline v1::RecoveryInvitation make_invitation(const TestDevice& inviter,
                          .count() +
                      expires_in);
   const auto msg = hopbox::certs::recovery_invitation_message(
-      protected_user, recovery_user,
-      std::vector<std::uint8_t>(nonce.begin(), nonce.end()), inv.expires_at());
+      protected_user, recovery_user, std::vector<std::uint8_t>(nonce.begin(), nonce.end()),
+      inv.expires_at());
   inv.set_signature(inviter.sign_message(std::string(msg.begin(), msg.end())));
   return inv;
 }
@@ -111,9 +111,9 @@ inline grpc::Status send_notification(v1::Hopbox::Stub& stub, const TestDevice& 
 }
 
 // Every notification waiting for `d` (within `wait`).
-inline std::vector<v1::Notification> inbox_of(v1::Hopbox::Stub& stub, const TestDevice& d,
-                                              std::chrono::milliseconds wait =
-                                                  std::chrono::milliseconds(500)) {
+inline std::vector<v1::Notification> inbox_of(
+    v1::Hopbox::Stub& stub, const TestDevice& d,
+    std::chrono::milliseconds wait = std::chrono::milliseconds(500)) {
   grpc::ClientContext ctx;
   d.authorize(ctx);
   ctx.set_deadline(std::chrono::system_clock::now() + wait);

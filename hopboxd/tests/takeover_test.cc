@@ -25,9 +25,8 @@ class Takeover : public ::testing::Test {
   // `helper` protects `user` properly: an invitation from `user`'s primary.
   void protect(const TestDevice& user_primary, const std::string& user, const TestDevice& helper,
                const std::string& helper_name, TestDevice& recovery_key) {
-    const grpc::Status s =
-        register_recovery_key(*stub_, helper, user,
-                              make_invitation(user_primary, user, helper_name), recovery_key);
+    const grpc::Status s = register_recovery_key(
+        *stub_, helper, user, make_invitation(user_primary, user, helper_name), recovery_key);
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
   std::vector<std::string> devices_seen_by(const TestDevice& who, const std::string& user) {
@@ -202,8 +201,7 @@ TEST_F(Takeover, NoPromotionWithoutACompletedRecoveryOfThatDevice) {
   grpc::ClientContext ctx;
   alice2.authorize(ctx);
   v1::AnnouncePromotionResponse announced;
-  ASSERT_TRUE(
-      stub_->AnnouncePromotion(&ctx, v1::AnnouncePromotionRequest(), &announced).ok());
+  ASSERT_TRUE(stub_->AnnouncePromotion(&ctx, v1::AnnouncePromotionRequest(), &announced).ok());
   EXPECT_GT(announced.not_before(), 0);
   const grpc::Status waiting = promote(alice2);
   EXPECT_EQ(waiting.error_code(), StatusCode::FAILED_PRECONDITION);
