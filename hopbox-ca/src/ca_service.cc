@@ -239,7 +239,8 @@ Status CaService::RecoverPrimary(grpc::ServerContext*, const v1::RecoverPrimaryR
     // A stolen, unlocked secondary must not revoke the genuine primary at once: the request
     // waits, announced, so that the account's devices can cancel it (issue 12).
     const Bytes requester_fingerprint = certs::inspect_certificate(chain.front()).fingerprint;
-    if (recovery_wait_seconds_ > 0) {
+    const bool waits = recovery_wait_seconds_ > 0 || req->announce_only();
+    if (waits) {
       const std::int64_t now = unix_now();
       const auto not_before = store_.announce_primary_recovery(
           requester.identifier, requester_fingerprint, now, now + recovery_wait_seconds_,
@@ -248,7 +249,7 @@ Status CaService::RecoverPrimary(grpc::ServerContext*, const v1::RecoverPrimaryR
         return Status(StatusCode::RESOURCE_EXHAUSTED,
                       "too many recoveries wait for this identifier: cancel them first");
       }
-      if (now < *not_before) {
+      if (req->announce_only() || now < *not_before) {
         spdlog::warn("\"{}\": a secondary device announced it replaces the primary (R1)",
                      requester.identifier);
         resp->set_not_before(*not_before);
@@ -256,9 +257,9 @@ Status CaService::RecoverPrimary(grpc::ServerContext*, const v1::RecoverPrimaryR
       }
     }
     certs::Bytes cert;
-    const bool replaced = certify_in_place_of(
-        requester.identifier, primary_fingerprint, requester.signing_key, requester.encryption_key,
-        cert, recovery_wait_seconds_ > 0 ? &requester_fingerprint : nullptr);
+    const bool replaced = certify_in_place_of(requester.identifier, primary_fingerprint,
+                                              requester.signing_key, requester.encryption_key, cert,
+                                              waits ? &requester_fingerprint : nullptr);
     if (!replaced) {
       return Status(StatusCode::FAILED_PRECONDITION,
                     "the primary changed or the recovery was cancelled meanwhile: begin again");

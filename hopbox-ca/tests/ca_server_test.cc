@@ -321,6 +321,18 @@ TEST(CaServer, TheAnnouncingSecondaryCompletesOnlyAfterTheWaitingPeriod) {
   const std::int64_t not_before = resp.not_before();
   while (std::time(nullptr) < not_before)
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Asked to announce only (the client, while the cloud still waits), it does not complete.
+  {
+    grpc::ClientContext ctx;
+    v1::RecoverPrimaryRequest req;
+    const certs::Bytes encoded = certs::encode_chain({secondary_cert, primary_cert});
+    req.set_requester_chain(std::string(encoded.begin(), encoded.end()));
+    req.set_signature(secondary.sign(certs::recover_primary_message(primary_cert)));
+    req.set_announce_only(true);
+    ASSERT_TRUE(ca.stub()->RecoverPrimary(&ctx, req, &resp).ok());
+    EXPECT_TRUE(resp.certificate().empty());
+    EXPECT_EQ(resp.not_before(), not_before);
+  }
   // Another device that never announced does not complete: it starts its own wait.
   ASSERT_TRUE(recover(certified_by_primary(other), other, &resp).ok());
   EXPECT_TRUE(resp.certificate().empty());

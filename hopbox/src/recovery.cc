@@ -63,7 +63,10 @@ Client::RecoveryReport Client::recover_as_primary(bool keep_devices, bool refres
   const std::int64_t service_not_before = announce_promotion();
   Bytes chain;
   if (trust_) {
-    const Trust::PrimaryRecovery at_ca = trust_->recover_primary(own_chain(), signer());
+    // While the service waits, the CA only records the request: a CA that waits less must not
+    // revoke the primary before this device may take over at the service.
+    const Trust::PrimaryRecovery at_ca = trust_->recover_primary(
+        own_chain(), signer(), /*announce_only=*/service_not_before > now_seconds());
     if (at_ca.certificate.empty()) {
       const std::int64_t not_before = std::max(at_ca.not_before, service_not_before);
       throw ClientError(

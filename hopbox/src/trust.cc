@@ -96,9 +96,10 @@ std::pair<std::string, certs::Bytes> Trust::enroll(const std::string& identifier
 }
 
 Trust::PrimaryRecovery Trust::recover_primary(const std::vector<certs::Bytes>& own_chain,
-                                              const certs::Signer& sign) {
+                                              const certs::Signer& sign, bool announce_only) {
   grpc::ClientContext ctx;
   v1::RecoverPrimaryRequest req;
+  req.set_announce_only(announce_only);
   req.set_requester_chain(string_of(certs::encode_chain(own_chain)));
   req.set_signature(string_of(sign(certs::recover_primary_message(own_chain.back()))));
   v1::RecoverPrimaryResponse resp;

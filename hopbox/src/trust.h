@@ -41,9 +41,9 @@ class Trust {
   };
   // R1: asks the CA to revoke the primary at the end of `own_chain` and to certify this
   // device's keys in its place. The CA first only records the request, announced, and
-  // completes it when asked again after its waiting period.
+  // completes it when asked again after its waiting period; announce_only: record it only.
   PrimaryRecovery recover_primary(const std::vector<certs::Bytes>& own_chain,
-                                  const certs::Signer& sign);
+                                  const certs::Signer& sign, bool announce_only = false);
   // R1 requests waiting at the CA for `identifier` (anyone may list them).
   std::vector<hopbox::v1::ListPrimaryRecoveriesResponse::Announcement> primary_recoveries(
       const std::string& identifier);
