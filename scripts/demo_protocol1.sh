@@ -10,12 +10,14 @@ make_tokens alice1 alice2 alice3 bob1 bob2 carol1 dave1 mallory1 mallory2 mallor
 
 step() { printf '\n-- %s\n' "$*"; }
 
+# A recovery waits 4 s here (at the CA and the cloud) before it completes, so that the
+# account's devices can cancel it; the default is a day.
+wait_seconds=4
 step "The certification authority: hopbox-ca on 127.0.0.1, its own keys in $work/ca (not the cloud's)"
-start_ca
+start_ca --recovery-wait-seconds "$wait_seconds"
 
 step "The cloud: hopboxd on 127.0.0.1, storing everything in $work/cloud; it admits certified devices only"
-echo "   (a recovery waits 4 s here before it completes, so that the account's devices can cancel it; the default is a day)"
-wait_seconds=4
+echo "   (a recovery waits 4 s here, at the CA too, before it completes, so that the account's devices can cancel it; the default is a day)"
 start_cloud --revocation-refresh 2 --recovery-wait-seconds "$wait_seconds"
 
 step "The CA's operator checks who alice and bob are (in person) and gives each a one-time code"
@@ -111,9 +113,9 @@ hb bob1 watch --seconds 1 --no | sed 's/^/   /'
 echo "   the request ends at once; alice's devices hear of it, and her account is unchanged:"
 hb alice1 watch --seconds 1 | sed 's/^/   /'
 
-step "alice's secondary announces that it takes over (R1): nothing happens before the waiting period ends"
+step "alice's secondary announces that it takes over (R1), at the cloud and the CA: nothing happens before the waiting period ends"
 hb alice2 recover --yes 2>&1 | sed 's/^/   /' || true
-step "alice's primary is told, and cancels it"
+step "alice's primary is told (by the cloud and the CA), and cancels it at both"
 hb alice1 watch --seconds 1 | sed 's/^/   /'
 hb alice1 recovery cancel
 

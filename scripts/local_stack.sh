@@ -28,10 +28,11 @@ ca_cli() { "$bin/hopbox-ca/hopbox-ca" "$@"; }
 hb() { local dev=$1; shift; "$bin/hopbox/hopbox" --state "$work/$dev" "$@"; }
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
-# hopbox-ca in $work/ca on a free loopback port; sets ca=(--ca ... --ca-root ...).
+# hopbox-ca in $work/ca on a free loopback port, with any further `serve` options; sets
+# ca=(--ca ... --ca-root ...).
 start_ca() {
   ca_cli init --data-dir "$work/ca"
-  ca_cli serve --data-dir "$work/ca" --listen 127.0.0.1:0 --port-file "$work/ca-port" \
+  ca_cli serve --data-dir "$work/ca" --listen 127.0.0.1:0 --port-file "$work/ca-port" "$@" \
     >"$work/ca.log" 2>&1 &
   pids+=($!)
   wait_port "$work/ca-port"

@@ -64,6 +64,10 @@ Bytes recover_primary_message(const Bytes& lost_primary_certificate) {
   return labelled("hopbox v1 recover primary", detail::sha256(lost_primary_certificate));
 }
 
+Bytes cancel_primary_recovery_message(const std::string& identifier) {
+  return labelled("hopbox v1 cancel primary recovery", Bytes(identifier.begin(), identifier.end()));
+}
+
 Bytes recovery_invitation_message(const std::string& protected_user,
                                   const std::string& recovery_user,
                                   std::span<const std::uint8_t> nonce, std::int64_t expires_at) {

@@ -72,8 +72,12 @@ Bytes hash_code(const std::string& code) {
 }
 
 CaService::CaService(CaStore& store, const CaKeys& keys, const IdentifierPolicy& policy,
-                     std::int64_t certificate_years)
-    : store_(store), keys_(keys), policy_(policy), certificate_years_(certificate_years) {}
+                     std::int64_t certificate_years, std::int64_t recovery_wait_seconds)
+    : store_(store),
+      keys_(keys),
+      policy_(policy),
+      certificate_years_(certificate_years),
+      recovery_wait_seconds_(recovery_wait_seconds) {}
 
 Status CaService::GetRoot(grpc::ServerContext*, const v1::GetRootRequest*,
                           v1::GetRootResponse* resp) {
@@ -190,7 +194,7 @@ Status CaService::RevokeDevice(grpc::ServerContext*, const v1::RevokeDeviceReque
 
 bool CaService::certify_in_place_of(const std::string& identifier, const Bytes& old_fingerprint,
                                     const Bytes& signing_key, const Bytes& encryption_key,
-                                    Bytes& issued) {
+                                    Bytes& issued, const Bytes* announced_by) {
   const std::int64_t now = unix_now();
   return store_.replace_primary(
       identifier, old_fingerprint, now,
@@ -199,8 +203,12 @@ bool CaService::certify_in_place_of(const std::string& identifier, const Bytes& 
                                          now + certificate_years_ * kYear},
                                         keys_.root_der(), keys_.signer());
       },
-      issued);
+      issued, announced_by);
 }
+
+// Requesters that may wait at once per identifier: enough for a user's devices, too few to
+// fill the store.
+constexpr int kMaxPrimaryRecoveryAnnouncements = 4;
 
 Status CaService::RecoverPrimary(grpc::ServerContext*, const v1::RecoverPrimaryRequest* req,
                                  v1::RecoverPrimaryResponse* resp) {
@@ -222,13 +230,39 @@ Status CaService::RecoverPrimary(grpc::ServerContext*, const v1::RecoverPrimaryR
                                  bytes_of(req->signature()))) {
       return Status(StatusCode::PERMISSION_DENIED, "signature: does not verify");
     }
-    certs::Bytes cert;
-    const bool replaced =
-        certify_in_place_of(requester.identifier, certs::inspect_certificate(primary).fingerprint,
-                            requester.signing_key, requester.encryption_key, cert);
-    if (!replaced) {
+    const Bytes primary_fingerprint = certs::inspect_certificate(primary).fingerprint;
+    const auto current = store_.current_certificate(requester.identifier);
+    if (!current || certs::inspect_certificate(*current).fingerprint != primary_fingerprint) {
       return Status(StatusCode::FAILED_PRECONDITION,
                     "the chain does not end at the identifier's current primary certificate");
+    }
+    // A stolen, unlocked secondary must not revoke the genuine primary at once: the request
+    // waits, announced, so that the account's devices can cancel it (issue 12).
+    const Bytes requester_fingerprint = certs::inspect_certificate(chain.front()).fingerprint;
+    const bool waits = recovery_wait_seconds_ > 0 || req->announce_only();
+    if (waits) {
+      const std::int64_t now = unix_now();
+      const auto not_before = store_.announce_primary_recovery(
+          requester.identifier, requester_fingerprint, now, now + recovery_wait_seconds_,
+          kMaxPrimaryRecoveryAnnouncements);
+      if (!not_before) {
+        return Status(StatusCode::RESOURCE_EXHAUSTED,
+                      "too many recoveries wait for this identifier: cancel them first");
+      }
+      if (req->announce_only() || now < *not_before) {
+        spdlog::warn("\"{}\": a secondary device announced it replaces the primary (R1)",
+                     requester.identifier);
+        resp->set_not_before(*not_before);
+        return Status::OK;
+      }
+    }
+    certs::Bytes cert;
+    const bool replaced = certify_in_place_of(requester.identifier, primary_fingerprint,
+                                              requester.signing_key, requester.encryption_key, cert,
+                                              waits ? &requester_fingerprint : nullptr);
+    if (!replaced) {
+      return Status(StatusCode::FAILED_PRECONDITION,
+                    "the primary changed or the recovery was cancelled meanwhile: begin again");
     }
     spdlog::info("\"{}\": a secondary device replaced the primary (R1)", requester.identifier);
     resp->set_certificate(string_of(cert));
@@ -238,6 +272,67 @@ Status CaService::RecoverPrimary(grpc::ServerContext*, const v1::RecoverPrimaryR
   } catch (const std::exception& e) {
     spdlog::error("recover primary: {}", e.what());
     return Status(StatusCode::INTERNAL, "the CA could not complete the recovery");
+  }
+}
+
+Status CaService::CancelPrimaryRecovery(grpc::ServerContext*,
+                                        const v1::CancelPrimaryRecoveryRequest* req,
+                                        v1::CancelPrimaryRecoveryResponse* resp) {
+  try {
+    const auto chain = certs::decode_chain(bytes_of(req->requester_chain()));
+    if (chain.empty()) return Status(StatusCode::INVALID_ARGUMENT, "requester_chain: empty");
+    const auto revoked = certs::RevocationList{0, 0, store_.revoked_fingerprints()};
+    certs::TrustedDevice canceller;
+    try {
+      canceller = certs::verify_device_chain(chain, keys_.root_der(), revoked, unix_now());
+    } catch (const certs::CertError& e) {
+      return Status(StatusCode::PERMISSION_DENIED, std::string("requester: ") + e.what());
+    }
+    if (!certs::verify_signature(canceller.signing_key,
+                                 certs::cancel_primary_recovery_message(canceller.identifier),
+                                 bytes_of(req->signature()))) {
+      return Status(StatusCode::PERMISSION_DENIED, "signature: does not verify");
+    }
+    // The thief's own device must not cancel a rival announcement and then win alone.
+    const Bytes own = certs::inspect_certificate(chain.front()).fingerprint;
+    for (const auto& a : store_.primary_recoveries(canceller.identifier, unix_now())) {
+      if (a.requester_fingerprint == own) {
+        return Status(StatusCode::PERMISSION_DENIED,
+                      "a device that announced a recovery cannot cancel recoveries");
+      }
+    }
+    const int cancelled = store_.cancel_primary_recoveries(canceller.identifier);
+    if (cancelled > 0) {
+      spdlog::info("\"{}\": {} R1 recovery(ies) cancelled by a device of the user",
+                   canceller.identifier, cancelled);
+    }
+    resp->set_cancelled(cancelled);
+    return Status::OK;
+  } catch (const certs::CertError& e) {
+    return Status(StatusCode::INVALID_ARGUMENT, e.what());
+  } catch (const std::exception& e) {
+    spdlog::error("cancel primary recovery: {}", e.what());
+    return Status(StatusCode::INTERNAL, "the CA could not cancel the recovery");
+  }
+}
+
+Status CaService::ListPrimaryRecoveries(grpc::ServerContext*,
+                                        const v1::ListPrimaryRecoveriesRequest* req,
+                                        v1::ListPrimaryRecoveriesResponse* resp) {
+  try {
+    if (req->identifier().size() > 1024) {
+      return Status(StatusCode::INVALID_ARGUMENT, "a field is larger than allowed");
+    }
+    for (const auto& a : store_.primary_recoveries(req->identifier(), unix_now())) {
+      auto* out = resp->add_announcements();
+      out->set_requester_fingerprint(string_of(a.requester_fingerprint));
+      out->set_created_at(a.created_at);
+      out->set_not_before(a.not_before);
+    }
+    return Status::OK;
+  } catch (const std::exception& e) {
+    spdlog::error("list primary recoveries: {}", e.what());
+    return Status(StatusCode::INTERNAL, "the CA could not list the recoveries");
   }
 }
 

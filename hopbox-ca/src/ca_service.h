@@ -10,8 +10,10 @@ namespace hopbox_ca {
 
 class CaService final : public hopbox::v1::CertificateAuthority::Service {
  public:
+  // recovery_wait_seconds: how long an R1 request waits, announced, before it may complete
+  // (0: it completes at once).
   CaService(CaStore& store, const CaKeys& keys, const IdentifierPolicy& policy,
-            std::int64_t certificate_years = 5);
+            std::int64_t certificate_years = 5, std::int64_t recovery_wait_seconds = 0);
 
   grpc::Status GetRoot(grpc::ServerContext*, const hopbox::v1::GetRootRequest*,
                        hopbox::v1::GetRootResponse*) override;
@@ -23,6 +25,12 @@ class CaService final : public hopbox::v1::CertificateAuthority::Service {
                             hopbox::v1::RevokeDeviceResponse*) override;
   grpc::Status RecoverPrimary(grpc::ServerContext*, const hopbox::v1::RecoverPrimaryRequest*,
                               hopbox::v1::RecoverPrimaryResponse*) override;
+  grpc::Status CancelPrimaryRecovery(grpc::ServerContext*,
+                                     const hopbox::v1::CancelPrimaryRecoveryRequest*,
+                                     hopbox::v1::CancelPrimaryRecoveryResponse*) override;
+  grpc::Status ListPrimaryRecoveries(grpc::ServerContext*,
+                                     const hopbox::v1::ListPrimaryRecoveriesRequest*,
+                                     hopbox::v1::ListPrimaryRecoveriesResponse*) override;
   grpc::Status BeginRecertification(grpc::ServerContext*,
                                     const hopbox::v1::BeginRecertificationRequest*,
                                     hopbox::v1::BeginRecertificationResponse*) override;
@@ -34,12 +42,14 @@ class CaService final : public hopbox::v1::CertificateAuthority::Service {
   // Revokes `old_fingerprint` (the identifier's current primary certificate) and certifies
   // the new keys in its place, in one transaction. False if it is not the current one.
   bool certify_in_place_of(const std::string& identifier, const Bytes& old_fingerprint,
-                           const Bytes& signing_key, const Bytes& encryption_key, Bytes& issued);
+                           const Bytes& signing_key, const Bytes& encryption_key, Bytes& issued,
+                           const Bytes* announced_by = nullptr);
 
   CaStore& store_;
   const CaKeys& keys_;
   const IdentifierPolicy& policy_;
   std::int64_t certificate_years_;
+  std::int64_t recovery_wait_seconds_;
 };
 
 // Shared by the service and the operator CLI.

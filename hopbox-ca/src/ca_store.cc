@@ -64,6 +64,16 @@ CREATE TABLE recertification_challenges (
   PRIMARY KEY (identifier, encryption_key)
 );
 )sql",
+    // R1 waits at the CA too (issue 12): one row per requesting device.
+    R"sql(
+CREATE TABLE primary_recoveries (
+  identifier TEXT NOT NULL REFERENCES identities(identifier),
+  requester_fingerprint BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  not_before INTEGER NOT NULL,
+  PRIMARY KEY (identifier, requester_fingerprint)
+);
+)sql",
 };
 
 Bytes sha256(const Bytes& b) {
@@ -164,10 +174,17 @@ void CaStore::insert_certificate(std::int64_t serial, const std::string& identif
 
 bool CaStore::replace_primary(const std::string& identifier, const Bytes& old_fingerprint,
                               std::int64_t now,
-                              const std::function<Bytes(std::int64_t serial)>& issue,
-                              Bytes& issued) {
+                              const std::function<Bytes(std::int64_t serial)>& issue, Bytes& issued,
+                              const Bytes* announced_by) {
   std::lock_guard lock(mu_);
   Transaction t(db_);
+  if (announced_by != nullptr) {
+    Stmt due(db_,
+             "SELECT 1 FROM primary_recoveries WHERE identifier = ? AND requester_fingerprint = ? "
+             "AND not_before <= ?");
+    due.bind(1, identifier).bind(2, *announced_by).bind(3, now);
+    if (!due.step()) return false;
+  }
   Stmt current(db_,
                "SELECT 1 FROM certificates c WHERE c.identifier = ?1 AND c.fingerprint = ?2 AND "
                "NOT EXISTS (SELECT 1 FROM revocations r WHERE r.fingerprint = c.fingerprint)");
@@ -183,8 +200,69 @@ bool CaStore::replace_primary(const std::string& identifier, const Bytes& old_fi
   revoke.bind(1, old_fingerprint).bind(2, identifier).bind(3, now);
   revoke.step();
   insert_certificate(serial, identifier, issued, now);
+  // Every announcement named chains through the old primary: none can complete any more.
+  Stmt used(db_, "DELETE FROM primary_recoveries WHERE identifier = ?");
+  used.bind(1, identifier);
+  used.step();
   t.commit();
   return true;
+}
+
+std::optional<std::int64_t> CaStore::announce_primary_recovery(const std::string& identifier,
+                                                               const Bytes& requester,
+                                                               std::int64_t now,
+                                                               std::int64_t not_before, int limit) {
+  std::lock_guard lock(mu_);
+  Transaction t(db_);
+  {
+    Stmt purge(db_, "DELETE FROM primary_recoveries WHERE not_before < ?");
+    purge.bind(1, now - kAnnouncementLifetime);
+    purge.step();
+  }
+  std::optional<std::int64_t> found;
+  std::int64_t waiting = 0;
+  {
+    Stmt existing(db_,
+                  "SELECT not_before FROM primary_recoveries WHERE identifier = ? AND "
+                  "requester_fingerprint = ?");
+    existing.bind(1, identifier).bind(2, requester);
+    if (existing.step()) found = existing.i64(0);
+    Stmt count(db_, "SELECT COUNT(*) FROM primary_recoveries WHERE identifier = ?");
+    count.bind(1, identifier);
+    count.step();
+    waiting = count.i64(0);
+  }
+  if (found || waiting >= limit) {
+    t.commit();  // the purge
+    return found;
+  }
+  Stmt s(db_,
+         "INSERT INTO primary_recoveries (identifier, requester_fingerprint, created_at, "
+         "not_before) VALUES (?, ?, ?, ?)");
+  s.bind(1, identifier).bind(2, requester).bind(3, now).bind(4, not_before);
+  s.step();
+  t.commit();
+  return not_before;
+}
+
+std::vector<PrimaryRecoveryAnnouncement> CaStore::primary_recoveries(const std::string& identifier,
+                                                                     std::int64_t now) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_,
+         "SELECT requester_fingerprint, created_at, not_before FROM primary_recoveries WHERE "
+         "identifier = ? AND not_before >= ? ORDER BY created_at, requester_fingerprint");
+  s.bind(1, identifier).bind(2, now - kAnnouncementLifetime);
+  std::vector<PrimaryRecoveryAnnouncement> out;
+  while (s.step()) out.push_back({s.blob(0), s.i64(1), s.i64(2)});
+  return out;
+}
+
+int CaStore::cancel_primary_recoveries(const std::string& identifier) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "DELETE FROM primary_recoveries WHERE identifier = ?");
+  s.bind(1, identifier);
+  s.step();
+  return sqlite3_changes(db_);
 }
 
 std::optional<Bytes> CaStore::current_certificate(const std::string& identifier) {
@@ -198,8 +276,7 @@ std::optional<Bytes> CaStore::current_certificate(const std::string& identifier)
   return s.blob(0);
 }
 
-bool CaStore::put_recertification(const PendingRecertification& p, std::int64_t now,
-                                  int limit) {
+bool CaStore::put_recertification(const PendingRecertification& p, std::int64_t now, int limit) {
   std::lock_guard lock(mu_);
   Transaction t(db_);
   {

@@ -33,6 +33,13 @@ struct PendingRecertification {
   std::int64_t expires_at = 0;
 };
 
+// R1 waiting at the CA: a secondary asked to replace the identifier's primary (issue 12).
+struct PrimaryRecoveryAnnouncement {
+  Bytes requester_fingerprint;  // SHA-256 of the requesting device's certificate
+  std::int64_t created_at = 0;
+  std::int64_t not_before = 0;
+};
+
 enum class EnrollOutcome {
   kIssued,
   kNoInvite,   // never invited, or the invitation was burned
@@ -73,10 +80,26 @@ class CaStore {
                                                              const Bytes& encryption_key,
                                                              std::int64_t now);
   // R1: if `old_fingerprint` is the valid certificate the CA issued for `identifier`, revokes
-  // it and records the certificate `issue(serial)` returns, in one transaction. False if not.
+  // it and records the certificate `issue(serial)` returns, in one transaction. With
+  // `announced_by`, only if that requester's announcement exists and its not_before has come
+  // (a cancellation meanwhile wins). The identifier's announcements go with the old primary.
+  // False if not.
   bool replace_primary(const std::string& identifier, const Bytes& old_fingerprint,
                        std::int64_t now, const std::function<Bytes(std::int64_t serial)>& issue,
-                       Bytes& issued);
+                       Bytes& issued, const Bytes* announced_by = nullptr);
+  // Announcements are purged this long after their not_before: a requester that never came
+  // back starts over.
+  static constexpr std::int64_t kAnnouncementLifetime = 7 * 24 * 3600;
+  // The not_before of `requester`'s announcement for `identifier`, recorded now with
+  // `not_before` unless it exists (asking again does not move it). Nothing when `limit`
+  // other requesters wait already.
+  std::optional<std::int64_t> announce_primary_recovery(const std::string& identifier,
+                                                        const Bytes& requester, std::int64_t now,
+                                                        std::int64_t not_before, int limit);
+  std::vector<PrimaryRecoveryAnnouncement> primary_recoveries(const std::string& identifier,
+                                                              std::int64_t now);
+  // Removes every announcement for the identifier; how many there were.
+  int cancel_primary_recoveries(const std::string& identifier);
   // Revokes by fingerprint; the certificate need not be one the CA issued. False if it was
   // revoked already.
   bool revoke(const Bytes& fingerprint, const std::string& identifier, std::int64_t now,

@@ -4,6 +4,7 @@
 //                    [--module PKCS11.so --token LABEL]   (root key in a token; PIN from
 //                                                          $HOPBOX_CA_PIN or --pin-file)
 //   hopbox-ca serve  --data-dir DIR [--listen 127.0.0.1:7444] [--port-file F]
+//                    [--recovery-wait-seconds 86400]
 //   hopbox-ca invite --data-dir DIR IDENTIFIER [--valid-hours 72] [--json]
 //   hopbox-ca list   --data-dir DIR [--json]
 //   hopbox-ca revoke --data-dir DIR (IDENTIFIER | --serial N)
@@ -71,11 +72,12 @@ std::string token_pin() {
   throw std::runtime_error("the CA key is in a token: set HOPBOX_CA_PIN or pass --pin-file");
 }
 
-int serve(const fs::path& dir, const std::string& listen, const std::string& port_file) {
+int serve(const fs::path& dir, const std::string& listen, const std::string& port_file,
+          std::int64_t recovery_wait_seconds) {
   const auto keys = CaKeys::load(dir, token_pin);
   CaStore store((dir / "ca.db").string());
   const IdentifierPolicy policy;
-  CaService service(store, *keys, policy);
+  CaService service(store, *keys, policy, 5, recovery_wait_seconds);
   grpc::SslServerCredentialsOptions ssl;
   ssl.pem_key_cert_pairs.push_back({keys->tls_private_key_pem, keys->tls_certificate_pem});
   grpc::ServerBuilder builder;
@@ -192,6 +194,12 @@ int main(int argc, char** argv) {
   add_dir(srv);
   srv->add_option("--listen", listen, "address:port to listen on");
   srv->add_option("--port-file", port_file, "write the bound port here once listening");
+  // As long as hopboxd's own period, or a stolen secondary could skip the cloud's (issue 12).
+  std::int64_t recovery_wait_seconds = 24 * 3600;
+  srv->add_option("--recovery-wait-seconds", recovery_wait_seconds,
+                  "how long a secondary's recovery of the primary (R1) waits, announced and "
+                  "cancellable, before the CA completes it (0: at once)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{365} * 24 * 3600));
   auto* inv = app.add_subcommand("invite", "print a one-time enrollment code for an identifier");
   add_dir(inv);
   inv->add_option("identifier", identifier, "the user's identifier")->required();
@@ -220,7 +228,7 @@ int main(int argc, char** argv) {
                 << " (the device root and the CA's TLS certificate)\n";
       return 0;
     }
-    if (srv->parsed()) return serve(dir, listen, port_file);
+    if (srv->parsed()) return serve(dir, listen, port_file, recovery_wait_seconds);
     if (inv->parsed()) return invite(dir, identifier, hours, json);
     if (ls->parsed()) return list(dir, json);
     if (identifier.empty() == (serial == 0)) {

@@ -4,12 +4,14 @@
 #include <grpcpp/grpcpp.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "certs/verify.h"
 #include "hopbox/testing/process.h"
@@ -21,18 +23,30 @@ namespace fs = std::filesystem;
 
 class TestCa {
  public:
-  // init_args: further `hopbox-ca init` options (e.g. a token for the root key).
-  explicit TestCa(const std::string& init_args = "") {
+  // init_args: further `hopbox-ca init` options (e.g. a token for the root key); serve_args:
+  // further `hopbox-ca serve` options (e.g. "--recovery-wait-seconds", "3600").
+  explicit TestCa(const std::string& init_args = "",
+                  const std::vector<std::string>& serve_args = {}) {
     char tmpl[] = "/tmp/hopbox-ca-test-XXXXXX";
     if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp");
     dir_ = tmpl;
     if (operator_cli("init --data-dir " + data() + " " + init_args).first != 0) {
       throw std::runtime_error("hopbox-ca init failed: " + last_operator_error());
     }
-    port_ = process_.start(HOPBOX_CA_BINARY,
-                           {"serve", "--data-dir", data(), "--listen", "127.0.0.1:0", "--port-file",
-                            (dir_ / "port").string()},
-                           dir_ / "ca.log", dir_ / "port");
+    std::vector<std::string> args = {"serve",
+                                     "--data-dir",
+                                     data(),
+                                     "--listen",
+                                     "127.0.0.1:0",
+                                     "--port-file",
+                                     (dir_ / "port").string()};
+    args.insert(args.end(), serve_args.begin(), serve_args.end());
+    // Tests' R1 completes at once unless a test asks for the waiting period.
+    if (std::find(serve_args.begin(), serve_args.end(), "--recovery-wait-seconds") ==
+        serve_args.end()) {
+      args.insert(args.end(), {"--recovery-wait-seconds", "0"});
+    }
+    port_ = process_.start(HOPBOX_CA_BINARY, args, dir_ / "ca.log", dir_ / "port");
   }
   ~TestCa() {
     process_.stop(SIGKILL);

@@ -5,6 +5,9 @@
 #include <openssl/x509.h>
 #include <stdlib.h>
 
+#include <chrono>
+#include <thread>
+
 #include "certs/requests.h"
 #include "certs/verify.h"
 #include "hopbox/testing/softhsm.h"
@@ -175,6 +178,178 @@ TEST(CaServer, ASecondaryReplacesThePrimaryOnceWithAProofOfItsKey) {
                   .contains(certs::inspect_certificate(primary_cert).fingerprint));
   EXPECT_EQ(recover({secondary_cert, primary_cert}, secondary, &resp).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
+}
+
+// Issue 12: a stolen, unlocked secondary asking the CA directly does not revoke the primary at
+// once; the request waits, announced, and a device of the user cancels it.
+TEST(CaServer, ASecondarysRecoveryWaitsAnnouncedAndADeviceOfTheUserCancelsIt) {
+  TestCa ca("", {"--recovery-wait-seconds", "3600"});
+  const Device primary, secondary, bob;
+  v1::EnrollResponse enrolled, bob_enrolled;
+  ASSERT_TRUE(enroll(ca, primary.enroll_request("alice", ca.invite("alice")), &enrolled).ok());
+  ASSERT_TRUE(enroll(ca, bob.enroll_request("bob", ca.invite("bob")), &bob_enrolled).ok());
+  const certs::Bytes primary_cert(enrolled.certificate().begin(), enrolled.certificate().end());
+  const certs::Bytes bob_cert(bob_enrolled.certificate().begin(), bob_enrolled.certificate().end());
+  const std::int64_t now = std::time(nullptr);
+  std::int64_t serial = 7;
+  auto certified_by_primary = [&](const Device& d) {
+    return certs::issue_certificate(
+        {"alice", d.spki(), d.encryption_key(), serial++, now - 60, now + 3600}, primary_cert,
+        [&](std::span<const std::uint8_t> m) {
+          const std::string sig = primary.sign(certs::Bytes(m.begin(), m.end()));
+          return certs::Bytes(sig.begin(), sig.end());
+        });
+  };
+  const certs::Bytes secondary_cert = certified_by_primary(secondary);
+  auto recover = [&](const certs::Bytes& leaf, const Device& signer,
+                     v1::RecoverPrimaryResponse* resp) {
+    grpc::ClientContext ctx;
+    v1::RecoverPrimaryRequest req;
+    const certs::Bytes encoded = certs::encode_chain({leaf, primary_cert});
+    req.set_requester_chain(std::string(encoded.begin(), encoded.end()));
+    req.set_signature(signer.sign(certs::recover_primary_message(primary_cert)));
+    return ca.stub()->RecoverPrimary(&ctx, req, resp);
+  };
+  auto cancel = [&](const std::vector<certs::Bytes>& chain, const Device& signer,
+                    const std::string& identifier, v1::CancelPrimaryRecoveryResponse* resp) {
+    grpc::ClientContext ctx;
+    v1::CancelPrimaryRecoveryRequest req;
+    const certs::Bytes encoded = certs::encode_chain(chain);
+    req.set_requester_chain(std::string(encoded.begin(), encoded.end()));
+    req.set_signature(signer.sign(certs::cancel_primary_recovery_message(identifier)));
+    return ca.stub()->CancelPrimaryRecovery(&ctx, req, resp);
+  };
+  auto waiting = [&]() {
+    grpc::ClientContext ctx;
+    v1::ListPrimaryRecoveriesRequest req;
+    req.set_identifier("alice");
+    v1::ListPrimaryRecoveriesResponse resp;
+    EXPECT_TRUE(ca.stub()->ListPrimaryRecoveries(&ctx, req, &resp).ok());
+    return resp;
+  };
+  auto primary_revoked = [&]() {
+    grpc::ClientContext ctx;
+    v1::GetRevocationListResponse list;
+    EXPECT_TRUE(ca.stub()->GetRevocationList(&ctx, v1::GetRevocationListRequest(), &list).ok());
+    return certs::open_revocation_list(
+               certs::Bytes(list.revocation_list().begin(), list.revocation_list().end()),
+               root_of(ca))
+        .contains(certs::inspect_certificate(primary_cert).fingerprint);
+  };
+
+  // Announced: no certificate, a time, the primary untouched; asking again changes nothing.
+  v1::RecoverPrimaryResponse first, again;
+  ASSERT_TRUE(recover(secondary_cert, secondary, &first).ok());
+  EXPECT_TRUE(first.certificate().empty());
+  EXPECT_GE(first.not_before(), now + 3600);
+  EXPECT_LE(first.not_before(), now + 3660);
+  EXPECT_FALSE(primary_revoked());
+  ASSERT_TRUE(recover(secondary_cert, secondary, &again).ok());
+  EXPECT_TRUE(again.certificate().empty());
+  EXPECT_EQ(again.not_before(), first.not_before());
+  EXPECT_FALSE(primary_revoked());
+  const auto listed = waiting();
+  ASSERT_EQ(listed.announcements_size(), 1);
+  const certs::Bytes secondary_fingerprint = certs::inspect_certificate(secondary_cert).fingerprint;
+  EXPECT_EQ(listed.announcements(0).requester_fingerprint(),
+            std::string(secondary_fingerprint.begin(), secondary_fingerprint.end()));
+  EXPECT_EQ(listed.announcements(0).not_before(), first.not_before());
+
+  // At most four requesters wait per identifier.
+  const Device second, third, fourth, fifth;
+  v1::RecoverPrimaryResponse other;
+  for (const Device* d : {&second, &third, &fourth}) {
+    ASSERT_TRUE(recover(certified_by_primary(*d), *d, &other).ok());
+    EXPECT_TRUE(other.certificate().empty());
+  }
+  EXPECT_EQ(recover(certified_by_primary(fifth), fifth, &other).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(waiting().announcements_size(), 4);
+
+  // Not cancelled by another user's device, nor by a requester, nor with a forged signature.
+  v1::CancelPrimaryRecoveryResponse cancelled;
+  EXPECT_EQ(cancel({bob_cert}, bob, "alice", &cancelled).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(cancel({bob_cert}, bob, "bob", &cancelled).ok());  // bob's own: none
+  EXPECT_EQ(cancelled.cancelled(), 0);
+  EXPECT_EQ(cancel({secondary_cert, primary_cert}, secondary, "alice", &cancelled).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(cancel({primary_cert}, bob, "alice", &cancelled).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(waiting().announcements_size(), 4);
+  // The primary cancels them all.
+  ASSERT_TRUE(cancel({primary_cert}, primary, "alice", &cancelled).ok());
+  EXPECT_EQ(cancelled.cancelled(), 4);
+  EXPECT_EQ(waiting().announcements_size(), 0);
+  EXPECT_FALSE(primary_revoked());
+  // Asking again starts a new waiting period: it does not complete.
+  ASSERT_TRUE(recover(secondary_cert, secondary, &again).ok());
+  EXPECT_TRUE(again.certificate().empty());
+  EXPECT_GE(again.not_before(), first.not_before());
+  EXPECT_FALSE(primary_revoked());
+}
+
+TEST(CaServer, TheAnnouncingSecondaryCompletesOnlyAfterTheWaitingPeriod) {
+  TestCa ca("", {"--recovery-wait-seconds", "2"});
+  const Device primary, secondary, other;
+  v1::EnrollResponse enrolled;
+  ASSERT_TRUE(enroll(ca, primary.enroll_request("alice", ca.invite("alice")), &enrolled).ok());
+  const certs::Bytes primary_cert(enrolled.certificate().begin(), enrolled.certificate().end());
+  const std::int64_t now = std::time(nullptr);
+  std::int64_t serial = 7;
+  auto certified_by_primary = [&](const Device& d) {
+    return certs::issue_certificate(
+        {"alice", d.spki(), d.encryption_key(), serial++, now - 60, now + 3600}, primary_cert,
+        [&](std::span<const std::uint8_t> m) {
+          const std::string sig = primary.sign(certs::Bytes(m.begin(), m.end()));
+          return certs::Bytes(sig.begin(), sig.end());
+        });
+  };
+  auto recover = [&](const certs::Bytes& leaf, const Device& signer,
+                     v1::RecoverPrimaryResponse* resp) {
+    grpc::ClientContext ctx;
+    v1::RecoverPrimaryRequest req;
+    const certs::Bytes encoded = certs::encode_chain({leaf, primary_cert});
+    req.set_requester_chain(std::string(encoded.begin(), encoded.end()));
+    req.set_signature(signer.sign(certs::recover_primary_message(primary_cert)));
+    return ca.stub()->RecoverPrimary(&ctx, req, resp);
+  };
+  const certs::Bytes secondary_cert = certified_by_primary(secondary);
+  v1::RecoverPrimaryResponse resp;
+  ASSERT_TRUE(recover(secondary_cert, secondary, &resp).ok());
+  ASSERT_TRUE(resp.certificate().empty());
+  const std::int64_t not_before = resp.not_before();
+  while (std::time(nullptr) < not_before)
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Asked to announce only (the client, while the cloud still waits), it does not complete.
+  {
+    grpc::ClientContext ctx;
+    v1::RecoverPrimaryRequest req;
+    const certs::Bytes encoded = certs::encode_chain({secondary_cert, primary_cert});
+    req.set_requester_chain(std::string(encoded.begin(), encoded.end()));
+    req.set_signature(secondary.sign(certs::recover_primary_message(primary_cert)));
+    req.set_announce_only(true);
+    ASSERT_TRUE(ca.stub()->RecoverPrimary(&ctx, req, &resp).ok());
+    EXPECT_TRUE(resp.certificate().empty());
+    EXPECT_EQ(resp.not_before(), not_before);
+  }
+  // Another device that never announced does not complete: it starts its own wait.
+  ASSERT_TRUE(recover(certified_by_primary(other), other, &resp).ok());
+  EXPECT_TRUE(resp.certificate().empty());
+  // The announcing secondary does, and every announcement goes with the old primary.
+  ASSERT_TRUE(recover(secondary_cert, secondary, &resp).ok());
+  const certs::Bytes fresh(resp.certificate().begin(), resp.certificate().end());
+  ASSERT_FALSE(fresh.empty());
+  EXPECT_EQ(certs::verify_device_chain({fresh}, root_of(ca), {}, std::time(nullptr)).encryption_key,
+            secondary.encryption_key());
+  grpc::ClientContext ctx;
+  v1::ListPrimaryRecoveriesRequest list;
+  list.set_identifier("alice");
+  v1::ListPrimaryRecoveriesResponse waiting;
+  ASSERT_TRUE(ca.stub()->ListPrimaryRecoveries(&ctx, list, &waiting).ok());
+  EXPECT_EQ(waiting.announcements_size(), 0);
+  EXPECT_EQ(recover(secondary_cert, secondary, &resp).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);  // its old chain ends at a revoked primary
 }
 
 TEST(CaServer, ReCertificationNeedsTheAnswerOnlyARecoveredDeviceCanGive) {

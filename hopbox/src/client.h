@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "certs/item_signature.h"
+#include "hopbox/v1/ca.pb.h"
 #include "hopbox/v1/hopbox.grpc.pb.h"
 #include "keystore.h"
 #include "state.h"
@@ -110,7 +111,9 @@ class Client {
 
   // Recovery by a secondary device (R1, Protocol 2): this device becomes the primary. With a
   // CA, the CA revokes the lost primary and certifies this device for the identifier; the
-  // service locks the lost device out. Then this device re-certifies the other devices (or
+  // service locks the lost device out. Both the service and the CA first only record an
+  // announcement and complete when asked again after their waiting periods (ClientError, exit
+  // code 1, until then). Then this device re-certifies the other devices (or
   // removes them, keep_devices false), makes its own-device and share keys anew, and refreshes
   // every item so that it is encrypted for, and signed by, the new primary.
   struct RecoveryReport {
@@ -123,9 +126,16 @@ class Client {
   // and may cancel. Returns when the waiting period ends (unix seconds); recover_as_primary
   // is accepted from then on.
   std::int64_t announce_promotion();
-  // The account's recoveries in progress; cancel_recovery ends one (0: every one).
+  // The account's recoveries in progress; cancel_recovery ends one (0: every one) at the
+  // service and, with a CA, every R1 request waiting at the CA (a thief with a secondary may
+  // have gone to the CA alone).
   std::vector<hopbox::v1::RecoveryInProgress> recoveries();
-  int cancel_recovery(std::int64_t device_id);
+  struct CancelledRecoveries {
+    int at_service = 0, at_ca = 0;
+  };
+  CancelledRecoveries cancel_recovery(std::int64_t device_id);
+  // R1 requests for this account waiting at the CA (none without a CA).
+  std::vector<hopbox::v1::ListPrimaryRecoveriesResponse::Announcement> ca_recoveries();
 
   // ---- Recovery by recovery users (R2; DESIGN.md, "Recovery") ----
   // On the primary: asks `user` to protect this account with an invitation signed by this

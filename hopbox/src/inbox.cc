@@ -67,10 +67,10 @@ void on_recovery_request(Client& c, const v1::Notification& n, bool yes, bool no
                 {"from_user", n.from_user()},
                 {"short_code", code},
                 {"device_id", r.device_id()}};
-  const bool consent = ask(n.from_user() + " asks to recover their account onto a new device (" +
-                               r.device_name() + ") showing the code\n\n  " + code +
-                               "\n\nCall them and compare every digit. Approve?",
-                           yes, no);
+  const bool consent =
+      ask(n.from_user() + " asks to recover their account onto a new device (" + r.device_name() +
+              ") showing the code\n\n  " + code + "\n\nCall them and compare every digit. Approve?",
+          yes, no);
   entry["approved"] = consent;
   if (consent) {
     const auto [valid, needed] = c.approve_recovery(n.from_user(), r);
@@ -166,12 +166,12 @@ void on_pairing(Client& c, const v1::Notification& n, bool yes, bool no, bool qu
     say(quiet, std::string("ignored a damaged pairing request: ") + e.what());
     return;
   }
-  const bool approve =
-      ask("A new device \"" + p.device_name() +
-              "\" asks to join this account. It must show the code\n\n  " + code +
-              "\n\nCompare every digit. Approve?",
-          yes, no);
-  json entry = {{"pairing_request", n.notification_id()}, {"short_code", code}, {"approved", approve}};
+  const bool approve = ask("A new device \"" + p.device_name() +
+                               "\" asks to join this account. It must show the code\n\n  " + code +
+                               "\n\nCompare every digit. Approve?",
+                           yes, no);
+  json entry = {
+      {"pairing_request", n.notification_id()}, {"short_code", code}, {"approved", approve}};
   // Approving certifies exactly the keys whose code was shown; it also answers the request.
   if (approve) entry["device_id"] = c.approve(p.pairing_code(), p.device_name());
   j.push_back(entry);
@@ -204,10 +204,10 @@ void on_access_request(Client& c, const v1::Notification& n, bool yes, bool no, 
       }
     }
   }
-  const bool grant = ask(n.from_user() + " (" + (c.certified() ? "safety number " : "key ") +
-                             fingerprint + ") asks for " + (item.empty() ? "everything" : item) +
-                             ". Grant?",
-                         yes, no);
+  const bool grant =
+      ask(n.from_user() + " (" + (c.certified() ? "safety number " : "key ") + fingerprint +
+              ") asks for " + (item.empty() ? "everything" : item) + ". Grant?",
+          yes, no);
   json entry = {{"request", n.notification_id()},
                 {"from_user", n.from_user()},
                 {"item", item},
@@ -255,6 +255,31 @@ bool answer_notification(Client& c, const v1::Notification& n, bool answer_yes, 
   }
   c.acknowledge(n.notification_id());
   return true;
+}
+
+void warn_ca_recoveries(Client& c, bool quiet, json& done) {
+  std::vector<v1::ListPrimaryRecoveriesResponse::Announcement> waiting;
+  try {
+    waiting = c.ca_recoveries();
+  } catch (const ClientError& e) {
+    // Answering the inbox still matters; the user learns that the check did not happen.
+    std::cerr << "WARNING: could not ask the CA whether a take-over of this account waits there: "
+              << e.what() << "\n";
+    return;
+  }
+  for (const auto& a : waiting) {
+    done.push_back(
+        {{"kind", "ca-recovery-started"},
+         {"user", c.state().user},
+         {"requester_fingerprint", mupre::to_hex(internal::bytes_of(a.requester_fingerprint()))},
+         {"not_before", a.not_before()}});
+    // Even with --json (stdout is for the JSON): an alarm the person must see.
+    (quiet ? std::cerr : std::cout)
+        << "WARNING: a device asked the CA to take over as " << c.state().user
+        << "'s primary (revoking the current one); the CA completes it after "
+        << internal::format_time(a.not_before())
+        << ". If this was not you, run `hopbox recovery cancel` now.\n";
+  }
 }
 
 }  // namespace hopbox

@@ -307,8 +307,8 @@ int main(int argc, char** argv) {
       auto c = Client::open(dir, pin(g));
       const std::string short_code = c->pairing_key_code(code);
       if (!yes) {
-        std::cout << "The new device must show the code " << short_code
-                  << ". Approve it? [y/N] " << std::flush;
+        std::cout << "The new device must show the code " << short_code << ". Approve it? [y/N] "
+                  << std::flush;
         std::string answer;
         std::getline(std::cin, answer);
         if (answer != "y" && answer != "Y" && answer != "yes") {
@@ -427,12 +427,17 @@ int main(int argc, char** argv) {
            user + " can no longer recover this account (" + std::to_string(removed) +
                " key(s) revoked; a threshold set-up that names them is withdrawn too)");
     } else if (recovery_cancel->parsed()) {
-      const int cancelled = Client::open(dir, pin(g))->cancel_recovery(cancel_device);
-      emit(g, {{"cancelled", cancelled}},
-           cancelled == 0 ? "no recovery of this account is in progress"
-                          : "cancelled " + std::to_string(cancelled) +
-                                " recovery(ies) of this account; its devices and recovery users "
-                                "were told");
+      const auto cancelled = Client::open(dir, pin(g))->cancel_recovery(cancel_device);
+      std::string text = cancelled.at_service == 0
+                             ? "no recovery of this account is in progress at the service"
+                             : "cancelled " + std::to_string(cancelled.at_service) +
+                                   " recovery(ies) of this account; its devices and recovery "
+                                   "users were told";
+      if (cancelled.at_ca > 0) {
+        text += "\ncancelled " + std::to_string(cancelled.at_ca) +
+                " take-over(s) of the primary waiting at the CA";
+      }
+      emit(g, {{"cancelled", cancelled.at_service}, {"cancelled_at_ca", cancelled.at_ca}}, text);
     } else if (recovery_list->parsed()) {
       json j = json::array();
       std::string text;
@@ -534,8 +539,8 @@ int main(int argc, char** argv) {
           std::string kind = field != nullptr ? field->name() : "unknown";
           std::replace(kind.begin(), kind.end(), '_', '-');  // "access-request", as shown
           j.push_back({{"id", n.notification_id()}, {"kind", kind}, {"from_user", n.from_user()}});
-          text += std::to_string(n.notification_id()) + "  " + kind + " from " + n.from_user() +
-                  "\n";
+          text +=
+              std::to_string(n.notification_id()) + "  " + kind + " from " + n.from_user() + "\n";
           return true;
         });
         emit(g, j, text.empty() ? "no notifications" : text);
@@ -543,6 +548,7 @@ int main(int argc, char** argv) {
     } else if (watch->parsed()) {
       auto c = Client::open(dir, pin(g));
       json j = json::array();
+      hopbox::warn_ca_recoveries(*c, g.json, j);
       c->watch(wait_ms * 1000, [&](const hopbox::v1::Notification& n) {
         return hopbox::answer_notification(*c, n, answer_yes, answer_no, g.json, j);
       });

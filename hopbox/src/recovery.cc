@@ -58,18 +58,31 @@ Client::RecoveryReport Client::recover_as_primary(bool keep_devices, bool refres
     throw ClientError("this device is the primary already: recover on another device", 2);
   }
   report.lost_device = lost.device_id();
-  // The waiting period comes before anything irreversible (the CA revokes the lost primary).
-  const std::int64_t not_before = announce_promotion();
-  if (not_before > now_seconds()) {
-    throw ClientError("recovery announced; the account's devices and recovery users were told. "
-                      "Run `hopbox recover` again after " + format_time(not_before) +
-                      " (unix " + std::to_string(not_before) + ")", 1);
-  }
+  // The waiting periods come before anything irreversible (the CA revokes the lost primary,
+  // the service locks it out). Announced at both in one run, so the next run completes both.
+  const std::int64_t service_not_before = announce_promotion();
   Bytes chain;
   if (trust_) {
-    const auto old_chain = own_chain();
-    const Bytes cert = trust_->recover_primary(old_chain, signer());
-    chain = cert;
+    // While the service waits, the CA only records the request: a CA that waits less must not
+    // revoke the primary before this device may take over at the service.
+    const Trust::PrimaryRecovery at_ca = trust_->recover_primary(
+        own_chain(), signer(), /*announce_only=*/service_not_before > now_seconds());
+    if (at_ca.certificate.empty()) {
+      const std::int64_t not_before = std::max(at_ca.not_before, service_not_before);
+      throw ClientError(
+          "recovery announced at the CA and the service; the account's devices and recovery "
+          "users were told and can cancel it. Run `hopbox recover` again after " +
+              format_time(not_before) + " (unix " + std::to_string(not_before) + ")",
+          1);
+    }
+    chain = at_ca.certificate;
+  }
+  if (service_not_before > now_seconds()) {
+    throw ClientError(
+        "recovery announced; the account's devices and recovery users were told. "
+        "Run `hopbox recover` again after " +
+            format_time(service_not_before) + " (unix " + std::to_string(service_not_before) + ")",
+        1);
   }
   take_over(lost, chain, report);
   rebuild_as_primary(lost, keep_devices, refresh_items, report);
@@ -204,8 +217,26 @@ std::vector<v1::RecoveryInProgress> Client::recoveries() {
   return {resp.recoveries().begin(), resp.recoveries().end()};
 }
 
-int Client::cancel_recovery(std::int64_t device_id) {
-  int cancelled = 0;
+std::vector<v1::ListPrimaryRecoveriesResponse::Announcement> Client::ca_recoveries() {
+  if (!trust_) return {};
+  return trust_->primary_recoveries(state_.user);
+}
+
+Client::CancelledRecoveries Client::cancel_recovery(std::int64_t device_id) {
+  CancelledRecoveries cancelled;
+  // At the CA first: a request waiting there can revoke the primary when its time comes.
+  if (trust_) {
+    const auto waiting = trust_->primary_recoveries(state_.user);
+    const auto chain = own_chain();
+    const Bytes mine = certs::inspect_certificate(chain.front()).fingerprint;
+    const bool announced_here = std::any_of(waiting.begin(), waiting.end(), [&](const auto& a) {
+      return bytes_of(a.requester_fingerprint()) == mine;
+    });
+    // The CA lets a requester cancel no one's request; another device of the account can.
+    if (!waiting.empty() && !announced_here) {
+      cancelled.at_ca = trust_->cancel_primary_recoveries(chain, signer());
+    }
+  }
   for (const auto& r : recoveries()) {
     if (device_id != 0 && r.device_id() != device_id) continue;
     grpc::ClientContext ctx;
@@ -214,9 +245,9 @@ int Client::cancel_recovery(std::int64_t device_id) {
     req.set_device_id(r.device_id());
     v1::CancelRecoveryResponse resp;
     check(stub_->CancelRecovery(&ctx, req, &resp), "cancelling the recovery");
-    ++cancelled;
+    ++cancelled.at_service;
   }
-  if (device_id != 0 && cancelled == 0) {
+  if (device_id != 0 && cancelled.at_service == 0 && cancelled.at_ca == 0) {
     throw ClientError("no recovery by device " + std::to_string(device_id) + " is in progress", 4);
   }
   return cancelled;
@@ -237,9 +268,9 @@ std::string Client::ask_protection(const std::string& user) {
   inv.set_recovery_user(user);
   inv.set_nonce(string_of(nonce));
   inv.set_expires_at(now_seconds() + kInvitationSeconds);
-  inv.set_signature(string_of(keys_->sign(
-      state_.key_label,
-      certs::recovery_invitation_message(state_.user, user, nonce, inv.expires_at()))));
+  inv.set_signature(
+      string_of(keys_->sign(state_.key_label, certs::recovery_invitation_message(
+                                                  state_.user, user, nonce, inv.expires_at()))));
   // Recorded before it is sent: only an answer naming it installs a recovery key.
   for (auto it = state_.invitations.begin(); it != state_.invitations.end();) {
     it = it->second.expires_at < now_seconds() ? state_.invitations.erase(it) : std::next(it);
@@ -547,9 +578,9 @@ std::unique_ptr<Client> Client::request_recovery(const fs::path& dir, const std:
   // Signed by the new key: the request is this device's own.
   req.set_requested_at(now_seconds());
   req.set_signature(string_of(c->keys_->sign(
-      s.key_label, certs::recovery_request_message(s.user, s.device_name,
-                                                   unhex(s.public_key, "public_key"),
-                                                   req.requested_at(), via))));
+      s.key_label,
+      certs::recovery_request_message(s.user, s.device_name, unhex(s.public_key, "public_key"),
+                                      req.requested_at(), via))));
   v1::RequestRecoveryResponse resp;
   check(c->stub_->RequestRecovery(&ctx, req, &resp), "asking for a recovery");
   c->state_.device_id = resp.device_id();

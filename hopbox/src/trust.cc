@@ -95,18 +95,43 @@ std::pair<std::string, certs::Bytes> Trust::enroll(const std::string& identifier
   return {resp.identifier(), cert};
 }
 
-certs::Bytes Trust::recover_primary(const std::vector<certs::Bytes>& own_chain,
-                                    const certs::Signer& sign) {
+Trust::PrimaryRecovery Trust::recover_primary(const std::vector<certs::Bytes>& own_chain,
+                                              const certs::Signer& sign, bool announce_only) {
   grpc::ClientContext ctx;
   v1::RecoverPrimaryRequest req;
+  req.set_announce_only(announce_only);
   req.set_requester_chain(string_of(certs::encode_chain(own_chain)));
   req.set_signature(string_of(sign(certs::recover_primary_message(own_chain.back()))));
   v1::RecoverPrimaryResponse resp;
   check_ca(stub_->RecoverPrimary(&ctx, req, &resp), "recovering at the CA");
+  if (resp.certificate().empty()) return {{}, resp.not_before()};
   const certs::Bytes cert = bytes_of(resp.certificate());
   const auto mine = certs::inspect_certificate(own_chain.front());
   check_issued(cert, mine.identifier, mine.signing_key, mine.encryption_key);
-  return cert;
+  return {cert, 0};
+}
+
+std::vector<v1::ListPrimaryRecoveriesResponse::Announcement> Trust::primary_recoveries(
+    const std::string& identifier) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  v1::ListPrimaryRecoveriesRequest req;
+  req.set_identifier(identifier);
+  v1::ListPrimaryRecoveriesResponse resp;
+  check_ca(stub_->ListPrimaryRecoveries(&ctx, req, &resp), "listing recoveries waiting at the CA");
+  return {resp.announcements().begin(), resp.announcements().end()};
+}
+
+int Trust::cancel_primary_recoveries(const std::vector<certs::Bytes>& own_chain,
+                                     const certs::Signer& sign) {
+  grpc::ClientContext ctx;
+  v1::CancelPrimaryRecoveryRequest req;
+  req.set_requester_chain(string_of(certs::encode_chain(own_chain)));
+  const std::string identifier = certs::inspect_certificate(own_chain.front()).identifier;
+  req.set_signature(string_of(sign(certs::cancel_primary_recovery_message(identifier))));
+  v1::CancelPrimaryRecoveryResponse resp;
+  check_ca(stub_->CancelPrimaryRecovery(&ctx, req, &resp), "cancelling the recovery at the CA");
+  return resp.cancelled();
 }
 
 certs::Bytes Trust::begin_recertification(const std::string& identifier,

@@ -34,10 +34,23 @@ class Trust {
                                               const certs::Bytes& signing_key,
                                               const certs::Bytes& encryption_key,
                                               const certs::Signer& sign);
+  // What the CA answered an R1 request: the new certificate, or none yet and when to ask again.
+  struct PrimaryRecovery {
+    certs::Bytes certificate;     // checked against the root; empty while the CA waits
+    std::int64_t not_before = 0;  // with an empty certificate: unix seconds
+  };
   // R1: asks the CA to revoke the primary at the end of `own_chain` and to certify this
-  // device's keys in its place; returns the new certificate (checked against the root).
-  certs::Bytes recover_primary(const std::vector<certs::Bytes>& own_chain,
-                               const certs::Signer& sign);
+  // device's keys in its place. The CA first only records the request, announced, and
+  // completes it when asked again after its waiting period; announce_only: record it only.
+  PrimaryRecovery recover_primary(const std::vector<certs::Bytes>& own_chain,
+                                  const certs::Signer& sign, bool announce_only = false);
+  // R1 requests waiting at the CA for `identifier` (anyone may list them).
+  std::vector<hopbox::v1::ListPrimaryRecoveriesResponse::Announcement> primary_recoveries(
+      const std::string& identifier);
+  // As the device holding `own_chain`, cancels every R1 request waiting at the CA for its
+  // identifier; how many there were.
+  int cancel_primary_recoveries(const std::vector<certs::Bytes>& own_chain,
+                                const certs::Signer& sign);
   // Paper Fig. 6: the CA's challenge capsule for the identifier's certified primary key.
   certs::Bytes begin_recertification(const std::string& identifier, const certs::Bytes& signing_key,
                                      const certs::Bytes& encryption_key, const certs::Signer& sign);

@@ -6,6 +6,7 @@
 #include "e2e_fixture.h"
 #include "mupre/hex.h"
 #include "test_client.h"
+#include "token.h"
 
 namespace hopbox {
 namespace {
@@ -39,8 +40,8 @@ TEST_F(TakeoverWithoutCa, UnsolicitedRecoveryConsentIsRefusedAndIgnoredEvenWhenT
   auto stub = server_->stub();
   // mallory registers a recovery key "for" alice: refused without alice's invitation.
   hopboxd::test::TestDevice mallory = session_of("mallory1"), mallory_key;
-  EXPECT_EQ(hopboxd::test::register_recovery_key(*stub, mallory, "alice",
-                                                 v1::RecoveryInvitation(), mallory_key)
+  EXPECT_EQ(hopboxd::test::register_recovery_key(*stub, mallory, "alice", v1::RecoveryInvitation(),
+                                                 mallory_key)
                 .error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   // The cloud itself plants a recovery key of mallory's for alice, and answers naming it.
@@ -201,14 +202,12 @@ TEST_F(Takeover, ASharerSeesTheChangedSafetyNumberAndIsAskedBeforeSharesMove) {
   EXPECT_EQ(declined[0]["previous_fingerprint"], before);
   EXPECT_EQ(declined[0]["fingerprint"], after);
   EXPECT_NE(before, after);
-  EXPECT_EQ(ok("alice2", "get b.txt --owner bob -o " + (dir_ / "b1").string())["reencryptions"],
-            2);
+  EXPECT_EQ(ok("alice2", "get b.txt --owner bob -o " + (dir_ / "b1").string())["reencryptions"], 2);
   // Asked again, and answered yes: the share moves to the new key.
   const json followed = ok("bob1", "watch --seconds 1 --yes");
   ASSERT_EQ(followed.size(), 1u);
   EXPECT_EQ(followed[0]["shares_moved"], 1);
-  EXPECT_EQ(ok("alice2", "get b.txt --owner bob -o " + (dir_ / "b2").string())["reencryptions"],
-            1);
+  EXPECT_EQ(ok("alice2", "get b.txt --owner bob -o " + (dir_ / "b2").string())["reencryptions"], 1);
 }
 
 class TakeoverWithWaitingPeriod : public Takeover {
@@ -218,22 +217,106 @@ class TakeoverWithWaitingPeriod : public Takeover {
 
 TEST_F(TakeoverWithWaitingPeriod, ASecondarysTakeOverWaitsIsAnnouncedAndIsCancelled) {
   make_user("alice");
-  // The secondary announces; nothing irreversible happens (the CA is not asked).
+  // The secondary announces at the service and at the CA; nothing irreversible happens.
   const CliRun announced = hopbox("alice2", "recover --yes");
   EXPECT_EQ(announced.exit_code, 1);
   EXPECT_NE(last_error().find("announced"), std::string::npos) << last_error();
-  // The primary hears of it, lists it and cancels it.
+  // The primary hears of it (from the CA and the service), lists it and cancels it.
   const json told = ok("alice1", "watch --seconds 1");
-  ASSERT_EQ(told.size(), 1u);
-  EXPECT_EQ(told[0]["kind"], "recovery-started");
-  EXPECT_EQ(told[0]["new_device"], false);
+  ASSERT_EQ(told.size(), 2u);
+  EXPECT_EQ(told[0]["kind"], "ca-recovery-started");
+  EXPECT_EQ(told[1]["kind"], "recovery-started");
+  EXPECT_EQ(told[1]["new_device"], false);
   EXPECT_EQ(ok("alice1", "recovery list").size(), 1u);
-  EXPECT_EQ(ok("alice1", "recovery cancel")["cancelled"], 1);
+  const json cancelled = ok("alice1", "recovery cancel");
+  EXPECT_EQ(cancelled["cancelled"], 1);
+  EXPECT_EQ(cancelled["cancelled_at_ca"], 1);
   EXPECT_EQ(ok("alice1", "recovery list").size(), 0u);
   // alice's primary is still the primary, certified and working.
   ok("alice1", "put " + file("x.txt", "still here").string());
   ok("alice2", "get x.txt -o " + (dir_ / "x").string());
   EXPECT_EQ(ok("alice1", "whoami")["device_id"], state_of("alice1")["device_id"]);
+}
+
+// Issue 12: a thief holding an unlocked secondary skips the service and asks the CA directly.
+// The CA waits too, so the genuine primary is not revoked, hears of it and cancels it.
+TEST_F(TakeoverWithWaitingPeriod,
+       ASecondaryThatCallsTheCaDirectlyGetsNoCertificateAndThePrimaryCancels) {
+  make_user("alice");
+  // The thief's client announces at both.
+  EXPECT_EQ(hopbox("alice2", "recover --yes").exit_code, 1);
+  EXPECT_NE(last_error().find("announced at the CA"), std::string::npos) << last_error();
+  // The thief's own request over the real API: the secondary's chain, signed by its token.
+  std::string chain;
+  {
+    auto stub = server_->stub();
+    hopboxd::test::TestDevice thief = session_of("alice2");
+    grpc::ClientContext ctx;
+    thief.authorize(ctx);
+    v1::ListDevicesRequest req;
+    req.set_user("alice");
+    v1::ListDevicesResponse listed;
+    ASSERT_TRUE(stub->ListDevices(&ctx, req, &listed).ok());
+    for (const auto& d : listed.devices()) {
+      if (d.device_id() == thief.id) chain = d.keys().certificate_chain();
+    }
+  }
+  const auto decoded = certs::decode_chain(certs::Bytes(chain.begin(), chain.end()));
+  ASSERT_EQ(decoded.size(), 2u);
+  auto recover_at_ca = [&](v1::RecoverPrimaryResponse* resp) {
+    const json s = state_of("alice2");
+    const auto token = hopbox::Token::open(SOFTHSM_MODULE, s["token_label"], "1234");
+    const certs::Bytes signature =
+        token->sign(s["key_label"], certs::recover_primary_message(decoded.back()));
+    grpc::ClientContext ctx;
+    v1::RecoverPrimaryRequest req;
+    req.set_requester_chain(chain);
+    req.set_signature(std::string(signature.begin(), signature.end()));
+    return ca_->stub()->RecoverPrimary(&ctx, req, resp);
+  };
+  auto waiting_at_ca = [&]() {
+    grpc::ClientContext ctx;
+    v1::ListPrimaryRecoveriesRequest req;
+    req.set_identifier("alice");
+    v1::ListPrimaryRecoveriesResponse resp;
+    EXPECT_TRUE(ca_->stub()->ListPrimaryRecoveries(&ctx, req, &resp).ok());
+    return resp.announcements_size();
+  };
+  const std::int64_t now = std::time(nullptr);
+  v1::RecoverPrimaryResponse direct;
+  ASSERT_TRUE(recover_at_ca(&direct).ok());
+  EXPECT_TRUE(direct.certificate().empty());
+  EXPECT_GT(direct.not_before(), now + 86000);
+  EXPECT_EQ(waiting_at_ca(), 1);
+  // The genuine primary is not revoked: it still signs in and is trusted.
+  ok("alice1", "ls");
+  EXPECT_EQ(ok("alice1", "whoami")["device_id"], state_of("alice1")["device_id"]);
+  // Its watch warns of the take-over waiting at the CA.
+  bool warned = false;
+  for (const auto& n : ok("alice1", "watch --seconds 1")) {
+    if (n["kind"] == "ca-recovery-started") {
+      warned = true;
+      EXPECT_EQ(n["not_before"], direct.not_before());
+    }
+  }
+  EXPECT_TRUE(warned);
+  // The primary cancels at the CA (and at the service).
+  const json cancelled = ok("alice1", "recovery cancel");
+  EXPECT_EQ(cancelled["cancelled_at_ca"], 1);
+  EXPECT_EQ(waiting_at_ca(), 0);
+  // The thief asks the CA again: a fresh waiting period, no certificate.
+  v1::RecoverPrimaryResponse again;
+  ASSERT_TRUE(recover_at_ca(&again).ok());
+  EXPECT_TRUE(again.certificate().empty());
+  EXPECT_GE(again.not_before(), direct.not_before());
+  EXPECT_EQ(waiting_at_ca(), 1);
+  // A requester cancels nothing at the CA (it could otherwise clear a rival's request); the
+  // primary, still not revoked, cancels again.
+  EXPECT_EQ(ok("alice2", "recovery cancel")["cancelled_at_ca"], 0);
+  EXPECT_EQ(waiting_at_ca(), 1);
+  ok("alice1", "ls");
+  EXPECT_EQ(ok("alice1", "recovery cancel")["cancelled_at_ca"], 1);
+  EXPECT_EQ(waiting_at_ca(), 0);
 }
 
 TEST_F(TakeoverWithWaitingPeriod, ANewDevicesRecoveryWaitsAndTheAccountCancelsIt) {

@@ -21,6 +21,9 @@ Bytes recertification_answer(std::span<const std::uint8_t> capsule_key,
                              const Bytes& encryption_key);
 // "hopbox v1 recover primary" 0x00 SHA-256(the lost primary's certificate).
 Bytes recover_primary_message(const Bytes& lost_primary_certificate);
+// "hopbox v1 cancel primary recovery" 0x00 identifier: a device of the identifier stops every
+// R1 recovery waiting at the CA.
+Bytes cancel_primary_recovery_message(const std::string& identifier);
 
 // The exact bytes a device signs for the cloud's recovery calls (api/hopbox/v1/hopbox.proto).
 // "hopbox v1 recovery invitation" 0x00 protected_user 0x00 recovery_user 0x00 nonce
