@@ -11,3 +11,17 @@ function(hopbox_test_labels target)
        "endif()\n")
   set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${script}")
 endfunction()
+
+# The same for the tests of `target` whose names match `regex` only (attack tests that live
+# beside others in one executable).
+function(hopbox_test_labels_matching target regex)
+  set(script "${CMAKE_CURRENT_BINARY_DIR}/${target}_labels_matching.cmake")
+  list(JOIN ARGN ";" labels)
+  file(WRITE "${script}"
+       "foreach(t IN LISTS ${target}_TESTS)\n"
+       "  if(t MATCHES \"${regex}\")\n"
+       "    set_tests_properties(\"\${t}\" PROPERTIES LABELS \"${labels}\")\n"
+       "  endif()\n"
+       "endforeach()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${script}")
+endfunction()

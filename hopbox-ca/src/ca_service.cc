@@ -181,6 +181,21 @@ Status CaService::RevokeDevice(grpc::ServerContext*, const v1::RevokeDeviceReque
                                  bytes_of(req->signature()))) {
       return Status(StatusCode::PERMISSION_DENIED, "signature: does not verify");
     }
+    // The primary is replaced only by a recovery, which waits and can be cancelled; and only
+    // the primary removes another device: a stolen secondary cannot cut the account off.
+    const auto current = store_.current_certificate(info.identifier);
+    if (current && certs::inspect_certificate(*current).fingerprint == info.fingerprint) {
+      return Status(StatusCode::PERMISSION_DENIED,
+                    "the primary's certificate is replaced by a recovery, never revoked alone");
+    }
+    const bool own = chain.front() == target;
+    const bool by_primary = chain.size() == 1 && current &&
+                            certs::inspect_certificate(*current).fingerprint ==
+                                certs::inspect_certificate(chain.front()).fingerprint;
+    if (!own && !by_primary) {
+      return Status(StatusCode::PERMISSION_DENIED,
+                    "only the primary device revokes another device of the user");
+    }
     store_.revoke(info.fingerprint, info.identifier, unix_now(), "revoked by a device of the user");
     spdlog::info("revoked a device certificate of \"{}\"", info.identifier);
     return Status::OK;
@@ -339,6 +354,18 @@ Status CaService::ListPrimaryRecoveries(grpc::ServerContext*,
 // Each is bound to its requester's new key; a few may wait at once per identifier.
 constexpr int kMaxPendingRecertifications = 8;
 
+namespace {
+
+// How a re-certification's announcement names its requester: the new signing key's SHA-256
+// (it has no certificate yet).
+Bytes recertification_requester(const Bytes& signing_key) {
+  Bytes h(SHA256_DIGEST_LENGTH);
+  SHA256(signing_key.data(), signing_key.size(), h.data());
+  return h;
+}
+
+}  // namespace
+
 Status CaService::BeginRecertification(grpc::ServerContext*,
                                        const v1::BeginRecertificationRequest* req,
                                        v1::BeginRecertificationResponse* resp) {
@@ -357,6 +384,25 @@ Status CaService::BeginRecertification(grpc::ServerContext*,
     const auto current = store_.current_certificate(req->identifier());
     if (!current) {
       return Status(StatusCode::NOT_FOUND, "no valid certificate for this identifier");
+    }
+    // Every device of the account can open a capsule for the primary's key (its data flows to
+    // them): a stolen secondary could re-certify itself at once. So this waits, announced and
+    // cancellable, like RecoverPrimary, keyed by the new signing key.
+    if (recovery_wait_seconds_ > 0) {
+      const std::int64_t now = unix_now();
+      const auto not_before = store_.announce_primary_recovery(
+          req->identifier(), recertification_requester(signing_key), now,
+          now + recovery_wait_seconds_, kMaxPrimaryRecoveryAnnouncements);
+      if (!not_before) {
+        return Status(StatusCode::RESOURCE_EXHAUSTED,
+                      "too many recoveries wait for this identifier: cancel them first");
+      }
+      if (now < *not_before) {
+        spdlog::warn("\"{}\": a new device asked to be re-certified as the primary",
+                     req->identifier());
+        resp->set_not_before(*not_before);
+        return Status::OK;
+      }
     }
     auto old_key = mupre::PublicKey::decode(certs::inspect_certificate(*current).encryption_key);
     if (!old_key) return Status(StatusCode::INTERNAL, "the certified key does not decode");
@@ -395,9 +441,11 @@ Status CaService::CompleteRecertification(grpc::ServerContext*,
     const auto current = store_.current_certificate(req->identifier());
     if (!current) return Status(StatusCode::NOT_FOUND, "no valid certificate for this identifier");
     certs::Bytes cert;
-    const bool replaced =
-        certify_in_place_of(req->identifier(), certs::inspect_certificate(*current).fingerprint,
-                            pending->signing_key, pending->encryption_key, cert);
+    // With a waiting period, only if its announcement still stands (a cancellation wins).
+    const Bytes requester = recertification_requester(pending->signing_key);
+    const bool replaced = certify_in_place_of(
+        req->identifier(), certs::inspect_certificate(*current).fingerprint, pending->signing_key,
+        pending->encryption_key, cert, recovery_wait_seconds_ > 0 ? &requester : nullptr);
     if (!replaced) return Status(StatusCode::ABORTED, "the certificate changed meanwhile");
     spdlog::info("\"{}\" re-certified after recovery", req->identifier());
     resp->set_certificate(string_of(cert));

@@ -101,7 +101,7 @@ TEST(CaServer, EnrollsOnceWithAValidProofAndCode) {
             grpc::StatusCode::ALREADY_EXISTS);
 }
 
-TEST(CaServer, RevocationNeedsADeviceOfTheSameUserAndShowsInTheSignedList) {
+TEST(CaServer, RevocationNeedsTheUsersPrimaryOrTheDeviceItselfAndShowsInTheSignedList) {
   TestCa ca;
   const Device alice, bob;
   v1::EnrollResponse a, b;
@@ -118,22 +118,52 @@ TEST(CaServer, RevocationNeedsADeviceOfTheSameUserAndShowsInTheSignedList) {
     v1::RevokeDeviceResponse resp;
     return ca.stub()->RevokeDevice(&ctx, req, &resp);
   };
-  EXPECT_EQ(revoke(bob, bob_cert, alice_cert).error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(revoke(bob, alice_cert, alice_cert).error_code(),
+  // Two secondaries of alice's, certified by her primary.
+  const Device phone, tablet;
+  const std::int64_t now = std::time(nullptr);
+  std::int64_t serial = 10;
+  auto secondary_of_alice = [&](const Device& d) {
+    certs::Bytes chain = certs::issue_certificate(
+        {"alice", d.spki(), d.encryption_key(), serial++, now - 60, now + 3600}, alice_cert,
+        [&](std::span<const std::uint8_t> m) {
+          const std::string sig = alice.sign(certs::Bytes(m.begin(), m.end()));
+          return certs::Bytes(sig.begin(), sig.end());
+        });
+    return chain;
+  };
+  const certs::Bytes phone_cert = secondary_of_alice(phone);
+  const certs::Bytes tablet_cert = secondary_of_alice(tablet);
+  const auto chain_of = [&](const certs::Bytes& leaf) {
+    return certs::encode_chain({leaf, alice_cert});
+  };
+  EXPECT_EQ(revoke(bob, bob_cert, phone_cert).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(revoke(bob, alice_cert, phone_cert).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);  // signed by a key the chain does not hold
   EXPECT_EQ(revoke(alice, alice_cert, certs::Bytes{0x30, 0x00}).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
-  ASSERT_TRUE(revoke(alice, alice_cert, alice_cert).ok());
+  // Issue 12: a (stolen) secondary revokes neither the primary, which would cut the whole
+  // account off at once, nor another secondary; and the primary is never revoked alone.
+  EXPECT_EQ(revoke(phone, chain_of(phone_cert), alice_cert).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(revoke(phone, chain_of(phone_cert), tablet_cert).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(revoke(alice, alice_cert, alice_cert).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // The primary revokes a secondary; a secondary revokes itself.
+  ASSERT_TRUE(revoke(alice, alice_cert, phone_cert).ok());
+  ASSERT_TRUE(revoke(tablet, chain_of(tablet_cert), tablet_cert).ok());
 
   grpc::ClientContext ctx;
   v1::GetRevocationListResponse list;
   ASSERT_TRUE(ca.stub()->GetRevocationList(&ctx, v1::GetRevocationListRequest(), &list).ok());
   const auto revoked = certs::open_revocation_list(
       certs::Bytes(list.revocation_list().begin(), list.revocation_list().end()), root_of(ca));
-  EXPECT_TRUE(revoked.contains(certs::inspect_certificate(alice_cert).fingerprint));
+  EXPECT_TRUE(revoked.contains(certs::inspect_certificate(phone_cert).fingerprint));
+  EXPECT_TRUE(revoked.contains(certs::inspect_certificate(tablet_cert).fingerprint));
+  EXPECT_FALSE(revoked.contains(certs::inspect_certificate(alice_cert).fingerprint));
   EXPECT_FALSE(revoked.contains(certs::inspect_certificate(bob_cert).fingerprint));
-  // Revoked, alice's device can no longer revoke anything.
-  EXPECT_EQ(revoke(alice, alice_cert, alice_cert).error_code(),
+  // Revoked, the phone can no longer revoke anything.
+  EXPECT_EQ(revoke(phone, chain_of(phone_cert), phone_cert).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
 }
 

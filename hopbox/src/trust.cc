@@ -146,6 +146,14 @@ certs::Bytes Trust::begin_recertification(const std::string& identifier,
   req.set_proof(string_of(sign(certs::recertification_proof_message(identifier, encryption_key))));
   v1::BeginRecertificationResponse resp;
   check_ca(stub_->BeginRecertification(&ctx, req, &resp), "asking the CA for its challenge");
+  if (resp.capsule().empty()) {
+    // The CA waits too (announced to the account, which may cancel): ask again later.
+    throw ClientError(
+        "the CA announced this re-certification to the account; its waiting period "
+        "runs until unix time " +
+            std::to_string(resp.not_before()) + ": run `hopbox recover --via ...` again then",
+        1);
+  }
   return bytes_of(resp.capsule());
 }
 

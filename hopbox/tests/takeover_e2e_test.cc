@@ -210,6 +210,31 @@ TEST_F(Takeover, ASharerSeesTheChangedSafetyNumberAndIsAskedBeforeSharesMove) {
   EXPECT_EQ(ok("alice2", "get b.txt --owner bob -o " + (dir_ / "b2").string())["reencryptions"], 1);
 }
 
+// R1 completes only with the CA's new primary certificate (issued after the CA's own waiting
+// period), never with the secondary's chain through the primary it replaces.
+TEST_F(Takeover, ASecondaryCannotTakeOverAtTheServiceWithItsOldChain) {
+  make_user("alice");
+  auto stub = server_->stub();
+  hopboxd::test::TestDevice thief = session_of("alice2");
+  {
+    grpc::ClientContext ctx;
+    thief.authorize(ctx);
+    v1::AnnouncePromotionResponse resp;
+    ASSERT_TRUE(stub->AnnouncePromotion(&ctx, v1::AnnouncePromotionRequest(), &resp).ok());
+  }
+  grpc::ClientContext ctx;
+  thief.authorize(ctx);
+  v1::PromoteDeviceRequest req;
+  req.set_lost_device_id(state_of("alice1")["device_id"].get<std::int64_t>());
+  const auto chain = mupre::from_hex(state_of("alice2")["certificate_chain"].get<std::string>());
+  ASSERT_TRUE(chain.has_value());
+  req.set_certificate_chain(std::string(chain->begin(), chain->end()));
+  v1::PromoteDeviceResponse resp;
+  EXPECT_EQ(stub->PromoteDevice(&ctx, req, &resp).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ok("alice1", "ls");  // still the primary
+}
+
 class TakeoverWithWaitingPeriod : public Takeover {
  protected:
   std::string recovery_wait() const override { return "86400"; }
@@ -317,6 +342,41 @@ TEST_F(TakeoverWithWaitingPeriod,
   ok("alice1", "ls");
   EXPECT_EQ(ok("alice1", "recovery cancel")["cancelled_at_ca"], 1);
   EXPECT_EQ(waiting_at_ca(), 0);
+}
+
+// A secondary can open a capsule for its primary's key (the account's data flows to it), so it
+// could answer a re-certification challenge it stored as an item. The CA makes that wait too:
+// no challenge before the waiting period, announced, and cancelled by the primary.
+TEST_F(TakeoverWithWaitingPeriod, ASecondaryCannotReCertifyItselfAtOnceThroughTheChallenge) {
+  make_user("alice");
+  hopboxd::test::TestDevice fresh;  // the thief's new keys
+  v1::BeginRecertificationRequest begin;
+  begin.set_identifier("alice");
+  begin.set_signing_key(fresh.keys().signing_key());
+  begin.set_encryption_key(fresh.keys().encryption_key());
+  const std::string pk = fresh.keys().encryption_key();
+  const auto proof =
+      certs::recertification_proof_message("alice", certs::Bytes(pk.begin(), pk.end()));
+  begin.set_proof(fresh.sign_message(std::string(proof.begin(), proof.end())));
+  v1::BeginRecertificationResponse challenge;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(ca_->stub()->BeginRecertification(&ctx, begin, &challenge).ok());
+  }
+  EXPECT_TRUE(challenge.capsule().empty());
+  EXPECT_GT(challenge.not_before(), std::time(nullptr) + 86000);
+  bool warned = false;
+  for (const auto& n : ok("alice1", "watch --seconds 1"))
+    warned |= n["kind"] == "ca-recovery-started";
+  EXPECT_TRUE(warned);
+  EXPECT_EQ(ok("alice1", "recovery cancel")["cancelled_at_ca"], 1);
+  // Asking again starts a new waiting period; the primary stays the primary.
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(ca_->stub()->BeginRecertification(&ctx, begin, &challenge).ok());
+  }
+  EXPECT_TRUE(challenge.capsule().empty());
+  ok("alice1", "ls");
 }
 
 TEST_F(TakeoverWithWaitingPeriod, ANewDevicesRecoveryWaitsAndTheAccountCancelsIt) {

@@ -2,6 +2,7 @@
 // devices (R2), the threshold set-up and shares (R3), the CA's challenge re-encrypted.
 #include <nlohmann/json.hpp>
 
+#include "certs/certificate.h"
 #include "certs/requests.h"
 #include "hopbox/threshold.h"
 #include "mupre/hex.h"
@@ -86,6 +87,12 @@ Status HopboxService::PromoteDevice(Ctx* ctx, const v1::PromoteDeviceRequest* re
                                                          std::to_string(request->not_before) +
                                                          " (unix time)");
     }
+    if (!request->new_device &&
+        request->created_at + limits_.recovery_request_seconds < now_seconds()) {
+      // An old, forgotten announcement must not let whoever holds the device take over later.
+      store_.delete_recovery_request(caller.id);
+      return Status(StatusCode::FAILED_PRECONDITION, "the announcement expired: announce again");
+    }
     const auto lost = store_.device(req->lost_device_id());
     if (!lost || lost->user_id != caller.user_id || !lost->primary || lost->lost) {
       return Status(StatusCode::FAILED_PRECONDITION,
@@ -101,6 +108,13 @@ Status HopboxService::PromoteDevice(Ctx* ctx, const v1::PromoteDeviceRequest* re
     DeviceRecord promoted = caller;
     promoted.certificate_chain = bytes_of(req->certificate_chain());
     if (Status s = check_certificate(caller.user, promoted); !s.ok()) return s;
+    if (certificates_ != nullptr &&
+        hopbox::certs::decode_chain(promoted.certificate_chain).size() != 1) {
+      // The CA's new primary certificate (issued under the root after its own waiting period),
+      // not the device's chain through the primary it replaces.
+      return Status(StatusCode::PERMISSION_DENIED,
+                    "certificate_chain: the CA's primary certificate for this device is needed");
+    }
     if (!store_.promote_device(caller.user_id, caller.id, req->lost_device_id(),
                                promoted.certificate_chain)) {
       return Status(StatusCode::FAILED_PRECONDITION,
