@@ -34,6 +34,7 @@ inline constexpr std::int64_t kMaxInbox = 256;
 inline constexpr std::int64_t kMaxInvitationSeconds = 30 * 24 * 3600;
 inline constexpr std::int64_t kRequestClockSkew = 300;
 inline constexpr std::size_t kMaxPendingRecoveries = 8;
+inline constexpr std::int64_t kMaxRecoveryNews = 16;  // started / cancelled notices per inbox
 
 inline std::int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(

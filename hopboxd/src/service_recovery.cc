@@ -36,7 +36,11 @@ void HopboxService::drop_recovery(const RecoveryRequestRecord& r, std::int64_t b
   n.mutable_recovery_cancelled()->set_user(device ? device->user : "");
   n.mutable_recovery_cancelled()->set_device_id(r.device);
   // Sent in the name of the device that ended it: the recovering one may be removed below.
-  for (const auto to : recovery_audience(r.user_id, r.device, {})) notify(to, by_device, n);
+  for (const auto to : recovery_audience(r.user_id, r.device, {})) {
+    store_.trim_notifications(to, kind_name(v1::Notification::kRecoveryCancelled),
+                              kMaxRecoveryNews - 1);
+    notify(to, by_device, n);
+  }
   store_.clear_recovery_approvals(r.device);
   if (r.new_device) {
     for (const std::int64_t id : store_.remove_device(r.device)) reencryptor_.invalidate_edge(id);
@@ -300,10 +304,11 @@ void HopboxService::announce_recovery(const DeviceRecord& device,
   started.set_encryption_key_fingerprint(string_of(device.fingerprint));
   started.set_not_before(request.not_before);
   // The recovery users it asks know already (their request says it).
+  // The newest always arrives: an inbox keeps the latest few of these news, so announcing and
+  // cancelling in a loop can neither grow it nor crowd a real announcement out.
   for (const auto to : recovery_audience(device.user_id, device.id, request.via)) {
-    if (store_.count_notifications(to, kind_name(v1::Notification::kRecoveryStarted)) >= 16) {
-      continue;
-    }
+    store_.trim_notifications(to, kind_name(v1::Notification::kRecoveryStarted),
+                              kMaxRecoveryNews - 1);
     notify(to, device.id, n);
   }
 }

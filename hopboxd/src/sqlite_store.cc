@@ -691,6 +691,16 @@ bool SqliteStore::ack_notification(std::int64_t device, std::int64_t id) {
   return sqlite3_changes(db_) > 0;
 }
 
+void SqliteStore::trim_notifications(std::int64_t device, const std::string& kind,
+                                     std::int64_t keep) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_,
+         "DELETE FROM notifications WHERE to_device = ?1 AND kind = ?2 AND id NOT IN (SELECT id "
+         "FROM notifications WHERE to_device = ?1 AND kind = ?2 ORDER BY id DESC LIMIT ?3)");
+  s.bind(1, device).bind(2, kind).bind(3, keep);
+  s.step();
+}
+
 std::int64_t SqliteStore::count_notifications(std::int64_t device, const std::string& kind) {
   std::lock_guard lock(mu_);
   Stmt s(db_, "SELECT COUNT(*) FROM notifications WHERE to_device = ? AND kind = ?");

@@ -68,6 +68,7 @@ class SqliteStore final : public Store {
                                                         std::int64_t after_id) override;
   bool ack_notification(std::int64_t device, std::int64_t id) override;
   std::int64_t count_notifications(std::int64_t device, const std::string& kind) override;
+  void trim_notifications(std::int64_t device, const std::string& kind, std::int64_t keep) override;
 
   std::int64_t count_inbox(std::int64_t device) override;
   std::int64_t count_inbox_from(std::int64_t device, UserId sender) override;

@@ -162,6 +162,9 @@ class Store {
                                                                 std::int64_t after_id) = 0;
   virtual bool ack_notification(std::int64_t device, std::int64_t id) = 0;
   virtual std::int64_t count_notifications(std::int64_t device, const std::string& kind) = 0;
+  // Deletes `device`'s oldest notifications of `kind` beyond the newest `keep`.
+  virtual void trim_notifications(std::int64_t device, const std::string& kind,
+                                  std::int64_t keep) = 0;
 
   // Notifications waiting in `device`'s inbox: all of them, or those sent by devices of
   // `sender`.

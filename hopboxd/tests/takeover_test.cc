@@ -227,6 +227,40 @@ TEST_F(Takeover, NoPromotionWithoutACompletedRecoveryOfThatDevice) {
   EXPECT_TRUE(upload_item(*stub_, alice, "alice", "x", "still mine").ok());
 }
 
+// A (stolen) secondary announces and cancels in a loop to fill the primary's inbox, so that a
+// later, real announcement would reach nobody: the newest always arrives, and the inbox does not
+// grow.
+TEST_F(Takeover, AnnouncementsCannotBeCrowdedOutOrFloodAnInbox) {
+  TestDevice alice, alice2, alice3;
+  account("alice", alice);
+  ASSERT_TRUE(add_device(*stub_, alice, alice2).ok());
+  ASSERT_TRUE(add_device(*stub_, alice, alice3).ok());
+  const auto announce = [&](const TestDevice& d) {
+    grpc::ClientContext ctx;
+    d.authorize(ctx);
+    v1::AnnouncePromotionResponse resp;
+    return stub_->AnnouncePromotion(&ctx, v1::AnnouncePromotionRequest(), &resp);
+  };
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE(announce(alice2).ok());
+    grpc::ClientContext ctx;
+    alice2.authorize(ctx);
+    v1::CancelRecoveryRequest req;
+    req.set_device_id(alice2.id);
+    v1::CancelRecoveryResponse resp;
+    ASSERT_TRUE(stub_->CancelRecovery(&ctx, req, &resp).ok());
+  }
+  ASSERT_TRUE(announce(alice3).ok());  // the real one
+  const auto inbox = inbox_of(*stub_, alice);
+  EXPECT_LE(inbox.size(), 32u);
+  ASSERT_FALSE(inbox.empty());
+  bool newest_arrived = false;
+  for (const auto& n : inbox) {
+    newest_arrived |= n.has_recovery_started() && n.recovery_started().device_id() == alice3.id;
+  }
+  EXPECT_TRUE(newest_arrived);
+}
+
 TEST_F(Takeover, StrangersCannotBlockAGenuineRecovery) {
   TestDevice alice, bob, bob_key;
   account("alice", alice);
