@@ -586,6 +586,15 @@ std::unique_ptr<Client> Client::request_recovery(const fs::path& dir, const std:
   c->state_.device_id = resp.device_id();
   c->state_.recovery_not_before = resp.not_before();
   save_state(dir, c->state_);
+  if (c->trust_) {
+    // The CA's waiting period for the re-certification starts now too, beside the service's.
+    try {
+      c->trust_->begin_recertification(s.user, c->keys_->signing_public_key(s.key_label),
+                                       unhex(s.public_key, "public_key"), c->signer());
+    } catch (const ClientError&) {
+      // Waiting, as it should; completing the recovery asks again.
+    }
+  }
   return c;
 }
 

@@ -393,12 +393,17 @@ TEST_F(TakeoverWithWaitingPeriod, ANewDevicesRecoveryWaitsAndTheAccountCancelsIt
   const CliRun early = hopbox("alice3", "recover --via bob");
   EXPECT_NE(early.exit_code, 0);
   EXPECT_NE(last_error().find("waiting period"), std::string::npos) << last_error();
-  // alice's devices were told; one of them cancels; the new device is gone.
+  // alice's devices were told, by the service and by the CA (whose waiting period for the
+  // re-certification started with the request); one of them cancels at both; the new device
+  // is gone.
   const json told = ok("alice2", "watch --seconds 1");
-  ASSERT_EQ(told.size(), 1u);
-  EXPECT_EQ(told[0]["kind"], "recovery-started");
-  EXPECT_EQ(told[0]["new_device"], true);
-  EXPECT_EQ(ok("alice2", "recovery cancel")["cancelled"], 1);
+  ASSERT_EQ(told.size(), 2u);
+  EXPECT_EQ(told[0]["kind"], "ca-recovery-started");
+  EXPECT_EQ(told[1]["kind"], "recovery-started");
+  EXPECT_EQ(told[1]["new_device"], true);
+  const json cancelled = ok("alice2", "recovery cancel");
+  EXPECT_EQ(cancelled["cancelled"], 1);
+  EXPECT_EQ(cancelled["cancelled_at_ca"], 1);
   EXPECT_NE(hopbox("alice3", "recover --via bob").exit_code, 0);
   ok("alice1", "ls");
 }
