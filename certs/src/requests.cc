@@ -56,6 +56,22 @@ Bytes recertification_answer(std::span<const std::uint8_t> capsule_key,
   return answer;
 }
 
+Bytes recertification_challenge_message(const std::string& identifier, const Bytes& encryption_key,
+                                        std::span<const std::uint8_t> capsule,
+                                        std::int64_t expires_at) {
+  Bytes tail = identity_tail(identifier, encryption_key);
+  const Bytes digest = detail::sha256(capsule);
+  tail.insert(tail.end(), digest.begin(), digest.end());
+  put_u64(tail, expires_at);
+  return labelled("hopbox v1 recertification challenge", tail);
+}
+
+bool verify_root_signature(const Bytes& root_der, std::span<const std::uint8_t> message,
+                           std::span<const std::uint8_t> signature) {
+  const auto root = detail::parse_der(root_der);
+  return verify_signature(detail::spki_of(root.get()), message, signature);
+}
+
 Bytes revocation_message(const Bytes& certificate) {
   return labelled("hopbox v1 revoke", detail::sha256(certificate));
 }

@@ -351,9 +351,6 @@ Status CaService::ListPrimaryRecoveries(grpc::ServerContext*,
   }
 }
 
-// Each is bound to its requester's new key; a few may wait at once per identifier.
-constexpr int kMaxPendingRecertifications = 8;
-
 namespace {
 
 // How a re-certification's announcement names its requester: the new signing key's SHA-256
@@ -363,6 +360,8 @@ Bytes recertification_requester(const Bytes& signing_key) {
   SHA256(signing_key.data(), signing_key.size(), h.data());
   return h;
 }
+
+constexpr std::int64_t kChallengeSeconds = 600;
 
 }  // namespace
 
@@ -385,37 +384,16 @@ Status CaService::BeginRecertification(grpc::ServerContext*,
     if (!current) {
       return Status(StatusCode::NOT_FOUND, "no valid certificate for this identifier");
     }
-    // Every device of the account can open a capsule for the primary's key (its data flows to
-    // them): a stolen secondary could re-certify itself at once. So this waits, announced and
-    // cancellable, like RecoverPrimary, keyed by the new signing key.
-    if (recovery_wait_seconds_ > 0) {
-      const std::int64_t now = unix_now();
-      const auto not_before = store_.announce_primary_recovery(
-          req->identifier(), recertification_requester(signing_key), now,
-          now + recovery_wait_seconds_, kMaxPrimaryRecoveryAnnouncements);
-      if (!not_before) {
-        return Status(StatusCode::RESOURCE_EXHAUSTED,
-                      "too many recoveries wait for this identifier: cancel them first");
-      }
-      if (now < *not_before) {
-        spdlog::warn("\"{}\": a new device asked to be re-certified as the primary",
-                     req->identifier());
-        resp->set_not_before(*not_before);
-        return Status::OK;
-      }
-    }
     auto old_key = mupre::PublicKey::decode(certs::inspect_certificate(*current).encryption_key);
     if (!old_key) return Status(StatusCode::INTERNAL, "the certified key does not decode");
     const mupre::Encapsulation e = mupre::encapsulate(*old_key);
-    const std::int64_t expires = unix_now() + 600;
-    if (!store_.put_recertification(
-            {req->identifier(), signing_key, encryption_key,
-             certs::recertification_answer(e.key.bytes(), encryption_key), expires},
-            unix_now(), kMaxPendingRecertifications)) {
-      return Status(StatusCode::RESOURCE_EXHAUSTED,
-                    "too many re-certifications wait for this identifier: try again later");
-    }
+    const std::int64_t expires = unix_now() + kChallengeSeconds;
     const auto capsule = e.capsule.encode();
+    const Bytes answer = certs::recertification_answer(e.key.bytes(), encryption_key);
+    resp->set_ticket(
+        string_of(tickets_.seal(req->identifier(), signing_key, encryption_key, answer, expires)));
+    resp->set_signature(string_of(keys_.signer()(certs::recertification_challenge_message(
+        req->identifier(), encryption_key, capsule, expires))));
     resp->set_capsule(std::string(capsule.begin(), capsule.end()));
     resp->set_expires_at(expires);
     return Status::OK;
@@ -429,24 +407,53 @@ Status CaService::CompleteRecertification(grpc::ServerContext*,
                                           const v1::CompleteRecertificationRequest* req,
                                           v1::CompleteRecertificationResponse* resp) {
   try {
+    if (req->identifier().size() > 1024 || req->signing_key().size() > 512 ||
+        req->encryption_key().size() > 512 || req->ticket().size() > 256 ||
+        req->answer().size() > 64) {
+      return Status(StatusCode::INVALID_ARGUMENT, "a field is larger than allowed");
+    }
+    const certs::Bytes signing_key = bytes_of(req->signing_key());
     const certs::Bytes encryption_key = bytes_of(req->encryption_key());
-    const auto pending = store_.take_recertification(req->identifier(), encryption_key, unix_now());
+    const std::int64_t now = unix_now();
+    const auto expected =
+        tickets_.open(bytes_of(req->ticket()), req->identifier(), signing_key, encryption_key, now);
     const certs::Bytes answer = bytes_of(req->answer());
-    if (!pending || answer.size() != pending->answer.size() ||
-        CRYPTO_memcmp(answer.data(), pending->answer.data(), answer.size()) != 0) {
+    if (!expected || answer.size() != expected->size() ||
+        CRYPTO_memcmp(answer.data(), expected->data(), answer.size()) != 0) {
       spdlog::warn("re-certification of \"{}\" refused", req->identifier());
       return Status(StatusCode::PERMISSION_DENIED,
-                    "no such challenge, expired, or a wrong answer: begin again");
+                    "not this CA's ticket for these keys, expired, or a wrong answer: begin again");
     }
     const auto current = store_.current_certificate(req->identifier());
     if (!current) return Status(StatusCode::NOT_FOUND, "no valid certificate for this identifier");
+    // Only a requester that can open the primary's capsule gets this far: strangers cannot
+    // fill the identifier's places for announcements.
+    const Bytes requester = recertification_requester(signing_key);
+    const bool waits = recovery_wait_seconds_ > 0 || req->announce_only();
+    if (waits) {
+      const auto not_before = store_.announce_primary_recovery(req->identifier(), requester, now,
+                                                               now + recovery_wait_seconds_,
+                                                               kMaxPrimaryRecoveryAnnouncements);
+      if (!not_before) {
+        return Status(StatusCode::RESOURCE_EXHAUSTED,
+                      "too many recoveries wait for this identifier: cancel them first");
+      }
+      if (req->announce_only() || now < *not_before) {
+        spdlog::warn("\"{}\": a new device proved it can replace the primary; it waits",
+                     req->identifier());
+        resp->set_not_before(*not_before);
+        return Status::OK;
+      }
+    }
     certs::Bytes cert;
     // With a waiting period, only if its announcement still stands (a cancellation wins).
-    const Bytes requester = recertification_requester(pending->signing_key);
-    const bool replaced = certify_in_place_of(
-        req->identifier(), certs::inspect_certificate(*current).fingerprint, pending->signing_key,
-        pending->encryption_key, cert, recovery_wait_seconds_ > 0 ? &requester : nullptr);
-    if (!replaced) return Status(StatusCode::ABORTED, "the certificate changed meanwhile");
+    const bool replaced =
+        certify_in_place_of(req->identifier(), certs::inspect_certificate(*current).fingerprint,
+                            signing_key, encryption_key, cert, waits ? &requester : nullptr);
+    if (!replaced) {
+      return Status(StatusCode::ABORTED,
+                    "the certificate changed or the recovery was cancelled meanwhile: begin again");
+    }
     spdlog::info("\"{}\" re-certified after recovery", req->identifier());
     resp->set_certificate(string_of(cert));
     return Status::OK;

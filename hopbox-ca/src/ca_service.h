@@ -5,6 +5,7 @@
 #include "ca_store.h"
 #include "hopbox/v1/ca.grpc.pb.h"
 #include "identifier.h"
+#include "recertification_ticket.h"
 
 namespace hopbox_ca {
 
@@ -50,6 +51,7 @@ class CaService final : public hopbox::v1::CertificateAuthority::Service {
   const IdentifierPolicy& policy_;
   std::int64_t certificate_years_;
   std::int64_t recovery_wait_seconds_;
+  RecertificationTickets tickets_;
 };
 
 // Shared by the service and the operator CLI.

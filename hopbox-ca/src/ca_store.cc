@@ -74,6 +74,11 @@ CREATE TABLE primary_recoveries (
   PRIMARY KEY (identifier, requester_fingerprint)
 );
 )sql",
+    // Challenges are sealed tickets kept by their requesters now (recertification_ticket.h).
+    R"sql(
+DROP TABLE recertification_challenges;
+DROP TABLE recertifications;
+)sql",
 };
 
 Bytes sha256(const Bytes& b) {
@@ -274,50 +279,6 @@ std::optional<Bytes> CaStore::current_certificate(const std::string& identifier)
   s.bind(1, identifier);
   if (!s.step()) return std::nullopt;
   return s.blob(0);
-}
-
-bool CaStore::put_recertification(const PendingRecertification& p, std::int64_t now, int limit) {
-  std::lock_guard lock(mu_);
-  Transaction t(db_);
-  {
-    Stmt purge(db_, "DELETE FROM recertification_challenges WHERE expires_at < ?");
-    purge.bind(1, now);
-    purge.step();
-  }
-  Stmt count(db_,
-             "SELECT COUNT(*) FROM recertification_challenges WHERE identifier = ? AND "
-             "encryption_key != ?");
-  count.bind(1, p.identifier).bind(2, p.encryption_key);
-  count.step();
-  if (count.i64(0) >= limit) return false;
-  Stmt s(db_,
-         "INSERT OR REPLACE INTO recertification_challenges (identifier, signing_key, "
-         "encryption_key, "
-         "answer, expires_at) VALUES (?, ?, ?, ?, ?)");
-  s.bind(1, p.identifier).bind(2, p.signing_key).bind(3, p.encryption_key).bind(4, p.answer);
-  s.bind(5, p.expires_at);
-  s.step();
-  t.commit();
-  return true;
-}
-
-std::optional<PendingRecertification> CaStore::take_recertification(const std::string& identifier,
-                                                                    const Bytes& encryption_key,
-                                                                    std::int64_t now) {
-  std::lock_guard lock(mu_);
-  Transaction t(db_);
-  Stmt s(db_,
-         "DELETE FROM recertification_challenges WHERE identifier = ? AND encryption_key = ? "
-         "RETURNING "
-         "signing_key, encryption_key, answer, expires_at");
-  s.bind(1, identifier).bind(2, encryption_key);
-  if (!s.step()) return std::nullopt;
-  PendingRecertification p{identifier, s.blob(0), s.blob(1), s.blob(2), s.i64(3)};
-  while (s.step()) {
-  }
-  t.commit();  // one answer per challenge, right or wrong
-  if (p.expires_at < now) return std::nullopt;
-  return p;
 }
 
 std::vector<CertificateRecord> CaStore::certificates() {

@@ -25,14 +25,6 @@ struct CertificateRecord {
   std::int64_t revoked_at = 0;  // 0: valid
 };
 
-// A re-certification challenge waiting for its answer (paper Fig. 6).
-struct PendingRecertification {
-  std::string identifier;
-  Bytes signing_key, encryption_key;  // the new device's
-  Bytes answer;                       // what the answer must be
-  std::int64_t expires_at = 0;
-};
-
 // R1 waiting at the CA: a secondary asked to replace the identifier's primary (issue 12).
 struct PrimaryRecoveryAnnouncement {
   Bytes requester_fingerprint;  // SHA-256 of the requesting device's certificate
@@ -71,14 +63,6 @@ class CaStore {
   std::vector<CertificateRecord> certificates();
   // The newest valid certificate the CA issued for the identifier.
   std::optional<Bytes> current_certificate(const std::string& identifier);
-  // One challenge per (identifier, new key): a stranger's request neither replaces nor burns
-  // another device's. Expired ones are purged; false when `limit` wait for the identifier.
-  bool put_recertification(const PendingRecertification& p, std::int64_t now, int limit);
-  // Removes the challenge of (identifier, encryption_key) and returns it if it has not
-  // expired. A challenge is answered at most once.
-  std::optional<PendingRecertification> take_recertification(const std::string& identifier,
-                                                             const Bytes& encryption_key,
-                                                             std::int64_t now);
   // R1: if `old_fingerprint` is the valid certificate the CA issued for `identifier`, revokes
   // it and records the certificate `issue(serial)` returns, in one transaction. With
   // `announced_by`, only if that requester's announcement exists and its not_before has come

@@ -382,60 +382,154 @@ TEST(CaServer, TheAnnouncingSecondaryCompletesOnlyAfterTheWaitingPeriod) {
             grpc::StatusCode::PERMISSION_DENIED);  // its old chain ends at a revoked primary
 }
 
+// A new device asking to be re-certified for "alice": its signing key, and the mupre key it
+// names (a stranger may name another device's).
+struct Recertifier {
+  const TestCa& ca;
+  const Device& signer;
+  const Device& keys;
+
+  v1::BeginRecertificationResponse begin() const {
+    grpc::ClientContext ctx;
+    v1::BeginRecertificationRequest req;
+    req.set_identifier("alice");
+    const auto spki = signer.spki();
+    const auto key = keys.encryption_key();
+    req.set_signing_key(std::string(spki.begin(), spki.end()));
+    req.set_encryption_key(std::string(key.begin(), key.end()));
+    req.set_proof(signer.sign(certs::recertification_proof_message("alice", key)));
+    v1::BeginRecertificationResponse resp;
+    EXPECT_TRUE(ca.stub()->BeginRecertification(&ctx, req, &resp).ok());
+    EXPECT_FALSE(resp.capsule().empty());
+    return resp;
+  }
+  grpc::Status complete(const std::string& ticket, const certs::Bytes& answer,
+                        v1::CompleteRecertificationResponse* resp,
+                        bool announce_only = false) const {
+    grpc::ClientContext ctx;
+    v1::CompleteRecertificationRequest req;
+    req.set_identifier("alice");
+    const auto spki = signer.spki();
+    const auto key = keys.encryption_key();
+    req.set_signing_key(std::string(spki.begin(), spki.end()));
+    req.set_encryption_key(std::string(key.begin(), key.end()));
+    req.set_ticket(ticket);
+    req.set_answer(std::string(answer.begin(), answer.end()));
+    req.set_announce_only(announce_only);
+    return ca.stub()->CompleteRecertification(&ctx, req, resp);
+  }
+  // The right answer, given the key the capsule is for (a recovery chain stands in for it).
+  certs::Bytes answer(const v1::BeginRecertificationResponse& challenge,
+                      const mupre::SecretKey& opener) const {
+    auto capsule = mupre::Ciphertext::decode(
+        certs::Bytes(challenge.capsule().begin(), challenge.capsule().end()));
+    EXPECT_TRUE(capsule);
+    auto k = mupre::decapsulate(opener, *capsule);
+    EXPECT_TRUE(k);
+    return certs::recertification_answer(k->bytes(), keys.encryption_key());
+  }
+};
+
+int announcements_for_alice(const TestCa& ca) {
+  grpc::ClientContext ctx;
+  v1::ListPrimaryRecoveriesRequest list;
+  list.set_identifier("alice");
+  v1::ListPrimaryRecoveriesResponse waiting;
+  EXPECT_TRUE(ca.stub()->ListPrimaryRecoveries(&ctx, list, &waiting).ok());
+  return waiting.announcements_size();
+}
+
 TEST(CaServer, ReCertificationNeedsTheAnswerOnlyARecoveredDeviceCanGive) {
   TestCa ca;
   const Device primary, recovered, impostor;
   v1::EnrollResponse enrolled;
   ASSERT_TRUE(enroll(ca, primary.enroll_request("alice", ca.invite("alice")), &enrolled).ok());
-  auto begin = [&](const Device& d, v1::BeginRecertificationResponse* resp) {
-    grpc::ClientContext ctx;
-    v1::BeginRecertificationRequest req;
-    req.set_identifier("alice");
-    const auto spki = d.spki();
-    const auto key = d.encryption_key();
-    req.set_signing_key(std::string(spki.begin(), spki.end()));
-    req.set_encryption_key(std::string(key.begin(), key.end()));
-    req.set_proof(d.sign(certs::recertification_proof_message("alice", key)));
-    return ca.stub()->BeginRecertification(&ctx, req, resp);
-  };
-  auto complete = [&](const Device& d, const certs::Bytes& answer,
-                      v1::CompleteRecertificationResponse* resp) {
-    grpc::ClientContext ctx;
-    v1::CompleteRecertificationRequest req;
-    req.set_identifier("alice");
-    const auto key = d.encryption_key();
-    req.set_encryption_key(std::string(key.begin(), key.end()));
-    req.set_answer(std::string(answer.begin(), answer.end()));
-    return ca.stub()->CompleteRecertification(&ctx, req, resp);
-  };
-  // The impostor cannot open a capsule for alice's certified key: a guess is refused, and the
-  // challenge is gone after one answer.
-  v1::BeginRecertificationResponse challenge;
-  ASSERT_TRUE(begin(impostor, &challenge).ok());
+  const Recertifier genuine{ca, recovered, recovered}, stranger{ca, impostor, impostor};
+  // The impostor cannot open a capsule for alice's certified key: a guess is refused.
   v1::CompleteRecertificationResponse cert;
-  EXPECT_EQ(complete(impostor, certs::Bytes(32, 7), &cert).error_code(),
+  const auto guessed = stranger.begin();
+  EXPECT_EQ(stranger.complete(guessed.ticket(), certs::Bytes(32, 7), &cert).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
+  // The CA signed the capsule for the requester's key, so that the cloud can tell it apart.
+  const auto challenge = genuine.begin();
+  const certs::Bytes capsule(challenge.capsule().begin(), challenge.capsule().end());
+  const certs::Bytes signature(challenge.signature().begin(), challenge.signature().end());
+  EXPECT_TRUE(certs::verify_root_signature(
+      root_of(ca),
+      certs::recertification_challenge_message("alice", recovered.encryption_key(), capsule,
+                                               challenge.expires_at()),
+      signature));
+  EXPECT_FALSE(certs::verify_root_signature(
+      root_of(ca),
+      certs::recertification_challenge_message("alice", impostor.encryption_key(), capsule,
+                                               challenge.expires_at()),
+      signature));
   // A device that can open it (here: with the primary's key, which the recovery chain stands
-  // in for) is certified, and the old certificate is revoked.
-  ASSERT_TRUE(begin(recovered, &challenge).ok());
-  auto capsule = mupre::Ciphertext::decode(
-      certs::Bytes(challenge.capsule().begin(), challenge.capsule().end()));
-  ASSERT_TRUE(capsule);
-  auto k = mupre::decapsulate(primary.mupre_key, *capsule);
-  ASSERT_TRUE(k);
-  const certs::Bytes answer = certs::recertification_answer(k->bytes(), recovered.encryption_key());
-  EXPECT_EQ(complete(impostor, answer, &cert).error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  ASSERT_TRUE(begin(recovered, &challenge).ok());  // the impostor's try used the challenge up
-  capsule = mupre::Ciphertext::decode(
-      certs::Bytes(challenge.capsule().begin(), challenge.capsule().end()));
-  k = mupre::decapsulate(primary.mupre_key, *capsule);
-  ASSERT_TRUE(k);
-  ASSERT_TRUE(complete(recovered,
-                       certs::recertification_answer(k->bytes(), recovered.encryption_key()), &cert)
-                  .ok());
+  // in for) is certified, and the old certificate is revoked. Its answer and its ticket are
+  // worth nothing to the impostor: both are bound to the keys they were made for.
+  const certs::Bytes answer = genuine.answer(challenge, primary.mupre_key);
+  EXPECT_EQ(stranger.complete(challenge.ticket(), answer, &cert).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(stranger.complete(guessed.ticket(), answer, &cert).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  const Recertifier borrowed{ca, impostor, recovered};  // the impostor's signature, its key
+  EXPECT_EQ(borrowed.complete(challenge.ticket(), answer, &cert).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // A ticket changed in any byte is refused.
+  std::string forged = challenge.ticket();
+  forged[forged.size() / 2] ^= 1;
+  EXPECT_EQ(genuine.complete(forged, answer, &cert).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // announce_only records the request and certifies nothing, even without a waiting period.
+  ASSERT_TRUE(genuine.complete(challenge.ticket(), answer, &cert, true).ok());
+  EXPECT_TRUE(cert.certificate().empty());
+  EXPECT_EQ(announcements_for_alice(ca), 1);
+  ASSERT_TRUE(genuine.complete(challenge.ticket(), answer, &cert).ok());
   const certs::Bytes fresh(cert.certificate().begin(), cert.certificate().end());
   EXPECT_EQ(certs::verify_device_chain({fresh}, root_of(ca), {}, std::time(nullptr)).encryption_key,
             recovered.encryption_key());
+  EXPECT_EQ(announcements_for_alice(ca), 0);
+  // The old primary's capsule opens nothing any more: challenges are for the current key.
+  const auto next = genuine.begin();
+  EXPECT_FALSE(mupre::decapsulate(
+      primary.mupre_key,
+      *mupre::Ciphertext::decode(certs::Bytes(next.capsule().begin(), next.capsule().end()))));
+}
+
+// Strangers (any key pair of their own, or naming a recovering device's public key) get
+// challenges, but only a right answer is recorded: they cannot fill the places for waiting
+// re-certifications, nor replace the one of the device that really recovers.
+TEST(CaServer, RecertificationChallengesToStrangersFillNoPlaceAGenuineRecoveryNeeds) {
+  TestCa ca("", {"--recovery-wait-seconds", "3600"});
+  const Device primary, recovered;
+  v1::EnrollResponse enrolled;
+  ASSERT_TRUE(enroll(ca, primary.enroll_request("alice", ca.invite("alice")), &enrolled).ok());
+  const Recertifier genuine{ca, recovered, recovered};
+  const auto challenge = genuine.begin();
+  std::vector<Device> strangers(12);
+  v1::CompleteRecertificationResponse resp;
+  for (std::size_t i = 0; i < strangers.size(); ++i) {
+    // Half name the recovering device's own encryption key.
+    const Recertifier s{ca, strangers[i], i % 2 == 0 ? strangers[i] : recovered};
+    const auto theirs = s.begin();
+    EXPECT_EQ(s.complete(theirs.ticket(), certs::Bytes(32, 1), &resp).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  EXPECT_EQ(announcements_for_alice(ca), 0);
+  // The genuine device's challenge still stands; its right answer starts the waiting period.
+  const std::int64_t before = std::time(nullptr);
+  const certs::Bytes answer = genuine.answer(challenge, primary.mupre_key);
+  ASSERT_TRUE(genuine.complete(challenge.ticket(), answer, &resp).ok());
+  EXPECT_TRUE(resp.certificate().empty());
+  EXPECT_GE(resp.not_before(), before + 3600);
+  EXPECT_EQ(announcements_for_alice(ca), 1);
+  // Answering again does not move its period.
+  const std::int64_t not_before = resp.not_before();
+  const auto again = genuine.begin();
+  ASSERT_TRUE(
+      genuine.complete(again.ticket(), genuine.answer(again, primary.mupre_key), &resp).ok());
+  EXPECT_EQ(resp.not_before(), not_before);
+  EXPECT_EQ(announcements_for_alice(ca), 1);
 }
 
 TEST(CaServer, RootKeyInAPkcs11TokenNeverTouchesTheDisk) {

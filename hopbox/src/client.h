@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -194,6 +195,14 @@ class Client {
   void acknowledge(std::int64_t notification_id);
 
  private:
+  // Asks the CA for its challenge, has the service re-encrypt it along the recovery chain and
+  // answers it: nullopt if no recovery user approved yet. While the CA waits (or with
+  // announce_only) the certificate is empty and not_before says until when.
+  struct CaAnswer {
+    Bytes certificate;
+    std::int64_t not_before = 0;
+  };
+  std::optional<CaAnswer> answer_ca_challenge(bool announce_only);
   Client(std::filesystem::path dir, DeviceState state, std::unique_ptr<KeyStore> keys);
   void ensure_session();
   void authorize(grpc::ClientContext& ctx);

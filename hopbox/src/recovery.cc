@@ -586,25 +586,54 @@ std::unique_ptr<Client> Client::request_recovery(const fs::path& dir, const std:
   c->state_.device_id = resp.device_id();
   c->state_.recovery_not_before = resp.not_before();
   save_state(dir, c->state_);
-  if (c->trust_) {
-    // The CA's waiting period for the re-certification starts now too, beside the service's.
-    try {
-      c->trust_->begin_recertification(s.user, c->keys_->signing_public_key(s.key_label),
-                                       unhex(s.public_key, "public_key"), c->signer());
-    } catch (const ClientError&) {
-      // Waiting, as it should; completing the recovery asks again.
-    }
-  }
   return c;
+}
+
+std::optional<Client::CaAnswer> Client::answer_ca_challenge(bool announce_only) {
+  // Paper Fig. 6: the CA's challenge, for the certified primary's key, reaches this device only
+  // along a recovery chain that a recovery user approved.
+  const Bytes encryption_key = unhex(state_.public_key, "public_key");
+  const Bytes signing_key = keys_->signing_public_key(state_.key_label);
+  const auto challenge =
+      trust_->begin_recertification(state_.user, signing_key, encryption_key, signer());
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::ReencryptChallengeRequest req;
+  req.set_capsule(string_of(challenge.capsule));
+  req.set_expires_at(challenge.expires_at);
+  req.set_ca_signature(string_of(challenge.ca_signature));
+  v1::ReencryptChallengeResponse resp;
+  const grpc::Status s = stub_->ReencryptChallenge(&ctx, req, &resp);
+  if (s.error_code() == grpc::StatusCode::PERMISSION_DENIED) return std::nullopt;
+  check(s, "opening the CA's challenge");
+  auto c = mupre::Ciphertext::decode(bytes_of(resp.capsule()));
+  if (!c) throw ClientError("the challenge from the service does not decode", 4);
+  const SealedSecretKey key = secret_key();
+  auto k = mupre::decapsulate(key, *c);
+  if (!k) throw ClientError("this device cannot open the CA's challenge", 4);
+  const auto done = trust_->complete_recertification(
+      state_.user, signing_key, encryption_key, challenge.ticket,
+      certs::recertification_answer(k->bytes(), encryption_key), announce_only);
+  return CaAnswer{done.certificate, done.not_before};
 }
 
 std::optional<Client::RecoveryReport> Client::complete_recovery(bool keep_devices,
                                                                 bool refresh_items) {
   if (state_.recovering_via.empty()) throw ClientError("this device is not recovering", 2);
+  if (!trust_) throw ClientError("recovering on a new device needs the CA (--ca, --ca-root)", 2);
   if (now_seconds() < state_.recovery_not_before) {
-    // The account's devices may still cancel it; the CA is not asked before.
+    // The account's devices may still cancel it. Once approved, the CA hears of it now, so
+    // that its own waiting period runs beside the service's; it certifies nothing yet.
+    std::string at_ca;
+    try {
+      if (const auto announced = answer_ca_challenge(true)) {
+        at_ca = " (at the CA until " + format_time(announced->not_before) + ")";
+      }
+    } catch (const ClientError&) {
+      // Not approved yet, or the CA is unreachable: asked again next time.
+    }
     throw ClientError("the recovery's waiting period runs until " +
-                          format_time(state_.recovery_not_before) +
+                          format_time(state_.recovery_not_before) + at_ca +
                           ": run `hopbox recover --via ...` again then",
                       1);
   }
@@ -615,27 +644,17 @@ std::optional<Client::RecoveryReport> Client::complete_recovery(bool keep_device
   }
   if (lost.device_id() == 0) throw ClientError("the account has no primary to replace", 3);
   report.lost_device = lost.device_id();
-  // Paper Fig. 6: the CA's challenge, for the lost primary's certified key, reaches this
-  // device only along a recovery chain that a recovery user approved.
-  const Bytes encryption_key = unhex(state_.public_key, "public_key");
-  const Bytes capsule = trust_->begin_recertification(
-      state_.user, keys_->signing_public_key(state_.key_label), encryption_key, signer());
-  grpc::ClientContext ctx;
-  authorize(ctx);
-  v1::ReencryptChallengeRequest req;
-  req.set_capsule(string_of(capsule));
-  v1::ReencryptChallengeResponse resp;
-  const grpc::Status s = stub_->ReencryptChallenge(&ctx, req, &resp);
-  if (s.error_code() == grpc::StatusCode::PERMISSION_DENIED) return std::nullopt;
-  check(s, "opening the CA's challenge");
-  auto c = mupre::Ciphertext::decode(bytes_of(resp.capsule()));
-  if (!c) throw ClientError("the challenge from the service does not decode", 4);
-  const SealedSecretKey key = secret_key();
-  auto k = mupre::decapsulate(key, *c);
-  if (!k) throw ClientError("this device cannot open the CA's challenge", 4);
-  const Bytes cert = trust_->complete_recertification(
-      state_.user, encryption_key, certs::recertification_answer(k->bytes(), encryption_key));
-  take_over(lost, cert, report);
+  const auto answered = answer_ca_challenge(false);
+  if (!answered) return std::nullopt;
+  if (answered->certificate.empty()) {
+    // The CA waits too (announced to the account, which may cancel): ask again later.
+    throw ClientError(
+        "the CA announced this re-certification to the account; its waiting "
+        "period runs until " +
+            format_time(answered->not_before) + ": run `hopbox recover --via ...` again then",
+        1);
+  }
+  take_over(lost, answered->certificate, report);
   rebuild_as_primary(lost, keep_devices, refresh_items, report);
   return report;
 }

@@ -134,10 +134,10 @@ int Trust::cancel_primary_recoveries(const std::vector<certs::Bytes>& own_chain,
   return resp.cancelled();
 }
 
-certs::Bytes Trust::begin_recertification(const std::string& identifier,
-                                          const certs::Bytes& signing_key,
-                                          const certs::Bytes& encryption_key,
-                                          const certs::Signer& sign) {
+Trust::RecertificationChallenge Trust::begin_recertification(const std::string& identifier,
+                                                             const certs::Bytes& signing_key,
+                                                             const certs::Bytes& encryption_key,
+                                                             const certs::Signer& sign) {
   grpc::ClientContext ctx;
   v1::BeginRecertificationRequest req;
   req.set_identifier(identifier);
@@ -146,30 +146,31 @@ certs::Bytes Trust::begin_recertification(const std::string& identifier,
   req.set_proof(string_of(sign(certs::recertification_proof_message(identifier, encryption_key))));
   v1::BeginRecertificationResponse resp;
   check_ca(stub_->BeginRecertification(&ctx, req, &resp), "asking the CA for its challenge");
-  if (resp.capsule().empty()) {
-    // The CA waits too (announced to the account, which may cancel): ask again later.
-    throw ClientError(
-        "the CA announced this re-certification to the account; its waiting period "
-        "runs until unix time " +
-            std::to_string(resp.not_before()) + ": run `hopbox recover --via ...` again then",
-        1);
-  }
-  return bytes_of(resp.capsule());
+  return {bytes_of(resp.capsule()), bytes_of(resp.ticket()), bytes_of(resp.signature()),
+          resp.expires_at()};
 }
 
-certs::Bytes Trust::complete_recertification(const std::string& identifier,
-                                             const certs::Bytes& encryption_key,
-                                             const certs::Bytes& answer) {
+Trust::Recertification Trust::complete_recertification(const std::string& identifier,
+                                                       const certs::Bytes& signing_key,
+                                                       const certs::Bytes& encryption_key,
+                                                       const certs::Bytes& ticket,
+                                                       const certs::Bytes& answer,
+                                                       bool announce_only) {
   grpc::ClientContext ctx;
   v1::CompleteRecertificationRequest req;
   req.set_identifier(identifier);
+  req.set_signing_key(string_of(signing_key));
   req.set_encryption_key(string_of(encryption_key));
+  req.set_ticket(string_of(ticket));
   req.set_answer(string_of(answer));
+  req.set_announce_only(announce_only);
   v1::CompleteRecertificationResponse resp;
   check_ca(stub_->CompleteRecertification(&ctx, req, &resp), "answering the CA's challenge");
-  const certs::Bytes cert = bytes_of(resp.certificate());
-  check_issued(cert, identifier, certs::inspect_certificate(cert).signing_key, encryption_key);
-  return cert;
+  Recertification out{bytes_of(resp.certificate()), resp.not_before()};
+  if (!out.certificate.empty()) {
+    check_issued(out.certificate, identifier, signing_key, encryption_key);
+  }
+  return out;
 }
 
 void Trust::revoke(const certs::Bytes& certificate, const std::vector<certs::Bytes>& own_chain,

@@ -51,13 +51,28 @@ class Trust {
   // identifier; how many there were.
   int cancel_primary_recoveries(const std::vector<certs::Bytes>& own_chain,
                                 const certs::Signer& sign);
-  // Paper Fig. 6: the CA's challenge capsule for the identifier's certified primary key.
-  certs::Bytes begin_recertification(const std::string& identifier, const certs::Bytes& signing_key,
-                                     const certs::Bytes& encryption_key, const certs::Signer& sign);
-  // The answer; returns the new primary certificate (checked against the root).
-  certs::Bytes complete_recertification(const std::string& identifier,
-                                        const certs::Bytes& encryption_key,
-                                        const certs::Bytes& answer);
+  // Paper Fig. 6: the CA's challenge capsule for the identifier's certified primary key, with
+  // what the device shows the cloud (the CA's signature) and gives back to the CA (the ticket).
+  struct RecertificationChallenge {
+    certs::Bytes capsule, ticket, ca_signature;
+    std::int64_t expires_at = 0;
+  };
+  RecertificationChallenge begin_recertification(const std::string& identifier,
+                                                 const certs::Bytes& signing_key,
+                                                 const certs::Bytes& encryption_key,
+                                                 const certs::Signer& sign);
+  // The answer. With a waiting period (or announce_only) the CA first only records it,
+  // announced: no certificate, and when the period ends. A certificate is checked against the
+  // root.
+  struct Recertification {
+    certs::Bytes certificate;
+    std::int64_t not_before = 0;
+  };
+  Recertification complete_recertification(const std::string& identifier,
+                                           const certs::Bytes& signing_key,
+                                           const certs::Bytes& encryption_key,
+                                           const certs::Bytes& ticket, const certs::Bytes& answer,
+                                           bool announce_only);
   // During a recovery, the lost primary's certificate is revoked, yet what it certified and
   // signed before the loss is what the recovering device re-certifies and re-signs.
   void tolerate_revoked(const certs::Bytes& fingerprint) {

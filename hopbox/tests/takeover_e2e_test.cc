@@ -5,6 +5,8 @@
 #include "certs/requests.h"
 #include "e2e_fixture.h"
 #include "mupre/hex.h"
+#include "mupre/keys.h"
+#include "mupre/pre.h"
 #include "test_client.h"
 #include "token.h"
 
@@ -344,58 +346,98 @@ TEST_F(TakeoverWithWaitingPeriod,
   EXPECT_EQ(waiting_at_ca(), 0);
 }
 
-// A secondary can open a capsule for its primary's key (the account's data flows to it), so it
-// could answer a re-certification challenge it stored as an item. The CA makes that wait too:
-// no challenge before the waiting period, announced, and cancelled by the primary.
-TEST_F(TakeoverWithWaitingPeriod, ASecondaryCannotReCertifyItselfAtOnceThroughTheChallenge) {
-  make_user("alice");
-  hopboxd::test::TestDevice fresh;  // the thief's new keys
+// A new device's keys asking the CA for alice's re-certification challenge.
+v1::BeginRecertificationResponse ca_challenge_for(hopbox_ca::test::TestCa& ca,
+                                                  const hopboxd::test::TestDevice& d) {
   v1::BeginRecertificationRequest begin;
   begin.set_identifier("alice");
-  begin.set_signing_key(fresh.keys().signing_key());
-  begin.set_encryption_key(fresh.keys().encryption_key());
-  const std::string pk = fresh.keys().encryption_key();
+  begin.set_signing_key(d.keys().signing_key());
+  begin.set_encryption_key(d.keys().encryption_key());
+  const std::string pk = d.keys().encryption_key();
   const auto proof =
       certs::recertification_proof_message("alice", certs::Bytes(pk.begin(), pk.end()));
-  begin.set_proof(fresh.sign_message(std::string(proof.begin(), proof.end())));
+  begin.set_proof(d.sign_message(std::string(proof.begin(), proof.end())));
   v1::BeginRecertificationResponse challenge;
-  {
-    grpc::ClientContext ctx;
-    ASSERT_TRUE(ca_->stub()->BeginRecertification(&ctx, begin, &challenge).ok());
-  }
-  EXPECT_TRUE(challenge.capsule().empty());
-  EXPECT_GT(challenge.not_before(), std::time(nullptr) + 86000);
-  bool warned = false;
-  for (const auto& n : ok("alice1", "watch --seconds 1"))
-    warned |= n["kind"] == "ca-recovery-started";
-  EXPECT_TRUE(warned);
-  EXPECT_EQ(ok("alice1", "recovery cancel")["cancelled_at_ca"], 1);
-  // Asking again starts a new waiting period; the primary stays the primary.
-  {
-    grpc::ClientContext ctx;
-    ASSERT_TRUE(ca_->stub()->BeginRecertification(&ctx, begin, &challenge).ok());
-  }
-  EXPECT_TRUE(challenge.capsule().empty());
-  ok("alice1", "ls");
+  grpc::ClientContext ctx;
+  EXPECT_TRUE(ca.stub()->BeginRecertification(&ctx, begin, &challenge).ok());
+  return challenge;
 }
 
+// Strangers asking the CA for alice's challenge fill nothing and announce nothing; the new
+// device that recovery users approved proves itself to the CA during the service's waiting
+// period (the cloud re-encrypts the CA's challenge for it, and only that), so both periods run
+// side by side, announced; one of alice's devices cancels at both.
 TEST_F(TakeoverWithWaitingPeriod, ANewDevicesRecoveryWaitsAndTheAccountCancelsIt) {
   make_user("alice");
   make_user("bob");
   bob_protects_alice();
+  for (int i = 0; i < 6; ++i) {
+    hopboxd::test::TestDevice stranger;
+    const auto challenge = ca_challenge_for(*ca_, stranger);
+    grpc::ClientContext ctx;
+    v1::CompleteRecertificationRequest req;
+    req.set_identifier("alice");
+    req.set_signing_key(stranger.keys().signing_key());
+    req.set_encryption_key(stranger.keys().encryption_key());
+    req.set_ticket(challenge.ticket());
+    req.set_answer(std::string(32, 'x'));
+    v1::CompleteRecertificationResponse resp;
+    EXPECT_EQ(ca_->stub()->CompleteRecertification(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  EXPECT_EQ(ok("alice1", "watch --seconds 1").size(), 0u);
   hopbox::testing::init_softhsm_token("alice3", "1234");
   EXPECT_EQ(hopbox("alice3", "recover --via bob --user alice --token alice3 --device-name phone" +
                                  server_opts_)
                 .exit_code,
             1);
-  // Even approved by bob, the new device cannot open the CA's challenge before the period ends.
+  // Even approved by bob, the new device is not certified before the period ends.
   ok("bob1", "watch --seconds 1 --yes");
   const CliRun early = hopbox("alice3", "recover --via bob");
   EXPECT_NE(early.exit_code, 0);
   EXPECT_NE(last_error().find("waiting period"), std::string::npos) << last_error();
-  // alice's devices were told, by the service and by the CA (whose waiting period for the
-  // re-certification started with the request); one of them cancels at both; the new device
-  // is gone.
+  EXPECT_NE(last_error().find("at the CA until"), std::string::npos) << last_error();
+  // The service re-encrypts for the waiting device only the CA's challenge for its own key:
+  // neither a capsule of alice's (here a fresh one for her primary's key) nor a challenge the
+  // CA made for someone else.
+  {
+    auto stub = server_->stub();
+    hopboxd::test::TestDevice pending;
+    pending.token = state_of("alice3")["session_token"].get<std::string>();
+    hopboxd::test::TestDevice alice = session_of("alice1");
+    v1::ReencryptChallengeResponse resp;
+    auto reencrypt = [&](const v1::ReencryptChallengeRequest& req) {
+      grpc::ClientContext ctx;
+      pending.authorize(ctx);
+      return stub->ReencryptChallenge(&ctx, req, &resp);
+    };
+    grpc::ClientContext ctx;
+    alice.authorize(ctx);
+    v1::ListDevicesRequest list;
+    list.set_user("alice");
+    v1::ListDevicesResponse listed;
+    ASSERT_TRUE(stub->ListDevices(&ctx, list, &listed).ok());
+    std::string primary_key;
+    for (const auto& d : listed.devices()) {
+      if (d.primary()) primary_key = d.keys().encryption_key();
+    }
+    auto pk = mupre::PublicKey::decode(certs::Bytes(primary_key.begin(), primary_key.end()));
+    ASSERT_TRUE(pk);
+    const auto item_like = mupre::encapsulate(*pk).capsule.encode();
+    v1::ReencryptChallengeRequest req;
+    req.set_capsule(std::string(item_like.begin(), item_like.end()));
+    EXPECT_EQ(reencrypt(req).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    hopboxd::test::TestDevice other;
+    const auto others = ca_challenge_for(*ca_, other);
+    req.set_capsule(others.capsule());
+    req.set_expires_at(others.expires_at());
+    req.set_ca_signature(others.signature());
+    EXPECT_EQ(reencrypt(req).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    req.set_capsule(std::string(item_like.begin(), item_like.end()));  // its signature, another
+    EXPECT_EQ(reencrypt(req).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  // alice's devices were told, by the service and by the CA; one of them cancels at both; the
+  // new device is gone.
   const json told = ok("alice2", "watch --seconds 1");
   ASSERT_EQ(told.size(), 2u);
   EXPECT_EQ(told[0]["kind"], "ca-recovery-started");

@@ -6,6 +6,7 @@
 
 #include <chrono>
 
+#include "certs/requests.h"
 #include "hopbox/net.h"
 
 namespace hopboxd {
@@ -22,6 +23,15 @@ std::int64_t now_seconds() {
 }
 
 }  // namespace
+
+bool CertificatePolicy::is_ca_challenge(const std::string& user, const CertBytes& encryption_key,
+                                        const CertBytes& capsule, std::int64_t expires_at,
+                                        const CertBytes& signature, std::int64_t now) const {
+  if (expires_at < now) return false;
+  return certs::verify_root_signature(
+      root_, certs::recertification_challenge_message(user, encryption_key, capsule, expires_at),
+      signature);
+}
 
 CertificatePolicy::CertificatePolicy(const std::string& ca, const std::string& root_pem,
                                      int refresh_seconds) {

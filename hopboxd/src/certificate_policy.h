@@ -41,6 +41,11 @@ class CertificatePolicy {
   // Why a registered device may not act now: a certificate of its chain is on the CA's
   // revocation list, or no current list is held. nullopt if it may.
   std::optional<std::string> refuse_device(const CertBytes& certificate_chain) const;
+  // True if the CA signed `capsule` as its re-certification challenge for this user's new
+  // key, and it has not expired at `now`.
+  bool is_ca_challenge(const std::string& user, const CertBytes& encryption_key,
+                       const CertBytes& capsule, std::int64_t expires_at,
+                       const CertBytes& signature, std::int64_t now) const;
   // Fetches the list now; false if the CA could not be reached or its list did not verify,
   // is expired, or is older than the one held.
   bool refresh();

@@ -375,15 +375,29 @@ Status HopboxService::ListRecoveries(Ctx* ctx, const v1::ListRecoveriesRequest*,
   });
 }
 
+namespace {
+constexpr std::size_t kMaxCaSignature = 256;  // DER ECDSA P-256 is at most 72 bytes
+}  // namespace
+
 Status HopboxService::ReencryptChallenge(Ctx* ctx, const v1::ReencryptChallengeRequest* req,
                                          v1::ReencryptChallengeResponse* resp) {
   return authenticated(ctx, "ReencryptChallenge", [&](const DeviceRecord& caller) {
-    // Only for a new device whose recovery request is past its waiting period.
+    // Only for a new device whose recovery request stands. With the CA, only the CA's own
+    // challenge for this device's key (the CA then waits in turn), so that this is never a way
+    // to open the account's items; without it, only after the waiting period.
     const auto request = store_.recovery_request(caller.id);
     if (!caller.pending_recovery || !request) {
       return Status(StatusCode::FAILED_PRECONDITION, "this device is not recovering");
     }
-    if (now_seconds() < request->not_before) {
+    if (req->ca_signature().size() > kMaxCaSignature) return invalid("ca_signature: too large");
+    if (certificates_ != nullptr) {
+      if (!certificates_->is_ca_challenge(caller.user, caller.encryption_key,
+                                          bytes_of(req->capsule()), req->expires_at(),
+                                          bytes_of(req->ca_signature()), now_seconds())) {
+        return Status(StatusCode::FAILED_PRECONDITION,
+                      "capsule: not the CA's current challenge for this device's key");
+      }
+    } else if (now_seconds() < request->not_before) {
       return Status(StatusCode::FAILED_PRECONDITION, "the recovery's waiting period runs until " +
                                                          std::to_string(request->not_before) +
                                                          " (unix time)");

@@ -19,6 +19,15 @@ Bytes recertification_proof_message(const std::string& identifier, const Bytes& 
 // SHA-256("hopbox v1 recertification answer" 0x00 capsule_key encryption_key).
 Bytes recertification_answer(std::span<const std::uint8_t> capsule_key,
                              const Bytes& encryption_key);
+// "hopbox v1 recertification challenge" 0x00 identifier 0x00 encryption_key SHA-256(capsule)
+// expires_at (8 bytes, big endian): signed by the CA's root key, it tells the cloud that a
+// capsule is the CA's challenge for that very new key, not an item to open early.
+Bytes recertification_challenge_message(const std::string& identifier, const Bytes& encryption_key,
+                                        std::span<const std::uint8_t> capsule,
+                                        std::int64_t expires_at);
+// True if `signature` over `message` verifies under the root certificate's key.
+bool verify_root_signature(const Bytes& root_der, std::span<const std::uint8_t> message,
+                           std::span<const std::uint8_t> signature);
 // "hopbox v1 recover primary" 0x00 SHA-256(the lost primary's certificate).
 Bytes recover_primary_message(const Bytes& lost_primary_certificate);
 // "hopbox v1 cancel primary recovery" 0x00 identifier: a device of the identifier stops every
