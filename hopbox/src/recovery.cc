@@ -292,7 +292,12 @@ void Client::accept_protection(const std::string& user, const v1::RecoveryInvita
     throw ClientError("the invitation does not name " + user + " and this account", 4);
   }
   trusted_primary(user);
-  if (state_.recovery_keys.count(user) != 0) return;  // already protecting them
+  if (const auto it = state_.recovery_keys.find(user); it != state_.recovery_keys.end()) {
+    for (const auto& d : devices("")) {
+      if (d.device_id() == it->second.device_id) return;  // already protecting them
+    }
+    state_.recovery_keys.erase(it);  // they removed us once; a new invitation starts afresh
+  }
   const SealedSecretKey rk = SealedSecretKey::create(*keys_, state_.key_label);
   const auto pk = rk.public_key().encode();
   const Bytes spki = keys_->signing_public_key(state_.key_label);
@@ -508,6 +513,14 @@ int Client::remove_protector(const std::string& user) {
   for (const auto& r : shares()) {
     if (r.kind() == v1::REKEY_KIND_RECOVERY && r.to_user() == user) {
       unshare(r.rekey_id());
+      ++removed;
+    }
+  }
+  // Their recovery key goes too: otherwise they would still be asked, and could refuse, when
+  // this account recovers.
+  for (const auto& d : devices(user)) {
+    if (d.recovery_for() == state_.user) {
+      remove_device(d.device_id());
       ++removed;
     }
   }

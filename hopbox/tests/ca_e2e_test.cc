@@ -316,8 +316,9 @@ TEST_F(WithCa, R2ARecoveryUserLetsANewDeviceTakeOverAndTheCaReCertifiesIt) {
   EXPECT_EQ(followed[0]["fingerprint"], r["safety_number"]);
   // The new primary is protected by bob again (its recovery key made anew), until removed.
   EXPECT_EQ(ok("alice3", "recovery status")["protected_by"], json::array({"bob"}));
-  // Both recovery keys to bob's go: the lost primary's and the new primary's.
-  EXPECT_EQ(ok("alice3", "recovery remove bob")["keys_revoked"], 2);
+  // Both re-encryption keys to bob's recovery key go (the lost primary's and the new
+  // primary's), and the recovery key itself.
+  EXPECT_EQ(ok("alice3", "recovery remove bob")["keys_revoked"], 3);
   EXPECT_EQ(ok("alice3", "recovery status")["protected_by"].size(), 0u);
 }
 

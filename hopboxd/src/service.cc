@@ -195,6 +195,8 @@ Status HopboxService::ListDevices(Ctx* ctx, const v1::ListDevicesRequest* req,
     for (const auto& d : store_.devices_of(user)) {
       // A pending recovery's keys reach only the recovery users asked, in their request.
       if (d.pending_recovery && user != caller.user_id) continue;
+      // Whom a user protects is theirs and the protected user's business only.
+      if (d.recovery_for && user != caller.user_id && *d.recovery_for != caller.user_id) continue;
       fill_device(d, *resp->add_devices());
     }
     return Status::OK;
@@ -233,8 +235,14 @@ Status HopboxService::RemoveDevice(Ctx* ctx, const v1::RemoveDeviceRequest* req,
                                    v1::RemoveDeviceResponse*) {
   return authenticated(ctx, "RemoveDevice", [&](const DeviceRecord& caller) {
     const auto target = store_.device(req->device_id());
-    if (!target || target->user_id != caller.user_id) {
+    // A recovery key made for this account is the protected user's to withdraw too (its
+    // primary's): a removed recovery user keeps no say in the account's recoveries.
+    const bool protects_caller = target && target->recovery_for == caller.user_id;
+    if (!target || (target->user_id != caller.user_id && !protects_caller)) {
       return Status(StatusCode::NOT_FOUND, "no such device in this account");
+    }
+    if (protects_caller && !caller.primary) {
+      return Status(StatusCode::PERMISSION_DENIED, "only the primary removes a recovery user");
     }
     if (target->primary) {
       return Status(StatusCode::FAILED_PRECONDITION, "the primary device cannot be removed");

@@ -156,16 +156,21 @@ TEST_F(Takeover, ARecoveryRequestIsTheNewKeysOwnAndHiddenFromStrangers) {
     req.clear_signature();
     EXPECT_EQ(stub_->RequestRecovery(&c2, req, &resp).error_code(), StatusCode::UNAUTHENTICATED);
   }
-  // Naming a recovery user who does not protect alice.
-  EXPECT_EQ(request_recovery(*stub_, "alice", {"mallory"}, fresh).error_code(),
-            StatusCode::FAILED_PRECONDITION);
+  // Naming a recovery user who does not protect alice: the same answer as for bob (nobody
+  // learns whom alice trusts), but mallory is not asked.
+  TestDevice probe;
+  ASSERT_TRUE(request_recovery(*stub_, "alice", {"mallory"}, probe).ok());
+  EXPECT_TRUE(inbox_of(*stub_, mallory).empty());
   std::int64_t not_before = 0;
   ASSERT_TRUE(request_recovery(*stub_, "alice", {"bob"}, fresh, &not_before).ok());
   EXPECT_GT(not_before, 0);
   // bob's request carries the exact keys; nobody else sees the pending device listed.
-  const auto asked = inbox_of(*stub_, bob);
+  // (bob, a recovery user of alice, hears of every recovery of hers: the probe's too.)
+  std::vector<v1::Notification> asked;
+  for (const auto& n : inbox_of(*stub_, bob)) {
+    if (n.has_recovery_request()) asked.push_back(n);
+  }
   ASSERT_EQ(asked.size(), 1u);
-  ASSERT_TRUE(asked[0].has_recovery_request());
   EXPECT_EQ(asked[0].recovery_request().keys().encryption_key(), fresh.keys().encryption_key());
   EXPECT_EQ(asked[0].recovery_request().keys().signing_key(), fresh.keys().signing_key());
   for (const TestDevice* other : {&mallory, &bob}) {
@@ -175,10 +180,55 @@ TEST_F(Takeover, ARecoveryRequestIsTheNewKeysOwnAndHiddenFromStrangers) {
   }
   // alice's own primary is told (after bob's acceptance of her invitation).
   const auto told = inbox_of(*stub_, alice);
-  ASSERT_EQ(told.size(), 2u);
-  ASSERT_TRUE(told[1].has_recovery_started());
-  EXPECT_EQ(told[1].recovery_started().device_id(), fresh.id);
-  EXPECT_EQ(told[1].recovery_started().not_before(), not_before);
+  ASSERT_EQ(told.size(), 3u);  // bob's acceptance, then both requests
+  ASSERT_TRUE(told[2].has_recovery_started());
+  EXPECT_EQ(told[2].recovery_started().device_id(), fresh.id);
+  EXPECT_EQ(told[2].recovery_started().not_before(), not_before);
+}
+
+// Whom a user protects shows to that user and to the protected user only; the protected
+// user's primary withdraws a recovery user's key, and with it every say in its recoveries.
+TEST_F(Takeover, ProtectorsAreNotListedToOthersAndARemovedOneKeepsNoSay) {
+  TestDevice alice, alice2, bob, carol, bob_key;
+  account("alice", alice);
+  ASSERT_TRUE(add_device(*stub_, alice, alice2).ok());
+  account("bob", bob);
+  account("carol", carol);
+  protect(alice, "alice", bob, "bob", bob_key);
+  const std::string key = bob_key.keys().encryption_key();
+  auto lists = [&](const TestDevice& who) {
+    const auto seen = devices_seen_by(who, "bob");
+    return std::find(seen.begin(), seen.end(), key) != seen.end();
+  };
+  EXPECT_FALSE(lists(carol));
+  EXPECT_TRUE(lists(alice));
+  EXPECT_TRUE(lists(bob));
+  const auto remove = [&](const TestDevice& caller) {
+    grpc::ClientContext ctx;
+    caller.authorize(ctx);
+    v1::RemoveDeviceRequest req;
+    req.set_device_id(bob_key.id);
+    v1::RemoveDeviceResponse resp;
+    return stub_->RemoveDevice(&ctx, req, &resp);
+  };
+  EXPECT_EQ(remove(carol).error_code(), StatusCode::NOT_FOUND);
+  EXPECT_EQ(remove(alice2).error_code(), StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(remove(alice).ok());
+  EXPECT_FALSE(lists(alice));
+  // A recovery of alice via bob now asks nobody, and bob cannot end it by refusing.
+  TestDevice fresh;
+  ASSERT_TRUE(request_recovery(*stub_, "alice", {"bob"}, fresh).ok());
+  EXPECT_TRUE(inbox_of(*stub_, bob).empty());
+  v1::SendNotificationRequest refusal;
+  refusal.set_to_device_id(fresh.id);
+  refusal.mutable_recovery_refused();
+  EXPECT_FALSE(send_notification(*stub_, bob, refusal).ok());
+  grpc::ClientContext ctx;
+  alice.authorize(ctx);
+  v1::ListRecoveriesResponse listed;
+  ASSERT_TRUE(stub_->ListRecoveries(&ctx, v1::ListRecoveriesRequest(), &listed).ok());
+  ASSERT_EQ(listed.recoveries_size(), 1);
+  EXPECT_EQ(listed.recoveries(0).via_size(), 0);
 }
 
 TEST_F(Takeover, NoPromotionWithoutACompletedRecoveryOfThatDevice) {
