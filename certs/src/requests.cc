@@ -56,6 +56,10 @@ Bytes recertification_answer(std::span<const std::uint8_t> capsule_key,
   return answer;
 }
 
+Bytes enrollment_complete_message(const Bytes& certificate) {
+  return labelled("hopbox v1 enrollment complete", detail::sha256(certificate));
+}
+
 Bytes revocation_message(const Bytes& certificate) {
   return labelled("hopbox v1 revoke", detail::sha256(certificate));
 }
