@@ -72,6 +72,10 @@ bool verify_root_signature(const Bytes& root_der, std::span<const std::uint8_t> 
   return verify_signature(detail::spki_of(root.get()), message, signature);
 }
 
+Bytes enrollment_complete_message(const Bytes& certificate) {
+  return labelled("hopbox v1 enrollment complete", detail::sha256(certificate));
+}
+
 Bytes revocation_message(const Bytes& certificate) {
   return labelled("hopbox v1 revoke", detail::sha256(certificate));
 }

@@ -113,6 +113,10 @@ Status CaService::Enroll(grpc::ServerContext*, const v1::EnrollRequest* req,
     Bytes cert;
     const auto outcome = store_.enroll(
         id, hash_code(req->enrollment_code()), now,
+        [&](const Bytes& der) {
+          const auto info = certs::inspect_certificate(der);
+          return info.signing_key == signing_key && info.encryption_key == encryption_key;
+        },
         [&](std::int64_t serial) {
           return certs::issue_certificate(
               {id, signing_key, encryption_key, serial, now - 60, now + certificate_years_ * kYear},
@@ -122,6 +126,11 @@ Status CaService::Enroll(grpc::ServerContext*, const v1::EnrollRequest* req,
     switch (outcome) {
       case EnrollOutcome::kIssued:
         break;
+      case EnrollOutcome::kResumed:
+        spdlog::info("enrollment of \"{}\" resumed (the certificate issued before)", id);
+        resp->set_identifier(id);
+        resp->set_certificate(string_of(cert));
+        return Status::OK;
       case EnrollOutcome::kAlreadyCertified:
         return Status(StatusCode::ALREADY_EXISTS,
                       "\"" + id +
@@ -144,6 +153,35 @@ Status CaService::Enroll(grpc::ServerContext*, const v1::EnrollRequest* req,
   } catch (const std::exception& e) {
     spdlog::error("enroll: {}", e.what());
     return Status(StatusCode::INTERNAL, "the CA could not complete the enrollment");
+  }
+}
+
+Status CaService::ConfirmEnrollment(grpc::ServerContext*, const v1::ConfirmEnrollmentRequest* req,
+                                    v1::ConfirmEnrollmentResponse*) {
+  try {
+    if (req->certificate().size() > 4096 || req->signature().size() > 128) {
+      return Status(StatusCode::INVALID_ARGUMENT, "a field is larger than allowed");
+    }
+    const Bytes cert = bytes_of(req->certificate());
+    certs::CertificateInfo info;
+    try {
+      info = certs::inspect_certificate(cert);
+    } catch (const certs::CertError& e) {
+      return Status(StatusCode::INVALID_ARGUMENT, std::string("certificate: ") + e.what());
+    }
+    if (!certs::verify_signature(info.signing_key, certs::enrollment_complete_message(cert),
+                                 bytes_of(req->signature()))) {
+      return Status(StatusCode::PERMISSION_DENIED, "signature: does not verify");
+    }
+    if (!store_.confirm_enrollment(info.identifier, info.fingerprint, unix_now())) {
+      return Status(StatusCode::PERMISSION_DENIED,
+                    "not the identifier's current certificate from this CA");
+    }
+    spdlog::info("enrollment of \"{}\" confirmed: the cloud registered it", info.identifier);
+    return Status::OK;
+  } catch (const std::exception& e) {
+    spdlog::error("confirm enrollment: {}", e.what());
+    return Status(StatusCode::INTERNAL, "the CA could not record the confirmation");
   }
 }
 

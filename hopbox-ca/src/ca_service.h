@@ -20,6 +20,8 @@ class CaService final : public hopbox::v1::CertificateAuthority::Service {
                        hopbox::v1::GetRootResponse*) override;
   grpc::Status Enroll(grpc::ServerContext*, const hopbox::v1::EnrollRequest*,
                       hopbox::v1::EnrollResponse*) override;
+  grpc::Status ConfirmEnrollment(grpc::ServerContext*, const hopbox::v1::ConfirmEnrollmentRequest*,
+                                 hopbox::v1::ConfirmEnrollmentResponse*) override;
   grpc::Status GetRevocationList(grpc::ServerContext*, const hopbox::v1::GetRevocationListRequest*,
                                  hopbox::v1::GetRevocationListResponse*) override;
   grpc::Status RevokeDevice(grpc::ServerContext*, const hopbox::v1::RevokeDeviceRequest*,

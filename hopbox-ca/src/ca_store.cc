@@ -79,7 +79,15 @@ CREATE TABLE primary_recoveries (
 DROP TABLE recertification_challenges;
 DROP TABLE recertifications;
 )sql",
+    // Issue 13: an enrollment the cloud never registered can resume, or be reset by the
+    // operator; confirmed ones cannot.
+    R"sql(
+ALTER TABLE identities ADD COLUMN confirmed_at INTEGER;
+ALTER TABLE identities ADD COLUMN reset_at INTEGER;
+)sql",
 };
+
+constexpr char kResetReason[] = "reset by the operator: enrollment never completed";
 
 Bytes sha256(const Bytes& b) {
   Bytes h(SHA256_DIGEST_LENGTH);
@@ -110,7 +118,7 @@ std::optional<std::string> CaStore::confusable_with(const std::string& identifie
 
 bool CaStore::is_certified(const std::string& identifier) {
   std::lock_guard lock(mu_);
-  Stmt s(db_, "SELECT 1 FROM identities WHERE identifier = ?");
+  Stmt s(db_, "SELECT 1 FROM identities WHERE identifier = ? AND reset_at IS NULL");
   s.bind(1, identifier);
   return s.step();
 }
@@ -127,14 +135,43 @@ void CaStore::put_invite(const std::string& identifier, const std::string& skele
 
 EnrollOutcome CaStore::enroll(const std::string& identifier, const Bytes& code_hash,
                               std::int64_t now,
+                              const std::function<bool(const Bytes& der)>& same_keys,
                               const std::function<Bytes(std::int64_t serial)>& issue,
                               Bytes& issued) {
   std::lock_guard lock(mu_);
   Transaction t(db_);
+  bool reset = false;
   {
-    Stmt known(db_, "SELECT 1 FROM identities WHERE identifier = ?");
+    Stmt known(db_,
+               "SELECT confirmed_at IS NOT NULL, reset_at IS NOT NULL FROM identities "
+               "WHERE identifier = ?");
     known.bind(1, identifier);
-    if (known.step()) return EnrollOutcome::kAlreadyCertified;
+    if (known.step()) {
+      reset = known.i64(1) != 0;
+      if (!reset) {
+        // Resuming: the same keys (a proof was checked) and the same code, before the cloud
+        // registered the device; the certificate issued then, nothing new.
+        if (known.i64(0) != 0) return EnrollOutcome::kAlreadyCertified;
+        Stmt cur(db_,
+                 "SELECT c.der FROM certificates c WHERE c.identifier = ? AND NOT EXISTS "
+                 "(SELECT 1 FROM revocations r WHERE r.fingerprint = c.fingerprint) "
+                 "ORDER BY c.serial DESC LIMIT 1");
+        cur.bind(1, identifier);
+        if (!cur.step()) return EnrollOutcome::kAlreadyCertified;
+        const Bytes der = cur.blob(0);
+        if (!same_keys(der)) return EnrollOutcome::kAlreadyCertified;
+        Stmt inv(db_, "SELECT code_hash FROM invites WHERE identifier = ? AND used_at IS NOT NULL");
+        inv.bind(1, identifier);
+        if (!inv.step()) return EnrollOutcome::kAlreadyCertified;
+        const Bytes expected = inv.blob(0);
+        if (expected.size() != code_hash.size() ||
+            CRYPTO_memcmp(expected.data(), code_hash.data(), code_hash.size()) != 0) {
+          return EnrollOutcome::kAlreadyCertified;
+        }
+        issued = der;
+        return EnrollOutcome::kResumed;
+      }
+    }
   }
   Stmt inv(db_,
            "SELECT skeleton, code_hash, expires_at, attempts FROM invites "
@@ -160,12 +197,80 @@ EnrollOutcome CaStore::enroll(const std::string& identifier, const Bytes& code_h
   Stmt used(db_, "UPDATE invites SET used_at = ? WHERE identifier = ?");
   used.bind(1, now).bind(2, identifier);
   used.step();
-  Stmt id(db_, "INSERT INTO identities (identifier, skeleton, created_at) VALUES (?, ?, ?)");
-  id.bind(1, identifier).bind(2, skeleton).bind(3, now);
-  id.step();
+  if (reset) {
+    Stmt id(db_,
+            "UPDATE identities SET skeleton = ?, created_at = ?, confirmed_at = NULL, "
+            "reset_at = NULL WHERE identifier = ?");
+    id.bind(1, skeleton).bind(2, now).bind(3, identifier);
+    id.step();
+  } else {
+    Stmt id(db_, "INSERT INTO identities (identifier, skeleton, created_at) VALUES (?, ?, ?)");
+    id.bind(1, identifier).bind(2, skeleton).bind(3, now);
+    id.step();
+  }
   insert_certificate(serial, identifier, issued, now);
   t.commit();
   return EnrollOutcome::kIssued;
+}
+
+bool CaStore::confirm_enrollment(const std::string& identifier, const Bytes& fingerprint,
+                                 std::int64_t now) {
+  std::lock_guard lock(mu_);
+  Transaction t(db_);
+  Stmt cur(db_,
+           "SELECT c.fingerprint FROM certificates c WHERE c.identifier = ? AND NOT EXISTS "
+           "(SELECT 1 FROM revocations r WHERE r.fingerprint = c.fingerprint) "
+           "ORDER BY c.serial DESC LIMIT 1");
+  cur.bind(1, identifier);
+  if (!cur.step() || cur.blob(0) != fingerprint) return false;
+  Stmt s(db_,
+         "UPDATE identities SET confirmed_at = ? WHERE identifier = ? AND confirmed_at IS NULL "
+         "AND reset_at IS NULL");
+  s.bind(1, now).bind(2, identifier);
+  s.step();
+  t.commit();
+  return true;
+}
+
+ResetOutcome CaStore::reset_identity(const std::string& identifier, std::int64_t now) {
+  std::lock_guard lock(mu_);
+  Transaction t(db_);
+  {
+    Stmt id(db_,
+            "SELECT confirmed_at IS NOT NULL FROM identities WHERE identifier = ? AND "
+            "reset_at IS NULL");
+    id.bind(1, identifier);
+    if (!id.step()) return ResetOutcome::kNotEnrolled;
+    if (id.i64(0) != 0) return ResetOutcome::kConfirmed;
+  }
+  {
+    // A recovery (R1, re-certification: announced once proven) happens only to a registered
+    // account. Certificates
+    // from before an earlier reset do not count.
+    Stmt more(db_,
+              "SELECT (SELECT COUNT(*) FROM certificates c JOIN identities i ON "
+              "i.identifier = c.identifier WHERE c.identifier = ?1 AND c.issued_at >= "
+              "i.created_at AND NOT EXISTS (SELECT 1 FROM revocations r WHERE r.fingerprint = "
+              "c.fingerprint AND r.reason = ?2)) + "
+              "(SELECT COUNT(*) FROM primary_recoveries WHERE identifier = ?1)");
+    more.bind(1, identifier).bind(2, std::string(kResetReason));
+    more.step();
+    if (more.i64(0) > 1) return ResetOutcome::kConfirmed;
+  }
+  Stmt revoke(db_,
+              "INSERT OR IGNORE INTO revocations (fingerprint, identifier, revoked_at, reason) "
+              "SELECT fingerprint, identifier, ?, ? FROM certificates WHERE identifier = ?");
+  revoke.bind(1, now).bind(2, std::string(kResetReason)).bind(3, identifier);
+  revoke.step();
+  Stmt mark(db_, "UPDATE identities SET reset_at = ? WHERE identifier = ?");
+  mark.bind(1, now).bind(2, identifier);
+  mark.step();
+  // The used invitation goes: only a new `invite` enrolls the identifier again.
+  Stmt inv(db_, "DELETE FROM invites WHERE identifier = ?");
+  inv.bind(1, identifier);
+  inv.step();
+  t.commit();
+  return ResetOutcome::kReset;
 }
 
 void CaStore::insert_certificate(std::int64_t serial, const std::string& identifier,

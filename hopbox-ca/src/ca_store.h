@@ -38,6 +38,13 @@ enum class EnrollOutcome {
   kWrongCode,  // counts towards kMaxCodeAttempts
   kExpired,
   kAlreadyCertified,  // one identifier, one certificate (re-certification is recovery's)
+  kResumed,           // the same code and keys again before the enrollment was confirmed
+};
+
+enum class ResetOutcome {
+  kReset,
+  kNotEnrolled,  // no identity (or reset already)
+  kConfirmed,    // the cloud registered it (confirmed, or recovered since): never reset
 };
 
 class CaStore {
@@ -57,9 +64,19 @@ class CaStore {
   void put_invite(const std::string& identifier, const std::string& skeleton,
                   const Bytes& code_hash, std::int64_t expires_at);
   // Checks the invitation and, in the same transaction, burns it, records the identity and
-  // the certificate `issue(serial)` returns.
+  // the certificate `issue(serial)` returns. For an identity enrolled but not confirmed whose
+  // current certificate `same_keys` accepts, the same code returns that certificate
+  // (kResumed). A reset identity enrolls again with a new invitation.
   EnrollOutcome enroll(const std::string& identifier, const Bytes& code_hash, std::int64_t now,
+                       const std::function<bool(const Bytes& der)>& same_keys,
                        const std::function<Bytes(std::int64_t serial)>& issue, Bytes& issued);
+  // Records that the cloud registered the identifier's primary, if `fingerprint` is its
+  // current certificate. False if it is not.
+  bool confirm_enrollment(const std::string& identifier, const Bytes& fingerprint,
+                          std::int64_t now);
+  // The operator's way out of an enrollment that never completed: revokes the identifier's
+  // certificates and frees it for a new invitation, unless it was confirmed or recovered.
+  ResetOutcome reset_identity(const std::string& identifier, std::int64_t now);
   std::vector<CertificateRecord> certificates();
   // The newest valid certificate the CA issued for the identifier.
   std::optional<Bytes> current_certificate(const std::string& identifier);

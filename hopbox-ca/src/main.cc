@@ -8,6 +8,7 @@
 //   hopbox-ca invite --data-dir DIR IDENTIFIER [--valid-hours 72] [--json]
 //   hopbox-ca list   --data-dir DIR [--json]
 //   hopbox-ca revoke --data-dir DIR (IDENTIFIER | --serial N)
+//   hopbox-ca reset  --data-dir DIR IDENTIFIER   (an enrollment the cloud never registered)
 //
 // DIR holds the CA's key (owner-only), root.pem (what clients are configured with: the device
 // root and the CA's self-signed TLS certificate), the TLS key and certificate, and ca.db. Nothing
@@ -114,7 +115,8 @@ int invite(const fs::path& dir, const std::string& raw, int hours, bool json) {
     return 3;
   }
   if (store.is_certified(id)) {
-    std::cerr << "hopbox-ca: \"" << id << "\" is certified already\n";
+    std::cerr << "hopbox-ca: \"" << id << "\" is certified already (if its `hopbox init` never "
+              << "completed, `hopbox-ca reset " << id << "` frees it)\n";
     return 3;
   }
   const std::string code = new_enrollment_code();
@@ -166,6 +168,34 @@ int revoke(const fs::path& dir, const std::string& identifier, std::int64_t seri
   return 0;
 }
 
+// Only on the CA's machine (its database), never over the network: a reset revokes the
+// identifier's certificate, which an enrolled user must not be able to ask for.
+int reset(const fs::path& dir, const std::string& raw) {
+  CaStore store((dir / "ca.db").string());
+  const IdentifierPolicy policy;
+  std::string id;
+  try {
+    id = policy.normalize(raw);
+  } catch (const IdentifierRefused& e) {
+    std::cerr << "hopbox-ca: \"" << raw << "\" refused: " << e.what() << "\n";
+    return 2;
+  }
+  switch (store.reset_identity(id, unix_now())) {
+    case ResetOutcome::kReset:
+      std::cout << "reset \"" << id << "\": its certificate is revoked; `hopbox-ca invite " << id
+                << "` gives a new enrollment code\n";
+      return 0;
+    case ResetOutcome::kNotEnrolled:
+      std::cerr << "hopbox-ca: \"" << id << "\" is not enrolled (nothing to reset)\n";
+      return 4;
+    case ResetOutcome::kConfirmed:
+      std::cerr << "hopbox-ca: \"" << id << "\" completed its enrollment (the cloud registered "
+                << "its primary): an account in use is recovered, never reset\n";
+      return 3;
+  }
+  return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -212,6 +242,13 @@ int main(int argc, char** argv) {
   add_dir(rv);
   rv->add_option("identifier", identifier, "revoke every certificate of this identifier");
   rv->add_option("--serial", serial, "revoke this certificate");
+  auto* rs = app.add_subcommand(
+      "reset",
+      "free an identifier whose enrollment never completed (`hopbox init` failed after the CA "
+      "certified it): revokes its certificate so that `invite` works again; refused once the "
+      "enrolled device confirmed that the cloud registered it");
+  add_dir(rs);
+  rs->add_option("identifier", identifier, "the identifier to reset")->required();
   CLI11_PARSE(app, argc, argv);
   spdlog::set_pattern(R"(time=%Y-%m-%dT%H:%M:%S.%e%z level=%l msg="%v")");
 
@@ -231,6 +268,7 @@ int main(int argc, char** argv) {
     if (srv->parsed()) return serve(dir, listen, port_file, recovery_wait_seconds);
     if (inv->parsed()) return invite(dir, identifier, hours, json);
     if (ls->parsed()) return list(dir, json);
+    if (rs->parsed()) return reset(dir, identifier);
     if (identifier.empty() == (serial == 0)) {
       std::cerr << "hopbox-ca revoke: give an identifier or --serial\n";
       return 2;

@@ -101,6 +101,81 @@ TEST(CaServer, EnrollsOnceWithAValidProofAndCode) {
             grpc::StatusCode::ALREADY_EXISTS);
 }
 
+grpc::Status confirm(const TestCa& ca, const Device& signer, const std::string& cert) {
+  grpc::ClientContext ctx;
+  v1::ConfirmEnrollmentRequest req;
+  req.set_certificate(cert);
+  req.set_signature(
+      signer.sign(certs::enrollment_complete_message(certs::Bytes(cert.begin(), cert.end()))));
+  v1::ConfirmEnrollmentResponse resp;
+  return ca.stub()->ConfirmEnrollment(&ctx, req, &resp);
+}
+
+bool revoked_at_ca(const TestCa& ca, const std::string& cert) {
+  grpc::ClientContext ctx;
+  v1::GetRevocationListResponse list;
+  EXPECT_TRUE(ca.stub()->GetRevocationList(&ctx, v1::GetRevocationListRequest(), &list).ok());
+  return certs::open_revocation_list(
+             certs::Bytes(list.revocation_list().begin(), list.revocation_list().end()),
+             root_of(ca))
+      .contains(certs::inspect_certificate(certs::Bytes(cert.begin(), cert.end())).fingerprint);
+}
+
+// Issue 13: an init that failed after the CA step resumes; nobody else can finish it.
+TEST(CaServer, EnrollmentResumesOnlyWithTheSameKeysAndCodeUntilConfirmed) {
+  TestCa ca;
+  const Device alice, mallory;
+  const std::string code = ca.invite("alice");
+  v1::EnrollResponse first, again;
+  ASSERT_TRUE(enroll(ca, alice.enroll_request("alice", code), &first).ok());
+  ASSERT_TRUE(enroll(ca, alice.enroll_request("Alice", code), &again).ok());
+  EXPECT_EQ(again.certificate(), first.certificate());  // the same certificate, no new one
+  EXPECT_EQ(again.identifier(), "alice");
+  // Other keys with the code, or the keys with another code: refused.
+  EXPECT_EQ(enroll(ca, mallory.enroll_request("alice", code), &again).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(enroll(ca, alice.enroll_request("alice", "AAAA-BBBB-CCCC"), &again).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  // Only the certified key confirms, and only the identifier's current certificate.
+  EXPECT_EQ(confirm(ca, mallory, first.certificate()).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(confirm(ca, alice, first.certificate()).ok());
+  // Confirmed: no more resuming.
+  EXPECT_EQ(enroll(ca, alice.enroll_request("alice", code), &again).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+}
+
+// Issue 13: the operator frees an identifier whose enrollment never completed, never one in use.
+TEST(CaServer, TheOperatorResetsOnlyAnEnrollmentNeverConfirmed) {
+  TestCa ca;
+  const Device abandoned, fresh;
+  const std::string code = ca.invite("alice");
+  v1::EnrollResponse old_cert, new_cert;
+  ASSERT_TRUE(enroll(ca, abandoned.enroll_request("alice", code), &old_cert).ok());
+  const auto reset = [&](const std::string& id) {
+    return ca.operator_cli("reset --data-dir " + ca.data() + " " + id).first;
+  };
+  EXPECT_EQ(ca.invite("alice"), "");  // certified already
+  EXPECT_EQ(reset("nobody"), 4);
+  ASSERT_EQ(reset("ALICE"), 0);
+  EXPECT_TRUE(revoked_at_ca(ca, old_cert.certificate()));
+  EXPECT_EQ(reset("alice"), 4);  // nothing left to reset
+  // The old keys and code resume nothing; a new invitation enrolls new keys.
+  EXPECT_EQ(enroll(ca, abandoned.enroll_request("alice", code), &new_cert).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  const std::string code2 = ca.invite("alice");
+  ASSERT_FALSE(code2.empty());
+  ASSERT_TRUE(enroll(ca, fresh.enroll_request("alice", code2), &new_cert).ok());
+  EXPECT_FALSE(revoked_at_ca(ca, new_cert.certificate()));
+  // The revoked certificate confirms nothing; the new one does, and then reset is refused.
+  EXPECT_EQ(confirm(ca, abandoned, old_cert.certificate()).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(confirm(ca, fresh, new_cert.certificate()).ok());
+  EXPECT_EQ(reset("alice"), 3);
+  EXPECT_FALSE(revoked_at_ca(ca, new_cert.certificate()));
+  EXPECT_EQ(ca.invite("alice"), "");
+}
+
 TEST(CaServer, RevocationNeedsTheUsersPrimaryOrTheDeviceItselfAndShowsInTheSignedList) {
   TestCa ca;
   const Device alice, bob;

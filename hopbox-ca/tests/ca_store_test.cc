@@ -25,10 +25,12 @@ class CaStoreTest : public ::testing::Test {
     store_.reset();
     fs::remove_all(dir_);
   }
-  EnrollOutcome enroll(const std::string& id, const std::string& code, std::int64_t now) {
+  // same_keys: whether the request carries the keys of the certificate issued before.
+  EnrollOutcome enroll(const std::string& id, const std::string& code, std::int64_t now,
+                       bool same_keys = false) {
     Bytes out;
     return store_->enroll(
-        id, hash_code(code), now,
+        id, hash_code(code), now, [same_keys](const Bytes&) { return same_keys; },
         [](std::int64_t serial) { return Bytes(1, std::uint8_t(serial)); }, out);
   }
   fs::path dir_;
@@ -61,13 +63,20 @@ TEST_F(CaStoreTest, CodeIsUsableOnceAndIdentifierOnce) {
   EXPECT_TRUE(store_->is_certified("alice"));
   ASSERT_EQ(store_->certificates().size(), 1u);
   EXPECT_EQ(store_->certificates()[0].serial, 2);
+  // The same keys and code resume (no new certificate) until the enrollment is confirmed.
+  EXPECT_EQ(enroll("alice", "ABCD-EFGH", 60, true), EnrollOutcome::kResumed);
+  EXPECT_EQ(enroll("alice", "WRONG", 60, true), EnrollOutcome::kAlreadyCertified);
+  EXPECT_EQ(store_->certificates().size(), 1u);
+  EXPECT_TRUE(store_->confirm_enrollment("alice", store_->certificates()[0].fingerprint, 70));
+  EXPECT_EQ(enroll("alice", "ABCD-EFGH", 80, true), EnrollOutcome::kAlreadyCertified);
+  EXPECT_EQ(store_->reset_identity("alice", 90), ResetOutcome::kConfirmed);
 }
 
 TEST_F(CaStoreTest, FailedIssuingLeavesTheInvitationOpen) {
   store_->put_invite("alice", "alice", hash_code("CODE"), 100);
   Bytes out;
   EXPECT_THROW(store_->enroll(
-                   "alice", hash_code("CODE"), 50,
+                   "alice", hash_code("CODE"), 50, [](const Bytes&) { return false; },
                    [](std::int64_t) -> Bytes { throw std::runtime_error("no"); }, out),
                std::runtime_error);
   EXPECT_FALSE(store_->is_certified("alice"));

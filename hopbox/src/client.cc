@@ -7,6 +7,7 @@
 #include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "certs/item_signature.h"
@@ -129,11 +130,22 @@ DeviceState make_device_keys(const fs::path& dir, const std::string& pin, Device
   files::make_private_dir(dir);  // the key file and the state go here
   keys = open_keys(dir, base, pin);
   keys->generate_device_keys(base.key_label);
-  const SealedSecretKey key = SealedSecretKey::create(*keys, base.key_label);
-  base.sealed_key = mupre::to_hex(key.sealed());
-  const auto pk = key.public_key().encode();
-  base.public_key = mupre::to_hex(pk);
+  try {
+    const SealedSecretKey key = SealedSecretKey::create(*keys, base.key_label);
+    base.sealed_key = mupre::to_hex(key.sealed());
+    base.public_key = mupre::to_hex(key.public_key().encode());
+  } catch (...) {
+    keys->delete_device_keys(base.key_label);
+    throw;
+  }
   return base;
+}
+
+// ASCII case folding: enough to accept the identifier as first typed against the CA's
+// normalized one when an init resumes.
+std::string fold(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
 }
 
 }  // namespace internal
@@ -161,32 +173,119 @@ std::unique_ptr<Client> Client::init(const fs::path& dir, const std::string& pin
   if (!base.ca.empty() && (base.ca_root.empty() || enrollment_code.empty())) {
     throw ClientError("with --ca, give --ca-root and --enroll-code too", 2);
   }
-  std::unique_ptr<KeyStore> keys;
-  DeviceState s = make_device_keys(dir, pin, std::move(base), keys);
-  std::unique_ptr<Client> c(new Client(dir, s, std::move(keys)));
-  const Bytes spki = c->keys_->signing_public_key(s.key_label);
-  const Bytes encryption_key = unhex(s.public_key, "public_key");
-  Bytes certificate;
-  if (c->trust_) {
-    auto [identifier, cert] =
-        c->trust_->enroll(s.user, enrollment_code, spki, encryption_key, c->signer());
-    c->state_.user = identifier;
-    c->state_.certificate_chain = mupre::to_hex(cert);
-    certificate = std::move(cert);
-    save_state(dir, c->state_);
+  std::unique_ptr<Client> c;
+  bool created_dir = false;
+  if (state_exists(dir)) {
+    DeviceState s = load_state(dir);
+    if (!s.init_pending) throw ClientError(dir.string() + " already holds a device", 2);
+    // Resuming: the same account and keys; the addresses as given now (one may have been
+    // mistyped).
+    if (fold(s.user) != fold(base.user) || s.ca.empty() != base.ca.empty()) {
+      throw ClientError(
+          dir.string() + " holds an unfinished init of \"" + s.user + "\"" +
+              (s.ca.empty() ? " without a CA" : " with a CA") +
+              ": run it again with the same --user (and --ca), or use another --state",
+          2);
+    }
+    s.server = base.server;
+    s.server_ca = base.server_ca;
+    if (!base.ca.empty()) {
+      s.ca = base.ca;
+      s.ca_root = base.ca_root;
+    }
+    auto keys = open_keys(dir, s, pin);
+    if (!keys->has_device_keys(s.key_label)) {
+      throw ClientError("the unfinished init's keys (" + s.key_label + ") are not in token \"" +
+                            s.token_label + "\"; remove " + dir.string() + " and start again",
+                        1);
+    }
+    save_state(dir, s);
+    c.reset(new Client(dir, std::move(s), std::move(keys)));
+  } else {
+    created_dir = !fs::exists(dir);
+    std::unique_ptr<KeyStore> keys;
+    DeviceState s = make_device_keys(dir, pin, std::move(base), keys);
+    s.init_pending = true;
+    try {
+      save_state(dir, s);  // before any request: a crash leaves something to resume
+    } catch (...) {
+      keys->delete_device_keys(s.key_label);
+      throw;
+    }
+    c.reset(new Client(dir, std::move(s), std::move(keys)));
   }
-  grpc::ClientContext ctx;
-  v1::CreateAccountRequest req;
-  req.set_user(c->state_.user);
-  req.set_device_name(s.device_name);
-  req.mutable_keys()->set_signing_key(string_of(spki));
-  req.mutable_keys()->set_encryption_key(string_of(encryption_key));
-  req.mutable_keys()->set_certificate_chain(string_of(certificate));
-  v1::CreateAccountResponse resp;
-  check(c->stub_->CreateAccount(&ctx, req, &resp), "creating the account");
-  c->state_.device_id = resp.device_id();
-  save_state(dir, c->state_);
+  try {
+    c->finish_init(enrollment_code);
+  } catch (const std::exception& e) {
+    const int code = [&] {
+      const auto* ce = dynamic_cast<const ClientError*>(&e);
+      return ce ? ce->exit_code() : 1;
+    }();
+    if (c->state_.certificate_chain.empty() && c->state_.device_id == 0) {
+      // Nothing irreversible happened: leave nothing behind, so that a retry starts clean.
+      c->discard(created_dir);
+      throw ClientError(std::string(e.what()) + " (nothing was kept: its keys were deleted)", code);
+    }
+    throw ClientError(
+        std::string(e.what()) +
+            (c->state_.device_id == 0
+                 ? "\nThe CA certified this device's keys, which stay in the token. Run the same "
+                   "`hopbox init` again (with --server corrected if it was wrong) to finish."
+                 : "\nThe cloud registered this device, but the CA was not told. Run the same "
+                   "`hopbox init` again to tell it."),
+        code);
+  }
   return c;
+}
+
+void Client::finish_init(const std::string& enrollment_code) {
+  const Bytes spki = keys_->signing_public_key(state_.key_label);
+  const Bytes encryption_key = unhex(state_.public_key, "public_key");
+  if (trust_ && state_.certificate_chain.empty()) {
+    // Asked again with the same code and keys, the CA returns the certificate it issued.
+    auto [identifier, cert] =
+        trust_->enroll(state_.user, enrollment_code, spki, encryption_key, signer());
+    state_.user = identifier;
+    state_.certificate_chain = mupre::to_hex(cert);
+    save_state(dir_, state_);
+  }
+  const Bytes certificate = trust_ ? unhex(state_.certificate_chain, "certificate_chain") : Bytes{};
+  if (state_.device_id == 0) {
+    grpc::ClientContext ctx;
+    v1::CreateAccountRequest req;
+    req.set_user(state_.user);
+    req.set_device_name(state_.device_name);
+    req.mutable_keys()->set_signing_key(string_of(spki));
+    req.mutable_keys()->set_encryption_key(string_of(encryption_key));
+    req.mutable_keys()->set_certificate_chain(string_of(certificate));
+    v1::CreateAccountResponse resp;
+    const grpc::Status st = stub_->CreateAccount(&ctx, req, &resp);
+    if (st.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
+      // An earlier run may have been registered and lost the answer: these keys sign in then.
+      try {
+        ensure_session();
+      } catch (const ClientError&) {
+        check(st, "creating the account");
+      }
+    } else {
+      check(st, "creating the account");
+      state_.device_id = resp.device_id();
+    }
+    save_state(dir_, state_);
+  }
+  // From now on the operator cannot reset the identifier, nor Enroll resume.
+  if (trust_) trust_->confirm_enrollment(certificate, signer());
+  state_.init_pending = false;
+  save_state(dir_, state_);
+}
+
+void Client::discard(bool remove_dir) {
+  if (state_.device_id != 0) throw ClientError("this device is registered: not discarded", 2);
+  keys_->delete_device_keys(state_.key_label);
+  remove_state(dir_);
+  std::error_code ec;
+  if (state_.module == "software") fs::remove(dir_ / "software-keys.json", ec);
+  if (remove_dir) fs::remove_all(dir_, ec);
 }
 
 std::unique_ptr<Client> Client::prepare_device(const fs::path& dir, const std::string& pin,
@@ -338,13 +437,30 @@ std::vector<v1::Device> Client::devices(const std::string& user) {
 }
 
 void Client::remove_device(std::int64_t device_id) {
-  if (trust_) {
+  // What the service would refuse is refused here first: a revocation at the CA cannot be
+  // undone, so it never happens for a removal that then fails.
+  std::optional<v1::Device> target;
+  for (const auto& d : devices("")) {
+    if (d.device_id() == device_id) target = d;
+  }
+  if (!target) {
+    throw ClientError(
+        "no device " + std::to_string(device_id) + " in this account (see `hopbox device list`)",
+        3);
+  }
+  if (target->primary()) {
+    throw ClientError(
+        "the primary device cannot be removed (a lost primary is replaced by `hopbox recover` "
+        "on another device); nothing was changed",
+        3);
+  }
+  if (target->lost()) {
+    throw ClientError("a device replaced by a recovery stays locked out; it cannot be removed", 3);
+  }
+  if (trust_ && !target->keys().certificate_chain().empty()) {
     // Revoked at the CA first: every client and the service then refuse the device.
-    for (const auto& d : devices("")) {
-      if (d.device_id() != device_id || d.keys().certificate_chain().empty()) continue;
-      const auto chain = certs::decode_chain(bytes_of(d.keys().certificate_chain()));
-      trust_->revoke(chain.front(), own_chain(), signer());
-    }
+    const auto chain = certs::decode_chain(bytes_of(target->keys().certificate_chain()));
+    trust_->revoke(chain.front(), own_chain(), signer());
   }
   grpc::ClientContext ctx;
   authorize(ctx);

@@ -45,6 +45,11 @@ class Client {
   // from the device name. module "software" selects the passphrase-protected software
   // keystore (weaker), with the PIN as its passphrase. With a CA, the device enrolls first
   // with the operator's one-time code, and the account takes the CA's normalized identifier.
+  // A failure before anything irreversible (the CA refused or was down, no CA and the cloud
+  // refused) deletes the keys and the state it made; after the CA certified the keys, they
+  // and the state stay, and the same init run again (the same --user and code; --server and
+  // --ca as now given) resumes: the CA returns the certificate it issued for those keys,
+  // the cloud registers the device, and the CA is told (then its operator cannot reset it).
   static std::unique_ptr<Client> init(const std::filesystem::path& state_dir,
                                       const std::string& pin, DeviceState base,
                                       const std::string& enrollment_code = "");
@@ -54,6 +59,9 @@ class Client {
                                                 const std::string& pin, DeviceState base);
   static std::unique_ptr<Client> open(const std::filesystem::path& state_dir,
                                       const std::string& pin);
+  // Rolls back a device the service never registered: deletes its keys and its state
+  // (remove_dir: the whole state folder, when the set-up created it).
+  void discard(bool remove_dir = false);
   ~Client();
 
   const DeviceState& state() const { return state_; }
@@ -204,6 +212,9 @@ class Client {
   };
   std::optional<CaAnswer> answer_ca_challenge(bool announce_only);
   Client(std::filesystem::path dir, DeviceState state, std::unique_ptr<KeyStore> keys);
+  // init's requests, each skipped when an earlier run did it: enroll at the CA, register with
+  // the cloud, confirm to the CA.
+  void finish_init(const std::string& enrollment_code);
   void ensure_session();
   void authorize(grpc::ClientContext& ctx);
   hopbox::v1::Device primary_of(const std::string& user);

@@ -132,7 +132,10 @@ int main(int argc, char** argv) {
 
   NewDeviceArgs init_args;
   std::string enroll_code;
-  auto* init = app.add_subcommand("init", "create an account with this device as its primary");
+  auto* init = app.add_subcommand(
+      "init",
+      "create an account with this device as its primary (run again to finish one that failed "
+      "after the CA certified it)");
   add_new_device_options(init, init_args);
   init->add_option("--enroll-code", enroll_code, "the one-time code from the CA's operator");
   auto* whoami = app.add_subcommand("whoami", "this device's identifier and safety number");
@@ -278,12 +281,20 @@ int main(int argc, char** argv) {
            c->state().user + " (device " + std::to_string(c->state().device_id) + ")" +
                (number.empty() ? ", not certified (no CA)" : ", safety number " + number));
     } else if (dev_add->parsed()) {
+      const bool created_dir = !fs::exists(dir);
       auto c = Client::prepare_device(dir, pin(g), add_args.resolved());
       if (!c->hardware_bound()) std::cerr << kSoftwareWarning << "\n";
       if (!c->certified()) std::cerr << kUncertifiedWarning << "\n";
       const std::string pairing = c->pairing_code();
       const std::string short_code = c->pairing_key_code(pairing);
-      c->request_pairing();
+      try {
+        c->request_pairing();
+      } catch (const ClientError& e) {
+        // Nobody was asked: nothing may block the retry (no keys, no state).
+        c->discard(created_dir);
+        throw ClientError(std::string(e.what()) + " (nothing was kept: the new keys were deleted)",
+                          e.exit_code());
+      }
       emit(g, {{"pairing_code", pairing}, {"short_code", short_code}},
            "Approve this device on " + c->state().user +
                "'s primary device: `hopbox watch` there shows the request, or scan or copy " +

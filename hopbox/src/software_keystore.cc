@@ -107,6 +107,12 @@ bool SoftwareKeyStore::has_device_keys(const std::string& key_label) {
   return doc_["keys"].contains(key_label);
 }
 
+void SoftwareKeyStore::delete_device_keys(const std::string& key_label) {
+  if (!has_device_keys(key_label)) return;
+  doc_["keys"].erase(key_label);
+  save();
+}
+
 void SoftwareKeyStore::generate_device_keys(const std::string& key_label) {
   if (has_device_keys(key_label)) throw std::runtime_error("keys " + key_label + " exist already");
   EVP_PKEY* key = EVP_EC_gen("P-256");

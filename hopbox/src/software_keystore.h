@@ -23,6 +23,7 @@ class SoftwareKeyStore final : public KeyStore {
 
   void generate_device_keys(const std::string& key_label) override;
   bool has_device_keys(const std::string& key_label) override;
+  void delete_device_keys(const std::string& key_label) override;
   Bytes signing_public_key(const std::string& key_label) override;
   Bytes sign(const std::string& key_label, std::span<const std::uint8_t> message) override;
   Bytes seal(const std::string& key_label, std::span<const std::uint8_t> plain) override;

@@ -23,6 +23,11 @@ bool state_exists(const fs::path& dir) {
   return fs::exists(dir / kFile);
 }
 
+void remove_state(const fs::path& dir) {
+  std::error_code ec;
+  fs::remove(dir / kFile, ec);
+}
+
 DeviceState load_state(const fs::path& dir) {
   std::ifstream in(dir / kFile);
   if (!in) {
@@ -51,6 +56,7 @@ DeviceState load_state(const fs::path& dir) {
     s.recovering_via = j.value("recovering_via", "");
     s.recovery_not_before = j.value("recovery_not_before", std::int64_t{0});
     s.replaced_primaries = j.value("replaced_primaries", std::vector<std::string>{});
+    s.init_pending = j.value("init_pending", false);
     if (j.contains("recovery_keys")) {
       for (const auto& [user, k] : j.at("recovery_keys").items()) {
         s.recovery_keys[user] = {k.at("sealed_key"), k.at("public_key"), k.at("device_id")};
@@ -87,7 +93,8 @@ void save_state(const fs::path& dir, const DeviceState& s) {
                       {"revocation_list_issued_at", s.revocation_list_issued_at},
                       {"recovering_via", s.recovering_via},
                       {"recovery_not_before", s.recovery_not_before},
-                      {"replaced_primaries", s.replaced_primaries}};
+                      {"replaced_primaries", s.replaced_primaries},
+                      {"init_pending", s.init_pending}};
   nlohmann::json keys = nlohmann::json::object();
   for (const auto& [user, k] : s.recovery_keys) {
     keys[user] = {

@@ -52,12 +52,17 @@ struct DeviceState {
   // Certificates of this account's primaries that a recovery replaced (hex SHA-256): revoked
   // for everyone else, but what they signed before the loss is still this account's own.
   std::vector<std::string> replaced_primaries;
+  // `init` has not finished: set when its keys are made, cleared once the cloud registered the
+  // device (and, with a CA, the CA was told). Running the same `init` again resumes it.
+  bool init_pending = false;
 };
 
 // Throws std::runtime_error with a message naming the file on failure.
 DeviceState load_state(const std::filesystem::path& dir);
 void save_state(const std::filesystem::path& dir, const DeviceState& s);
 bool state_exists(const std::filesystem::path& dir);
+// Removes the state file (a set-up rolled back); nothing if absent.
+void remove_state(const std::filesystem::path& dir);
 
 // Writes bytes to path atomically (a crash leaves either the old file or the new one), owner-only
 // (0600) from creation on.

@@ -95,6 +95,16 @@ std::pair<std::string, certs::Bytes> Trust::enroll(const std::string& identifier
   return {resp.identifier(), cert};
 }
 
+void Trust::confirm_enrollment(const certs::Bytes& certificate, const certs::Signer& sign) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  v1::ConfirmEnrollmentRequest req;
+  req.set_certificate(string_of(certificate));
+  req.set_signature(string_of(sign(certs::enrollment_complete_message(certificate))));
+  v1::ConfirmEnrollmentResponse resp;
+  check_ca(stub_->ConfirmEnrollment(&ctx, req, &resp), "confirming the enrollment at the CA");
+}
+
 Trust::PrimaryRecovery Trust::recover_primary(const std::vector<certs::Bytes>& own_chain,
                                               const certs::Signer& sign, bool announce_only) {
   grpc::ClientContext ctx;

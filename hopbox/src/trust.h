@@ -34,6 +34,9 @@ class Trust {
                                               const certs::Bytes& signing_key,
                                               const certs::Bytes& encryption_key,
                                               const certs::Signer& sign);
+  // Tells the CA that the cloud registered the enrolled primary `certificate` (signed by it):
+  // the operator can no longer reset the identifier.
+  void confirm_enrollment(const certs::Bytes& certificate, const certs::Signer& sign);
   // What the CA answered an R1 request: the new certificate, or none yet and when to ask again.
   struct PrimaryRecovery {
     certs::Bytes certificate;     // checked against the root; empty while the CA waits

@@ -20,6 +20,8 @@ class KeyStore {
   // Creates the device's signing and sealing keys under `key_label`; throws if they exist.
   virtual void generate_device_keys(const std::string& key_label) = 0;
   virtual bool has_device_keys(const std::string& key_label) = 0;
+  // Destroys the keys under `key_label` (those of a set-up that failed); absent ones are fine.
+  virtual void delete_device_keys(const std::string& key_label) = 0;
   // The signing key's public half, SubjectPublicKeyInfo DER (ECDSA P-256).
   virtual Bytes signing_public_key(const std::string& key_label) = 0;
   // ECDSA P-256 over SHA-256(message), DER-encoded.

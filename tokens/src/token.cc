@@ -215,6 +215,20 @@ bool Token::has_device_keys(const std::string& key_label) {
          impl_->find(CKO_PRIVATE_KEY, key_label + "/sign") != 0;
 }
 
+void Token::delete_device_keys(const std::string& key_label) {
+  Impl& t = *impl_;
+  std::lock_guard lock(t.mu);
+  const std::pair<ck_object_class_t, std::string> objects[] = {
+      {CKO_SECRET_KEY, key_label + "/seal"},
+      {CKO_PRIVATE_KEY, key_label + "/sign"},
+      {CKO_PUBLIC_KEY, key_label + "/sign"}};
+  for (const auto& [cls, label] : objects) {
+    while (const ck_object_handle_t h = t.find(cls, label)) {
+      check(t.fl->C_DestroyObject(t.session, h), "C_DestroyObject");
+    }
+  }
+}
+
 Bytes Token::signing_public_key(const std::string& key_label) {
   Impl& t = *impl_;
   std::lock_guard lock(t.mu);

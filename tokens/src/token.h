@@ -41,6 +41,7 @@ class Token final : public KeyStore {
   // Creates the device's two keys under `key_label`; throws if they exist already.
   void generate_device_keys(const std::string& key_label) override;
   bool has_device_keys(const std::string& key_label) override;
+  void delete_device_keys(const std::string& key_label) override;
   bool hardware_bound() const override { return true; }
   // The signing key's public half, SubjectPublicKeyInfo DER.
   Bytes signing_public_key(const std::string& key_label) override;

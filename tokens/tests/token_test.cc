@@ -67,6 +67,21 @@ TEST_F(SoftHsm, SigningKeySignsWhatOpenSslVerifies) {
   EXPECT_THROW(token->generate_device_keys("laptop"), TokenError);
 }
 
+// A set-up that failed deletes what it made (issue 13): only those keys, all three objects.
+TEST_F(SoftHsm, DeletedDeviceKeysAreGoneAndTheLabelIsFreeAgain) {
+  auto token = open();
+  token->generate_device_keys("laptop");
+  token->generate_device_keys("phone");
+  const Bytes old_spki = token->signing_public_key("laptop");
+  token->delete_device_keys("laptop");
+  EXPECT_FALSE(token->has_device_keys("laptop"));
+  EXPECT_THROW(token->signing_public_key("laptop"), TokenError);
+  EXPECT_TRUE(token->has_device_keys("phone"));
+  token->delete_device_keys("laptop");  // absent: nothing to do
+  token->generate_device_keys("laptop");
+  EXPECT_NE(token->signing_public_key("laptop"), old_spki);
+}
+
 TEST_F(SoftHsm, KeysCannotBeReadOrWrappedOutOfTheToken) {
   auto token = open();
   token->generate_device_keys("laptop");

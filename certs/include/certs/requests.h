@@ -12,6 +12,9 @@ namespace hopbox::certs {
 
 // "hopbox v1 enroll" 0x00 identifier 0x00 encryption_key: proof of the signing key.
 Bytes enrollment_proof_message(const std::string& identifier, const Bytes& encryption_key);
+// "hopbox v1 enrollment complete" 0x00 SHA-256(certificate): the enrolled primary is
+// registered with the cloud.
+Bytes enrollment_complete_message(const Bytes& certificate);
 // "hopbox v1 revoke" 0x00 SHA-256(certificate).
 Bytes revocation_message(const Bytes& certificate);
 // "hopbox v1 recertify" 0x00 identifier 0x00 encryption_key: proof of the new signing key.
