@@ -186,6 +186,12 @@ class Client {
   // On that device: once a recovery user approved, passes the CA's re-certification
   // challenge, becomes the primary and rebuilds as R1 does. nullopt while nobody approved.
   std::optional<RecoveryReport> complete_recovery(bool keep_devices, bool refresh_items = true);
+  // A new device whose request was refused (too many pending) asks again, with its keys.
+  bool recovery_requested() const { return state_.device_id != 0 || state_.recovering_via.empty(); }
+  void send_recovery_request();
+  // As a recovery user of `user`: the new device whose code `user` read out to us may enter
+  // even when strangers fill the places for pending requests.
+  void expect_recovery(const std::string& user, const std::string& code);
   // key_code of this device's keys, to compare out of band.
   std::string own_key_code() const;
   // A user who shares with this account recovered (a "recovered" notification): make this

@@ -242,6 +242,14 @@ int main(int argc, char** argv) {
   auto* recovery_remove =
       recovery->add_subcommand("remove", "stop letting a recovery user recover this account");
   recovery_remove->add_option("user", user, "the recovery user")->required();
+  std::string expected_code;
+  auto* recovery_expect = recovery->add_subcommand(
+      "expect",
+      "vouch for the new device whose code USER read out to you, so that it can ask for "
+      "recovery even when strangers fill the places");
+  recovery_expect->add_option("user", user, "the user you protect")->required();
+  recovery_expect->add_option("code", expected_code, "the 25-digit code of their new device")
+      ->required();
   int threshold_count = 0;
   std::vector<std::string> threshold_users;
   auto* recovery_threshold = recovery->add_subcommand(
@@ -375,6 +383,11 @@ int main(int argc, char** argv) {
       std::unique_ptr<Client> c;
       if (hopbox::state_exists(dir)) {
         c = Client::open(dir, pin(g));
+        if (!c->recovery_requested()) {
+          c->send_recovery_request();  // refused before: asked again with the same keys
+          emit(g, {{"device_id", c->state().device_id}, {"short_code", c->own_key_code()}},
+               "Asked again. This device's code: " + c->own_key_code());
+        }
       } else {
         const hopbox::DeviceState base = recover_args.resolved();
         if (base.server.empty() || base.server_ca.empty() || base.user.empty()) {
@@ -432,6 +445,11 @@ int main(int argc, char** argv) {
            "any " + std::to_string(threshold_count) + " of " +
                std::to_string(threshold_users.size()) +
                " recovery users can now recover this account together");
+    } else if (recovery_expect->parsed()) {
+      Client::open(dir, pin(g))->expect_recovery(user, expected_code);
+      emit(g, {{"expected", user}, {"code", expected_code}},
+           "the device of " + user + " with code " + expected_code +
+               " may now ask for recovery (for a day); approve it when `hopbox watch` asks");
     } else if (recovery_remove->parsed()) {
       const int removed = Client::open(dir, pin(g))->remove_protector(user);
       emit(g, {{"removed", user}, {"keys_revoked", removed}},

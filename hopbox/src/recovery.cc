@@ -580,26 +580,54 @@ std::unique_ptr<Client> Client::request_recovery(const fs::path& dir, const std:
   std::string joined;
   for (const auto& v : via) joined += (joined.empty() ? "" : ",") + v;
   s.recovering_via = joined;
+  // Kept before asking: a refused request is asked again with the same keys, so the code the
+  // user reads out to a recovery user stays the same.
+  save_state(dir, s);
   std::unique_ptr<Client> c(new Client(dir, s, std::move(keys)));
+  c->send_recovery_request();
+  return c;
+}
+
+void Client::send_recovery_request() {
+  std::vector<std::string> via;
+  for (std::size_t at = 0; at < state_.recovering_via.size();) {
+    const std::size_t comma =
+        std::min(state_.recovering_via.find(',', at), state_.recovering_via.size());
+    via.push_back(state_.recovering_via.substr(at, comma - at));
+    at = comma + 1;
+  }
   grpc::ClientContext ctx;
   v1::RequestRecoveryRequest req;
-  req.set_user(s.user);
-  req.set_device_name(s.device_name);
-  req.mutable_keys()->set_signing_key(string_of(c->keys_->signing_public_key(s.key_label)));
-  req.mutable_keys()->set_encryption_key(string_of(unhex(s.public_key, "public_key")));
+  req.set_user(state_.user);
+  req.set_device_name(state_.device_name);
+  const Bytes encryption_key = unhex(state_.public_key, "public_key");
+  req.mutable_keys()->set_signing_key(string_of(keys_->signing_public_key(state_.key_label)));
+  req.mutable_keys()->set_encryption_key(string_of(encryption_key));
   for (const auto& v : via) req.add_via(v);
   // Signed by the new key: the request is this device's own.
   req.set_requested_at(now_seconds());
-  req.set_signature(string_of(c->keys_->sign(
-      s.key_label,
-      certs::recovery_request_message(s.user, s.device_name, unhex(s.public_key, "public_key"),
-                                      req.requested_at(), via))));
+  req.set_signature(string_of(keys_->sign(
+      state_.key_label, certs::recovery_request_message(state_.user, state_.device_name,
+                                                        encryption_key, req.requested_at(), via))));
   v1::RequestRecoveryResponse resp;
-  check(c->stub_->RequestRecovery(&ctx, req, &resp), "asking for a recovery");
-  c->state_.device_id = resp.device_id();
-  c->state_.recovery_not_before = resp.not_before();
-  save_state(dir, c->state_);
-  return c;
+  const grpc::Status s = stub_->RequestRecovery(&ctx, req, &resp);
+  if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+    throw ClientError(s.error_message() + "; this device's code: " + own_key_code(), 1);
+  }
+  check(s, "asking for a recovery");
+  state_.device_id = resp.device_id();
+  state_.recovery_not_before = resp.not_before();
+  save_state(dir_, state_);
+}
+
+void Client::expect_recovery(const std::string& user, const std::string& code) {
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::ExpectRecoveryRequest req;
+  req.set_protected_user(user);
+  req.set_key_code(code);
+  v1::ExpectRecoveryResponse resp;
+  check(stub_->ExpectRecovery(&ctx, req, &resp), "vouching for the recovery of " + user);
 }
 
 std::optional<Client::CaAnswer> Client::answer_ca_challenge(bool announce_only) {

@@ -159,6 +159,41 @@ TEST_F(Takeover, ARecipientCannotRewriteASharedItemNorOpenTheCasChallenge) {
   for (const auto& i : ok("alice1", "ls")) EXPECT_EQ(i["version"], 1);
 }
 
+// Strangers fill every place for alice's pending recoveries; alice, with no device left to
+// cancel them, reads her new device's code to bob, who vouches for it: it enters, bob
+// approves it, and it recovers with the keys it made the first time.
+TEST_F(Takeover, ARecoveryUserVouchesForTheCodeAndTheNewDeviceGetsInDespiteStrangers) {
+  make_user("alice");
+  make_user("bob");
+  bob_protects_alice();
+  auto stub = server_->stub();
+  std::vector<hopboxd::test::TestDevice> junk(8);
+  for (auto& d : junk)
+    ASSERT_TRUE(hopboxd::test::request_recovery(*stub, "alice", {"bob"}, d).ok());
+  hopbox::testing::init_softhsm_token("alice3", "1234");
+  const CliRun refused = hopbox(
+      "alice3", "recover --via bob --user alice --token alice3 --device-name phone" + server_opts_);
+  EXPECT_EQ(refused.exit_code, 1);
+  const std::string error = last_error();
+  EXPECT_NE(error.find("recovery expect alice"), std::string::npos) << error;
+  const std::size_t at = error.find("this device's code: ");
+  ASSERT_NE(at, std::string::npos) << error;
+  const std::string code = error.substr(at + 20, 29);
+  // alice's own secondary is no recovery user of hers: it cannot vouch.
+  EXPECT_NE(hopbox("alice2", "recovery expect alice '" + code + "'").exit_code, 0);
+  ok("bob1", "recovery expect alice '" + code + "'");
+  // Asked again, with the same keys: it enters; bob is asked and compares the same code.
+  const CliRun asked = hopbox("alice3", "recover --via bob");
+  EXPECT_EQ(asked.exit_code, 1) << last_error();
+  EXPECT_EQ(json::parse(asked.out.substr(0, asked.out.find('\n')))["short_code"], code);
+  const json approved = ok("bob1", "watch --seconds 1 --yes");
+  bool compared = false;
+  for (const auto& n : approved)
+    compared |= n["kind"] == "recovery-request" && n["short_code"] == code;
+  EXPECT_TRUE(compared) << approved.dump();
+  EXPECT_EQ(ok("alice3", "recover --via bob")["recovered"], true);
+}
+
 // Example 4: the codes people compare are safety-number length and commit to the exact keys.
 TEST_F(Takeover, ComparedCodesAreLongAndNameTheKeysThatAreThenCertifiedOrReKeyed) {
   make_user("alice");

@@ -80,6 +80,8 @@ class HopboxService final : public hopbox::v1::Hopbox::Service {
                               hopbox::v1::CancelRecoveryResponse* resp) override;
   grpc::Status ListRecoveries(Ctx* ctx, const hopbox::v1::ListRecoveriesRequest* req,
                               hopbox::v1::ListRecoveriesResponse* resp) override;
+  grpc::Status ExpectRecovery(Ctx* ctx, const hopbox::v1::ExpectRecoveryRequest* req,
+                              hopbox::v1::ExpectRecoveryResponse* resp) override;
   grpc::Status ReencryptChallenge(Ctx* ctx, const hopbox::v1::ReencryptChallengeRequest* req,
                                   hopbox::v1::ReencryptChallengeResponse* resp) override;
   grpc::Status PutThresholdRecovery(Ctx* ctx, const hopbox::v1::ThresholdRecovery* req,
@@ -110,6 +112,11 @@ class HopboxService final : public hopbox::v1::Hopbox::Service {
   std::optional<hopbox::v1::ThresholdRecovery> threshold_config(UserId user);
   // A pending new device whose recovery request is older than the limit.
   bool recovery_expired(const DeviceRecord& d) const;
+  // Removes a pending recovery device with its request, approvals and edges.
+  void remove_pending_device(std::int64_t device);
+  // The digits of the safety number of a new device's keys, as its user reads them out.
+  static std::string recovery_code(const std::string& user, const Bytes& signing_key,
+                                   const Bytes& encryption_key);
   // R3 progress of one request (a pending device's id).
   hopbox::v1::RecoveryProgress recovery_progress(std::int64_t request,
                                                  const hopbox::v1::ThresholdRecovery& config);

@@ -4,6 +4,7 @@
 
 #include "certs/certificate.h"
 #include "certs/requests.h"
+#include "certs/verify.h"
 #include "hopbox/threshold.h"
 #include "mupre/hex.h"
 #include "mupre/pre.h"
@@ -235,25 +236,45 @@ Status HopboxService::RequestRecovery(Ctx*, const v1::RequestRecoveryRequest* re
       return Status(StatusCode::UNAUTHENTICATED, "the request is not signed by the new key");
     }
     // Unauthenticated otherwise: bound what a stranger can pile up in the account and in
-    // inboxes. Expired requests are dropped here, and logged.
+    // inboxes. Expired requests are dropped here, and logged. Strangers can fill the places,
+    // so a request a recovery user vouched for takes the place of the oldest one nobody did.
+    const auto protectors = store_.protectors_of(*user);
+    const auto vouched = [&](const std::string& name, const Bytes& signing_key,
+                             const Bytes& encryption_key) {
+      const std::string code = recovery_code(name, signing_key, encryption_key);
+      for (const UserId v : store_.recovery_vouchers(*user, code, now)) {
+        if (std::find(protectors.begin(), protectors.end(), v) != protectors.end()) return true;
+      }
+      return false;
+    };
     std::size_t pending = 0;
-    for (const auto& existing : store_.devices_of(*user)) {
+    std::optional<DeviceRecord> oldest_unvouched;
+    for (auto& existing : store_.devices_of(*user)) {
       if (recovery_expired(existing)) {
         spdlog::info("recovery request of device {} for account {} expired", existing.id, *user);
-        store_.clear_recovery_approvals(existing.id);
-        for (const std::int64_t id : store_.remove_device(existing.id)) {
-          reencryptor_.invalidate_edge(id);
+        remove_pending_device(existing.id);
+      } else if (existing.pending_recovery) {
+        ++pending;
+        if (!oldest_unvouched &&
+            !vouched(req->user(), existing.signing_key, existing.encryption_key)) {
+          oldest_unvouched = std::move(existing);  // devices_of lists by id: oldest first
         }
-      } else {
-        pending += existing.pending_recovery;
       }
     }
+    const bool is_vouched = vouched(req->user(), d.signing_key, d.encryption_key);
     if (pending >= kMaxPendingRecoveries) {
-      return Status(StatusCode::RESOURCE_EXHAUSTED, "too many pending recovery requests");
+      if (!oldest_unvouched || !is_vouched) {
+        return Status(StatusCode::RESOURCE_EXHAUSTED,
+                      "too many pending recovery requests: a recovery user who has this "
+                      "device's code can vouch for it (`hopbox recovery expect " +
+                          req->user() + " CODE`), then ask again");
+      }
+      spdlog::info("recovery request of device {} for account {} made way for a vouched one",
+                   oldest_unvouched->id, *user);
+      remove_pending_device(oldest_unvouched->id);
     }
     // Only the account's own recovery users are asked. Others named are left out silently:
     // the answer must not tell a stranger who protects the account.
-    const auto protectors = store_.protectors_of(*user);
     RecoveryRequestRecord request;
     std::vector<DeviceRecord> helpers;
     for (const auto& name : via) {
@@ -280,7 +301,9 @@ Status HopboxService::RequestRecovery(Ctx*, const v1::RequestRecoveryRequest* re
     notice.mutable_keys()->set_encryption_key(string_of(added->encryption_key));
     notice.set_not_before(request.not_before);
     for (const auto& h : helpers) {
-      if (store_.count_notifications(h.id, kind_name(v1::Notification::kRecoveryRequest)) >= 16) {
+      // Strangers' requests cannot crowd out the one the recovery user vouched for.
+      if (!is_vouched &&
+          store_.count_notifications(h.id, kind_name(v1::Notification::kRecoveryRequest)) >= 16) {
         continue;
       }
       notify(h.id, added->id, ask);
@@ -371,6 +394,53 @@ Status HopboxService::ListRecoveries(Ctx* ctx, const v1::ListRecoveriesRequest*,
         }
       }
     }
+    return Status::OK;
+  });
+}
+
+void HopboxService::remove_pending_device(std::int64_t device) {
+  store_.clear_recovery_approvals(device);
+  for (const std::int64_t id : store_.remove_device(device)) reencryptor_.invalidate_edge(id);
+}
+
+namespace {
+
+// How many codes a recovery user may vouch for at once per protected account, and how long.
+constexpr int kMaxVouchesPerRecoveryUser = 4;
+constexpr std::int64_t kVouchSeconds = 24 * 3600;
+
+// Only the digits: people read codes out with spaces or dashes.
+std::string digits_of(const std::string& code) {
+  std::string out;
+  for (const char c : code) {
+    if (c >= '0' && c <= '9') out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string HopboxService::recovery_code(const std::string& user, const Bytes& signing_key,
+                                         const Bytes& encryption_key) {
+  return digits_of(hopbox::certs::safety_number({user, signing_key, encryption_key, {}}));
+}
+
+Status HopboxService::ExpectRecovery(Ctx* ctx, const v1::ExpectRecoveryRequest* req,
+                                     v1::ExpectRecoveryResponse* resp) {
+  return authenticated(ctx, "ExpectRecovery", [&](const DeviceRecord& caller) {
+    if (req->key_code().size() > 64) return invalid("key_code: at most 64 characters");
+    const std::string code = digits_of(req->key_code());
+    if (code.size() != 25) return invalid("key_code: 25 digits");
+    const auto user = store_.user_id(req->protected_user());
+    const auto protectors = user ? store_.protectors_of(*user) : std::vector<UserId>{};
+    if (std::find(protectors.begin(), protectors.end(), caller.user_id) == protectors.end()) {
+      return Status(StatusCode::NOT_FOUND, "you do not protect " + req->protected_user());
+    }
+    const std::int64_t now = now_seconds();
+    store_.put_recovery_vouch(*user, caller.user_id, code, now + kVouchSeconds, now,
+                              kMaxVouchesPerRecoveryUser);
+    spdlog::info("user {} vouched for a recovery of account {}", caller.user_id, *user);
+    resp->set_expires_at(now + kVouchSeconds);
     return Status::OK;
   });
 }

@@ -152,6 +152,18 @@ INSERT INTO r3_setups(user_id, config)
 DROP TABLE recovery_blobs;
 ALTER TABLE rekeys ADD COLUMN only_towards INTEGER REFERENCES devices(id);
 )sql",
+    // A recovery user vouches for the code a protected user showed them: that request enters
+    // even when strangers fill the places for pending requests.
+    R"sql(
+CREATE TABLE recovery_vouches (
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  voucher_id INTEGER NOT NULL REFERENCES users(id),
+  code TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, voucher_id, code)
+);
+)sql",
 };
 
 const char* const kDeviceColumns =
@@ -832,6 +844,39 @@ bool SqliteStore::refuse_recovery_request(std::int64_t device, UserId user) {
   const bool all_refused = left.i64(0) == 0;
   t.commit();
   return all_refused;
+}
+
+void SqliteStore::put_recovery_vouch(UserId user, UserId voucher, const std::string& code,
+                                     std::int64_t expires_at, std::int64_t now, int limit) {
+  std::lock_guard lock(mu_);
+  Transaction t(db_);
+  Stmt purge(db_, "DELETE FROM recovery_vouches WHERE expires_at < ?");
+  purge.bind(1, now);
+  purge.step();
+  Stmt put(db_,
+           "INSERT OR REPLACE INTO recovery_vouches(user_id, voucher_id, code, created_at, "
+           "expires_at) VALUES (?, ?, ?, ?, ?)");
+  put.bind(1, user).bind(2, voucher).bind(3, code).bind(4, now).bind(5, expires_at);
+  put.step();
+  Stmt trim(db_,
+            "DELETE FROM recovery_vouches WHERE user_id = ?1 AND voucher_id = ?2 AND rowid NOT IN "
+            "(SELECT rowid FROM recovery_vouches WHERE user_id = ?1 AND voucher_id = ?2 "
+            "ORDER BY created_at DESC, rowid DESC LIMIT ?3)");
+  trim.bind(1, user).bind(2, voucher).bind(3, static_cast<std::int64_t>(limit));
+  trim.step();
+  t.commit();
+}
+
+std::vector<UserId> SqliteStore::recovery_vouchers(UserId user, const std::string& code,
+                                                   std::int64_t now) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_,
+         "SELECT voucher_id FROM recovery_vouches WHERE user_id = ? AND code = ? AND "
+         "expires_at >= ? ORDER BY voucher_id");
+  s.bind(1, user).bind(2, code).bind(3, now);
+  std::vector<UserId> out;
+  while (s.step()) out.push_back(s.i64(0));
+  return out;
 }
 
 void SqliteStore::put_threshold_config(UserId user, const Bytes& config) {

@@ -179,6 +179,14 @@ class Store {
   virtual void delete_recovery_request(std::int64_t device) = 0;
   // Records that `user` refused; true if every recovery user asked has refused.
   virtual bool refuse_recovery_request(std::int64_t device, UserId user) = 0;
+  // `voucher` (a recovery user) vouched for a new device's key code for `user`'s account,
+  // until expires_at. Expired ones are purged; beyond `limit` per (user, voucher) the oldest
+  // make way.
+  virtual void put_recovery_vouch(UserId user, UserId voucher, const std::string& code,
+                                  std::int64_t expires_at, std::int64_t now, int limit) = 0;
+  // Who vouched for `code` for `user`'s account and has not expired at `now`.
+  virtual std::vector<UserId> recovery_vouchers(UserId user, const std::string& code,
+                                                std::int64_t now) = 0;
 
   // R3, threshold recovery (DESIGN.md, "Recovery"). A user's set-up is one opaque record.
   // Approvals, bad-share marks and the "keys installed" flag belong to one request, named by

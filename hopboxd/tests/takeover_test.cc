@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "certs/verify.h"
 #include "test_client.h"
 
 namespace hopboxd::test {
@@ -336,6 +337,56 @@ TEST_F(Takeover, StrangersCannotBlockAGenuineRecovery) {
   ASSERT_TRUE(request_recovery(*stub_, "alice", {"bob"}, genuine).ok());
   // The refused device is gone: it cannot sign in.
   EXPECT_FALSE(junk[0].login(*stub_).ok());
+}
+
+// alice lost every device, so nobody can cancel the strangers' requests, and they refill as
+// fast as bob refuses. alice reads her new device's code to bob by phone; bob vouches for it,
+// and it enters in the place of the oldest request nobody vouched for. Nobody else can vouch.
+TEST_F(Takeover, AVouchedRequestEntersEvenWhenStrangersFillEveryPlace) {
+  TestDevice alice, bob, carol, bob_key;
+  account("alice", alice);
+  account("bob", bob);
+  account("carol", carol);
+  protect(alice, "alice", bob, "bob", bob_key);
+  std::vector<TestDevice> junk(8);
+  for (auto& d : junk) ASSERT_TRUE(request_recovery(*stub_, "alice", {"bob"}, d).ok());
+  TestDevice genuine;
+  const grpc::Status full = request_recovery(*stub_, "alice", {"bob"}, genuine);
+  EXPECT_EQ(full.error_code(), StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(full.error_message().find("recovery expect"), std::string::npos);
+  const std::string sk = genuine.keys().signing_key(), ek = genuine.keys().encryption_key();
+  const std::string code = hopbox::certs::safety_number({"alice",
+                                                         hopbox::certs::Bytes(sk.begin(), sk.end()),
+                                                         hopbox::certs::Bytes(ek.begin(), ek.end()),
+                                                         {}});
+  const auto vouch = [&](const TestDevice& who, const std::string& for_user, const std::string& c) {
+    grpc::ClientContext ctx;
+    who.authorize(ctx);
+    v1::ExpectRecoveryRequest req;
+    req.set_protected_user(for_user);
+    req.set_key_code(c);
+    v1::ExpectRecoveryResponse resp;
+    return stub_->ExpectRecovery(&ctx, req, &resp);
+  };
+  // carol does not protect alice; a stranger's own request vouches for nothing; bad codes.
+  EXPECT_EQ(vouch(carol, "alice", code).error_code(), StatusCode::NOT_FOUND);
+  EXPECT_EQ(vouch(bob, "alice", "12345").error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(request_recovery(*stub_, "alice", {"bob"}, genuine).error_code(),
+            StatusCode::RESOURCE_EXHAUSTED);
+  ASSERT_TRUE(vouch(bob, "alice", code).ok());
+  ASSERT_TRUE(request_recovery(*stub_, "alice", {"bob"}, genuine).ok());
+  // The oldest stranger's request made way; the rest stand; the places stay bounded.
+  EXPECT_FALSE(junk[0].login(*stub_).ok());
+  EXPECT_TRUE(junk[1].login(*stub_).ok());
+  TestDevice more;
+  EXPECT_EQ(request_recovery(*stub_, "alice", {"bob"}, more).error_code(),
+            StatusCode::RESOURCE_EXHAUSTED);
+  // bob is asked about the genuine device, with its exact keys.
+  bool asked = false;
+  for (const auto& n : inbox_of(*stub_, bob)) {
+    asked |= n.has_recovery_request() && n.recovery_request().keys().encryption_key() == ek;
+  }
+  EXPECT_TRUE(asked);
 }
 
 }  // namespace
