@@ -77,9 +77,10 @@ int serve(const fs::path& dir, const std::string& listen, const std::string& por
   if (!fs::exists(dir / "root.pem")) {
     throw std::runtime_error(dir.string() + " holds no CA: run `hopbox-ca init` first");
   }
-  // One server per data folder; the operator's commands (invite, list, revoke) still work.
-  const hopbox::net::DataDirLock lock(dir);
+  // The keys are only read; the lock comes before the store, which a second server would
+  // share. The operator's commands (invite, list, revoke) still work beside the server.
   const auto keys = CaKeys::load(dir, token_pin);
+  const hopbox::net::DataDirLock lock(dir);
   CaStore store((dir / "ca.db").string());
   const IdentifierPolicy policy;
   CaService service(store, *keys, policy, 5, recovery_wait_seconds);

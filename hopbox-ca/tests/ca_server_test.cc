@@ -489,7 +489,8 @@ TEST(CaServer, RootKeyInAPkcs11TokenNeverTouchesTheDisk) {
     // Without the PIN the CA does not start.
     unsetenv("HOPBOX_CA_PIN");
     const auto [code, out] =
-        ca.operator_cli("serve --data-dir " + ca.data() + " --listen 127.0.0.1:0");
+        ca.operator_cli("serve --data-dir " + ca.data() + " --listen 127.0.0.1:0 --port-file " +
+                        (fs::path(ca.data()).parent_path() / "port2").string());
     EXPECT_EQ(code, 1) << out;
     EXPECT_NE(ca.last_operator_error().find("HOPBOX_CA_PIN"), std::string::npos);
   }

@@ -11,6 +11,7 @@
 // Embedded storage by default: DIR/hopbox.db (SQLite, WAL) and DIR/payloads/. TLS always; a
 // self-signed certificate for localhost is made in DIR/tls/ when none is given. SIGTERM or
 // SIGINT stop it gracefully: no new calls, running ones finish (bounded), the database closes.
+// One hopboxd per data folder (a lock on DIR/server.lock) and per port (no SO_REUSEPORT).
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 
