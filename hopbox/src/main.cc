@@ -2,7 +2,8 @@
 //
 // Every command works on one device's state directory (--state, or $HOPBOX_STATE). The token
 // PIN comes from $HOPBOX_PIN or --pin-file. --json prints machine-readable output. Exit codes:
-// 0 success, 1 failure, 2 usage, 3 refused by the service, 4 integrity check failed.
+// 0 success, 1 failure, 2 usage, 3 refused by the service, 4 integrity check failed; `get`
+// stopped by SIGINT or SIGTERM exits 130 or 143, its partial file removed.
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -507,10 +508,6 @@ int main(int argc, char** argv) {
       Client::open(dir, pin(g))->remove(name);
       emit(g, {{"deleted", name}}, "deleted " + name);
     } else if (share->parsed()) {
-      auto c = Client::open(dir, pin(g));
-      hopbox::SharePolicyArgs p;
-      p.folder = folder;
-      p.items = items;
       // 0 is the wire's "never": a share given 0 or less must not silently become permanent.
       if (share->count("--expires-in") > 0 && expires_in <= 0) {
         throw ClientError("--expires-in " + std::to_string(expires_in) +
@@ -518,6 +515,10 @@ int main(int argc, char** argv) {
                               "that does not expire",
                           2);
       }
+      auto c = Client::open(dir, pin(g));
+      hopbox::SharePolicyArgs p;
+      p.folder = folder;
+      p.items = items;
       if (expires_in > 0) {
         p.expires_at = std::chrono::duration_cast<std::chrono::seconds>(
                            std::chrono::system_clock::now().time_since_epoch())

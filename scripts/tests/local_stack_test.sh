@@ -73,7 +73,7 @@ for mode in success failure sigint sigterm; do
     done
     failed=1
   fi
-  if [ -n "$(ls -A "$root" | grep -v '^ready$' || true)" ]; then
+  if [ -n "$(find "$root" -mindepth 1 -maxdepth 1 ! -name ready)" ]; then
     echo "FAIL $mode: temporary folder left: $(ls -A "$root")"; failed=1
   fi
   rm -rf "${root:?}"/*
