@@ -75,7 +75,13 @@ std::string token_pin() {
 
 int serve(const fs::path& dir, const std::string& listen, const std::string& port_file,
           std::int64_t recovery_wait_seconds) {
+  if (!fs::exists(dir / "root.pem")) {
+    throw std::runtime_error(dir.string() + " holds no CA: run `hopbox-ca init` first");
+  }
+  // The keys are only read; the lock comes before the store, which a second server would
+  // share. The operator's commands (invite, list, revoke) still work beside the server.
   const auto keys = CaKeys::load(dir, token_pin);
+  const hopbox::net::DataDirLock lock(dir);
   CaStore store((dir / "ca.db").string());
   const IdentifierPolicy policy;
   CaService service(store, *keys, policy, 5, recovery_wait_seconds);
@@ -83,12 +89,13 @@ int serve(const fs::path& dir, const std::string& listen, const std::string& por
   ssl.pem_key_cert_pairs.push_back({keys->tls_private_key_pem, keys->tls_certificate_pem});
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(listen, grpc::SslServerCredentials(ssl), &port);
+  hopbox::net::add_exclusive_listening_port(builder, listen, grpc::SslServerCredentials(ssl),
+                                            &port);
   builder.RegisterService(&service);
   builder.SetMaxReceiveMessageSize(1 << 20);
   auto server = builder.BuildAndStart();
   if (!server || port == 0) {
-    spdlog::error("cannot listen on {}", listen);
+    spdlog::error("{}", hopbox::net::listen_failure(listen));
     return 1;
   }
   if (!port_file.empty()) hopbox::net::write_port_file(port_file, port);
@@ -265,7 +272,15 @@ int main(int argc, char** argv) {
                 << " (the device root and the CA's TLS certificate)\n";
       return 0;
     }
-    if (srv->parsed()) return serve(dir, listen, port_file, recovery_wait_seconds);
+    if (srv->parsed()) {
+      try {
+        hopbox::net::check_listen_address(listen, !port_file.empty());
+      } catch (const hopbox::net::UsageError& e) {
+        std::cerr << "hopbox-ca serve: " << e.what() << "\n";
+        return 2;
+      }
+      return serve(dir, listen, port_file, recovery_wait_seconds);
+    }
     if (inv->parsed()) return invite(dir, identifier, hours, json);
     if (ls->parsed()) return list(dir, json);
     if (rs->parsed()) return reset(dir, identifier);

@@ -21,6 +21,7 @@ namespace {
 namespace certs = hopbox::certs;
 namespace v1 = hopbox::v1;
 using test::TestCa;
+namespace fs = std::filesystem;
 
 // A device as the CA sees it: a P-256 signing key and a mupre public key.
 struct Device {
@@ -72,6 +73,37 @@ certs::Bytes root_of(const TestCa& ca) {
   v1::GetRootResponse resp;
   EXPECT_TRUE(ca.stub()->GetRoot(&ctx, v1::GetRootRequest(), &resp).ok());
   return certs::Bytes(resp.root_certificate().begin(), resp.root_certificate().end());
+}
+
+// Issue 13: one hopbox-ca per data folder and per port, and no random port by mistake.
+TEST(CaServer, ASecondServerOnTheSameFolderOrPortOrAnInvalidAddressIsRefused) {
+  TestCa ca;
+  const fs::path dir = fs::path(ca.data()).parent_path();
+  hopbox::testing::ChildProcess other;
+  const auto second = [&](const std::string& data, const std::string& listen) {
+    const int code = other.start_or_exit(
+        HOPBOX_CA_BINARY,
+        {"serve", "--data-dir", data, "--listen", listen, "--port-file", (dir / "port2").string()},
+        dir / "second.log", dir / "port2");
+    other.stop(SIGKILL);
+    return code;
+  };
+  const auto log = [&] { return hopbox::testing::read_all(dir / "second.log"); };
+  EXPECT_EQ(second(ca.data(), "127.0.0.1:0"), 1);
+  EXPECT_NE(log().find("data folder " + ca.data() + " is in use"), std::string::npos) << log();
+  // Another CA, on the first one's port.
+  const std::string other_data = (dir / "other").string();
+  ASSERT_EQ(ca.operator_cli("init --data-dir " + other_data).first, 0);
+  const std::string port = ca.address().substr(ca.address().rfind(':') + 1);
+  EXPECT_EQ(second(other_data, ca.address()), 1);
+  EXPECT_NE(log().find("port " + port + " is in use"), std::string::npos) << log();
+  for (const std::string bad : {"127.0.0.1", "127.0.0.1:x", "127.0.0.1:65536", "127.0.0.1:-5"}) {
+    EXPECT_EQ(second(other_data, bad), 2) << bad;
+    EXPECT_NE(log().find("--listen \"" + bad + "\""), std::string::npos) << log();
+  }
+  // The operator's commands still work beside the running server, which still answers.
+  EXPECT_NE(ca.invite("alice"), "");
+  EXPECT_FALSE(root_of(ca).empty());
 }
 
 TEST(CaServer, EnrollsOnceWithAValidProofAndCode) {
@@ -626,7 +658,8 @@ TEST(CaServer, RootKeyInAPkcs11TokenNeverTouchesTheDisk) {
     // Without the PIN the CA does not start.
     unsetenv("HOPBOX_CA_PIN");
     const auto [code, out] =
-        ca.operator_cli("serve --data-dir " + ca.data() + " --listen 127.0.0.1:0");
+        ca.operator_cli("serve --data-dir " + ca.data() + " --listen 127.0.0.1:0 --port-file " +
+                        (fs::path(ca.data()).parent_path() / "port2").string());
     EXPECT_EQ(code, 1) << out;
     EXPECT_NE(ca.last_operator_error().find("HOPBOX_CA_PIN"), std::string::npos);
   }

@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <fstream>
@@ -12,6 +13,7 @@
 
 #include "certs/item_signature.h"
 #include "client_internal.h"
+#include "download_sink.h"
 #include "hopbox/net.h"
 #include "hopbox/private_files.h"
 #include "mupre/hex.h"
@@ -636,9 +638,10 @@ std::string Client::sign_item(const certs::ItemFacts& facts) {
   return string_of(certs::encode_item_signature({own_chain(), signature}));
 }
 
-int Client::get(const std::string& owner, const std::string& name, const fs::path& out,
-                const Progress& progress) {
+Client::Downloaded Client::get(const std::string& owner, const std::string& name,
+                               const fs::path& out, const Progress& progress) {
   if (!valid_item_name(name)) throw ClientError("item name \"" + name + "\" is not valid", 2);
+  const fs::path target = download_target(out, name);
   grpc::ClientContext ctx;
   authorize(ctx);
   v1::DownloadRequest req;
@@ -688,16 +691,13 @@ int Client::get(const std::string& owner, const std::string& name, const fs::pat
   crypto_hash_sha256_state digest;
   crypto_hash_sha256_init(&digest);
 
-  const fs::path tmp = out.string() + ".hopbox-partial";
-  std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
-  if (!file) throw ClientError("cannot write " + tmp.string());
+  // Removed by its destructor on every failure below, and by the signal handler on Ctrl-C.
+  DownloadSink sink(target);
   std::string buffer;
   std::uint64_t received = 0;
   const auto total = static_cast<std::uint64_t>(header.item().payload_size());
   const auto fail = [&](const std::string& why, int code) {
-    file.close();
-    std::error_code ec;
-    fs::remove(tmp, ec);
+    sink.discard();
     ctx.TryCancel();
     throw ClientError(why, code);
   };
@@ -717,8 +717,11 @@ int Client::get(const std::string& owner, const std::string& name, const fs::pat
       auto plain = opener->open_chunk(
           std::span(reinterpret_cast<const std::uint8_t*>(buffer.data()) + at, 4 + len));
       if (!plain) fail("the item failed its integrity check (payload)", 4);
-      file.write(reinterpret_cast<const char*>(plain->data()),
-                 static_cast<std::streamsize>(plain->size()));
+      try {
+        sink.write(plain->data(), plain->size());
+      } catch (const ClientError& e) {
+        fail(e.what(), e.exit_code());
+      }
       at += 4 + len;
     }
     buffer.erase(0, at);
@@ -734,10 +737,8 @@ int Client::get(const std::string& owner, const std::string& name, const fs::pat
            4);
     }
   }
-  file.close();
-  if (!file) fail("cannot write " + tmp.string(), 1);
-  fs::rename(tmp, out);
-  return header.chain_size();
+  sink.commit();
+  return {header.chain_size(), target};
 }
 
 std::pair<int, std::int64_t> Client::refresh(const std::string& name) {
@@ -830,6 +831,25 @@ std::int64_t Client::install_rekey(const mupre::PublicKey& target, v1::ReKeyKind
 
 std::int64_t Client::share(const std::string& user, const SharePolicyArgs& policy,
                            const Confirm& confirm) {
+  if (user == state_.user) {
+    throw ClientError("cannot share with yourself (" + user +
+                          "): every device of your account reads your items already",
+                      2);
+  }
+  if (policy.expires_at != 0 && policy.expires_at <= now_seconds()) {
+    throw ClientError("the share would have expired already: give a time in the future", 2);
+  }
+  if (!policy.items.empty()) {
+    // A share of an item that does not exist protects nothing and hides a typo.
+    const auto mine = list(false);
+    for (const auto& i : policy.items) {
+      if (!valid_item_name(i)) throw ClientError("item name \"" + i + "\" is not valid", 2);
+      if (std::none_of(mine.begin(), mine.end(),
+                       [&](const v1::ItemSummary& s) { return s.item_id() == i; })) {
+        throw ClientError("no item " + i + " in your account: nothing shared (see `hopbox ls`)", 3);
+      }
+    }
+  }
   const v1::Device target = primary_of(user);
   std::string number;
   if (trust_) number = certs::safety_number(trust_->verify_device(target.keys(), user));
@@ -868,6 +888,11 @@ std::vector<v1::ReKeyInfo> Client::shares() {
 std::int64_t Client::request_access(const std::string& owner, const std::string& item,
                                     const std::string& message) {
   if (!item.empty() && !valid_item_name(item)) throw ClientError("item name is not valid", 2);
+  if (owner == state_.user) {
+    throw ClientError("cannot ask yourself (" + owner +
+                          ") for access: every device of your account reads your items already",
+                      2);
+  }
   const v1::Device target = primary_of(owner);
   grpc::ClientContext ctx;
   authorize(ctx);

@@ -99,10 +99,15 @@ class Client {
   hopbox::v1::UploadResponse put(const std::filesystem::path& file, std::string name,
                                  const std::string& folder, bool replace,
                                  const Progress& progress = {});
-  // Download, check and decrypt into `out` (written aside and renamed only when complete).
-  // Returns the number of re-encryptions the capsule went through.
-  int get(const std::string& owner, const std::string& name, const std::filesystem::path& out,
-          const Progress& progress = {});
+  // Download, check and decrypt into `out` (written aside and renamed only when complete; see
+  // download_target for folders and "-", standard output). Returns the number of
+  // re-encryptions the capsule went through and the file written.
+  struct Downloaded {
+    int reencryptions = 0;
+    std::filesystem::path file;
+  };
+  Downloaded get(const std::string& owner, const std::string& name,
+                 const std::filesystem::path& out, const Progress& progress = {});
   // A level refresh (paper 4.5) of one of this account's items: a new level-1 capsule for the
   // primary key and a new wrapped key, signed by this device; the payload stays. Returns the
   // re-encryptions the old capsule needed to reach this device, and the new version.

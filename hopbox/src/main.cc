@@ -2,7 +2,8 @@
 //
 // Every command works on one device's state directory (--state, or $HOPBOX_STATE). The token
 // PIN comes from $HOPBOX_PIN or --pin-file. --json prints machine-readable output. Exit codes:
-// 0 success, 1 failure, 2 usage, 3 refused by the service, 4 integrity check failed.
+// 0 success, 1 failure, 2 usage, 3 refused by the service, 4 integrity check failed; `get`
+// stopped by SIGINT or SIGTERM exits 130 or 143, its partial file removed.
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -15,6 +16,7 @@
 
 #include "client.h"
 #include "client_internal.h"
+#include "download_sink.h"
 #include "inbox.h"
 #include "qr.h"
 #include "token.h"
@@ -169,7 +171,9 @@ int main(int argc, char** argv) {
   auto* get = app.add_subcommand("get", "download and decrypt an item");
   get->add_option("name", name, "item name")->required();
   get->add_option("--owner", owner, "the item's owner (default: this account)");
-  get->add_option("-o,--output", out, "where to write it (default: the item's name)");
+  get->add_option("-o,--output", out,
+                  "file or folder to write it to, - for standard output (default: the item's "
+                  "name, here)");
   auto* ls = app.add_subcommand("ls", "list items");
   ls->add_flag("--shared", shared, "include items shared with this account");
   auto* refresh = app.add_subcommand(
@@ -186,7 +190,8 @@ int main(int argc, char** argv) {
   share->add_option("user", user, "the other user")->required();
   share->add_option("--folder", folder, "only items in this folder");
   share->add_option("--item", items, "only these items (repeatable)");
-  share->add_option("--expires-in", expires_in, "seconds until the share expires");
+  share->add_option("--expires-in", expires_in,
+                    "seconds until the share expires, at least 1 (default: never)");
   bool share_yes = false;
   share->add_flag("--yes", share_yes, "do not ask to compare the safety number");
   auto* unshare = app.add_subcommand("unshare", "revoke a share");
@@ -358,12 +363,20 @@ int main(int argc, char** argv) {
       emit(g, {{"item", r.item_id()}, {"version", r.version()}},
            "uploaded " + r.item_id() + " (version " + std::to_string(r.version()) + ")");
     } else if (get->parsed()) {
+      hopbox::remove_partial_on_signals();
       auto c = Client::open(dir, pin(g));
-      const fs::path target = out.empty() ? fs::path(name) : fs::path(out);
-      const int hops = c->get(owner, name, target, progress_bar(g, "downloading"));
-      emit(g, {{"item", name}, {"file", target.string()}, {"reencryptions", hops}},
-           "downloaded " + name + " to " + target.string() + " (" + std::to_string(hops) +
-               " re-encryptions)");
+      const auto got = c->get(owner, name, out, progress_bar(g, "downloading"));
+      const json j = {
+          {"item", name}, {"file", got.file.string()}, {"reencryptions", got.reencryptions}};
+      const std::string text = "downloaded " + name + " to " +
+                               (got.file == "-" ? "standard output" : got.file.string()) + " (" +
+                               std::to_string(got.reencryptions) + " re-encryptions)";
+      if (got.file == "-") {
+        // Standard output holds the item: the report goes to standard error.
+        std::cerr << (g.json ? j.dump() : text) << "\n";
+      } else {
+        emit(g, j, text);
+      }
     } else if (ls->parsed()) {
       auto c = Client::open(dir, pin(g));
       json j = json::array();
@@ -524,6 +537,13 @@ int main(int argc, char** argv) {
       Client::open(dir, pin(g))->remove(name);
       emit(g, {{"deleted", name}}, "deleted " + name);
     } else if (share->parsed()) {
+      // 0 is the wire's "never": a share given 0 or less must not silently become permanent.
+      if (share->count("--expires-in") > 0 && expires_in <= 0) {
+        throw ClientError("--expires-in " + std::to_string(expires_in) +
+                              ": give a positive number of seconds, or leave it out for a share "
+                              "that does not expire",
+                          2);
+      }
       auto c = Client::open(dir, pin(g));
       hopbox::SharePolicyArgs p;
       p.folder = folder;

@@ -180,6 +180,8 @@ void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool 
     // Keys the service opened for one recovery request are not the account's set-up.
     if (r.only_towards_device_id() != 0) continue;
     if (r.kind() == v1::REKEY_KIND_SHARE) {
+      // An expired share is not made anew (the service refuses a past expiry).
+      if (r.policy().expires_at() != 0 && r.policy().expires_at() <= now_seconds()) continue;
       const v1::Device target = trusted_primary(r.to_user());
       auto pk = mupre::PublicKey::decode(bytes_of(target.keys().encryption_key()));
       if (!pk) continue;
@@ -710,7 +712,10 @@ int Client::follow_recovery(const std::string& user) {
         r.to_device_id() == target.device_id()) {
       continue;
     }
-    install_rekey(*pk, v1::REKEY_KIND_SHARE, r.policy());
+    // An expired share is dropped, not moved (the service refuses a past expiry).
+    if (r.policy().expires_at() == 0 || r.policy().expires_at() > now_seconds()) {
+      install_rekey(*pk, v1::REKEY_KIND_SHARE, r.policy());
+    }
     unshare(r.rekey_id());
     ++moved;
   }

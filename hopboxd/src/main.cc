@@ -11,6 +11,7 @@
 // Embedded storage by default: DIR/hopbox.db (SQLite, WAL) and DIR/payloads/. TLS always; a
 // self-signed certificate for localhost is made in DIR/tls/ when none is given. SIGTERM or
 // SIGINT stop it gracefully: no new calls, running ones finish (bounded), the database closes.
+// One hopboxd per data folder (a lock on DIR/server.lock) and per port (no SO_REUSEPORT).
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 
@@ -68,12 +69,21 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "hopboxd: --ca and --ca-root go together\n");
     return 2;
   }
+  try {
+    hopbox::net::check_listen_address(listen, !port_file.empty());
+  } catch (const hopbox::net::UsageError& e) {
+    std::fprintf(stderr, "hopboxd: %s\n", e.what());
+    return 2;
+  }
   // logfmt: one event per line, key=value, for log collectors. Messages never carry secrets.
   spdlog::set_pattern(R"(time=%Y-%m-%dT%H:%M:%S.%e%z level=%l msg="%v")");
 
   try {
     namespace fs = std::filesystem;
     fs::create_directories(data_dir);
+    // Before anything touches the folder: a second hopboxd would collect the first's
+    // in-progress uploads as garbage.
+    const hopbox::net::DataDirLock lock(data_dir);
     hopboxd::TlsFiles tls;
     if (!tls_cert.empty() || !tls_key.empty()) {
       if (tls_cert.empty() || tls_key.empty()) {
@@ -99,12 +109,13 @@ int main(int argc, char** argv) {
     ssl.pem_key_cert_pairs.push_back({tls.private_key_pem, tls.certificate_pem});
     grpc::ServerBuilder builder;
     int port = 0;
-    builder.AddListeningPort(listen, grpc::SslServerCredentials(ssl), &port);
+    hopbox::net::add_exclusive_listening_port(builder, listen, grpc::SslServerCredentials(ssl),
+                                              &port);
     builder.RegisterService(&service);
     builder.SetMaxReceiveMessageSize(8 << 20);
     std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
     if (!server || port == 0) {
-      spdlog::error("cannot listen on {}", listen);
+      spdlog::error("{}", hopbox::net::listen_failure(listen));
       return 1;
     }
     if (!port_file.empty()) hopbox::net::write_port_file(port_file, port);

@@ -567,6 +567,10 @@ Status HopboxService::InstallReKey(Ctx* ctx, const v1::InstallReKeyRequest* req,
     r.to_fingerprint = to_fp;
     const auto& p = req->policy();
     if (p.expires_at() < 0) return invalid("policy.expires_at: negative");
+    // 0 means "never": a time already past would otherwise be a share that never ends.
+    if (p.expires_at() > 0 && p.expires_at() <= now_seconds()) {
+      return invalid("policy.expires_at: already past; a share expires in the future");
+    }
     if (p.expires_at() > 0) r.edge.expires = p.expires_at();
     switch (req->kind()) {
       case v1::REKEY_KIND_OWN_DEVICE:
@@ -575,6 +579,9 @@ Status HopboxService::InstallReKey(Ctx* ctx, const v1::InstallReKeyRequest* req,
         r.edge.user = caller.user_id;
         break;
       case v1::REKEY_KIND_SHARE:
+        // The account's own devices read its items through own-device keys already.
+        if (to->user_id == caller.user_id)
+          return invalid("share: to another account, not this one");
         r.edge.kind = EdgeKind::kShare;
         r.edge.user = caller.user_id;
         if (p.folder().size() > kMaxItemId || p.item_ids_size() > 10000) {

@@ -236,11 +236,13 @@ TEST_F(ServerTest, PoliciesLimitWhatAShareCarries) {
   std::string got;
   EXPECT_TRUE(download(bob, "alice", "beach.jpg", got).ok());
   EXPECT_EQ(download(bob, "alice", "taxes.pdf", got).error_code(), StatusCode::NOT_FOUND);
+  // A share expired already is refused (issue 13); one that expires later stops carrying
+  // anything then (chain_search_test).
   v1::AccessPolicy expired;
   expired.set_expires_at(1);  // 1970
   grpc::Status s;
   install(alice, bob, v1::REKEY_KIND_SHARE, expired, &s);
-  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(download(bob, "alice", "taxes.pdf", got).error_code(), StatusCode::NOT_FOUND);
 }
 
@@ -692,6 +694,110 @@ TEST(RecoveryRequests, APendingDeviceWaitsWithFewRightsAndExpires) {
   a1.authorize(c2);
   ASSERT_TRUE(stub->ListDevices(&c2, v1::ListDevicesRequest(), &listed).ok());
   EXPECT_EQ(listed.devices_size(), 2);  // the primary and the new request only
+}
+
+// Issue 13: a share that would never end, or that goes to the sharer's own account, is refused.
+TEST_F(ServerTest, SharesExpireInTheFutureAndGoToAnotherAccount) {
+  TestDevice a0, a1, b0;
+  create_account("alice", a0);
+  add_device(a0, a1);
+  create_account("bob", b0);
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  grpc::Status s;
+  v1::AccessPolicy past;
+  past.set_expires_at(now - 1);  // what a client sends for --expires-in 0 or less
+  install(a0, b0, v1::REKEY_KIND_SHARE, past, &s);
+  EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("expires_at"), std::string::npos) << s.error_message();
+  install(a0, a1, v1::REKEY_KIND_SHARE, {}, &s);
+  EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("another account"), std::string::npos) << s.error_message();
+  // Nothing was installed; a share for later, to bob, is.
+  std::string got;
+  ASSERT_TRUE(upload(a0, "alice", "x", "data").ok());
+  EXPECT_FALSE(download(b0, "alice", "x", got).ok());
+  v1::AccessPolicy later;
+  later.set_expires_at(now + 3600);
+  install(a0, b0, v1::REKEY_KIND_SHARE, later, &s);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  ASSERT_TRUE(download(b0, "alice", "x", got).ok());
+  EXPECT_EQ(got, "data");
+}
+
+// Issue 13: one hopboxd per data folder and per port, and no random port by mistake.
+class SecondServer : public ServerTest {
+ protected:
+  // Starts another hopboxd with `args`: its exit code, or ChildProcess::kServing if it listens.
+  int second(std::vector<std::string> args, bool with_port_file = true) {
+    if (with_port_file) args.insert(args.end(), {"--port-file", (dir_ / "port").string()});
+    const int code = other_.start_or_exit(HOPBOXD_BINARY, args, dir_ / "second.log",
+                                          with_port_file ? dir_ / "port" : std::filesystem::path());
+    other_.stop(SIGKILL);
+    return code;
+  }
+  std::string second_log() { return read_all(dir_ / "second.log"); }
+
+  void SetUp() override {
+    ServerTest::SetUp();
+    char tmpl[] = "/tmp/hopboxd-second-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    other_.stop(SIGKILL);
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  fs::path dir_;
+  hopbox::testing::ChildProcess other_;
+};
+
+TEST_F(SecondServer, OnTheSameDataFolderIsRefusedAndLeavesUploadsInProgressAlone) {
+  TestDevice alice;
+  create_account("alice", alice);
+  const fs::path tmp = server_.dir() / "payloads" / "tmp";
+  const auto pending = [&] {
+    return fs::exists(tmp) && fs::directory_iterator(tmp) != fs::directory_iterator();
+  };
+  int code = 0;
+  // While alice's upload is in flight (its payload in the service's temporary folder) ...
+  upload(alice, "alice", "big", random_text(1 << 20), "", [&] {
+    for (int i = 0; i < 200 && !pending(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_TRUE(pending());
+    // ... a second hopboxd on the same folder is refused before it touches anything.
+    code = second({"--data-dir", server_.dir().string(), "--listen", "127.0.0.1:0"});
+    EXPECT_TRUE(pending()) << "the second server emptied the first's uploads in progress";
+  });
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(second_log().find("data folder " + server_.dir().string() + " is in use"),
+            std::string::npos)
+      << second_log();
+  EXPECT_TRUE(server_.running());
+  health();  // the first still serves
+}
+
+TEST_F(SecondServer, OnATakenPortIsRefused) {
+  const std::string taken = "127.0.0.1:" + std::to_string(server_.port());
+  EXPECT_EQ(second({"--data-dir", (dir_ / "data").string(), "--listen", taken}), 1);
+  EXPECT_NE(second_log().find("port " + std::to_string(server_.port()) + " is in use"),
+            std::string::npos)
+      << second_log();
+  health();  // the first still serves
+}
+
+TEST_F(SecondServer, AnInvalidListenAddressIsAUsageError) {
+  for (const std::string bad : {"127.0.0.1", "127.0.0.1:", "127.0.0.1:http", "127.0.0.1:65536",
+                                "127.0.0.1:99999", "127.0.0.1:-1", ":7443"}) {
+    EXPECT_EQ(second({"--data-dir", (dir_ / "data").string(), "--listen", bad}), 2) << bad;
+    EXPECT_NE(second_log().find("--listen \"" + bad + "\""), std::string::npos) << second_log();
+  }
+  // Port 0 (any free port) only with --port-file, which tells which.
+  EXPECT_EQ(second({"--data-dir", (dir_ / "data").string(), "--listen", "127.0.0.1:0"}, false), 2);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,15 +46,36 @@ class ChildProcess {
   ChildProcess& operator=(const ChildProcess&) = delete;
 
   // Runs `binary` with `args` (argv[1..]), output appended to `log`, and waits up to ten
-  // seconds for `port_file` to appear; returns the port it holds.
+  // seconds for `port_file` to appear; returns the port it holds. Throws, with the log, when the
+  // process exits first.
   int start(const std::string& binary, const std::vector<std::string>& args,
             const std::filesystem::path& log, const std::filesystem::path& port_file) {
-    std::filesystem::remove(port_file);
+    const int code = start_or_exit(binary, args, log, port_file);
+    if (code != kServing) {
+      throw std::runtime_error(binary + " did not start (exit " + std::to_string(code) +
+                               "): " + read_all(log));
+    }
+    if (!std::filesystem::exists(port_file)) {
+      throw std::runtime_error(binary + " did not start; see " + log.string());
+    }
+    return std::stoi(read_all(port_file));
+  }
+
+  static constexpr int kServing = -1000;
+  // For a server that should refuse to start: its exit status (or -signal), or kServing once
+  // it wrote `port_file` (it runs; stop() ends it). With no port file, kServing after ten
+  // seconds without an exit.
+  int start_or_exit(const std::string& binary, const std::vector<std::string>& args,
+                    const std::filesystem::path& log, const std::filesystem::path& port_file) {
+    if (!port_file.empty()) std::filesystem::remove(port_file);
     // Unflushed output would be copied into the child and written twice.
     std::fflush(stdout);
     std::fflush(stderr);
+    const pid_t parent = getpid();
     pid_ = fork();
     if (pid_ == 0) {
+      // A test killed (Ctrl-C, ctest's timeout) takes its servers with it.
+      if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(125);
       if (std::freopen(log.c_str(), "a", stdout) == nullptr ||
           std::freopen(log.c_str(), "a", stderr) == nullptr) {
         _exit(126);
@@ -66,13 +88,16 @@ class ChildProcess {
       execv(binary.c_str(), argv.data());
       _exit(127);
     }
-    for (int i = 0; i < 200 && !std::filesystem::exists(port_file); ++i) {
+    for (int i = 0; i < 200; ++i) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+      }
+      if (!port_file.empty() && std::filesystem::exists(port_file)) return kServing;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    if (!std::filesystem::exists(port_file)) {
-      throw std::runtime_error(binary + " did not start; see " + log.string());
-    }
-    return std::stoi(read_all(port_file));
+    return kServing;
   }
   // Returns the exit status (or -signal).
   int stop(int sig) {
