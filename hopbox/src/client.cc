@@ -464,6 +464,10 @@ void Client::remove_device(std::int64_t device_id) {
     const auto chain = certs::decode_chain(bytes_of(target->keys().certificate_chain()));
     trust_->revoke(chain.front(), own_chain(), signer());
   }
+  remove_at_service(device_id);
+}
+
+void Client::remove_at_service(std::int64_t device_id) {
   grpc::ClientContext ctx;
   authorize(ctx);
   v1::RemoveDeviceRequest req;

@@ -222,6 +222,8 @@ class Client {
     std::int64_t not_before = 0;
   };
   std::optional<CaAnswer> answer_ca_challenge(bool announce_only);
+  // RemoveDevice at the service only: for nodes the CA never certified for this account.
+  void remove_at_service(std::int64_t device_id);
   Client(std::filesystem::path dir, DeviceState state, std::unique_ptr<KeyStore> keys);
   // init's requests, each skipped when an earlier run did it: enroll at the CA, register with
   // the cloud, confirm to the CA.

@@ -522,7 +522,7 @@ int Client::remove_protector(const std::string& user) {
   // this account recovers.
   for (const auto& d : devices(user)) {
     if (d.recovery_for() == state_.user) {
-      remove_device(d.device_id());
+      remove_at_service(d.device_id());  // another account's node: nothing to revoke at the CA
       ++removed;
     }
   }
