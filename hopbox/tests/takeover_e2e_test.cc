@@ -485,5 +485,66 @@ TEST_F(TakeoverWithWaitingPeriod, ANewDevicesRecoveryWaitsAndTheAccountCancelsIt
   ok("alice1", "ls");
 }
 
+// alice cancels a recovery while nothing waits at the CA yet; the new device had opened a
+// CA challenge (approved by bob, tricked, or by a thief's secondary) and answers it only
+// afterwards, within the ticket's ten minutes. The CA records the announcement: the cancelled
+// recovery stands again at the CA, and because the announcement is keyed by the new signing
+// key alone, a later request with the same keys is certified at once, the service's waiting
+// period never enforced with a CA (ReencryptChallenge). alice's `recovery cancel` said
+// cancelled_at_ca 0.
+// FAILS at review12: the CA's announcement is not tied to the service's request.
+TEST_F(TakeoverWithWaitingPeriod, ARecoveryCancelledAtTheServiceCannotBeAnnouncedAtTheCaAfter) {
+  make_user("alice");
+  make_user("bob");
+  bob_protects_alice();
+  auto stub = server_->stub();
+  hopboxd::test::TestDevice thief;
+  ASSERT_TRUE(hopboxd::test::request_recovery(*stub, "alice", {"bob"}, thief).ok());
+  ASSERT_TRUE(thief.login(*stub).ok());
+  ok("bob1", "watch --seconds 1 --yes");
+  const auto challenge = ca_challenge_for(*ca_, thief);
+  v1::ReencryptChallengeResponse opened;
+  {
+    grpc::ClientContext ctx;
+    thief.authorize(ctx);
+    v1::ReencryptChallengeRequest req;
+    req.set_capsule(challenge.capsule());
+    req.set_expires_at(challenge.expires_at());
+    req.set_ca_signature(challenge.signature());
+    const grpc::Status s = stub->ReencryptChallenge(&ctx, req, &opened);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  const certs::Bytes capsule(opened.capsule().begin(), opened.capsule().end());
+  auto c = mupre::Ciphertext::decode(capsule);
+  ASSERT_TRUE(c);
+  auto k = mupre::decapsulate(*thief.key, *c);
+  ASSERT_TRUE(k);
+  const std::string ek = thief.keys().encryption_key();
+  const certs::Bytes answer =
+      certs::recertification_answer(k->bytes(), certs::Bytes(ek.begin(), ek.end()));
+  // alice hears of it and cancels; nothing waits at the CA yet.
+  const json cancelled = ok("alice1", "recovery cancel");
+  EXPECT_EQ(cancelled["cancelled"], 1);
+  // The thief answers now.
+  grpc::ClientContext ctx;
+  v1::CompleteRecertificationRequest req;
+  req.set_identifier("alice");
+  req.set_signing_key(thief.keys().signing_key());
+  req.set_encryption_key(ek);
+  req.set_ticket(challenge.ticket());
+  req.set_answer(std::string(answer.begin(), answer.end()));
+  req.set_announce_only(true);
+  v1::CompleteRecertificationResponse resp;
+  const grpc::Status s = ca_->stub()->CompleteRecertification(&ctx, req, &resp);
+  EXPECT_FALSE(s.ok()) << "the CA announced a recovery that alice had cancelled, until "
+                       << resp.not_before();
+  grpc::ClientContext lctx;
+  v1::ListPrimaryRecoveriesRequest list;
+  list.set_identifier("alice");
+  v1::ListPrimaryRecoveriesResponse listed;
+  ASSERT_TRUE(ca_->stub()->ListPrimaryRecoveries(&lctx, list, &listed).ok());
+  EXPECT_EQ(listed.announcements_size(), 0);
+}
+
 }  // namespace
 }  // namespace hopbox

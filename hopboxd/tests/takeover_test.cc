@@ -389,5 +389,62 @@ TEST_F(Takeover, AVouchedRequestEntersEvenWhenStrangersFillEveryPlace) {
   EXPECT_TRUE(asked);
 }
 
+// A stranger's request makes a pending device that signs in as the protected account. It may
+// do only what its recovery needs; it must not see what the account's own devices see: whom
+// the account is protected by, nor the keys of other pending requests (the genuine one's).
+// FAILS at review12: ListDevices treats a pending device as the protected user.
+TEST_F(Takeover, AStrangersPendingDeviceLearnsNoProtectorNorOtherRequests) {
+  TestDevice alice, bob, bob_key, mallory, genuine, probe;
+  account("alice", alice);
+  account("bob", bob);
+  account("mallory", mallory);
+  protect(alice, "alice", bob, "bob", bob_key);
+  ASSERT_TRUE(request_recovery(*stub_, "alice", {"bob"}, genuine).ok());
+  // mallory names nobody who protects alice: the answer is the same, nobody is asked.
+  ASSERT_TRUE(request_recovery(*stub_, "alice", {"mallory"}, probe).ok());
+  ASSERT_TRUE(probe.login(*stub_).ok());
+  // Whom does bob protect? Only bob and alice may know.
+  for (const auto& k : devices_seen_by(probe, "bob")) {
+    EXPECT_NE(k, bob_key.keys().encryption_key()) << "a stranger's pending device sees bob's "
+                                                     "recovery key for alice";
+  }
+  for (const auto& k : devices_seen_by(probe, "alice")) {
+    EXPECT_NE(k, genuine.keys().encryption_key())
+        << "a stranger's pending device sees the genuine pending device's keys";
+  }
+}
+
+// alice's primary removes bob's recovery key: bob must keep no say in her recoveries. The
+// invitation he answered is still within its week, and the service does not remember that it
+// was used: bob answers it again and is a recovery user of alice once more (asked, refusing,
+// vouching codes that evict pending requests), without alice inviting him again.
+// FAILS at review12: check_invitation records no used nonce.
+TEST_F(Takeover, ARemovedRecoveryUserCannotReplayTheInvitationHeAnswered) {
+  TestDevice alice, bob, bob_key, bob_key2;
+  account("alice", alice);
+  account("bob", bob);
+  const v1::RecoveryInvitation invitation = make_invitation(alice, "alice", "bob");
+  ASSERT_TRUE(register_recovery_key(*stub_, bob, "alice", invitation, bob_key).ok());
+  {
+    grpc::ClientContext ctx;
+    alice.authorize(ctx);
+    v1::RemoveDeviceRequest req;
+    req.set_device_id(bob_key.id);
+    v1::RemoveDeviceResponse resp;
+    ASSERT_TRUE(stub_->RemoveDevice(&ctx, req, &resp).ok());
+  }
+  const grpc::Status replayed = register_recovery_key(*stub_, bob, "alice", invitation, bob_key2);
+  EXPECT_FALSE(replayed.ok()) << "bob registered a recovery key for alice again with the "
+                                 "invitation he had used already";
+  // What that gives him: his vouch counts again.
+  grpc::ClientContext ctx;
+  bob.authorize(ctx);
+  v1::ExpectRecoveryRequest req;
+  req.set_protected_user("alice");
+  req.set_key_code(std::string(25, '1'));
+  v1::ExpectRecoveryResponse resp;
+  EXPECT_EQ(stub_->ExpectRecovery(&ctx, req, &resp).error_code(), StatusCode::NOT_FOUND);
+}
+
 }  // namespace
 }  // namespace hopboxd::test
