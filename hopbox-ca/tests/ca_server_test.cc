@@ -639,6 +639,35 @@ TEST(CaServer, RecertificationChallengesToStrangersFillNoPlaceAGenuineRecoveryNe
   EXPECT_EQ(announcements_for_alice(ca), 1);
 }
 
+// A thief holding alice's stolen primary opens a challenge himself (no cloud needed) just
+// before alice's recovery revokes that key. The ticket names the identifier and the
+// requester's keys but not the certificate its capsule was made for, so within its ten
+// minutes his answer for the revoked key still counts against alice's new primary: here
+// (no waiting period) it certifies him and revokes her fresh certificate; with a waiting
+// period it takes one of the four places.
+// FAILS at review12: CompleteRecertification checks the answer against the current
+// certificate, whatever certificate the capsule was for.
+TEST(CaServer, AnAnswerForAReplacedPrimarysCapsuleCountsForNothing) {
+  TestCa ca;
+  const Device primary, recovered, thief;
+  v1::EnrollResponse enrolled;
+  ASSERT_TRUE(enroll(ca, primary.enroll_request("alice", ca.invite("alice")), &enrolled).ok());
+  const Recertifier genuine{ca, recovered, recovered}, stolen{ca, thief, thief};
+  const auto old = stolen.begin();
+  const certs::Bytes old_answer = stolen.answer(old, primary.mupre_key);
+  const auto challenge = genuine.begin();
+  v1::CompleteRecertificationResponse cert;
+  ASSERT_TRUE(
+      genuine.complete(challenge.ticket(), genuine.answer(challenge, primary.mupre_key), &cert)
+          .ok());
+  ASSERT_FALSE(cert.certificate().empty());
+  v1::CompleteRecertificationResponse theirs;
+  const grpc::Status s = stolen.complete(old.ticket(), old_answer, &theirs);
+  EXPECT_FALSE(s.ok()) << "the answer for the revoked primary's capsule was accepted"
+                       << (theirs.certificate().empty() ? "" : " and certified the thief");
+  EXPECT_EQ(announcements_for_alice(ca), 0);
+}
+
 TEST(CaServer, RootKeyInAPkcs11TokenNeverTouchesTheDisk) {
   char tmpl[] = "/tmp/hopbox-ca-token-XXXXXX";
   const std::filesystem::path dir = mkdtemp(tmpl);
