@@ -59,6 +59,12 @@ std::int64_t unix_now() {
       .count();
 }
 
+std::int64_t unix_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 Bytes hash_code(const std::string& code) {
   // Codes are typed by people: ignore case, spaces and dashes.
   std::string canon;
@@ -354,7 +360,7 @@ Status CaService::CancelPrimaryRecovery(grpc::ServerContext*,
                       "a device that announced a recovery cannot cancel recoveries");
       }
     }
-    const int cancelled = store_.cancel_primary_recoveries(canceller.identifier);
+    const int cancelled = store_.cancel_primary_recoveries(canceller.identifier, unix_now_ms());
     if (cancelled > 0) {
       spdlog::info("\"{}\": {} R1 recovery(ies) cancelled by a device of the user",
                    canceller.identifier, cancelled);
@@ -422,14 +428,18 @@ Status CaService::BeginRecertification(grpc::ServerContext*,
     if (!current) {
       return Status(StatusCode::NOT_FOUND, "no valid certificate for this identifier");
     }
-    auto old_key = mupre::PublicKey::decode(certs::inspect_certificate(*current).encryption_key);
+    const certs::CertificateInfo certified = certs::inspect_certificate(*current);
+    auto old_key = mupre::PublicKey::decode(certified.encryption_key);
     if (!old_key) return Status(StatusCode::INTERNAL, "the certified key does not decode");
     const mupre::Encapsulation e = mupre::encapsulate(*old_key);
-    const std::int64_t expires = unix_now() + kChallengeSeconds;
+    // The ticket keeps milliseconds: a cancellation in the same second still voids it.
+    const std::int64_t expires_ms = unix_now_ms() + kChallengeSeconds * 1000;
+    const std::int64_t expires = expires_ms / 1000;
     const auto capsule = e.capsule.encode();
     const Bytes answer = certs::recertification_answer(e.key.bytes(), encryption_key);
-    resp->set_ticket(
-        string_of(tickets_.seal(req->identifier(), signing_key, encryption_key, answer, expires)));
+    resp->set_ticket(string_of(
+        tickets_.seal({req->identifier(), certified.fingerprint, signing_key, encryption_key},
+                      answer, expires_ms)));
     resp->set_signature(string_of(keys_.signer()(certs::recertification_challenge_message(
         req->identifier(), encryption_key, capsule, expires))));
     resp->set_capsule(std::string(capsule.begin(), capsule.end()));
@@ -453,17 +463,29 @@ Status CaService::CompleteRecertification(grpc::ServerContext*,
     const certs::Bytes signing_key = bytes_of(req->signing_key());
     const certs::Bytes encryption_key = bytes_of(req->encryption_key());
     const std::int64_t now = unix_now();
-    const auto expected =
-        tickets_.open(bytes_of(req->ticket()), req->identifier(), signing_key, encryption_key, now);
-    const certs::Bytes answer = bytes_of(req->answer());
-    if (!expected || answer.size() != expected->size() ||
-        CRYPTO_memcmp(answer.data(), expected->data(), answer.size()) != 0) {
-      spdlog::warn("re-certification of \"{}\" refused", req->identifier());
-      return Status(StatusCode::PERMISSION_DENIED,
-                    "not this CA's ticket for these keys, expired, or a wrong answer: begin again");
-    }
     const auto current = store_.current_certificate(req->identifier());
     if (!current) return Status(StatusCode::NOT_FOUND, "no valid certificate for this identifier");
+    const Bytes current_fingerprint = certs::inspect_certificate(*current).fingerprint;
+    // Bound to the primary certificate it was made for: an answer for a key that a recovery
+    // has since replaced (a thief's, with the stolen primary) counts for nothing.
+    const auto opened = tickets_.open(
+        bytes_of(req->ticket()),
+        {req->identifier(), current_fingerprint, signing_key, encryption_key}, unix_now_ms());
+    const certs::Bytes answer = bytes_of(req->answer());
+    if (!opened || answer.size() != opened->answer.size() ||
+        CRYPTO_memcmp(answer.data(), opened->answer.data(), answer.size()) != 0) {
+      spdlog::warn("re-certification of \"{}\" refused", req->identifier());
+      return Status(StatusCode::PERMISSION_DENIED,
+                    "not this CA's ticket for these keys and this primary, expired, or a wrong "
+                    "answer: begin again");
+    }
+    // A cancellation voids every challenge made before it, answered or not: a device that
+    // opened one before the account cancelled cannot announce again with it.
+    if (opened->expires_at - kChallengeSeconds * 1000 <=
+        store_.last_cancellation(req->identifier())) {
+      return Status(StatusCode::PERMISSION_DENIED,
+                    "the account cancelled its recoveries since this challenge was made");
+    }
     // Only a requester that can open the primary's capsule gets this far: strangers cannot
     // fill the identifier's places for announcements.
     const Bytes requester = recertification_requester(signing_key);
@@ -485,9 +507,8 @@ Status CaService::CompleteRecertification(grpc::ServerContext*,
     }
     certs::Bytes cert;
     // With a waiting period, only if its announcement still stands (a cancellation wins).
-    const bool replaced =
-        certify_in_place_of(req->identifier(), certs::inspect_certificate(*current).fingerprint,
-                            signing_key, encryption_key, cert, waits ? &requester : nullptr);
+    const bool replaced = certify_in_place_of(req->identifier(), current_fingerprint, signing_key,
+                                              encryption_key, cert, waits ? &requester : nullptr);
     if (!replaced) {
       return Status(StatusCode::ABORTED,
                     "the certificate changed or the recovery was cancelled meanwhile: begin again");

@@ -59,5 +59,6 @@ class CaService final : public hopbox::v1::CertificateAuthority::Service {
 // Shared by the service and the operator CLI.
 Bytes hash_code(const std::string& code);
 std::int64_t unix_now();
+std::int64_t unix_now_ms();
 
 }  // namespace hopbox_ca

@@ -85,6 +85,13 @@ DROP TABLE recertifications;
 ALTER TABLE identities ADD COLUMN confirmed_at INTEGER;
 ALTER TABLE identities ADD COLUMN reset_at INTEGER;
 )sql",
+    // A cancellation voids the re-certification challenges made before it.
+    R"sql(
+CREATE TABLE recovery_cancellations (
+  identifier TEXT PRIMARY KEY REFERENCES identities(identifier),
+  cancelled_at INTEGER NOT NULL  -- unix milliseconds
+);
+)sql",
 };
 
 constexpr char kResetReason[] = "reset by the operator: enrollment never completed";
@@ -367,12 +374,27 @@ std::vector<PrimaryRecoveryAnnouncement> CaStore::primary_recoveries(const std::
   return out;
 }
 
-int CaStore::cancel_primary_recoveries(const std::string& identifier) {
+int CaStore::cancel_primary_recoveries(const std::string& identifier, std::int64_t now_ms) {
   std::lock_guard lock(mu_);
+  Transaction t(db_);
   Stmt s(db_, "DELETE FROM primary_recoveries WHERE identifier = ?");
   s.bind(1, identifier);
   s.step();
-  return sqlite3_changes(db_);
+  const int cancelled = sqlite3_changes(db_);
+  Stmt when(
+      db_,
+      "INSERT OR REPLACE INTO recovery_cancellations (identifier, cancelled_at) VALUES (?, ?)");
+  when.bind(1, identifier).bind(2, now_ms);
+  when.step();
+  t.commit();
+  return cancelled;
+}
+
+std::int64_t CaStore::last_cancellation(const std::string& identifier) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT cancelled_at FROM recovery_cancellations WHERE identifier = ?");
+  s.bind(1, identifier);
+  return s.step() ? s.i64(0) : 0;
 }
 
 std::optional<Bytes> CaStore::current_certificate(const std::string& identifier) {

@@ -99,8 +99,11 @@ class CaStore {
                                                         std::int64_t not_before, int limit);
   std::vector<PrimaryRecoveryAnnouncement> primary_recoveries(const std::string& identifier,
                                                               std::int64_t now);
-  // Removes every announcement for the identifier; how many there were.
-  int cancel_primary_recoveries(const std::string& identifier);
+  // Removes every announcement for the identifier, and records when (unix milliseconds); how
+  // many there were.
+  int cancel_primary_recoveries(const std::string& identifier, std::int64_t now_ms);
+  // When the identifier's recoveries were last cancelled, unix milliseconds (0: never).
+  std::int64_t last_cancellation(const std::string& identifier);
   // Revokes by fingerprint; the certificate need not be one the CA issued. False if it was
   // revoked already.
   bool revoke(const Bytes& fingerprint, const std::string& identifier, std::int64_t now,

@@ -26,15 +26,16 @@ void put_digest(Bytes& out, const Bytes& b) {
 }
 
 // What the ticket is bound to: every field the requester names again when it answers.
-Bytes associated_data(const std::string& identifier, const Bytes& signing_key,
-                      const Bytes& encryption_key, std::span<const std::uint8_t> expires_at) {
+Bytes associated_data(const RecertificationTickets::Subject& subject,
+                      std::span<const std::uint8_t> expires_at) {
   constexpr std::string_view kLabel = "hopbox v1 recertification ticket";
   Bytes ad(kLabel.begin(), kLabel.end());
   ad.push_back(0);
-  ad.insert(ad.end(), identifier.begin(), identifier.end());
+  ad.insert(ad.end(), subject.identifier.begin(), subject.identifier.end());
   ad.push_back(0);
-  put_digest(ad, signing_key);
-  put_digest(ad, encryption_key);
+  put_digest(ad, subject.certificate_fingerprint);
+  put_digest(ad, subject.signing_key);
+  put_digest(ad, subject.encryption_key);
   ad.insert(ad.end(), expires_at.begin(), expires_at.end());
   return ad;
 }
@@ -73,8 +74,7 @@ RecertificationTickets::~RecertificationTickets() {
   OPENSSL_cleanse(key_.data(), key_.size());
 }
 
-Bytes RecertificationTickets::seal(const std::string& identifier, const Bytes& signing_key,
-                                   const Bytes& encryption_key, const Bytes& answer,
+Bytes RecertificationTickets::seal(const Subject& subject, const Bytes& answer,
                                    std::int64_t expires_at) const {
   if (answer.size() != kAnswer) throw std::invalid_argument("an answer is 32 bytes");
   Bytes ticket(kTicket);
@@ -84,28 +84,23 @@ Bytes RecertificationTickets::seal(const std::string& identifier, const Bytes& s
         static_cast<std::uint8_t>(static_cast<std::uint64_t>(expires_at) >> (8 * (kTime - 1 - i)));
   }
   const auto time = std::span(ticket).subspan(kNonce, kTime);
-  gcm(true, key_.data(), std::span(ticket).first(kNonce),
-      associated_data(identifier, signing_key, encryption_key, time), answer,
+  gcm(true, key_.data(), std::span(ticket).first(kNonce), associated_data(subject, time), answer,
       ticket.data() + kNonce + kTime, ticket.data() + kNonce + kTime + kAnswer);
   return ticket;
 }
 
-std::optional<Bytes> RecertificationTickets::open(std::span<const std::uint8_t> ticket,
-                                                  const std::string& identifier,
-                                                  const Bytes& signing_key,
-                                                  const Bytes& encryption_key,
-                                                  std::int64_t now) const {
+std::optional<RecertificationTickets::Opened> RecertificationTickets::open(
+    std::span<const std::uint8_t> ticket, const Subject& subject, std::int64_t now) const {
   if (ticket.size() != kTicket) return std::nullopt;
   std::uint64_t expires_at = 0;
   for (std::size_t i = 0; i < kTime; ++i) expires_at = (expires_at << 8) | ticket[kNonce + i];
   Bytes answer(kAnswer);
   Bytes tag(ticket.begin() + kNonce + kTime + kAnswer, ticket.end());
-  const bool authentic =
-      gcm(false, key_.data(), ticket.first(kNonce),
-          associated_data(identifier, signing_key, encryption_key, ticket.subspan(kNonce, kTime)),
-          ticket.subspan(kNonce + kTime, kAnswer), answer.data(), tag.data());
+  const bool authentic = gcm(false, key_.data(), ticket.first(kNonce),
+                             associated_data(subject, ticket.subspan(kNonce, kTime)),
+                             ticket.subspan(kNonce + kTime, kAnswer), answer.data(), tag.data());
   if (!authentic || static_cast<std::int64_t>(expires_at) < now) return std::nullopt;
-  return answer;
+  return Opened{std::move(answer), static_cast<std::int64_t>(expires_at)};
 }
 
 }  // namespace hopbox_ca

@@ -21,14 +21,24 @@ class RecertificationTickets {
   RecertificationTickets(const RecertificationTickets&) = delete;
   RecertificationTickets& operator=(const RecertificationTickets&) = delete;
 
-  // Seals the expected answer for this identifier and these very keys, until expires_at.
-  Bytes seal(const std::string& identifier, const Bytes& signing_key, const Bytes& encryption_key,
-             const Bytes& answer, std::int64_t expires_at) const;
-  // The expected answer, if `ticket` was sealed here for the same identifier and keys and has
-  // not expired at `now`.
-  std::optional<Bytes> open(std::span<const std::uint8_t> ticket, const std::string& identifier,
-                            const Bytes& signing_key, const Bytes& encryption_key,
-                            std::int64_t now) const;
+  // What a ticket is for: the identifier, the primary certificate whose key the capsule was
+  // made for (an answer counts only while it is current), and the new device's keys.
+  struct Subject {
+    const std::string& identifier;
+    const Bytes& certificate_fingerprint;
+    const Bytes& signing_key;
+    const Bytes& encryption_key;
+  };
+  // Seals the expected answer for this subject, until expires_at (unix milliseconds).
+  Bytes seal(const Subject& subject, const Bytes& answer, std::int64_t expires_at) const;
+  struct Opened {
+    Bytes answer;
+    std::int64_t expires_at = 0;
+  };
+  // The expected answer, if `ticket` was sealed here for the same subject and has not expired
+  // at `now` (unix milliseconds).
+  std::optional<Opened> open(std::span<const std::uint8_t> ticket, const Subject& subject,
+                             std::int64_t now) const;
 
  private:
   std::array<std::uint8_t, 32> key_{};

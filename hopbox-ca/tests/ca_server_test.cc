@@ -640,13 +640,10 @@ TEST(CaServer, RecertificationChallengesToStrangersFillNoPlaceAGenuineRecoveryNe
 }
 
 // A thief holding alice's stolen primary opens a challenge himself (no cloud needed) just
-// before alice's recovery revokes that key. The ticket names the identifier and the
-// requester's keys but not the certificate its capsule was made for, so within its ten
-// minutes his answer for the revoked key still counts against alice's new primary: here
-// (no waiting period) it certifies him and revokes her fresh certificate; with a waiting
-// period it takes one of the four places.
-// FAILS at review12: CompleteRecertification checks the answer against the current
-// certificate, whatever certificate the capsule was for.
+// before alice's recovery revokes that key. Within the ticket's ten minutes his answer would,
+// were the ticket not bound to the certificate its capsule was made for, count against
+// alice's new primary (certifying him at once without a waiting period, or taking one of the
+// four places with one).
 TEST(CaServer, AnAnswerForAReplacedPrimarysCapsuleCountsForNothing) {
   TestCa ca;
   const Device primary, recovered, thief;

@@ -226,19 +226,7 @@ std::vector<v1::ListPrimaryRecoveriesResponse::Announcement> Client::ca_recoveri
 
 Client::CancelledRecoveries Client::cancel_recovery(std::int64_t device_id) {
   CancelledRecoveries cancelled;
-  // At the CA first: a request waiting there can revoke the primary when its time comes.
-  if (trust_) {
-    const auto waiting = trust_->primary_recoveries(state_.user);
-    const auto chain = own_chain();
-    const Bytes mine = certs::inspect_certificate(chain.front()).fingerprint;
-    const bool announced_here = std::any_of(waiting.begin(), waiting.end(), [&](const auto& a) {
-      return bytes_of(a.requester_fingerprint()) == mine;
-    });
-    // The CA lets a requester cancel no one's request; another device of the account can.
-    if (!waiting.empty() && !announced_here) {
-      cancelled.at_ca = trust_->cancel_primary_recoveries(chain, signer());
-    }
-  }
+  // At the service first: the cancelled device can then open no further CA challenge.
   for (const auto& r : recoveries()) {
     if (device_id != 0 && r.device_id() != device_id) continue;
     grpc::ClientContext ctx;
@@ -248,6 +236,18 @@ Client::CancelledRecoveries Client::cancel_recovery(std::int64_t device_id) {
     v1::CancelRecoveryResponse resp;
     check(stub_->CancelRecovery(&ctx, req, &resp), "cancelling the recovery");
     ++cancelled.at_service;
+  }
+  // Then at the CA, even when nothing waits there yet: the cancellation also voids every
+  // challenge made before it, which a cancelled device may have opened but not yet answered.
+  if (trust_) {
+    const auto waiting = trust_->primary_recoveries(state_.user);
+    const auto chain = own_chain();
+    const Bytes mine = certs::inspect_certificate(chain.front()).fingerprint;
+    const bool announced_here = std::any_of(waiting.begin(), waiting.end(), [&](const auto& a) {
+      return bytes_of(a.requester_fingerprint()) == mine;
+    });
+    // The CA lets a requester cancel no one's request; another device of the account can.
+    if (!announced_here) cancelled.at_ca = trust_->cancel_primary_recoveries(chain, signer());
   }
   if (device_id != 0 && cancelled.at_service == 0 && cancelled.at_ca == 0) {
     throw ClientError("no recovery by device " + std::to_string(device_id) + " is in progress", 4);

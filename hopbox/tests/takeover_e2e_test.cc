@@ -487,12 +487,9 @@ TEST_F(TakeoverWithWaitingPeriod, ANewDevicesRecoveryWaitsAndTheAccountCancelsIt
 
 // alice cancels a recovery while nothing waits at the CA yet; the new device had opened a
 // CA challenge (approved by bob, tricked, or by a thief's secondary) and answers it only
-// afterwards, within the ticket's ten minutes. The CA records the announcement: the cancelled
-// recovery stands again at the CA, and because the announcement is keyed by the new signing
-// key alone, a later request with the same keys is certified at once, the service's waiting
-// period never enforced with a CA (ReencryptChallenge). alice's `recovery cancel` said
-// cancelled_at_ca 0.
-// FAILS at review12: the CA's announcement is not tied to the service's request.
+// afterwards, within the ticket's ten minutes. Were it recorded, the cancelled recovery would
+// stand again at the CA (and, its period passed, certify the same keys at once on a later
+// request). `recovery cancel` cancels at the CA too, which voids every earlier challenge.
 TEST_F(TakeoverWithWaitingPeriod, ARecoveryCancelledAtTheServiceCannotBeAnnouncedAtTheCaAfter) {
   make_user("alice");
   make_user("bob");

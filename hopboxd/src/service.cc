@@ -193,10 +193,16 @@ Status HopboxService::ListDevices(Ctx* ctx, const v1::ListDevicesRequest* req,
     }
     resp->set_user_id(user);
     for (const auto& d : store_.devices_of(user)) {
+      // A pending device may be anyone's (a stranger's request): it sees its own account's
+      // settled devices and itself, nothing a stranger may not.
+      const bool insider = user == caller.user_id && !caller.pending_recovery;
       // A pending recovery's keys reach only the recovery users asked, in their request.
-      if (d.pending_recovery && user != caller.user_id) continue;
+      if (d.pending_recovery && !insider && d.id != caller.id) continue;
       // Whom a user protects is theirs and the protected user's business only.
-      if (d.recovery_for && user != caller.user_id && *d.recovery_for != caller.user_id) continue;
+      if (d.recovery_for && !insider &&
+          (caller.pending_recovery || *d.recovery_for != caller.user_id)) {
+        continue;
+      }
       fill_device(d, *resp->add_devices());
     }
     return Status::OK;

@@ -196,6 +196,10 @@ Status HopboxService::RegisterRecoveryKey(Ctx* ctx, const v1::RegisterRecoveryKe
     d.name = "recovery key for " + req->protected_user();
     if (Status s = read_keys(req->keys(), d); !s.ok()) return s;
     if (Status s = check_certificate(caller.user, d); !s.ok()) return s;
+    if (!store_.use_invitation(bytes_of(req->invitation().nonce()), req->invitation().expires_at(),
+                               now_seconds())) {
+      return Status(StatusCode::PERMISSION_DENIED, "that invitation was answered already");
+    }
     d.recovery_for = *protected_user;
     auto added = store_.add_device(caller.user_id, d);
     if (!added) return Status(StatusCode::ALREADY_EXISTS, "key already registered");
@@ -715,6 +719,10 @@ Status HopboxService::GetRecoveryProgress(Ctx* ctx, const v1::GetRecoveryProgres
     const auto config = threshold_config(*user);
     if (!config) return Status(StatusCode::NOT_FOUND, "no threshold recovery set up");
     const std::int64_t request = req->device_id() == 0 ? caller.id : req->device_id();
+    // A pending device may be a stranger's request: it learns of its own only.
+    if (caller.pending_recovery && request != caller.id) {
+      return Status(StatusCode::NOT_FOUND, "no such pending recovery request");
+    }
     const auto d = store_.device(request);
     if (!d || d->user_id != caller.user_id || !d->pending_recovery) {
       return Status(StatusCode::NOT_FOUND, "no such pending recovery request");

@@ -164,6 +164,14 @@ CREATE TABLE recovery_vouches (
   PRIMARY KEY (user_id, voucher_id, code)
 );
 )sql",
+    // An invitation registers one recovery key, once: a recovery user removed by the protected
+    // user cannot answer the same invitation again.
+    R"sql(
+CREATE TABLE used_invitations (
+  nonce BLOB PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+);
+)sql",
 };
 
 const char* const kDeviceColumns =
@@ -844,6 +852,20 @@ bool SqliteStore::refuse_recovery_request(std::int64_t device, UserId user) {
   const bool all_refused = left.i64(0) == 0;
   t.commit();
   return all_refused;
+}
+
+bool SqliteStore::use_invitation(const Bytes& nonce, std::int64_t expires_at, std::int64_t now) {
+  std::lock_guard lock(mu_);
+  Transaction t(db_);
+  Stmt purge(db_, "DELETE FROM used_invitations WHERE expires_at < ?");
+  purge.bind(1, now);
+  purge.step();
+  Stmt s(db_, "INSERT OR IGNORE INTO used_invitations(nonce, expires_at) VALUES (?, ?)");
+  s.bind(1, nonce).bind(2, expires_at);
+  s.step();
+  const bool fresh = sqlite3_changes(db_) == 1;
+  t.commit();
+  return fresh;
 }
 
 void SqliteStore::put_recovery_vouch(UserId user, UserId voucher, const std::string& code,

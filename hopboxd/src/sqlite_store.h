@@ -78,6 +78,7 @@ class SqliteStore final : public Store {
   std::vector<RecoveryRequestRecord> recovery_requests_of(UserId user) override;
   void delete_recovery_request(std::int64_t device) override;
   bool refuse_recovery_request(std::int64_t device, UserId user) override;
+  bool use_invitation(const Bytes& nonce, std::int64_t expires_at, std::int64_t now) override;
   void put_recovery_vouch(UserId user, UserId voucher, const std::string& code,
                           std::int64_t expires_at, std::int64_t now, int limit) override;
   std::vector<UserId> recovery_vouchers(UserId user, const std::string& code,

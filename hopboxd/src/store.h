@@ -179,6 +179,9 @@ class Store {
   virtual void delete_recovery_request(std::int64_t device) = 0;
   // Records that `user` refused; true if every recovery user asked has refused.
   virtual bool refuse_recovery_request(std::int64_t device, UserId user) = 0;
+  // Records a recovery invitation's nonce as used (kept until it expires); false if it was
+  // used already: an invitation registers one recovery key, once.
+  virtual bool use_invitation(const Bytes& nonce, std::int64_t expires_at, std::int64_t now) = 0;
   // `voucher` (a recovery user) vouched for a new device's key code for `user`'s account,
   // until expires_at. Expired ones are purged; beyond `limit` per (user, voucher) the oldest
   // make way.

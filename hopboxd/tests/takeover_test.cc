@@ -392,7 +392,6 @@ TEST_F(Takeover, AVouchedRequestEntersEvenWhenStrangersFillEveryPlace) {
 // A stranger's request makes a pending device that signs in as the protected account. It may
 // do only what its recovery needs; it must not see what the account's own devices see: whom
 // the account is protected by, nor the keys of other pending requests (the genuine one's).
-// FAILS at review12: ListDevices treats a pending device as the protected user.
 TEST_F(Takeover, AStrangersPendingDeviceLearnsNoProtectorNorOtherRequests) {
   TestDevice alice, bob, bob_key, mallory, genuine, probe;
   account("alice", alice);
@@ -415,10 +414,9 @@ TEST_F(Takeover, AStrangersPendingDeviceLearnsNoProtectorNorOtherRequests) {
 }
 
 // alice's primary removes bob's recovery key: bob must keep no say in her recoveries. The
-// invitation he answered is still within its week, and the service does not remember that it
-// was used: bob answers it again and is a recovery user of alice once more (asked, refusing,
-// vouching codes that evict pending requests), without alice inviting him again.
-// FAILS at review12: check_invitation records no used nonce.
+// invitation he answered is still within its week; answering it again would make him a
+// recovery user of alice once more (asked, refusing, vouching), without a new invitation.
+// An invitation registers one key, once.
 TEST_F(Takeover, ARemovedRecoveryUserCannotReplayTheInvitationHeAnswered) {
   TestDevice alice, bob, bob_key, bob_key2;
   account("alice", alice);
