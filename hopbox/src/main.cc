@@ -1,13 +1,18 @@
 // hopbox: the device client.
 //
 // Every command works on one device's state directory (--state, or $HOPBOX_STATE). The token
-// PIN comes from $HOPBOX_PIN or --pin-file. --json prints machine-readable output. Exit codes:
+// PIN comes from --pin-file or $HOPBOX_PIN, else it is asked on the terminal (not echoed). --json prints machine-readable output. Exit codes:
 // 0 success, 1 failure, 2 usage, 3 refused by the service, 4 integrity check failed; `get`
 // stopped by SIGINT or SIGTERM exits 130 or 143, its partial file removed.
+#include <fcntl.h>
+#include <termios.h>
 #include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -28,21 +33,62 @@ using hopbox::Client;
 using hopbox::ClientError;
 using nlohmann::json;
 
+const std::string kPinHelp = "set HOPBOX_PIN or pass --pin-file FILE";
+
 struct Globals {
   std::string state;
   std::string pin_file;
   bool json = false;
 };
 
+// The PIN typed on the controlling terminal, not echoed. Read from /dev/tty, not standard
+// input, which may carry a file (`put -`) or answers.
+std::string ask_pin() {
+  const int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
+  if (fd < 0) throw ClientError("no token PIN, and no terminal to ask it on: " + kPinHelp, 2);
+  termios before{};
+  const bool is_tty = tcgetattr(fd, &before) == 0;
+  if (is_tty) {
+    termios quiet = before;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    quiet.c_lflag |= ECHONL;  // the newline still shows: the next line starts clean
+    tcsetattr(fd, TCSAFLUSH, &quiet);
+  }
+  constexpr char kPrompt[] = "token PIN: ";
+  [[maybe_unused]] const auto w = ::write(fd, kPrompt, sizeof kPrompt - 1);
+  std::string p;
+  char ch = 0;
+  bool ended = false;
+  while (::read(fd, &ch, 1) == 1) {
+    if (ch == '\n' || ch == '\r') {
+      ended = true;
+      break;
+    }
+    p.push_back(ch);
+  }
+  if (is_tty) tcsetattr(fd, TCSAFLUSH, &before);
+  ::close(fd);
+  if (!ended && p.empty()) throw ClientError("no token PIN was typed", 2);
+  return p;
+}
+
 std::string pin(const Globals& g) {
   if (!g.pin_file.empty()) {
+    errno = 0;
     std::ifstream in(g.pin_file);
     std::string p;
-    if (!in || !std::getline(in, p)) throw ClientError("cannot read the PIN file", 2);
+    if (!in || !std::getline(in, p)) {
+      throw ClientError("cannot read the PIN file " + g.pin_file +
+                            (errno != 0 ? std::string(": ") + std::strerror(errno) : ": it is empty"),
+                        2);
+    }
     return p;
   }
   if (const char* p = std::getenv("HOPBOX_PIN")) return p;
-  throw ClientError("no token PIN: set HOPBOX_PIN or pass --pin-file", 2);
+  // Only when a person is there: a script without a PIN fails at once instead of hanging.
+  if (isatty(STDIN_FILENO) != 0) return ask_pin();
+  throw ClientError("no token PIN, and standard input is not a terminal to ask it on: " + kPinHelp,
+                    2);
 }
 
 fs::path state_dir(const Globals& g) {

@@ -1,0 +1,82 @@
+// Issue 13, what users take for granted from a command line, end to end with the real hopbox,
+// hopboxd, hopbox-ca and SoftHSM2: the PIN asked on a terminal and "wrong PIN" said as such,
+// --version and one table of exit codes, "did you mean", a watch that waits until stopped and
+// leaves unanswered requests pending, errors that say what to do next.
+#include <pty.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <regex>
+#include <sstream>
+
+#include "e2e_fixture.h"
+
+namespace hopbox {
+namespace {
+
+// Runs `command` under a pseudo-terminal (its standard input, output and error), types `typed`
+// once `prompt` appeared, and returns the exit code and everything the terminal showed.
+CliRun run_on_terminal(const std::string& command, const std::string& prompt,
+                       const std::string& typed) {
+  int master = -1;
+  const pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string shown;
+  bool sent = false;
+  char buf[512];
+  for (;;) {
+    const ssize_t n = read(master, buf, sizeof buf);
+    if (n <= 0) break;  // EIO once the child closed the terminal
+    shown.append(buf, static_cast<std::size_t>(n));
+    if (!sent && shown.find(prompt) != std::string::npos) {
+      sent = write(master, typed.data(), typed.size()) == static_cast<ssize_t>(typed.size());
+    }
+  }
+  close(master);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, shown};
+}
+
+TEST_F(EndToEnd, ThePinIsAskedOnATerminalAndAWrongOrUnreadableOneIsNamed) {
+  ok("alice1", "init --user alice --token alice1 --device-name primary" + server_opts_);
+  const std::string whoami =
+      std::string(HOPBOX_BINARY) + " --state " + (dir_ / "alice1").string() + " whoami";
+  unsetenv("HOPBOX_PIN");
+  // On a terminal: asked, typed without echo, accepted.
+  const CliRun typed = run_on_terminal(whoami, "token PIN: ", "1234\n");
+  EXPECT_EQ(typed.exit_code, 0) << typed.out;
+  EXPECT_NE(typed.out.find("alice (device"), std::string::npos) << typed.out;
+  EXPECT_EQ(typed.out.find("1234"), std::string::npos) << "the PIN was echoed: " << typed.out;
+  // Mistyped on the terminal: "wrong PIN", naming the token.
+  const CliRun mistyped = run_on_terminal(whoami, "token PIN: ", "9999\n");
+  EXPECT_EQ(mistyped.exit_code, 1);
+  EXPECT_NE(mistyped.out.find("wrong PIN for token \"alice1\""), std::string::npos)
+      << mistyped.out;
+  // No terminal and no PIN: a usage error that says how to give it, at once.
+  EXPECT_EQ(hopbox("alice1", "whoami < /dev/null").exit_code, 2);
+  EXPECT_NE(last_error().find("HOPBOX_PIN"), std::string::npos) << last_error();
+  EXPECT_NE(last_error().find("--pin-file"), std::string::npos) << last_error();
+  // A PIN file that cannot be read is named.
+  const std::string missing = (dir_ / "no-such-pin").string();
+  EXPECT_EQ(hopbox("alice1", "--pin-file " + missing + " whoami < /dev/null").exit_code, 2);
+  EXPECT_NE(last_error().find(missing), std::string::npos) << last_error();
+  EXPECT_NE(last_error().find("No such file"), std::string::npos) << last_error();
+  EXPECT_EQ(ok("alice1", "--pin-file " + file("pin", "1234\n").string() + " whoami")["user"],
+            "alice");
+  // A wrong PIN from the environment: said as such, not as a PKCS#11 return value.
+  setenv("HOPBOX_PIN", "0000", 1);
+  EXPECT_EQ(hopbox("alice1", "whoami").exit_code, 1);
+  EXPECT_NE(last_error().find("wrong PIN for token \"alice1\""), std::string::npos)
+      << last_error();
+  EXPECT_EQ(last_error().find("CK_RV"), std::string::npos) << last_error();
+  setenv("HOPBOX_PIN", "1234", 1);
+}
+
+}  // namespace
+}  // namespace hopbox
