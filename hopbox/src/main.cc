@@ -1,9 +1,9 @@
 // hopbox: the device client.
 //
 // Every command works on one device's state directory (--state, or $HOPBOX_STATE). The token
-// PIN comes from --pin-file or $HOPBOX_PIN, else it is asked on the terminal (not echoed). --json prints machine-readable output. Exit codes:
-// 0 success, 1 failure, 2 usage, 3 refused by the service, 4 integrity check failed; `get`
-// stopped by SIGINT or SIGTERM exits 130 or 143, its partial file removed.
+// PIN comes from --pin-file or $HOPBOX_PIN, else it is asked on the terminal (not echoed).
+// --json prints machine-readable output. Exit codes: hopbox/exit_codes.h (docs/exit-codes.md);
+// `get` stopped by SIGINT or SIGTERM exits 130 or 143, its partial file removed.
 #include <fcntl.h>
 #include <termios.h>
 #include <unistd.h>
@@ -22,6 +22,8 @@
 #include "client.h"
 #include "client_internal.h"
 #include "download_sink.h"
+#include "hopbox/exit_codes.h"
+#include "hopbox/version.h"
 #include "inbox.h"
 #include "qr.h"
 #include "token.h"
@@ -29,6 +31,7 @@
 namespace {
 
 namespace fs = std::filesystem;
+namespace exit_code = hopbox::exit_code;
 using hopbox::Client;
 using hopbox::ClientError;
 using nlohmann::json;
@@ -45,7 +48,7 @@ struct Globals {
 // input, which may carry a file (`put -`) or answers.
 std::string ask_pin() {
   const int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
-  if (fd < 0) throw ClientError("no token PIN, and no terminal to ask it on: " + kPinHelp, 2);
+  if (fd < 0) throw ClientError("no token PIN, and no terminal to ask it on: " + kPinHelp, exit_code::kUsage);
   termios before{};
   const bool is_tty = tcgetattr(fd, &before) == 0;
   if (is_tty) {
@@ -68,7 +71,7 @@ std::string ask_pin() {
   }
   if (is_tty) tcsetattr(fd, TCSAFLUSH, &before);
   ::close(fd);
-  if (!ended && p.empty()) throw ClientError("no token PIN was typed", 2);
+  if (!ended && p.empty()) throw ClientError("no token PIN was typed", exit_code::kUsage);
   return p;
 }
 
@@ -95,7 +98,7 @@ fs::path state_dir(const Globals& g) {
   if (!g.state.empty()) return g.state;
   if (const char* s = std::getenv("HOPBOX_STATE")) return s;
   if (const char* h = std::getenv("HOME")) return fs::path(h) / ".local/share/hopbox";
-  throw ClientError("no state directory: pass --state or set HOPBOX_STATE", 2);
+  throw ClientError("no state directory: pass --state or set HOPBOX_STATE", exit_code::kUsage);
 }
 
 void emit(const Globals& g, const json& j, const std::string& text) {
@@ -127,12 +130,12 @@ struct NewDeviceArgs {
     hopbox::DeviceState s = base;
     if (software) {
       if (!s.module.empty() || !s.token_label.empty()) {
-        throw ClientError("--software-keystore and --module/--token exclude each other", 2);
+        throw ClientError("--software-keystore and --module/--token exclude each other", exit_code::kUsage);
       }
       s.module = "software";
       s.token_label = "software";
     } else if (s.module.empty() || s.token_label.empty()) {
-      throw ClientError("give --module and --token (or --software-keystore)", 2);
+      throw ClientError("give --module and --token (or --software-keystore)", exit_code::kUsage);
     }
     return s;
   }
@@ -171,6 +174,7 @@ int main(int argc, char** argv) {
   CLI::App app{"hopbox: end-to-end encrypted storage with hardware-bound keys"};
   app.require_subcommand(1);
   app.fallthrough();  // global options may follow the command too
+  app.set_version_flag("--version", "hopbox " HOPBOX_VERSION);
   Globals g;
   app.add_option("--state", g.state, "this device's state directory ($HOPBOX_STATE)");
   app.add_option("--pin-file", g.pin_file, "file holding the token PIN ($HOPBOX_PIN)");
@@ -313,7 +317,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // --help prints and succeeds; any other parse error is a usage error (exit 2).
-    return app.exit(e) == 0 ? 0 : 2;
+    return app.exit(e) == 0 ? exit_code::kOk : exit_code::kUsage;
   }
 
   try {
@@ -363,7 +367,7 @@ int main(int argc, char** argv) {
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
       }
       if (wait_seconds > 0) {
-        if (!c->complete_pairing()) throw ClientError("not approved in time", 1);
+        if (!c->complete_pairing()) throw ClientError("not approved in time", exit_code::kFailed);
         emit(g, {{"device_id", c->state().device_id}}, "approved: this device is ready");
       }
     } else if (dev_status->parsed()) {
@@ -372,7 +376,7 @@ int main(int argc, char** argv) {
       emit(g, {{"approved", ok}, {"device_id", c->state().device_id}},
            ok ? "approved (device " + std::to_string(c->state().device_id) + ")"
               : "waiting for approval");
-      if (!ok) return 1;
+      if (!ok) return exit_code::kFailed;
     } else if (dev_approve->parsed()) {
       auto c = Client::open(dir, pin(g));
       const std::string short_code = c->pairing_key_code(code);
@@ -382,7 +386,7 @@ int main(int argc, char** argv) {
         std::string answer;
         std::getline(std::cin, answer);
         if (answer != "y" && answer != "Y" && answer != "yes") {
-          throw ClientError("not approved", 1);
+          throw ClientError("not approved", exit_code::kFailed);
         }
       }
       const auto id = c->approve(code);
@@ -450,7 +454,7 @@ int main(int argc, char** argv) {
       } else {
         const hopbox::DeviceState base = recover_args.resolved();
         if (base.server.empty() || base.server_ca.empty() || base.user.empty()) {
-          throw ClientError("recover --via: give --user, --server and --server-ca", 2);
+          throw ClientError("recover --via: give --user, --server and --server-ca", exit_code::kUsage);
         }
         c = Client::request_recovery(dir, pin(g), base, via);
         emit(g, {{"device_id", c->state().device_id}, {"short_code", c->own_key_code()}},
@@ -481,7 +485,7 @@ int main(int argc, char** argv) {
                          : std::to_string(valid) + " of " + std::to_string(needed) +
                                " recovery users approved so far: run `hopbox recover --via ...` "
                                "again");
-        return 1;
+        return exit_code::kFailed;  // waiting
       }
       emit(g,
            {{"recovered", true},
@@ -556,7 +560,7 @@ int main(int argc, char** argv) {
         std::string answer;
         std::getline(std::cin, answer);
         if (answer != "y" && answer != "Y" && answer != "yes")
-          throw ClientError("not recovered", 1);
+          throw ClientError("not recovered", exit_code::kFailed);
       }
       const auto r = c->recover_as_primary(!remove_others, !no_refresh);
       emit(g,
@@ -661,15 +665,15 @@ int main(int argc, char** argv) {
       }
       emit(g, j, text);
     }
-    return 0;
+    return exit_code::kOk;
   } catch (const ClientError& e) {
     std::cerr << "hopbox: " << e.what() << "\n";
     return e.exit_code();
   } catch (const hopbox::TokenError& e) {
     std::cerr << "hopbox: token: " << e.what() << "\n";
-    return 1;
+    return exit_code::kFailed;
   } catch (const std::exception& e) {
     std::cerr << "hopbox: " << e.what() << "\n";
-    return 1;
+    return exit_code::kFailed;
   }
 }

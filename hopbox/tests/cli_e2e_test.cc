@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "e2e_fixture.h"
+#include "hopbox/version.h"
 
 namespace hopbox {
 namespace {
@@ -76,6 +77,26 @@ TEST_F(EndToEnd, ThePinIsAskedOnATerminalAndAWrongOrUnreadableOneIsNamed) {
       << last_error();
   EXPECT_EQ(last_error().find("CK_RV"), std::string::npos) << last_error();
   setenv("HOPBOX_PIN", "1234", 1);
+}
+
+TEST_F(EndToEnd, TheThreeProgramsShowTheirVersionAndShareOneTableOfExitCodes) {
+  using hopbox::testing::run_capture;
+  const std::string silent = " 2>" + (dir_ / "stderr.txt").string();
+  for (const std::string program : {HOPBOX_BINARY, HOPBOXD_BINARY, HOPBOX_CA_BINARY}) {
+    const std::string name = fs::path(program).filename().string();
+    const auto [code, out] = run_capture(program + " --version");
+    EXPECT_EQ(code, 0) << name;
+    EXPECT_EQ(out, name + " " + HOPBOX_VERSION + "\n");
+    // 2: the command line is wrong, whichever program.
+    EXPECT_EQ(run_capture(program + " --no-such-option" + silent).first, 2) << name;
+  }
+  // 3: refused or not found; 5: the service cannot be reached.
+  ok("alice1", "init --user alice --token alice1 --device-name primary" + server_opts_);
+  EXPECT_EQ(hopbox("alice1", "share nobody --yes").exit_code, 3) << last_error();
+  std::string unreachable = server_opts_;
+  const std::string port = "127.0.0.1:" + std::to_string(server_->port()) + " ";
+  unreachable.replace(unreachable.find(port), port.size(), "127.0.0.1:1 ");
+  EXPECT_EQ(hopbox("bob1", "init --user bob --token bob1" + unreachable).exit_code, 5);
 }
 
 }  // namespace
