@@ -17,7 +17,9 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "client.h"
 #include "client_internal.h"
@@ -162,6 +164,63 @@ void add_new_device_options(CLI::App* cmd, NewDeviceArgs& a, bool required = tru
   cmd->add_option("--ca-root", a.base.ca_root,
                   "the CA's root.pem (device root and TLS certificate), from its operator")
       ->check(CLI::ExistingFile);
+}
+
+// Levenshtein distance: how many letters to insert, delete or change to go from a to b.
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// A command word that names no subcommand, and the closest one: CLI11 would only say that the
+// argument was not expected. Global options that take a value are skipped with their value.
+std::optional<std::string> unknown_command(CLI::App& app, int argc, char** argv) {
+  CLI::App* at = &app;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") return std::nullopt;
+    if (arg.starts_with("-")) {
+      if ((arg == "--state" || arg == "--pin-file" || arg == "--config") && i + 1 < argc) ++i;
+      continue;
+    }
+    const auto subs = at->get_subcommands([](const CLI::App*) { return true; });
+    if (subs.empty()) return std::nullopt;  // a command's own arguments
+    CLI::App* next = nullptr;
+    std::string best;
+    std::size_t best_distance = std::string::npos;
+    for (CLI::App* s : subs) {
+      if (s->get_name() == arg) next = s;
+      const std::size_t d = edit_distance(arg, s->get_name());
+      if (d < best_distance) {
+        best_distance = d;
+        best = s->get_name();
+      }
+    }
+    if (next != nullptr) {
+      at = next;
+      continue;
+    }
+    const std::string where = at == &app ? "" : at->get_name() + " ";
+    std::string message = "unknown command " + where + arg;
+    // Within a third of the word: a typo, not another word.
+    if (best_distance <= std::max<std::size_t>(2, arg.size() / 3)) {
+      message += "; did you mean " + where + best + "?";
+    } else {
+      message += "; see `hopbox " + where + "--help`";
+    }
+    return message;
+  }
+  return std::nullopt;
 }
 
 constexpr char kUncertifiedWarning[] =
@@ -313,6 +372,10 @@ int main(int argc, char** argv) {
   recovery_threshold->add_option("t", threshold_count, "how many must approve")->required();
   recovery_threshold->add_option("users", threshold_users, "the recovery users")->required();
 
+  if (const auto unknown = unknown_command(app, argc, argv)) {
+    std::cerr << "hopbox: " << *unknown << "\n";
+    return exit_code::kUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -99,5 +99,19 @@ TEST_F(EndToEnd, TheThreeProgramsShowTheirVersionAndShareOneTableOfExitCodes) {
   EXPECT_EQ(hopbox("bob1", "init --user bob --token bob1" + unreachable).exit_code, 5);
 }
 
+TEST_F(EndToEnd, AMistypedCommandGetsADidYouMean) {
+  EXPECT_EQ(hopbox("alice1", "shrae bob").exit_code, 2);
+  EXPECT_NE(last_error().find("unknown command shrae; did you mean share?"), std::string::npos)
+      << last_error();
+  EXPECT_EQ(hopbox("alice1", "--json device aprove HBP1-x").exit_code, 2);
+  EXPECT_NE(last_error().find("unknown command device aprove; did you mean device approve?"),
+            std::string::npos)
+      << last_error();
+  // Nothing close: no guess, a pointer to --help.
+  EXPECT_EQ(hopbox("alice1", "frobnicate").exit_code, 2);
+  EXPECT_EQ(last_error().find("did you mean"), std::string::npos) << last_error();
+  EXPECT_NE(last_error().find("--help"), std::string::npos) << last_error();
+}
+
 }  // namespace
 }  // namespace hopbox
