@@ -317,10 +317,11 @@ int main(int argc, char** argv) {
   auto* inbox = app.add_subcommand("inbox", "notifications waiting for this device");
   inbox->add_option("--ack", ack_id, "acknowledge (remove) this notification");
   auto* watch = app.add_subcommand("watch", "answer access and pairing requests as they arrive");
-  watch->add_option("--seconds", wait_ms, "how long to watch (default 60)")->default_val(60);
+  watch->add_option("--seconds", wait_ms, "how long to watch (default: until stopped)")
+      ->check(CLI::Range(1, 24 * 3600 * 365));
   bool answer_yes = false, answer_no = false;
-  watch->add_flag("--yes", answer_yes, "grant every request without asking");
-  watch->add_flag("--no", answer_no, "refuse every request without asking");
+  auto* watch_yes = watch->add_flag("--yes", answer_yes, "grant every request without asking");
+  watch->add_flag("--no", answer_no, "refuse every request without asking")->excludes(watch_yes);
 
   bool recover_yes = false, remove_others = false;
   std::vector<std::string> via;
@@ -711,7 +712,13 @@ int main(int argc, char** argv) {
       auto c = Client::open(dir, pin(g));
       json j = json::array();
       hopbox::warn_ca_recoveries(*c, g.json, j);
-      c->watch(wait_ms * 1000, [&](const hopbox::v1::Notification& n) {
+      const bool forever = watch->count("--seconds") == 0;
+      // On stderr: standard output carries the answers (--json).
+      std::cerr << "watching " << c->state().user << "'s requests "
+                << (forever ? "until stopped (Ctrl-C)"
+                            : "for " + std::to_string(wait_ms) + " second(s)")
+                << "; waiting...\n";
+      c->watch(forever ? -1 : wait_ms * 1000, [&](const hopbox::v1::Notification& n) {
         return hopbox::answer_notification(*c, n, answer_yes, answer_no, g.json, j);
       });
       if (g.json) std::cout << j.dump() << "\n";

@@ -79,6 +79,52 @@ TEST_F(EndToEnd, ThePinIsAskedOnATerminalAndAWrongOrUnreadableOneIsNamed) {
   setenv("HOPBOX_PIN", "1234", 1);
 }
 
+// A running `hopbox watch`: its standard error is read line by line as it comes.
+class Watcher {
+ public:
+  Watcher(const std::string& command) {
+    int fds[2];
+    if (pipe(fds) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(fds[1], STDERR_FILENO);
+      close(fds[0]);
+      close(fds[1]);
+      execl("/bin/sh", "sh", "-c", ("exec " + command).c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(fds[1]);
+    err_ = fdopen(fds[0], "r");
+  }
+  ~Watcher() { stop(); }
+  // Reads standard error until a line holds `text` (true) or it ends (false).
+  bool wait_for(const std::string& text) {
+    char line[4096];
+    while (err_ != nullptr && std::fgets(line, sizeof line, err_) != nullptr) {
+      seen_ += line;
+      if (std::string(line).find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+  // SIGTERM; whether it was still running (ended by the signal, not exited by itself).
+  bool stop() {
+    if (pid_ <= 0) return false;
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    if (err_ != nullptr) std::fclose(err_);
+    err_ = nullptr;
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM;
+  }
+  const std::string& seen() const { return seen_; }
+
+ private:
+  pid_t pid_ = -1;
+  FILE* err_ = nullptr;
+  std::string seen_;
+};
+
 TEST_F(EndToEnd, TheThreeProgramsShowTheirVersionAndShareOneTableOfExitCodes) {
   using hopbox::testing::run_capture;
   const std::string silent = " 2>" + (dir_ / "stderr.txt").string();
@@ -111,6 +157,36 @@ TEST_F(EndToEnd, AMistypedCommandGetsADidYouMean) {
   EXPECT_EQ(hopbox("alice1", "frobnicate").exit_code, 2);
   EXPECT_EQ(last_error().find("did you mean"), std::string::npos) << last_error();
   EXPECT_NE(last_error().find("--help"), std::string::npos) << last_error();
+}
+
+TEST_F(EndToEnd, WatchWaitsUntilStoppedAndLeavesUnansweredRequestsPending) {
+  ok("alice1", "init --user alice --token alice1 --device-name primary" + server_opts_);
+  ok("bob1", "init --user bob --token bob1 --device-name primary" + server_opts_);
+  // --yes and --no together: a usage error.
+  EXPECT_EQ(hopbox("alice1", "watch --yes --no --seconds 1").exit_code, 2);
+  // Without --seconds: it says it waits, and goes on until stopped. Nobody can answer (no
+  // terminal), so bob's request is left pending, not refused, and it says so.
+  Watcher watch(std::string(HOPBOX_BINARY) + " --state " + (dir_ / "alice1").string() +
+                " watch < /dev/null > " + (dir_ / "watch-out.txt").string());
+  ASSERT_TRUE(watch.wait_for("waiting")) << watch.seen();
+  EXPECT_NE(watch.seen().find("until stopped"), std::string::npos) << watch.seen();
+  ok("bob1", "request-access alice");
+  ASSERT_TRUE(watch.wait_for("left pending")) << watch.seen();
+  EXPECT_NE(watch.seen().find("bob"), std::string::npos) << watch.seen();
+  EXPECT_TRUE(watch.stop()) << "watch exited by itself";
+  EXPECT_EQ(read(dir_ / "watch-out.txt").find("refused"), std::string::npos);
+  // Still there, and answered once someone can.
+  const json pending = ok("alice1", "inbox");
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0]["kind"], "access-request");
+  const json again = ok("alice1", "watch --seconds 1 < /dev/null");
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0]["pending"], true);
+  EXPECT_FALSE(again[0].contains("granted"));
+  const json granted = ok("alice1", "watch --seconds 1 --yes");
+  ASSERT_EQ(granted.size(), 1u);
+  EXPECT_EQ(granted[0]["granted"], true);
+  EXPECT_EQ(ok("alice1", "inbox").size(), 0u);
 }
 
 }  // namespace
