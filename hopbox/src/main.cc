@@ -6,6 +6,7 @@
 // `get` stopped by SIGINT or SIGTERM exits 130 or 143, its partial file removed.
 #include <fcntl.h>
 #include <termios.h>
+#include <grpc/support/log.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -230,6 +231,9 @@ constexpr char kUncertifiedWarning[] =
 }  // namespace
 
 int main(int argc, char** argv) {
+  // gRPC's own log lines (TLS handshakes, connection attempts) are not for the person at the
+  // terminal: every failure reaches them as one "hopbox: ..." line that says what to do.
+  gpr_set_log_function([](gpr_log_func_args*) {});
   CLI::App app{"hopbox: end-to-end encrypted storage with hardware-bound keys"};
   app.require_subcommand(1);
   app.fallthrough();  // global options may follow the command too

@@ -189,5 +189,36 @@ TEST_F(EndToEnd, WatchWaitsUntilStoppedAndLeavesUnansweredRequestsPending) {
   EXPECT_EQ(ok("alice1", "inbox").size(), 0u);
 }
 
+TEST_F(EndToEnd, ErrorsSayWhatToDoNextAndGrpcLogsStayOffTheTerminal) {
+  ok("alice1", "init --user alice --token alice1 --device-name primary" + server_opts_);
+  ok("bob1", "init --user bob --token bob1 --device-name primary" + server_opts_);
+  ok("alice1", "put " + file("a.txt", "A").string());
+  // Not shared with bob (to him, "no admissible chain" reads as no such item): the refusal
+  // says how to ask for it.
+  EXPECT_EQ(hopbox("bob1", "get a.txt --owner alice -o " + (dir_ / "a").string()).exit_code, 3);
+  EXPECT_NE(last_error().find("hopbox request-access alice --item a.txt"), std::string::npos)
+      << last_error();
+  // Nothing listens there: the address is named, and hopboxd asked about.
+  std::string unreachable = server_opts_;
+  const std::string port = "127.0.0.1:" + std::to_string(server_->port()) + " ";
+  unreachable.replace(unreachable.find(port), port.size(), "127.0.0.1:1 ");
+  EXPECT_EQ(hopbox("bob2", "init --user carol --token bob2" + unreachable).exit_code, 5);
+  EXPECT_NE(last_error().find("cannot reach the service at 127.0.0.1:1"), std::string::npos)
+      << last_error();
+  EXPECT_NE(last_error().find("is hopboxd running there"), std::string::npos) << last_error();
+  // A service whose TLS certificate the --server-ca does not vouch for: gRPC logs the failed
+  // handshake; none of its lines ("E1127 12:00:00.000000 ... ssl_transport_security.cc") show.
+  std::string untrusted = server_opts_;
+  const std::string ca = (server_->dir() / "tls" / "cert.pem").string();
+  untrusted.replace(untrusted.find(ca), ca.size(), "/etc/ssl/certs/ca-certificates.crt");
+  EXPECT_EQ(hopbox("bob2", "init --user carol --token bob2" + untrusted).exit_code, 5);
+  std::istringstream lines(last_error());
+  const std::regex grpc_log(R"(^[DIWE]\d{4} \d\d:\d\d:\d\d)");
+  for (std::string line; std::getline(lines, line);) {
+    EXPECT_FALSE(std::regex_search(line, grpc_log)) << line;
+  }
+  EXPECT_NE(last_error().find("hopbox: "), std::string::npos) << last_error();
+}
+
 }  // namespace
 }  // namespace hopbox
