@@ -24,12 +24,12 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "hopbox/exit_codes.h"
-#include "hopbox/version.h"
 #include "ca_keys.h"
 #include "ca_service.h"
 #include "ca_store.h"
+#include "hopbox/exit_codes.h"
 #include "hopbox/net.h"
+#include "hopbox/version.h"
 #include "identifier.h"
 
 namespace {

@@ -188,7 +188,7 @@ TEST(CaServer, TheOperatorResetsOnlyAnEnrollmentNeverConfirmed) {
     return ca.operator_cli("reset --data-dir " + ca.data() + " " + id).first;
   };
   EXPECT_EQ(ca.invite("alice"), "");  // certified already
-  EXPECT_EQ(reset("nobody"), 3);  // not found
+  EXPECT_EQ(reset("nobody"), 3);      // not found
   ASSERT_EQ(reset("ALICE"), 0);
   EXPECT_TRUE(revoked_at_ca(ca, old_cert.certificate()));
   EXPECT_EQ(reset("alice"), 3);  // nothing left to reset

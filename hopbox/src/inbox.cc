@@ -190,8 +190,8 @@ bool on_pairing(Client& c, const v1::Notification& n, bool yes, bool no, bool qu
     return true;
   }
   const auto answer = ask("A new device \"" + p.device_name() +
-                               "\" asks to join this account. It must show the code\n\n  " + code +
-                               "\n\nCompare every digit. Approve?",
+                              "\" asks to join this account. It must show the code\n\n  " + code +
+                              "\n\nCompare every digit. Approve?",
                           yes, no);
   json entry = {{"pairing_request", n.notification_id()}, {"short_code", code}};
   if (!answer) return leave_pending(entry, "the pairing request of \"" + p.device_name() + "\"", j);

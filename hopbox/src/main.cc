@@ -5,16 +5,16 @@
 // --json prints machine-readable output. Exit codes: hopbox/exit_codes.h (docs/exit-codes.md);
 // `get` stopped by SIGINT or SIGTERM exits 130 or 143, its partial file removed.
 #include <fcntl.h>
-#include <termios.h>
 #include <grpc/support/log.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -51,7 +51,9 @@ struct Globals {
 // input, which may carry a file (`put -`) or answers.
 std::string ask_pin() {
   const int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
-  if (fd < 0) throw ClientError("no token PIN, and no terminal to ask it on: " + kPinHelp, exit_code::kUsage);
+  if (fd < 0) {
+    throw ClientError("no token PIN, and no terminal to ask it on: " + kPinHelp, exit_code::kUsage);
+  }
   termios before{};
   const bool is_tty = tcgetattr(fd, &before) == 0;
   if (is_tty) {
@@ -84,9 +86,10 @@ std::string pin(const Globals& g) {
     std::ifstream in(g.pin_file);
     std::string p;
     if (!in || !std::getline(in, p)) {
-      throw ClientError("cannot read the PIN file " + g.pin_file +
-                            (errno != 0 ? std::string(": ") + std::strerror(errno) : ": it is empty"),
-                        2);
+      throw ClientError(
+          "cannot read the PIN file " + g.pin_file +
+              (errno != 0 ? std::string(": ") + std::strerror(errno) : ": it is empty"),
+          2);
     }
     return p;
   }
@@ -133,7 +136,8 @@ struct NewDeviceArgs {
     hopbox::DeviceState s = base;
     if (software) {
       if (!s.module.empty() || !s.token_label.empty()) {
-        throw ClientError("--software-keystore and --module/--token exclude each other", exit_code::kUsage);
+        throw ClientError("--software-keystore and --module/--token exclude each other",
+                          exit_code::kUsage);
       }
       s.module = "software";
       s.token_label = "software";
@@ -522,7 +526,8 @@ int main(int argc, char** argv) {
       } else {
         const hopbox::DeviceState base = recover_args.resolved();
         if (base.server.empty() || base.server_ca.empty() || base.user.empty()) {
-          throw ClientError("recover --via: give --user, --server and --server-ca", exit_code::kUsage);
+          throw ClientError("recover --via: give --user, --server and --server-ca",
+                            exit_code::kUsage);
         }
         c = Client::request_recovery(dir, pin(g), base, via);
         emit(g, {{"device_id", c->state().device_id}, {"short_code", c->own_key_code()}},

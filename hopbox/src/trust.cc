@@ -45,10 +45,11 @@ std::string g_ca_address;
 void check_ca(const grpc::Status& s, const std::string& what) {
   if (s.ok()) return;
   if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
-    throw ClientError(what + ": cannot reach the CA at " + g_ca_address +
-                          ": is `hopbox-ca serve` running there, and are --ca and --ca-root right? (" +
-                          s.error_message() + ")",
-                      exit_code::kUnavailable);
+    throw ClientError(
+        what + ": cannot reach the CA at " + g_ca_address +
+            ": is `hopbox-ca serve` running there, and are --ca and --ca-root right? (" +
+            s.error_message() + ")",
+        exit_code::kUnavailable);
   }
   throw ClientError(what + ": " + s.error_message(), exit_code::kRefused);
 }

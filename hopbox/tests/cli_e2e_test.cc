@@ -57,8 +57,7 @@ TEST_F(EndToEnd, ThePinIsAskedOnATerminalAndAWrongOrUnreadableOneIsNamed) {
   // Mistyped on the terminal: "wrong PIN", naming the token.
   const CliRun mistyped = run_on_terminal(whoami, "token PIN: ", "9999\n");
   EXPECT_EQ(mistyped.exit_code, 1);
-  EXPECT_NE(mistyped.out.find("wrong PIN for token \"alice1\""), std::string::npos)
-      << mistyped.out;
+  EXPECT_NE(mistyped.out.find("wrong PIN for token \"alice1\""), std::string::npos) << mistyped.out;
   // No terminal and no PIN: a usage error that says how to give it, at once.
   EXPECT_EQ(hopbox("alice1", "whoami < /dev/null").exit_code, 2);
   EXPECT_NE(last_error().find("HOPBOX_PIN"), std::string::npos) << last_error();
@@ -73,8 +72,7 @@ TEST_F(EndToEnd, ThePinIsAskedOnATerminalAndAWrongOrUnreadableOneIsNamed) {
   // A wrong PIN from the environment: said as such, not as a PKCS#11 return value.
   setenv("HOPBOX_PIN", "0000", 1);
   EXPECT_EQ(hopbox("alice1", "whoami").exit_code, 1);
-  EXPECT_NE(last_error().find("wrong PIN for token \"alice1\""), std::string::npos)
-      << last_error();
+  EXPECT_NE(last_error().find("wrong PIN for token \"alice1\""), std::string::npos) << last_error();
   EXPECT_EQ(last_error().find("CK_RV"), std::string::npos) << last_error();
   setenv("HOPBOX_PIN", "1234", 1);
 }

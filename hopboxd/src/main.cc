@@ -21,8 +21,8 @@
 #include <fstream>
 #include <memory>
 
-#include "hopbox/net.h"
 #include "hopbox/exit_codes.h"
+#include "hopbox/net.h"
 #include "hopbox/version.h"
 #include "payload_store.h"
 #include "reencryptor.h"
