@@ -27,10 +27,14 @@
 #include "ca_keys.h"
 #include "ca_service.h"
 #include "ca_store.h"
+#include "hopbox/exit_codes.h"
 #include "hopbox/net.h"
+#include "hopbox/version.h"
 #include "identifier.h"
 
 namespace {
+
+namespace exit_code = hopbox::exit_code;
 
 namespace fs = std::filesystem;
 using namespace hopbox_ca;
@@ -96,14 +100,14 @@ int serve(const fs::path& dir, const std::string& listen, const std::string& por
   auto server = builder.BuildAndStart();
   if (!server || port == 0) {
     spdlog::error("{}", hopbox::net::listen_failure(listen));
-    return 1;
+    return exit_code::kFailed;
   }
   if (!port_file.empty()) hopbox::net::write_port_file(port_file, port);
   spdlog::info("hopbox-ca listening on {} (port {}), data in {}", listen, port, dir.string());
   hopbox::net::wait_for_stop_signal();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   spdlog::info("stopped");
-  return 0;
+  return exit_code::kOk;
 }
 
 int invite(const fs::path& dir, const std::string& raw, int hours, bool json) {
@@ -114,17 +118,17 @@ int invite(const fs::path& dir, const std::string& raw, int hours, bool json) {
     id = policy.normalize(raw);
   } catch (const IdentifierRefused& e) {
     std::cerr << "hopbox-ca: \"" << raw << "\" refused: " << e.what() << "\n";
-    return 3;
+    return exit_code::kRefused;
   }
   if (const auto other = store.confusable_with(id, policy.skeleton(id))) {
     std::cerr << "hopbox-ca: \"" << id << "\" refused: a reader could mistake it for the "
               << "existing identifier \"" << *other << "\"\n";
-    return 3;
+    return exit_code::kRefused;
   }
   if (store.is_certified(id)) {
     std::cerr << "hopbox-ca: \"" << id << "\" is certified already (if its `hopbox init` never "
               << "completed, `hopbox-ca reset " << id << "` frees it)\n";
-    return 3;
+    return exit_code::kRefused;
   }
   const std::string code = new_enrollment_code();
   const std::int64_t expires = unix_now() + std::int64_t{hours} * 3600;
@@ -136,7 +140,7 @@ int invite(const fs::path& dir, const std::string& raw, int hours, bool json) {
     std::cout << "identifier:      " << id << "\nenrollment code: " << code
               << "\nvalid for:       " << hours << " hours (give it to the user in person)\n";
   }
-  return 0;
+  return exit_code::kOk;
 }
 
 int list(const fs::path& dir, bool json) {
@@ -155,7 +159,7 @@ int list(const fs::path& dir, bool json) {
     }
   }
   if (json) std::cout << out.dump() << "\n";
-  return 0;
+  return exit_code::kOk;
 }
 
 int revoke(const fs::path& dir, const std::string& identifier, std::int64_t serial) {
@@ -169,10 +173,10 @@ int revoke(const fs::path& dir, const std::string& identifier, std::int64_t seri
   }
   if (n == 0) {
     std::cerr << "hopbox-ca: no valid certificate matches\n";
-    return 4;
+    return exit_code::kRefused;
   }
   std::cout << "revoked " << n << " certificate(s)\n";
-  return 0;
+  return exit_code::kOk;
 }
 
 // Only on the CA's machine (its database), never over the network: a reset revokes the
@@ -185,22 +189,22 @@ int reset(const fs::path& dir, const std::string& raw) {
     id = policy.normalize(raw);
   } catch (const IdentifierRefused& e) {
     std::cerr << "hopbox-ca: \"" << raw << "\" refused: " << e.what() << "\n";
-    return 2;
+    return exit_code::kUsage;
   }
   switch (store.reset_identity(id, unix_now())) {
     case ResetOutcome::kReset:
       std::cout << "reset \"" << id << "\": its certificate is revoked; `hopbox-ca invite " << id
                 << "` gives a new enrollment code\n";
-      return 0;
+      return exit_code::kOk;
     case ResetOutcome::kNotEnrolled:
       std::cerr << "hopbox-ca: \"" << id << "\" is not enrolled (nothing to reset)\n";
-      return 4;
+      return exit_code::kRefused;
     case ResetOutcome::kConfirmed:
       std::cerr << "hopbox-ca: \"" << id << "\" completed its enrollment (the cloud registered "
                 << "its primary): an account in use is recovered, never reset\n";
-      return 3;
+      return exit_code::kRefused;
   }
-  return 1;
+  return exit_code::kFailed;
 }
 
 }  // namespace
@@ -256,28 +260,34 @@ int main(int argc, char** argv) {
       "enrolled device confirmed that the cloud registered it");
   add_dir(rs);
   rs->add_option("identifier", identifier, "the identifier to reset")->required();
-  CLI11_PARSE(app, argc, argv);
+  app.set_version_flag("--version", "hopbox-ca " HOPBOX_VERSION);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version print and succeed; any other parse error is a usage error.
+    return app.exit(e) == 0 ? exit_code::kOk : exit_code::kUsage;
+  }
   spdlog::set_pattern(R"(time=%Y-%m-%dT%H:%M:%S.%e%z level=%l msg="%v")");
 
   try {
     if (init->parsed()) {
       if (token.module.empty() != token.token_label.empty()) {
         std::cerr << "hopbox-ca init: --module and --token go together\n";
-        return 2;
+        return exit_code::kUsage;
       }
       const bool in_token = !token.module.empty();
       CaKeys::create(dir, name, tls_names, in_token ? std::optional(token) : std::nullopt,
                      in_token ? token_pin() : "");
       std::cout << "CA created in " << dir << "; give clients " << (fs::path(dir) / "root.pem")
                 << " (the device root and the CA's TLS certificate)\n";
-      return 0;
+      return exit_code::kOk;
     }
     if (srv->parsed()) {
       try {
         hopbox::net::check_listen_address(listen, !port_file.empty());
       } catch (const hopbox::net::UsageError& e) {
         std::cerr << "hopbox-ca serve: " << e.what() << "\n";
-        return 2;
+        return exit_code::kUsage;
       }
       return serve(dir, listen, port_file, recovery_wait_seconds);
     }
@@ -286,11 +296,11 @@ int main(int argc, char** argv) {
     if (rs->parsed()) return reset(dir, identifier);
     if (identifier.empty() == (serial == 0)) {
       std::cerr << "hopbox-ca revoke: give an identifier or --serial\n";
-      return 2;
+      return exit_code::kUsage;
     }
     return revoke(dir, identifier, serial);
   } catch (const std::exception& e) {
     std::cerr << "hopbox-ca: " << e.what() << "\n";
-    return 1;
+    return exit_code::kFailed;
   }
 }

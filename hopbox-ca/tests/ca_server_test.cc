@@ -188,10 +188,10 @@ TEST(CaServer, TheOperatorResetsOnlyAnEnrollmentNeverConfirmed) {
     return ca.operator_cli("reset --data-dir " + ca.data() + " " + id).first;
   };
   EXPECT_EQ(ca.invite("alice"), "");  // certified already
-  EXPECT_EQ(reset("nobody"), 4);
+  EXPECT_EQ(reset("nobody"), 3);      // not found
   ASSERT_EQ(reset("ALICE"), 0);
   EXPECT_TRUE(revoked_at_ca(ca, old_cert.certificate()));
-  EXPECT_EQ(reset("alice"), 4);  // nothing left to reset
+  EXPECT_EQ(reset("alice"), 3);  // nothing left to reset
   // The old keys and code resume nothing; a new invitation enrolls new keys.
   EXPECT_EQ(enroll(ca, abandoned.enroll_request("alice", code), &new_cert).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);

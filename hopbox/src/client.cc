@@ -14,6 +14,7 @@
 #include "certs/item_signature.h"
 #include "client_internal.h"
 #include "download_sink.h"
+#include "hopbox/exit_codes.h"
 #include "hopbox/net.h"
 #include "hopbox/private_files.h"
 #include "mupre/hex.h"
@@ -74,10 +75,24 @@ Bytes unhex(const std::string& s, const char* what) {
   return *v;
 }
 
+// The service's address, for the error that says it cannot be reached (a command talks to one
+// service; gRPC's own message, "failed to connect to all addresses", names none usefully).
+std::string g_service_address;
+
 void check(const grpc::Status& s, const std::string& what) {
   if (s.ok()) return;
-  const int code = s.error_code() == grpc::StatusCode::UNAVAILABLE ? 1 : 3;
-  throw ClientError(what + ": " + s.error_message(), code);
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    throw ClientError(what + ": cannot reach the service at " + g_service_address +
+                          ": is hopboxd running there, and are --server and --server-ca right? (" +
+                          s.error_message() + ")",
+                      exit_code::kUnavailable);
+  }
+  std::string message = what + ": " + s.error_message();
+  if (s.error_code() == grpc::StatusCode::PERMISSION_DENIED &&
+      s.error_message().find("no admissible chain") != std::string::npos) {
+    message += " (ask the owner for it: `hopbox request-access OWNER`)";
+  }
+  throw ClientError(message, exit_code::kRefused);
 }
 
 bool valid_item_name(const std::string& s) {
@@ -91,6 +106,7 @@ bool valid_item_name(const std::string& s) {
 }
 
 std::unique_ptr<v1::Hopbox::Stub> make_stub(const DeviceState& s) {
+  g_service_address = s.server;
   return v1::Hopbox::NewStub(net::tls_channel(s.server, read_text(s.server_ca), 8 << 20));
 }
 
@@ -658,8 +674,9 @@ Client::Downloaded Client::get(const std::string& owner, const std::string& name
     // The service does not tell another account's unshared items from absent ones.
     if (s.error_code() == grpc::StatusCode::NOT_FOUND && !owner.empty() && owner != state_.user) {
       throw ClientError("downloading " + name + ": " + owner + " has no such item, or has not " +
-                            "shared it with this device",
-                        3);
+                            "shared it with this device (ask them: `hopbox request-access " +
+                            owner + " --item " + name + "`)",
+                        exit_code::kRefused);
     }
     check(s, "downloading " + name);
     throw ClientError("the service sent no item header", 4);
@@ -912,9 +929,12 @@ std::int64_t Client::request_access(const std::string& owner, const std::string&
 void Client::watch(int wait_ms, const std::function<bool(const v1::Notification&)>& on) {
   grpc::ClientContext ctx;
   authorize(ctx);
-  // Pending notifications arrive at once; the deadline bounds the wait for new ones.
-  ctx.set_deadline(std::chrono::system_clock::now() +
-                   std::chrono::milliseconds(std::max(wait_ms, 300)));
+  // Pending notifications arrive at once; the deadline bounds the wait for new ones (none:
+  // until stopped).
+  if (wait_ms >= 0) {
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::milliseconds(std::max(wait_ms, 300)));
+  }
   auto reader = stub_->WatchInbox(&ctx, v1::WatchInboxRequest());
   v1::Notification n;
   while (reader->Read(&n)) {

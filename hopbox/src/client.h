@@ -208,8 +208,8 @@ class Client {
   std::int64_t request_access(const std::string& owner, const std::string& item,
                               const std::string& message);
   // Notifications waiting for this device, oldest first; waits up to `wait_ms` for new ones
-  // once the pending ones are read (0: only what is pending). Calls `on` for each; stops
-  // early if it returns false.
+  // once the pending ones are read (0: only what is pending; negative: until stopped). Calls
+  // `on` for each; stops early if it returns false.
   void watch(int wait_ms, const std::function<bool(const hopbox::v1::Notification&)>& on);
   void acknowledge(std::int64_t notification_id);
 

@@ -1,6 +1,7 @@
 #include "inbox.h"
 
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include "client_internal.h"
@@ -13,15 +14,30 @@ namespace v1 = hopbox::v1;
 
 namespace {
 
-// The person's answer: --yes and --no answer for them; otherwise they are asked.
-bool ask(const std::string& question, bool answer_yes, bool answer_no) {
+// The person's answer: --yes and --no answer for them; otherwise they are asked. nullopt when
+// nobody can answer (standard input ended: no terminal): silence is not a refusal.
+std::optional<bool> ask(const std::string& question, bool answer_yes, bool answer_no) {
   if (answer_no) return false;
   if (answer_yes) return true;
   // On stderr: stdout carries the answers (--json), and the question still reaches the person.
   std::cerr << question << " [y/N] " << std::flush;
   std::string answer;
-  std::getline(std::cin, answer);
+  if (!std::getline(std::cin, answer)) {
+    std::cerr << "\n";
+    return std::nullopt;
+  }
   return answer == "y" || answer == "Y" || answer == "yes";
+}
+
+// A request nobody answered stays in the inbox, unacknowledged, for a later `watch`.
+bool leave_pending(json entry, const std::string& what, json& j) {
+  entry["pending"] = true;
+  j.push_back(entry);
+  // On stderr even with --json: the person must learn that nothing was decided.
+  std::cerr << what
+            << " left pending: nobody answered (standard input is not a terminal); run `hopbox "
+               "watch` on a terminal, or with --yes or --no\n";
+  return false;
 }
 
 void say(bool quiet, const std::string& line) {
@@ -29,18 +45,21 @@ void say(bool quiet, const std::string& line) {
 }
 
 // Someone asks this device's user to protect their account (R2, R3).
-void on_invitation(Client& c, const v1::Notification& n, bool yes, bool no, bool quiet, json& j) {
+bool on_invitation(Client& c, const v1::Notification& n, bool yes, bool no, bool quiet, json& j) {
   const std::string number = c.safety_number_of(n.from_user());
   json entry = {{"kind", "recovery-setup"}, {"from_user", n.from_user()}, {"fingerprint", number}};
-  const bool consent =
+  const auto answer =
       ask(n.from_user() + (number.empty() ? "" : " (safety number " + number + ")") +
               " asks you to protect their account: if they lose their devices, you can let a "
               "new device of theirs read their data. Accept?",
           yes, no);
+  if (!answer) return leave_pending(entry, "recovery-setup from " + n.from_user(), j);
+  const bool consent = *answer;
   if (consent) c.accept_protection(n.from_user(), n.recovery_invitation());
   entry["approved"] = consent;
   j.push_back(entry);
   say(quiet, "recovery-setup from " + n.from_user() + ": " + (consent ? "approved" : "refused"));
+  return true;
 }
 
 // The answer to an invitation: acted on only if this device recorded that invitation.
@@ -56,7 +75,7 @@ void on_accepted(Client& c, const v1::Notification& n, bool quiet, json& j) {
 }
 
 // A new device of a user this device protects asks to recover onto it.
-void on_recovery_request(Client& c, const v1::Notification& n, bool yes, bool no, bool quiet,
+bool on_recovery_request(Client& c, const v1::Notification& n, bool yes, bool no, bool quiet,
                          json& j) {
   const auto& r = n.recovery_request();
   // The code of exactly the keys an approval re-keys to.
@@ -67,10 +86,12 @@ void on_recovery_request(Client& c, const v1::Notification& n, bool yes, bool no
                 {"from_user", n.from_user()},
                 {"short_code", code},
                 {"device_id", r.device_id()}};
-  const bool consent =
+  const auto answer =
       ask(n.from_user() + " asks to recover their account onto a new device (" + r.device_name() +
               ") showing the code\n\n  " + code + "\n\nCall them and compare every digit. Approve?",
           yes, no);
+  if (!answer) return leave_pending(entry, "recovery-request from " + n.from_user(), j);
+  const bool consent = *answer;
   entry["approved"] = consent;
   if (consent) {
     const auto [valid, needed] = c.approve_recovery(n.from_user(), r);
@@ -89,6 +110,7 @@ void on_recovery_request(Client& c, const v1::Notification& n, bool yes, bool no
             std::to_string(entry["threshold"].get<int>()) + " valid so far";
   }
   say(quiet, line);
+  return true;
 }
 
 // A recovery of this account (or of one this device protects) started or was cancelled.
@@ -142,7 +164,8 @@ bool on_recovered(Client& c, const v1::Notification& n, bool yes, bool no, bool 
               number + "\n\nCall " + who +
               " and compare it with their `hopbox whoami` before your shares move to it. "
               "Move your shares?",
-          yes, no);
+          yes, no)
+          .value_or(false);  // unanswered: nothing moves, and the notice stays
   json entry = {{"recovered", who},
                 {"fingerprint", number},
                 {"previous_fingerprint", old_number},
@@ -156,7 +179,7 @@ bool on_recovered(Client& c, const v1::Notification& n, bool yes, bool no, bool 
   return follow;
 }
 
-void on_pairing(Client& c, const v1::Notification& n, bool yes, bool no, bool quiet, json& j) {
+bool on_pairing(Client& c, const v1::Notification& n, bool yes, bool no, bool quiet, json& j) {
   const auto& p = n.pairing_request();
   std::string code;
   try {
@@ -164,21 +187,24 @@ void on_pairing(Client& c, const v1::Notification& n, bool yes, bool no, bool qu
   } catch (const ClientError& e) {
     j.push_back({{"pairing_request", n.notification_id()}, {"approved", false}});
     say(quiet, std::string("ignored a damaged pairing request: ") + e.what());
-    return;
+    return true;
   }
-  const bool approve = ask("A new device \"" + p.device_name() +
-                               "\" asks to join this account. It must show the code\n\n  " + code +
-                               "\n\nCompare every digit. Approve?",
-                           yes, no);
-  json entry = {
-      {"pairing_request", n.notification_id()}, {"short_code", code}, {"approved", approve}};
+  const auto answer = ask("A new device \"" + p.device_name() +
+                              "\" asks to join this account. It must show the code\n\n  " + code +
+                              "\n\nCompare every digit. Approve?",
+                          yes, no);
+  json entry = {{"pairing_request", n.notification_id()}, {"short_code", code}};
+  if (!answer) return leave_pending(entry, "the pairing request of \"" + p.device_name() + "\"", j);
+  const bool approve = *answer;
+  entry["approved"] = approve;
   // Approving certifies exactly the keys whose code was shown; it also answers the request.
   if (approve) entry["device_id"] = c.approve(p.pairing_code(), p.device_name());
   j.push_back(entry);
   say(quiet, approve ? "approved the new device" : "refused the new device");
+  return true;
 }
 
-void on_access_request(Client& c, const v1::Notification& n, bool yes, bool no, bool quiet,
+bool on_access_request(Client& c, const v1::Notification& n, bool yes, bool no, bool quiet,
                        json& j) {
   const std::string item = n.access_request().item();
   // Show who asks: identifier and the fingerprint of the key access would go to (with a
@@ -194,7 +220,7 @@ void on_access_request(Client& c, const v1::Notification& n, bool yes, bool no, 
                    {"granted", false},
                    {"refused_because", e.what()}});
       say(quiet, "refused " + n.from_user() + ": " + e.what());
-      return;
+      return true;
     }
   } else {
     for (const auto& d : c.devices(n.from_user())) {
@@ -204,15 +230,17 @@ void on_access_request(Client& c, const v1::Notification& n, bool yes, bool no, 
       }
     }
   }
-  const bool grant =
+  const auto answer =
       ask(n.from_user() + " (" + (c.certified() ? "safety number " : "key ") + fingerprint +
               ") asks for " + (item.empty() ? "everything" : item) + ". Grant?",
           yes, no);
   json entry = {{"request", n.notification_id()},
                 {"from_user", n.from_user()},
                 {"item", item},
-                {"fingerprint", fingerprint},
-                {"granted", grant}};
+                {"fingerprint", fingerprint}};
+  if (!answer) return leave_pending(entry, "the access request of " + n.from_user(), j);
+  const bool grant = *answer;
+  entry["granted"] = grant;
   if (grant) {
     SharePolicyArgs p;
     if (!item.empty()) p.items = {item};
@@ -220,6 +248,7 @@ void on_access_request(Client& c, const v1::Notification& n, bool yes, bool no, 
   }
   j.push_back(entry);
   say(quiet, (grant ? "granted " : "refused ") + n.from_user());
+  return true;
 }
 
 }  // namespace
@@ -228,13 +257,13 @@ bool answer_notification(Client& c, const v1::Notification& n, bool answer_yes, 
                          bool quiet, json& j) {
   switch (n.payload_case()) {
     case v1::Notification::kRecoveryInvitation:
-      on_invitation(c, n, answer_yes, answer_no, quiet, j);
+      if (!on_invitation(c, n, answer_yes, answer_no, quiet, j)) return true;
       break;
     case v1::Notification::kRecoveryAccepted:
       on_accepted(c, n, quiet, j);
       break;
     case v1::Notification::kRecoveryRequest:
-      on_recovery_request(c, n, answer_yes, answer_no, quiet, j);
+      if (!on_recovery_request(c, n, answer_yes, answer_no, quiet, j)) return true;
       break;
     case v1::Notification::kRecoveryStarted:
     case v1::Notification::kRecoveryCancelled:
@@ -244,11 +273,11 @@ bool answer_notification(Client& c, const v1::Notification& n, bool answer_yes, 
       if (!on_recovered(c, n, answer_yes, answer_no, quiet, j)) return true;
       break;
     case v1::Notification::kPairingRequest:
-      on_pairing(c, n, answer_yes, answer_no, quiet, j);
+      if (!on_pairing(c, n, answer_yes, answer_no, quiet, j)) return true;
       if (j.back().value("approved", false)) return true;  // approve() acknowledged it
       break;
     case v1::Notification::kAccessRequest:
-      on_access_request(c, n, answer_yes, answer_no, quiet, j);
+      if (!on_access_request(c, n, answer_yes, answer_no, quiet, j)) return true;
       break;
     default:
       return true;  // the requester's own kinds (a refusal) are read by `recover --via`

@@ -1,22 +1,32 @@
 // hopbox: the device client.
 //
 // Every command works on one device's state directory (--state, or $HOPBOX_STATE). The token
-// PIN comes from $HOPBOX_PIN or --pin-file. --json prints machine-readable output. Exit codes:
-// 0 success, 1 failure, 2 usage, 3 refused by the service, 4 integrity check failed; `get`
-// stopped by SIGINT or SIGTERM exits 130 or 143, its partial file removed.
+// PIN comes from --pin-file or $HOPBOX_PIN, else it is asked on the terminal (not echoed).
+// --json prints machine-readable output. Exit codes: hopbox/exit_codes.h (docs/exit-codes.md);
+// `get` stopped by SIGINT or SIGTERM exits 130 or 143, its partial file removed.
+#include <fcntl.h>
+#include <grpc/support/log.h>
+#include <termios.h>
 #include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "client.h"
 #include "client_internal.h"
 #include "download_sink.h"
+#include "hopbox/exit_codes.h"
+#include "hopbox/version.h"
 #include "inbox.h"
 #include "qr.h"
 #include "token.h"
@@ -24,9 +34,12 @@
 namespace {
 
 namespace fs = std::filesystem;
+namespace exit_code = hopbox::exit_code;
 using hopbox::Client;
 using hopbox::ClientError;
 using nlohmann::json;
+
+const std::string kPinHelp = "set HOPBOX_PIN or pass --pin-file FILE";
 
 struct Globals {
   std::string state;
@@ -34,22 +47,64 @@ struct Globals {
   bool json = false;
 };
 
+// The PIN typed on the controlling terminal, not echoed. Read from /dev/tty, not standard
+// input, which may carry a file (`put -`) or answers.
+std::string ask_pin() {
+  const int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    throw ClientError("no token PIN, and no terminal to ask it on: " + kPinHelp, exit_code::kUsage);
+  }
+  termios before{};
+  const bool is_tty = tcgetattr(fd, &before) == 0;
+  if (is_tty) {
+    termios quiet = before;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    quiet.c_lflag |= ECHONL;  // the newline still shows: the next line starts clean
+    tcsetattr(fd, TCSAFLUSH, &quiet);
+  }
+  constexpr char kPrompt[] = "token PIN: ";
+  [[maybe_unused]] const auto w = ::write(fd, kPrompt, sizeof kPrompt - 1);
+  std::string p;
+  char ch = 0;
+  bool ended = false;
+  while (::read(fd, &ch, 1) == 1) {
+    if (ch == '\n' || ch == '\r') {
+      ended = true;
+      break;
+    }
+    p.push_back(ch);
+  }
+  if (is_tty) tcsetattr(fd, TCSAFLUSH, &before);
+  ::close(fd);
+  if (!ended && p.empty()) throw ClientError("no token PIN was typed", exit_code::kUsage);
+  return p;
+}
+
 std::string pin(const Globals& g) {
   if (!g.pin_file.empty()) {
+    errno = 0;
     std::ifstream in(g.pin_file);
     std::string p;
-    if (!in || !std::getline(in, p)) throw ClientError("cannot read the PIN file", 2);
+    if (!in || !std::getline(in, p)) {
+      throw ClientError(
+          "cannot read the PIN file " + g.pin_file +
+              (errno != 0 ? std::string(": ") + std::strerror(errno) : ": it is empty"),
+          2);
+    }
     return p;
   }
   if (const char* p = std::getenv("HOPBOX_PIN")) return p;
-  throw ClientError("no token PIN: set HOPBOX_PIN or pass --pin-file", 2);
+  // Only when a person is there: a script without a PIN fails at once instead of hanging.
+  if (isatty(STDIN_FILENO) != 0) return ask_pin();
+  throw ClientError("no token PIN, and standard input is not a terminal to ask it on: " + kPinHelp,
+                    2);
 }
 
 fs::path state_dir(const Globals& g) {
   if (!g.state.empty()) return g.state;
   if (const char* s = std::getenv("HOPBOX_STATE")) return s;
   if (const char* h = std::getenv("HOME")) return fs::path(h) / ".local/share/hopbox";
-  throw ClientError("no state directory: pass --state or set HOPBOX_STATE", 2);
+  throw ClientError("no state directory: pass --state or set HOPBOX_STATE", exit_code::kUsage);
 }
 
 void emit(const Globals& g, const json& j, const std::string& text) {
@@ -81,12 +136,13 @@ struct NewDeviceArgs {
     hopbox::DeviceState s = base;
     if (software) {
       if (!s.module.empty() || !s.token_label.empty()) {
-        throw ClientError("--software-keystore and --module/--token exclude each other", 2);
+        throw ClientError("--software-keystore and --module/--token exclude each other",
+                          exit_code::kUsage);
       }
       s.module = "software";
       s.token_label = "software";
     } else if (s.module.empty() || s.token_label.empty()) {
-      throw ClientError("give --module and --token (or --software-keystore)", 2);
+      throw ClientError("give --module and --token (or --software-keystore)", exit_code::kUsage);
     }
     return s;
   }
@@ -115,6 +171,63 @@ void add_new_device_options(CLI::App* cmd, NewDeviceArgs& a, bool required = tru
       ->check(CLI::ExistingFile);
 }
 
+// Levenshtein distance: how many letters to insert, delete or change to go from a to b.
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// A command word that names no subcommand, and the closest one: CLI11 would only say that the
+// argument was not expected. Global options that take a value are skipped with their value.
+std::optional<std::string> unknown_command(CLI::App& app, int argc, char** argv) {
+  CLI::App* at = &app;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") return std::nullopt;
+    if (arg.starts_with("-")) {
+      if ((arg == "--state" || arg == "--pin-file" || arg == "--config") && i + 1 < argc) ++i;
+      continue;
+    }
+    const auto subs = at->get_subcommands([](const CLI::App*) { return true; });
+    if (subs.empty()) return std::nullopt;  // a command's own arguments
+    CLI::App* next = nullptr;
+    std::string best;
+    std::size_t best_distance = std::string::npos;
+    for (CLI::App* s : subs) {
+      if (s->get_name() == arg) next = s;
+      const std::size_t d = edit_distance(arg, s->get_name());
+      if (d < best_distance) {
+        best_distance = d;
+        best = s->get_name();
+      }
+    }
+    if (next != nullptr) {
+      at = next;
+      continue;
+    }
+    const std::string where = at == &app ? "" : at->get_name() + " ";
+    std::string message = "unknown command " + where + arg;
+    // Within a third of the word: a typo, not another word.
+    if (best_distance <= std::max<std::size_t>(2, arg.size() / 3)) {
+      message += "; did you mean " + where + best + "?";
+    } else {
+      message += "; see `hopbox " + where + "--help`";
+    }
+    return message;
+  }
+  return std::nullopt;
+}
+
 constexpr char kUncertifiedWarning[] =
     "WARNING: no CA configured (--ca): keys the service returns are not verified, so a "
     "dishonest service could substitute its own.";
@@ -122,9 +235,13 @@ constexpr char kUncertifiedWarning[] =
 }  // namespace
 
 int main(int argc, char** argv) {
+  // gRPC's own log lines (TLS handshakes, connection attempts) are not for the person at the
+  // terminal: every failure reaches them as one "hopbox: ..." line that says what to do.
+  gpr_set_log_function([](gpr_log_func_args*) {});
   CLI::App app{"hopbox: end-to-end encrypted storage with hardware-bound keys"};
   app.require_subcommand(1);
   app.fallthrough();  // global options may follow the command too
+  app.set_version_flag("--version", "hopbox " HOPBOX_VERSION);
   Globals g;
   app.add_option("--state", g.state, "this device's state directory ($HOPBOX_STATE)");
   app.add_option("--pin-file", g.pin_file, "file holding the token PIN ($HOPBOX_PIN)");
@@ -208,10 +325,11 @@ int main(int argc, char** argv) {
   auto* inbox = app.add_subcommand("inbox", "notifications waiting for this device");
   inbox->add_option("--ack", ack_id, "acknowledge (remove) this notification");
   auto* watch = app.add_subcommand("watch", "answer access and pairing requests as they arrive");
-  watch->add_option("--seconds", wait_ms, "how long to watch (default 60)")->default_val(60);
+  watch->add_option("--seconds", wait_ms, "how long to watch (default: until stopped)")
+      ->check(CLI::Range(1, 24 * 3600 * 365));
   bool answer_yes = false, answer_no = false;
-  watch->add_flag("--yes", answer_yes, "grant every request without asking");
-  watch->add_flag("--no", answer_no, "refuse every request without asking");
+  auto* watch_yes = watch->add_flag("--yes", answer_yes, "grant every request without asking");
+  watch->add_flag("--no", answer_no, "refuse every request without asking")->excludes(watch_yes);
 
   bool recover_yes = false, remove_others = false;
   std::vector<std::string> via;
@@ -263,11 +381,15 @@ int main(int argc, char** argv) {
   recovery_threshold->add_option("t", threshold_count, "how many must approve")->required();
   recovery_threshold->add_option("users", threshold_users, "the recovery users")->required();
 
+  if (const auto unknown = unknown_command(app, argc, argv)) {
+    std::cerr << "hopbox: " << *unknown << "\n";
+    return exit_code::kUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // --help prints and succeeds; any other parse error is a usage error (exit 2).
-    return app.exit(e) == 0 ? 0 : 2;
+    return app.exit(e) == 0 ? exit_code::kOk : exit_code::kUsage;
   }
 
   try {
@@ -317,7 +439,7 @@ int main(int argc, char** argv) {
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
       }
       if (wait_seconds > 0) {
-        if (!c->complete_pairing()) throw ClientError("not approved in time", 1);
+        if (!c->complete_pairing()) throw ClientError("not approved in time", exit_code::kFailed);
         emit(g, {{"device_id", c->state().device_id}}, "approved: this device is ready");
       }
     } else if (dev_status->parsed()) {
@@ -326,7 +448,7 @@ int main(int argc, char** argv) {
       emit(g, {{"approved", ok}, {"device_id", c->state().device_id}},
            ok ? "approved (device " + std::to_string(c->state().device_id) + ")"
               : "waiting for approval");
-      if (!ok) return 1;
+      if (!ok) return exit_code::kFailed;
     } else if (dev_approve->parsed()) {
       auto c = Client::open(dir, pin(g));
       const std::string short_code = c->pairing_key_code(code);
@@ -336,7 +458,7 @@ int main(int argc, char** argv) {
         std::string answer;
         std::getline(std::cin, answer);
         if (answer != "y" && answer != "Y" && answer != "yes") {
-          throw ClientError("not approved", 1);
+          throw ClientError("not approved", exit_code::kFailed);
         }
       }
       const auto id = c->approve(code);
@@ -404,7 +526,8 @@ int main(int argc, char** argv) {
       } else {
         const hopbox::DeviceState base = recover_args.resolved();
         if (base.server.empty() || base.server_ca.empty() || base.user.empty()) {
-          throw ClientError("recover --via: give --user, --server and --server-ca", 2);
+          throw ClientError("recover --via: give --user, --server and --server-ca",
+                            exit_code::kUsage);
         }
         c = Client::request_recovery(dir, pin(g), base, via);
         emit(g, {{"device_id", c->state().device_id}, {"short_code", c->own_key_code()}},
@@ -435,7 +558,7 @@ int main(int argc, char** argv) {
                          : std::to_string(valid) + " of " + std::to_string(needed) +
                                " recovery users approved so far: run `hopbox recover --via ...` "
                                "again");
-        return 1;
+        return exit_code::kFailed;  // waiting
       }
       emit(g,
            {{"recovered", true},
@@ -510,7 +633,7 @@ int main(int argc, char** argv) {
         std::string answer;
         std::getline(std::cin, answer);
         if (answer != "y" && answer != "Y" && answer != "yes")
-          throw ClientError("not recovered", 1);
+          throw ClientError("not recovered", exit_code::kFailed);
       }
       const auto r = c->recover_as_primary(!remove_others, !no_refresh);
       emit(g,
@@ -598,7 +721,13 @@ int main(int argc, char** argv) {
       auto c = Client::open(dir, pin(g));
       json j = json::array();
       hopbox::warn_ca_recoveries(*c, g.json, j);
-      c->watch(wait_ms * 1000, [&](const hopbox::v1::Notification& n) {
+      const bool forever = watch->count("--seconds") == 0;
+      // On stderr: standard output carries the answers (--json).
+      std::cerr << "watching " << c->state().user << "'s requests "
+                << (forever ? "until stopped (Ctrl-C)"
+                            : "for " + std::to_string(wait_ms) + " second(s)")
+                << "; waiting...\n";
+      c->watch(forever ? -1 : wait_ms * 1000, [&](const hopbox::v1::Notification& n) {
         return hopbox::answer_notification(*c, n, answer_yes, answer_no, g.json, j);
       });
       if (g.json) std::cout << j.dump() << "\n";
@@ -615,15 +744,15 @@ int main(int argc, char** argv) {
       }
       emit(g, j, text);
     }
-    return 0;
+    return exit_code::kOk;
   } catch (const ClientError& e) {
     std::cerr << "hopbox: " << e.what() << "\n";
     return e.exit_code();
   } catch (const hopbox::TokenError& e) {
     std::cerr << "hopbox: token: " << e.what() << "\n";
-    return 1;
+    return exit_code::kFailed;
   } catch (const std::exception& e) {
     std::cerr << "hopbox: " << e.what() << "\n";
-    return 1;
+    return exit_code::kFailed;
   }
 }

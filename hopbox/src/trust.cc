@@ -9,6 +9,7 @@
 
 #include "certs/requests.h"
 #include "client.h"
+#include "hopbox/exit_codes.h"
 #include "hopbox/net.h"
 
 namespace hopbox {
@@ -38,10 +39,19 @@ certs::Bytes bytes_of(const std::string& s) {
   return certs::Bytes(s.begin(), s.end());
 }
 
+// The CA's address, for the error that says it cannot be reached (one CA per command).
+std::string g_ca_address;
+
 void check_ca(const grpc::Status& s, const std::string& what) {
   if (s.ok()) return;
-  const int code = s.error_code() == grpc::StatusCode::UNAVAILABLE ? 1 : 3;
-  throw ClientError(what + ": " + s.error_message(), code);
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    throw ClientError(
+        what + ": cannot reach the CA at " + g_ca_address +
+            ": is `hopbox-ca serve` running there, and are --ca and --ca-root right? (" +
+            s.error_message() + ")",
+        exit_code::kUnavailable);
+  }
+  throw ClientError(what + ": " + s.error_message(), exit_code::kRefused);
 }
 
 }  // namespace
@@ -73,6 +83,7 @@ Trust::Trust(const std::string& ca, const std::string& root_pem_path,
   root_ = std::move(anchors.device_root);
   // Only the pinned TLS certificate: the device root (and so any device's key) must not be
   // able to vouch for whoever answers at the CA's address.
+  g_ca_address = ca;
   stub_ = v1::CertificateAuthority::NewStub(net::tls_channel(ca, anchors.tls_anchor_pem));
 }
 

@@ -21,7 +21,9 @@
 #include <fstream>
 #include <memory>
 
+#include "hopbox/exit_codes.h"
 #include "hopbox/net.h"
+#include "hopbox/version.h"
 #include "payload_store.h"
 #include "reencryptor.h"
 #include "service.h"
@@ -64,16 +66,23 @@ int main(int argc, char** argv) {
   app.add_option("--max-challenges-per-device", limits.max_challenges_per_device,
                  "outstanding sign-in challenges per device; the oldest make way (default: 16)")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1024}));
-  CLI11_PARSE(app, argc, argv);
+  app.set_version_flag("--version", "hopboxd " HOPBOX_VERSION);
+  namespace exit_code = hopbox::exit_code;
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version print and succeed; any other parse error is a usage error.
+    return app.exit(e) == 0 ? exit_code::kOk : exit_code::kUsage;
+  }
   if (ca.empty() != ca_root.empty()) {
     std::fprintf(stderr, "hopboxd: --ca and --ca-root go together\n");
-    return 2;
+    return exit_code::kUsage;
   }
   try {
     hopbox::net::check_listen_address(listen, !port_file.empty());
   } catch (const hopbox::net::UsageError& e) {
     std::fprintf(stderr, "hopboxd: %s\n", e.what());
-    return 2;
+    return exit_code::kUsage;
   }
   // logfmt: one event per line, key=value, for log collectors. Messages never carry secrets.
   spdlog::set_pattern(R"(time=%Y-%m-%dT%H:%M:%S.%e%z level=%l msg="%v")");
@@ -88,7 +97,7 @@ int main(int argc, char** argv) {
     if (!tls_cert.empty() || !tls_key.empty()) {
       if (tls_cert.empty() || tls_key.empty()) {
         spdlog::error("--tls-cert and --tls-key go together");
-        return 2;
+        return exit_code::kUsage;
       }
       tls = {hopboxd::read_text_file(tls_cert), hopboxd::read_text_file(tls_key)};
     } else {
@@ -116,7 +125,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
     if (!server || port == 0) {
       spdlog::error("{}", hopbox::net::listen_failure(listen));
-      return 1;
+      return exit_code::kFailed;
     }
     if (!port_file.empty()) hopbox::net::write_port_file(port_file, port);
     spdlog::info("hopboxd listening on {} (port {}), data in {}", listen, port, data_dir);
@@ -125,9 +134,9 @@ int main(int argc, char** argv) {
     service.shutdown();
     server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
     spdlog::info("stopped");
-    return 0;
+    return exit_code::kOk;
   } catch (const std::exception& e) {
     spdlog::error("hopboxd: {}", e.what());
-    return 1;
+    return exit_code::kFailed;
   }
 }

@@ -96,6 +96,10 @@ TokenError::TokenError(const std::string& what, unsigned long rv)
                          ")"),
       rv_(rv) {}
 
+TokenError TokenError::plain(const std::string& message, unsigned long rv) {
+  return TokenError(rv, message);
+}
+
 struct Token::Impl {
   std::string module_path;
   ck_function_list* fl = nullptr;
@@ -158,6 +162,22 @@ std::unique_ptr<Token> Token::open(const std::string& module_path, const std::st
         pin.size());
     if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
       impl->fl->C_CloseSession(impl->session);
+      if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED) {
+        // PKCS#11 gives no count, only these flags (read after the failed try).
+        ck_token_info info{};
+        const bool known = impl->fl->C_GetTokenInfo(*slot, &info) == CKR_OK;
+        std::string m = rv == CKR_PIN_LOCKED ? "the PIN of token \"" + label + "\" is locked"
+                                             : "wrong PIN for token \"" + label + "\"";
+        if (rv == CKR_PIN_LOCKED || (known && (info.flags & CKF_USER_PIN_LOCKED) != 0)) {
+          if (rv != CKR_PIN_LOCKED) m += ": the token is now locked";
+          m += " (its security officer can unlock it, e.g. softhsm2-util or the vendor's tool)";
+        } else if (known && (info.flags & CKF_USER_PIN_FINAL_TRY) != 0) {
+          m += ": one try left before the token locks";
+        } else if (known && (info.flags & CKF_USER_PIN_COUNT_LOW) != 0) {
+          m += ": few tries left before the token locks";
+        }
+        throw TokenError::plain(m, rv);
+      }
       throw TokenError("C_Login", rv);
     }
   } catch (...) {

@@ -22,16 +22,20 @@ namespace hopbox {
 class TokenError : public std::runtime_error {
  public:
   TokenError(const std::string& what, unsigned long rv);
+  // A message for the person as it is (no CK_RV appended): a wrong or locked PIN.
+  static TokenError plain(const std::string& message, unsigned long rv);
   unsigned long rv() const { return rv_; }
 
  private:
+  TokenError(unsigned long rv, const std::string& message) : std::runtime_error(message), rv_(rv) {}
   unsigned long rv_;
 };
 
 class Token final : public KeyStore {
  public:
   // Loads the module (dlopen), finds the token by label, opens a read-write session and logs
-  // in as the user. Throws TokenError (wrong PIN: rv = CKR_PIN_INCORRECT).
+  // in as the user. Throws TokenError (wrong PIN: rv = CKR_PIN_INCORRECT, and the message says
+  // "wrong PIN" and what the token reports of the tries left).
   static std::unique_ptr<Token> open(const std::string& module_path, const std::string& label,
                                      const std::string& pin);
   ~Token() override;
