@@ -1,6 +1,9 @@
 // The CA's gRPC service (api/hopbox/v1/ca.proto).
 #pragma once
 
+#include <optional>
+#include <vector>
+
 #include "ca_keys.h"
 #include "ca_store.h"
 #include "hopbox/v1/ca.grpc.pb.h"
@@ -47,6 +50,11 @@ class CaService final : public hopbox::v1::CertificateAuthority::Service {
   bool certify_in_place_of(const std::string& identifier, const Bytes& old_fingerprint,
                            const Bytes& signing_key, const Bytes& encryption_key, Bytes& issued,
                            const Bytes* announced_by = nullptr);
+  // The identifier's current certificate if it certifies the keys of `chain`'s leaf and the
+  // chain verifies but for its issuer (the primary that recovery replaced), with `signature`
+  // by that leaf: the answer to an R1 retry whose client learnt no result. nullopt otherwise.
+  std::optional<Bytes> completed_recovery_of(const std::vector<Bytes>& chain,
+                                             const Bytes& signature);
 
   CaStore& store_;
   const CaKeys& keys_;

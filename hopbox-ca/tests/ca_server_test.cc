@@ -276,17 +276,21 @@ TEST(CaServer, RevocationNeedsTheUsersPrimaryOrTheDeviceItselfAndShowsInTheSigne
 
 TEST(CaServer, ASecondaryReplacesThePrimaryOnceWithAProofOfItsKey) {
   TestCa ca;
-  const Device primary, secondary;
+  const Device primary, secondary, tablet;
   v1::EnrollResponse enrolled;
   ASSERT_TRUE(enroll(ca, primary.enroll_request("alice", ca.invite("alice")), &enrolled).ok());
   const certs::Bytes primary_cert(enrolled.certificate().begin(), enrolled.certificate().end());
   const std::int64_t now = std::time(nullptr);
-  const certs::Bytes secondary_cert = certs::issue_certificate(
-      {"alice", secondary.spki(), secondary.encryption_key(), 7, now - 60, now + 3600},
-      primary_cert, [&](std::span<const std::uint8_t> m) {
-        const std::string sig = primary.sign(certs::Bytes(m.begin(), m.end()));
-        return certs::Bytes(sig.begin(), sig.end());
-      });
+  auto certified_by_primary = [&](const Device& d, std::int64_t serial) {
+    return certs::issue_certificate(
+        {"alice", d.spki(), d.encryption_key(), serial, now - 60, now + 3600}, primary_cert,
+        [&](std::span<const std::uint8_t> m) {
+          const std::string sig = primary.sign(certs::Bytes(m.begin(), m.end()));
+          return certs::Bytes(sig.begin(), sig.end());
+        });
+  };
+  const certs::Bytes secondary_cert = certified_by_primary(secondary, 7);
+  const certs::Bytes tablet_cert = certified_by_primary(tablet, 8);
   auto recover = [&](const std::vector<certs::Bytes>& chain, const Device& signer,
                      v1::RecoverPrimaryResponse* resp) {
     grpc::ClientContext ctx;
@@ -313,8 +317,16 @@ TEST(CaServer, ASecondaryReplacesThePrimaryOnceWithAProofOfItsKey) {
   EXPECT_TRUE(certs::open_revocation_list(
                   certs::Bytes(list.revocation_list().begin(), list.revocation_list().end()), root)
                   .contains(certs::inspect_certificate(primary_cert).fingerprint));
-  EXPECT_EQ(recover({secondary_cert, primary_cert}, secondary, &resp).error_code(),
+  // The old chain serves no second recovery: another device certified by the old primary is
+  // refused, and the same secondary asking again (its client never heard the answer) gets the
+  // certificate it was issued, not a new one, and only with a proof of its key.
+  EXPECT_EQ(recover({tablet_cert, primary_cert}, tablet, &resp).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(recover({secondary_cert, primary_cert}, tablet, &resp).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::RecoverPrimaryResponse again;
+  ASSERT_TRUE(recover({secondary_cert, primary_cert}, secondary, &again).ok());
+  EXPECT_EQ(certs::Bytes(again.certificate().begin(), again.certificate().end()), fresh);
 }
 
 // Issue 12: a stolen, unlocked secondary asking the CA directly does not revoke the primary at
@@ -485,8 +497,11 @@ TEST(CaServer, TheAnnouncingSecondaryCompletesOnlyAfterTheWaitingPeriod) {
   v1::ListPrimaryRecoveriesResponse waiting;
   ASSERT_TRUE(ca.stub()->ListPrimaryRecoveries(&ctx, list, &waiting).ok());
   EXPECT_EQ(waiting.announcements_size(), 0);
-  EXPECT_EQ(recover(secondary_cert, secondary, &resp).error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);  // its old chain ends at a revoked primary
+  // Asked again, the same certificate: its old chain ends at a revoked primary, and the
+  // retry neither waits nor issues anything new.
+  v1::RecoverPrimaryResponse again;
+  ASSERT_TRUE(recover(secondary_cert, secondary, &again).ok());
+  EXPECT_EQ(certs::Bytes(again.certificate().begin(), again.certificate().end()), fresh);
 }
 
 // A new device asking to be re-certified for "alice": its signing key, and the mupre key it

@@ -10,6 +10,9 @@
 #include "test_client.h"
 #include "token.h"
 
+#include <chrono>
+#include <thread>
+
 namespace hopbox {
 namespace {
 
@@ -270,6 +273,63 @@ TEST_F(Takeover, ASecondaryCannotTakeOverAtTheServiceWithItsOldChain) {
   EXPECT_EQ(stub->PromoteDevice(&ctx, req, &resp).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   ok("alice1", "ls");  // still the primary
+}
+
+// R1 across the CA's revocation (seen once in CI): the CA revokes the old primary when it
+// certifies the secondary, and the service may fetch that revocation before the secondary's
+// PromoteDevice arrives. The secondary's chain then ends at a revoked certificate; it must
+// still finish its own recovery (and nothing else), and a retry must get the same certificate
+// from the CA.
+TEST_F(Takeover, ARecoveryCompletesAfterTheServiceLearnsOfTheCasRevocationFirst) {
+  make_user("alice");
+  const std::int64_t alice2_id = state_of("alice2")["device_id"].get<std::int64_t>();
+  hopboxd::test::TestDevice secondary = session_of("alice2");
+  auto stub = server_->stub();
+  {
+    grpc::ClientContext ctx;
+    secondary.authorize(ctx);
+    v1::AnnouncePromotionResponse resp;
+    ASSERT_TRUE(stub->AnnouncePromotion(&ctx, v1::AnnouncePromotionRequest(), &resp).ok());
+  }
+  // What the secondary's client does at the CA just before PromoteDevice.
+  const json s = state_of("alice2");
+  const auto chain = mupre::from_hex(s["certificate_chain"].get<std::string>());
+  ASSERT_TRUE(chain.has_value());
+  const auto decoded = certs::decode_chain(*chain);
+  ASSERT_EQ(decoded.size(), 2u);
+  auto recover_at_ca = [&](v1::RecoverPrimaryResponse* resp) {
+    const auto token = hopbox::Token::open(SOFTHSM_MODULE, s["token_label"], "1234");
+    const certs::Bytes signature =
+        token->sign(s["key_label"], certs::recover_primary_message(decoded.back()));
+    grpc::ClientContext ctx;
+    v1::RecoverPrimaryRequest req;
+    req.set_requester_chain(std::string(chain->begin(), chain->end()));
+    req.set_signature(std::string(signature.begin(), signature.end()));
+    return ca_->stub()->RecoverPrimary(&ctx, req, resp);
+  };
+  v1::RecoverPrimaryResponse first;
+  ASSERT_TRUE(recover_at_ca(&first).ok());
+  ASSERT_FALSE(first.certificate().empty());
+  // The service polls the CA every second: wait until it refuses the revoked primary.
+  for (int i = 0; i < 100 && hopbox("alice1", "ls").exit_code == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_NE(hopbox("alice1", "ls").exit_code, 0) << "the service never learnt of the revocation";
+  // Asked again, the CA hands the secondary the certificate it issued, and nothing new.
+  v1::RecoverPrimaryResponse again;
+  ASSERT_TRUE(recover_at_ca(&again).ok());
+  EXPECT_EQ(again.certificate(), first.certificate());
+  // Until then the secondary may do only what completes its recovery.
+  {
+    grpc::ClientContext ctx;
+    secondary.authorize(ctx);
+    v1::ListItemsResponse items;
+    EXPECT_EQ(stub->ListItems(&ctx, v1::ListItemsRequest(), &items).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  ok("alice2", "recover --yes");
+  EXPECT_EQ(ok("alice2", "whoami")["device_id"], alice2_id);
+  ok("alice2", "ls");
 }
 
 class TakeoverWithWaitingPeriod : public Takeover {

@@ -97,8 +97,8 @@ std::optional<std::string> CertificatePolicy::stale_list_locked() const {
                "are refused until one does";
 }
 
-std::optional<std::string> CertificatePolicy::refuse_device(
-    const CertBytes& certificate_chain) const {
+std::optional<std::string> CertificatePolicy::refuse_device(const CertBytes& certificate_chain,
+                                                            RevokedIssuer revoked_issuer) const {
   std::lock_guard lock(mu_);
   if (auto stale = stale_list_locked()) {
     spdlog::warn("refusing a certified device: {}", *stale);
@@ -124,8 +124,10 @@ std::optional<std::string> CertificatePolicy::refuse_device(
     if (fingerprints_.size() >= kMaxCachedChains) fingerprints_.clear();
     it = fingerprints_.emplace(key, std::move(prints)).first;
   }
-  for (const auto& f : it->second) {
-    if (list_.contains(f)) return "the device's certificate was revoked";
+  const auto& prints = it->second;
+  const std::size_t checked = revoked_issuer == RevokedIssuer::kTolerated ? 1 : prints.size();
+  for (std::size_t i = 0; i < checked && i < prints.size(); ++i) {
+    if (list_.contains(prints[i])) return "the device's certificate was revoked";
   }
   return std::nullopt;
 }

@@ -38,9 +38,15 @@ class CertificatePolicy {
                                                  const CertBytes& signing_key,
                                                  const CertBytes& encryption_key,
                                                  const CertBytes& certificate_chain) const;
+  // Whether a revoked certificate above the device's own one refuses it. Only a secondary
+  // completing its R1 recovery is let through with its revoked issuer: the CA revokes the
+  // primary when it certifies the secondary, before the cloud hears of the take-over.
+  enum class RevokedIssuer { kRefuses, kTolerated };
   // Why a registered device may not act now: a certificate of its chain is on the CA's
   // revocation list, or no current list is held. nullopt if it may.
-  std::optional<std::string> refuse_device(const CertBytes& certificate_chain) const;
+  std::optional<std::string> refuse_device(
+      const CertBytes& certificate_chain,
+      RevokedIssuer revoked_issuer = RevokedIssuer::kRefuses) const;
   // True if the CA signed `capsule` as its re-certification challenge for this user's new
   // key, and it has not expired at `now`.
   bool is_ca_challenge(const std::string& user, const CertBytes& encryption_key,

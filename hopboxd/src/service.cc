@@ -48,7 +48,23 @@ void HopboxService::shutdown() {
   inbox_cv_.notify_all();
 }
 
-Status HopboxService::authenticate(Ctx* ctx, DeviceRecord& caller) {
+std::optional<std::string> HopboxService::revoked_by_ca(const DeviceRecord& d,
+                                                        bool& completing_recovery) {
+  completing_recovery = false;
+  if (!certificates_) return std::nullopt;
+  auto why = certificates_->refuse_device(d.certificate_chain);
+  if (!why || d.primary || d.pending_recovery || d.recovery_for) return why;
+  const auto request = store_.recovery_request(d.id);
+  if (!request || request->new_device || request->user_id != d.user_id) return why;
+  if (certificates_->refuse_device(d.certificate_chain,
+                                   CertificatePolicy::RevokedIssuer::kTolerated)) {
+    return why;
+  }
+  completing_recovery = true;
+  return std::nullopt;
+}
+
+Status HopboxService::authenticate(Ctx* ctx, DeviceRecord& caller, bool* completing_recovery) {
   const auto& md = ctx->client_metadata();
   const auto it = md.find("authorization");
   if (it == md.end()) return Status(StatusCode::UNAUTHENTICATED, "no session token");
@@ -68,11 +84,11 @@ Status HopboxService::authenticate(Ctx* ctx, DeviceRecord& caller) {
   if (recovery_expired(*d)) {
     return Status(StatusCode::PERMISSION_DENIED, "this recovery request expired: ask again");
   }
-  if (certificates_) {
-    if (const auto why = certificates_->refuse_device(d->certificate_chain)) {
-      return Status(StatusCode::PERMISSION_DENIED, *why);
-    }
+  bool completing = false;
+  if (const auto why = revoked_by_ca(*d, completing)) {
+    return Status(StatusCode::PERMISSION_DENIED, *why);
   }
+  if (completing_recovery) *completing_recovery = completing;
   caller = std::move(*d);
   return Status::OK;
 }
@@ -151,11 +167,10 @@ Status HopboxService::CompleteSession(Ctx*, const v1::CompleteSessionRequest* re
       spdlog::warn("session refused for device {}", req->device_id());
       return Status(StatusCode::UNAUTHENTICATED, "challenge unknown, expired or badly signed");
     }
-    if (certificates_) {
-      if (const auto why = certificates_->refuse_device(device->certificate_chain)) {
-        spdlog::warn("session refused for device {}: {}", req->device_id(), *why);
-        return Status(StatusCode::PERMISSION_DENIED, *why);
-      }
+    bool completing_recovery = false;  // then each call is checked again (authenticated)
+    if (const auto why = revoked_by_ca(*device, completing_recovery)) {
+      spdlog::warn("session refused for device {}: {}", req->device_id(), *why);
+      return Status(StatusCode::PERMISSION_DENIED, *why);
     }
     const Bytes token = random_bytes(32);
     const std::string token_text = to_hex(token);

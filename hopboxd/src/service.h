@@ -108,7 +108,13 @@ class HopboxService final : public hopbox::v1::Hopbox::Service {
 
  private:
   // The calling device, from the session token in the metadata; UNAUTHENTICATED otherwise.
-  grpc::Status authenticate(Ctx* ctx, DeviceRecord& caller);
+  // *completing_recovery: let in only to complete its R1 take-over (revoked_by_ca).
+  grpc::Status authenticate(Ctx* ctx, DeviceRecord& caller, bool* completing_recovery = nullptr);
+  // Why the CA's revocations refuse d now; nullopt if they do not. A secondary whose only
+  // revoked certificate is its issuer, and that announced its R1 take-over, is let through
+  // (completing_recovery = true): the CA revokes the primary when it certifies the secondary,
+  // and this service may hear of it before the secondary's PromoteDevice.
+  std::optional<std::string> revoked_by_ca(const DeviceRecord& d, bool& completing_recovery);
   std::optional<hopbox::v1::ThresholdRecovery> threshold_config(UserId user);
   // A pending new device whose recovery request is older than the limit.
   bool recovery_expired(const DeviceRecord& d) const;

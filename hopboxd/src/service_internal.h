@@ -148,7 +148,19 @@ template <class F>
 grpc::Status HopboxService::authenticated(Ctx* ctx, const char* method, F&& handler) {
   return service_internal::guarded(method, [&] {
     DeviceRecord caller;
-    if (grpc::Status s = authenticate(ctx, caller); !s.ok()) return s;
+    bool completing_recovery = false;
+    if (grpc::Status s = authenticate(ctx, caller, &completing_recovery); !s.ok()) return s;
+    // A secondary whose primary the CA replaced by it: only what completes the take-over.
+    static constexpr std::string_view kCompletionMethods[] = {
+        "WatchInbox",     "AckNotification",   "ListDevices",
+        "ListRecoveries", "AnnouncePromotion", "PromoteDevice"};
+    if (completing_recovery &&
+        std::find(std::begin(kCompletionMethods), std::end(kCompletionMethods), method) ==
+            std::end(kCompletionMethods)) {
+      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                          "this device's primary was replaced at the CA: complete the recovery "
+                          "(hopbox recover) first");
+    }
     // A device waiting for its recovery can do only what the recovery needs.
     static constexpr std::string_view kPendingMethods[] = {"WatchInbox",          "AckNotification",
                                                            "ReencryptChallenge",  "PromoteDevice",
