@@ -31,7 +31,7 @@ build/release/tools/hopbox-bench/hopbox-bench table3 --runs 11
 echo
 echo "== 4. The cloud service under load: devices of two users downloading through"
 echo "      re-encryption chains of 1 to 4 hops (cache off, then on)"
-build/release/hopboxd/bench/hopboxd_load --clients 4 --seconds 2 2>/dev/null | grep -v '\[info\]'
+build/release/hopboxd/bench/hopboxd_load --clients 4 --seconds 2
 
 echo
 echo "== 5. Protocols 1 and 2 with a CA: users with hardware-bound keys (SoftHSM2), one cloud,"

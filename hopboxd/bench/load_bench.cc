@@ -1,15 +1,21 @@
 // hopboxd_load: N concurrent clients downloading items at chain lengths 1..4 from a local
 // hopboxd, once with the re-encryption cache off (every download re-encrypts) and once with
 // it on and warm. Prints re-encryptions per second, p50/p99 latency per chain length, and
-// the cache's effect.
+// the cache's effect. A download that fails, or arrives through another chain than asked, is
+// counted and reported, never measured; any failure makes the program exit 1.
 //
-//   hopboxd_load [--clients 8] [--seconds 5] [--payload-bytes 1024]
+//   hopboxd_load [--clients 8] [--seconds 5] [--payload-bytes 1024] [--revoke-share-after S]
+//
+// --revoke-share-after revokes alice's share to bob S seconds into each run: the downloads
+// through it must then fail (NOT_FOUND), which the report names.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -24,6 +30,8 @@ struct Setup {
   // readers[l - 1] reads alice's items through l re-encryptions.
   std::vector<TestDevice> readers;
   TestDevice owner;
+  TestDevice share_from;  // a2: the device whose edge to bob is the share
+  std::int64_t share = 0;
 };
 
 bool ok(const grpc::Status& s, const char* what) {
@@ -42,7 +50,7 @@ bool prepare(v1::Hopbox::Stub& stub, Setup& s, int items, std::size_t payload_by
   const v1::AccessPolicy all;
   if (!ok(install_rekey(stub, s.owner, a1, v1::REKEY_KIND_OWN_DEVICE, all, nullptr), "rekey") ||
       !ok(install_rekey(stub, a1, a2, v1::REKEY_KIND_OWN_DEVICE, all, nullptr), "rekey") ||
-      !ok(install_rekey(stub, a2, b0, v1::REKEY_KIND_SHARE, all, nullptr), "rekey") ||
+      !ok(install_rekey(stub, a2, b0, v1::REKEY_KIND_SHARE, all, &s.share), "rekey") ||
       !ok(install_rekey(stub, b0, b1, v1::REKEY_KIND_OWN_DEVICE, all, nullptr), "rekey")) {
     return false;
   }
@@ -52,6 +60,7 @@ bool prepare(v1::Hopbox::Stub& stub, Setup& s, int items, std::size_t payload_by
       return false;
   }
   s.readers = {a1, a2, b0, b1};
+  s.share_from = a2;
   return true;
 }
 
@@ -63,13 +72,31 @@ double percentile(std::vector<double> v, double p) {
 }
 
 struct RunResult {
-  std::vector<std::vector<double>> latency_ms;  // per chain length
+  bool prepared = false;
+  std::vector<std::vector<double>> latency_ms;  // per chain length, successful downloads only
+  std::uint64_t failures = 0;
+  std::map<std::string, std::uint64_t> failure_reasons;
   std::uint64_t reencryptions = 0;
   double seconds = 0;
 };
 
+// One download through l + 1 re-encryptions; the reason it failed, or nullopt.
+std::optional<std::string> download(v1::Hopbox::Stub& stub, const TestDevice& reader, std::size_t l,
+                                    const std::string& item, bool decrypt,
+                                    const std::string& payload) {
+  std::string plain;
+  int hops = 0;
+  const grpc::Status s = download_item(stub, reader, "alice", item, plain, &hops, decrypt);
+  if (!s.ok()) return "status " + std::to_string(s.error_code()) + ": " + s.error_message();
+  if (hops != static_cast<int>(l) + 1) {
+    return "came through " + std::to_string(hops) + " re-encryptions, not " + std::to_string(l + 1);
+  }
+  if (decrypt && plain != payload) return "decrypted to other bytes";
+  return std::nullopt;
+}
+
 RunResult run(const std::vector<std::string>& server_args, int clients, double seconds,
-              std::size_t payload_bytes) {
+              std::size_t payload_bytes, double revoke_after) {
   TestServer server(server_args);
   auto stub = server.stub();
   Setup setup;
@@ -77,12 +104,17 @@ RunResult run(const std::vector<std::string>& server_args, int clients, double s
   RunResult r;
   r.latency_ms.resize(4);
   if (!prepare(*stub, setup, kItems, payload_bytes)) return r;
-  // Warm-up: one download of every item by every reader (fills the cache when it is on).
-  for (int l = 0; l < 4; ++l) {
+  r.prepared = true;
+  const std::string payload(payload_bytes, 'x');
+  // Warm-up: one download of every item by every reader (fills the cache when it is on),
+  // decrypted and compared.
+  for (std::size_t l = 0; l < 4; ++l) {
     for (int i = 0; i < kItems; ++i) {
-      std::string plain;
-      (void)download_item(*stub, setup.readers[static_cast<std::size_t>(l)], "alice",
-                          "item-" + std::to_string(i), plain);
+      if (auto why =
+              download(*stub, setup.readers[l], l, "item-" + std::to_string(i), true, payload)) {
+        ++r.failures;
+        ++r.failure_reasons["warm-up: " + *why];
+      }
     }
   }
   auto health = [&] {
@@ -93,7 +125,6 @@ RunResult run(const std::vector<std::string>& server_args, int clients, double s
   };
   const std::uint64_t before = health().reencryptions();
   std::mutex mu;
-  std::atomic<bool> failed{false};
   const auto start = Clock::now();
   const auto end = start + std::chrono::duration<double>(seconds);
   std::vector<std::thread> threads;
@@ -101,13 +132,17 @@ RunResult run(const std::vector<std::string>& server_args, int clients, double s
     threads.emplace_back([&, c] {
       auto my_stub = server.stub();
       std::vector<std::vector<double>> mine(4);
+      std::map<std::string, std::uint64_t> reasons;
+      std::uint64_t failures = 0;
       for (int n = 0; Clock::now() < end; ++n) {
         const auto l = static_cast<std::size_t>((c + n) % 4);
         const std::string item = "item-" + std::to_string((c * 7 + n) % kItems);
-        std::string plain;
         const auto t0 = Clock::now();
-        if (!download_item(*my_stub, setup.readers[l], "alice", item, plain, nullptr, false).ok()) {
-          failed = true;
+        // Not decrypted here: the client's own decryption would dominate what is measured.
+        if (auto why = download(*my_stub, setup.readers[l], l, item, false, payload)) {
+          ++failures;
+          ++reasons[*why];
+          continue;
         }
         mine[l].push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
       }
@@ -115,26 +150,58 @@ RunResult run(const std::vector<std::string>& server_args, int clients, double s
       for (std::size_t l = 0; l < 4; ++l) {
         r.latency_ms[l].insert(r.latency_ms[l].end(), mine[l].begin(), mine[l].end());
       }
+      r.failures += failures;
+      for (const auto& [why, count] : reasons) r.failure_reasons[why] += count;
     });
+  }
+  if (revoke_after > 0) {
+    std::this_thread::sleep_for(std::chrono::duration<double>(revoke_after));
+    grpc::ClientContext ctx;
+    setup.share_from.authorize(ctx);
+    v1::RevokeReKeyRequest req;
+    req.set_rekey_id(setup.share);
+    v1::RevokeReKeyResponse resp;
+    (void)ok(stub->RevokeReKey(&ctx, req, &resp), "revoking the share");
   }
   for (auto& t : threads) t.join();
   r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   r.reencryptions = health().reencryptions() - before;
-  if (failed) std::fprintf(stderr, "hopboxd_load: some downloads failed\n");
   return r;
 }
 
-void report(const char* title, const RunResult& r) {
+// Prints the run; false if anything failed (then the figures are not a measurement).
+bool report(const char* title, const RunResult& r) {
+  if (!r.prepared) {
+    std::fprintf(stderr, "hopboxd_load: %s: the set-up failed (see above); nothing measured\n",
+                 title);
+    return false;
+  }
   std::size_t downloads = 0;
   for (const auto& v : r.latency_ms) downloads += v.size();
-  std::printf("%s: %zu downloads in %.1f s (%.0f/s), %.0f re-encryptions/s\n", title, downloads,
-              r.seconds, static_cast<double>(downloads) / r.seconds,
-              static_cast<double>(r.reencryptions) / r.seconds);
-  std::printf("  %-6s %8s %10s %10s\n", "hops", "count", "p50 ms", "p99 ms");
-  for (std::size_t l = 0; l < r.latency_ms.size(); ++l) {
-    std::printf("  %-6zu %8zu %10.2f %10.2f\n", l + 1, r.latency_ms[l].size(),
-                percentile(r.latency_ms[l], 0.5), percentile(r.latency_ms[l], 0.99));
+  if (downloads == 0 || r.seconds <= 0) {
+    std::printf("%s: no download completed\n", title);
+  } else {
+    std::printf("%s: %zu downloads in %.1f s (%.0f/s), %.0f re-encryptions/s\n", title, downloads,
+                r.seconds, static_cast<double>(downloads) / r.seconds,
+                static_cast<double>(r.reencryptions) / r.seconds);
+    std::printf("  %-6s %8s %10s %10s\n", "hops", "count", "p50 ms", "p99 ms");
+    for (std::size_t l = 0; l < r.latency_ms.size(); ++l) {
+      if (r.latency_ms[l].empty()) {
+        std::printf("  %-6zu %8d %10s %10s\n", l + 1, 0, "-", "-");
+        continue;
+      }
+      std::printf("  %-6zu %8zu %10.2f %10.2f\n", l + 1, r.latency_ms[l].size(),
+                  percentile(r.latency_ms[l], 0.5), percentile(r.latency_ms[l], 0.99));
+    }
   }
+  if (r.failures == 0) return true;
+  std::fprintf(stderr, "hopboxd_load: %s: %llu of %llu downloads failed:\n", title,
+               static_cast<unsigned long long>(r.failures),
+               static_cast<unsigned long long>(r.failures + downloads));
+  for (const auto& [why, count] : r.failure_reasons) {
+    std::fprintf(stderr, "  %llu x %s\n", static_cast<unsigned long long>(count), why.c_str());
+  }
+  return false;
 }
 
 }  // namespace
@@ -144,16 +211,23 @@ int main(int argc, char** argv) {
   int clients = 8;
   double seconds = 5;
   std::size_t payload_bytes = 1024;
+  double revoke_after = 0;
   app.add_option("--clients", clients, "concurrent clients")->check(CLI::Range(1, 256));
   app.add_option("--seconds", seconds, "duration of each run")->check(CLI::Range(0.5, 600.0));
-  app.add_option("--payload-bytes", payload_bytes, "payload size of each item");
+  app.add_option("--payload-bytes", payload_bytes, "payload size of each item")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{64} << 20));
+  app.add_option("--revoke-share-after", revoke_after,
+                 "revoke alice's share to bob this many seconds into each run")
+      ->check(CLI::Range(0.0, 600.0));
   CLI11_PARSE(app, argc, argv);
 
   std::printf("hopboxd_load: %d clients, %.1f s per run, %zu-byte payloads, %u CPUs\n\n", clients,
               seconds, payload_bytes, std::thread::hardware_concurrency());
-  report("cache off (every download re-encrypts)",
-         run({"--cache-entries", "0"}, clients, seconds, payload_bytes));
+  bool all_ok =
+      report("cache off (every download re-encrypts)",
+             run({"--cache-entries", "0"}, clients, seconds, payload_bytes, revoke_after));
   std::printf("\n");
-  report("cache on, warm (every download a hit)", run({}, clients, seconds, payload_bytes));
-  return 0;
+  all_ok &= report("cache on, warm (every download a hit)",
+                   run({}, clients, seconds, payload_bytes, revoke_after));
+  return all_ok ? 0 : 1;
 }

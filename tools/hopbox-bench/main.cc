@@ -45,6 +45,8 @@ void row(const char* op, unsigned level, double ours, double paper) {
   std::printf("%-7s %5u %10.3f %10.2f %9.1fx\n", op, level, ours, paper, paper / ours);
 }
 
+// Every timed operation's result is checked: a failing or wrong operation is never a
+// measurement, and the program then exits 1.
 template <class T>
 T must(mupre::Result<T> r, const char* what) {
   if (!r) {
@@ -54,19 +56,45 @@ T must(mupre::Result<T> r, const char* what) {
   return std::move(*r);
 }
 
+void expect(bool ok, const char* what) {
+  if (ok) return;
+  std::fprintf(stderr, "hopbox-bench: %s gave a wrong result\n", what);
+  std::exit(1);
+}
+
+bool same_key(const mupre::CapsuleKey& a, const mupre::CapsuleKey& b) {
+  return std::equal(a.bytes().begin(), a.bytes().end(), b.bytes().begin());
+}
+
 int table3(int runs) {
   std::printf("mupre v1 on BLS12-381: seed paper Table 3 layout, medians of %d runs (ms)\n", runs);
   std::printf("%-7s %5s %10s %10s %10s\n", "op", "level", "ours", "paper", "speed-up");
 
-  row("KeyGen", 1, median_ms(runs, [] { (void)mupre::SecretKey::generate(); }), kPaperKeyGen);
+  row("KeyGen", 1,
+      median_ms(runs,
+                [] {
+                  const auto k = mupre::SecretKey::generate();
+                  expect(k.public_key().encode().size() > 0, "KeyGen");
+                }),
+      kPaperKeyGen);
 
   // Seven keys: a chain long enough for level 6.
   std::vector<mupre::SecretKey> keys;
   for (int i = 0; i < 7; ++i) keys.push_back(mupre::SecretKey::generate());
-  row("RKGen", 1, median_ms(runs, [&] { (void)mupre::make_rekey(keys[0], keys[1].public_key()); }),
+  row("RKGen", 1,
+      median_ms(runs,
+                [&] { (void)must(mupre::make_rekey(keys[0], keys[1].public_key()), "RKGen"); }),
       kPaperRkGen);
-  row("Enc", 1, median_ms(runs, [&] { (void)mupre::encapsulate(keys[0].public_key()); }),
+  // Each capsule made is opened again outside the timing: Enc must carry its key.
+  std::vector<mupre::Encapsulation> made;
+  made.reserve(static_cast<std::size_t>(runs) + 1);
+  row("Enc", 1, median_ms(runs, [&] { made.push_back(mupre::encapsulate(keys[0].public_key())); }),
       kPaperEnc);
+  for (const auto& e : made) {
+    expect(e.capsule.level() == 1 &&
+               same_key(must(mupre::decapsulate(keys[0], e.capsule), "Dec"), e.key),
+           "Enc");
+  }
 
   std::vector<mupre::ReKey> rks;
   for (int i = 0; i < 6; ++i) {
@@ -74,31 +102,43 @@ int table3(int runs) {
                                          keys[static_cast<std::size_t>(i) + 1].public_key()),
                        "RKGen"));
   }
-  std::vector<mupre::Ciphertext> levels = {mupre::encapsulate(keys[0].public_key()).capsule};
+  const mupre::Encapsulation fresh = mupre::encapsulate(keys[0].public_key());
+  std::vector<mupre::Ciphertext> levels = {fresh.capsule};
   for (std::size_t l = 1; l <= 5; ++l) {
     const mupre::Ciphertext& c = levels.back();
     const mupre::ReKey& rk = rks[l - 1];
-    row("ReEnc", static_cast<unsigned>(l), median_ms(runs, [&] { (void)mupre::reencrypt(rk, c); }),
+    row("ReEnc", static_cast<unsigned>(l),
+        median_ms(
+            runs,
+            [&] { expect(must(mupre::reencrypt(rk, c), "ReEnc").level() == l + 1, "ReEnc"); }),
         kPaperReEnc[l - 1]);
     levels.push_back(must(mupre::reencrypt(rk, c), "ReEnc"));
   }
+  // Every level opens to the key the first capsule carried.
   for (std::size_t l = 1; l <= 6; ++l) {
     const mupre::Ciphertext& c = levels[l - 1];
     const mupre::SecretKey& holder = keys[l - 1];
     row("Dec", static_cast<unsigned>(l),
-        median_ms(runs, [&] { (void)mupre::decapsulate(holder, c); }), kPaperDec[l - 1]);
+        median_ms(runs,
+                  [&] {
+                    expect(same_key(must(mupre::decapsulate(holder, c), "Dec"), fresh.key), "Dec");
+                  }),
+        kPaperDec[l - 1]);
   }
 
   std::printf("\nciphertext size (bytes)\n%5s %8s %8s   %s\n", "level", "ours", "paper",
               "decode+validate (ms)");
   for (std::size_t l = 1; l <= 6; ++l) {
     const std::vector<std::uint8_t> wire = levels[l - 1].encode();
-    const double decode = median_ms(runs, [&] { (void)mupre::Ciphertext::decode(wire); });
+    const double decode = median_ms(runs, [&] {
+      expect(must(mupre::Ciphertext::decode(wire), "decode").level() == l, "decode");
+    });
     std::printf("%5zu %8zu %8zu   %.3f\n", l, wire.size(), 144 + (l - 1) * 336, decode);
   }
   const auto rk_wire = rks[0].encode();
   std::printf("\nre-encryption key: %zu bytes (paper 240); decode+validate %.3f ms\n",
-              rk_wire.size(), median_ms(runs, [&] { (void)mupre::ReKey::decode(rk_wire); }));
+              rk_wire.size(),
+              median_ms(runs, [&] { (void)must(mupre::ReKey::decode(rk_wire), "ReKey decode"); }));
   return 0;
 }
 

@@ -1,8 +1,11 @@
 // Shared by the checkers of hopbox-vectors: reading hex fields, comparing, reporting.
 #pragma once
 
+#include <algorithm>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -65,6 +68,37 @@ inline Bytes gt_bytes(const GT& a) {
   Bytes b(kGtSize);
   gt_to_bytes(a, b.data());
   return b;
+}
+
+// Refuses a key the format does not define: an output renamed or misspelt would otherwise be
+// skipped, and the entry counted as matched without anything compared.
+inline void only_keys(const json& obj, std::initializer_list<std::string_view> allowed,
+                      const std::string& where) {
+  if (!obj.is_object()) throw BadInput(where + ": not an object");
+  for (const auto& [key, value] : obj.items()) {
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      throw BadInput(where + ": unknown key \"" + key + "\"");
+    }
+  }
+}
+
+// An entry whose outputs are all optional must still carry one: otherwise it checks nothing.
+inline void some_output(const json& obj, std::initializer_list<std::string_view> outputs,
+                        const std::string& where) {
+  for (const auto key : outputs) {
+    if (obj.contains(std::string(key))) return;
+  }
+  std::string names;
+  for (const auto key : outputs) names += (names.empty() ? "" : ", ") + std::string(key);
+  throw BadInput(where + ": no expected output to compare (one of " + names + ")");
+}
+
+inline const json& nonempty_array(const json& obj, const char* key, const std::string& where) {
+  if (!obj.is_object() || !obj.contains(key) || !obj[key].is_array()) {
+    throw BadInput(where + ": missing array \"" + key + "\"");
+  }
+  if (obj[key].empty()) throw BadInput(where + ": \"" + key + "\" is empty");
+  return obj[key];
 }
 
 // Compares one value; records the first mismatch only.

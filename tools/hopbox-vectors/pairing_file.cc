@@ -5,11 +5,13 @@ namespace hopbox_vectors {
 
 std::size_t check_pairing_file(const json& doc, std::vector<Mismatch>& mismatches) {
   std::size_t checked = 0;
-  const json& pairs = doc["pairs"];
-  if (!pairs.is_array()) throw BadInput("\"pairs\" is not an array");
+  only_keys(doc, {"pairs", "hashes"}, "file");
+  const json& pairs = nonempty_array(doc, "pairs", "file");
   for (std::size_t i = 0; i < pairs.size() && mismatches.empty(); ++i) {
     const json& e = pairs[i];
     const std::string where = "pairs[" + std::to_string(i) + "]";
+    only_keys(e, {"p", "q", "k", "e", "kp", "kq", "ek"}, where);
+    some_output(e, {"e", "kp", "kq", "ek"}, where);
     const G1 p = decode<G1>(e, "p", where, g1_decode);
     const G2 q = decode<G2>(e, "q", where, g2_decode);
     const Scalar k = decode<Scalar>(e, "k", where, scalar_from_bytes);
@@ -21,11 +23,12 @@ std::size_t check_pairing_file(const json& doc, std::vector<Mismatch>& mismatche
     ++checked;
   }
   if (doc.contains("hashes")) {
-    const json& hashes = doc["hashes"];
-    if (!hashes.is_array()) throw BadInput("\"hashes\" is not an array");
+    const json& hashes = nonempty_array(doc, "hashes", "file");
     for (std::size_t i = 0; i < hashes.size() && mismatches.empty(); ++i) {
       const json& h = hashes[i];
       const std::string where = "hashes[" + std::to_string(i) + "]";
+      only_keys(h, {"msg", "dst", "g1", "g2"}, where);
+      some_output(h, {"g1", "g2"}, where);
       const Bytes msg = hex_field(h, "msg", where);
       const std::string dst_text = field(h, "dst", where);
       const Bytes dst(dst_text.begin(), dst_text.end());

@@ -20,13 +20,6 @@ std::size_t index_field(const json& obj, const char* key, std::size_t bound,
   return obj[key].get<std::size_t>();
 }
 
-const json& array_field(const json& obj, const char* key, const std::string& where) {
-  if (!obj.is_object() || !obj.contains(key) || !obj[key].is_array()) {
-    throw BadInput(where + ": missing array \"" + key + "\"");
-  }
-  return obj[key];
-}
-
 mupre::SecretKey secret_key(const json& obj, const std::string& where) {
   Bytes enc = {0x02, mupre::kSchemeMupreV1};
   const Bytes sk = hex_field(obj, "sk", where);
@@ -41,21 +34,24 @@ Bytes key_bytes(const mupre::CapsuleKey& k) {
 }
 
 // One chain; false at the first mismatch.
+// Every value of an entry is an input or an expected output: all are required, none other.
 bool check_chain(const json& chain, const std::string& where, std::vector<Mismatch>& out) {
+  only_keys(chain, {"keys", "enc", "rks", "levels"}, where);
   std::vector<mupre::SecretKey> keys;
-  const json& key_list = array_field(chain, "keys", where);
+  const json& key_list = nonempty_array(chain, "keys", where);
   for (std::size_t i = 0; i < key_list.size(); ++i) {
     const std::string w = where + ".keys[" + std::to_string(i) + "]";
+    only_keys(key_list[i], {"sk", "pk"}, w);
     keys.push_back(secret_key(key_list[i], w));
     if (!same(g1_bytes(keys.back().public_key().point()), key_list[i], "pk", w, out)) {
       return false;
     }
   }
-  if (keys.empty()) throw BadInput(where + ": no keys");
 
   const std::string we = where + ".enc";
   if (!chain.contains("enc")) throw BadInput(we + ": missing");
   const json& enc = chain["enc"];
+  only_keys(enc, {"to", "m", "r", "M", "C1", "C2", "K"}, we);
   const std::size_t to = index_field(enc, "to", keys.size(), we);
   const auto e =
       ka::encapsulate_with(keys[to].public_key(), decode<Scalar>(enc, "m", we, scalar_from_bytes),
@@ -69,10 +65,14 @@ bool check_chain(const json& chain, const std::string& where, std::vector<Mismat
 
   std::vector<mupre::ReKey> rks;
   std::vector<std::size_t> rk_to;
-  const json& rk_list = array_field(chain, "rks", where);
+  if (!chain.contains("rks") || !chain["rks"].is_array()) {
+    throw BadInput(where + ": missing array \"rks\"");
+  }
+  const json& rk_list = chain["rks"];  // empty for a chain of one level
   for (std::size_t i = 0; i < rk_list.size(); ++i) {
     const std::string w = where + ".rks[" + std::to_string(i) + "]";
     const json& rk = rk_list[i];
+    only_keys(rk, {"from", "to", "x", "s", "X", "H2_X", "R", "D1", "D2"}, w);
     const std::size_t from = index_field(rk, "from", keys.size(), w);
     rk_to.push_back(index_field(rk, "to", keys.size(), w));
     const Scalar x = decode<Scalar>(rk, "x", w, scalar_from_bytes);
@@ -95,10 +95,15 @@ bool check_chain(const json& chain, const std::string& where, std::vector<Mismat
   // Level 1 is the fresh capsule; level i + 1 is rks[i - 1] applied to level i.
   std::optional<mupre::Ciphertext> c = e.enc.capsule;
   std::vector<std::size_t> holders = {to};
-  const json& levels = array_field(chain, "levels", where);
+  const json& levels = nonempty_array(chain, "levels", where);
+  if (levels.size() != rk_list.size() + 1) {
+    throw BadInput(where + ": " + std::to_string(levels.size()) + " levels for " +
+                   std::to_string(rk_list.size()) + " re-encryption keys (one more level needed)");
+  }
   for (std::size_t li = 0; li < levels.size(); ++li) {
     const std::string w = where + ".levels[" + std::to_string(li) + "]";
     const json& level = levels[li];
+    only_keys(level, {"level", "blocks", "K"}, w);
     if (li > 0) {
       if (li - 1 >= rks.size()) throw BadInput(w + ": more levels than re-encryption keys");
       auto next = mupre::reencrypt(rks[li - 1], *c);
@@ -113,7 +118,7 @@ bool check_chain(const json& chain, const std::string& where, std::vector<Mismat
           {w + ".level", level.value("level", json()).dump(), std::to_string(c->level())});
       return false;
     }
-    const json& blocks = array_field(level, "blocks", w);
+    const json& blocks = nonempty_array(level, "blocks", w);
     const auto ours = ka::blocks(*c);
     if (blocks.size() != ours.size()) {
       out.push_back({w + ".blocks", std::to_string(blocks.size()) + " blocks",
@@ -122,6 +127,7 @@ bool check_chain(const json& chain, const std::string& where, std::vector<Mismat
     }
     for (std::size_t j = 0; j < ours.size(); ++j) {
       const std::string wb = w + ".blocks[" + std::to_string(j) + "]";
+      only_keys(blocks[j], {"U1", "U2", "holder"}, wb);
       if (!same(g1_bytes(ours[j].u1), blocks[j], "U1", wb, out) ||
           !same(gt_bytes(ours[j].u2), blocks[j], "U2", wb, out)) {
         return false;
@@ -151,7 +157,8 @@ std::size_t check_scheme_file(const json& doc, std::vector<Mismatch>& mismatches
       doc.value("kdf_info", std::string()) != "hopbox v1 capsule key") {
     throw BadInput("h2_dst or kdf_info differ from mupre v1's constants");
   }
-  const json& chains = array_field(doc, "chains", "file");
+  only_keys(doc, {"scheme", "h2_dst", "kdf_info", "chains"}, "file");
+  const json& chains = nonempty_array(doc, "chains", "file");
   std::size_t checked = 0;
   for (std::size_t i = 0; i < chains.size(); ++i) {
     if (!check_chain(chains[i], "chains[" + std::to_string(i) + "]", mismatches)) break;

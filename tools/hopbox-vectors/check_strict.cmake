@@ -1,0 +1,53 @@
+# An entry that compares nothing must not count as matched: each corruption below leaves a
+# file that still parses, and hopbox-vectors must refuse it (exit 2) naming the entry.
+#   -DTOOL, -DPAIRS (pairing_circl.json), -DSCHEME (mupre_v1.json), -DWORK
+file(READ "${PAIRS}" pairs)
+file(READ "${SCHEME}" scheme)
+
+function(expect_refused name text where)
+  file(WRITE "${WORK}/strict_${name}.json" "${text}")
+  execute_process(COMMAND "${TOOL}" "${WORK}/strict_${name}.json" RESULT_VARIABLE rc
+                  OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  string(FIND "${err}" "${where}" at)
+  if(NOT rc EQUAL 2 OR at EQUAL -1)
+    message(FATAL_ERROR "${name}: expected exit 2 naming \"${where}\", got rc=${rc}\n${out}${err}")
+  endif()
+endfunction()
+
+# Pairing data: every output of an entry renamed, or left out.
+string(JSON e GET "${pairs}" pairs 3 e)
+set(t "${pairs}")
+foreach(key e kp kq ek)
+  string(JSON t REMOVE "${t}" pairs 3 ${key})
+endforeach()
+expect_refused(pair_without_outputs "${t}" "pairs[3]: no expected output")
+string(JSON t SET "${t}" pairs 3 E "\"${e}\"")
+expect_refused(pair_output_renamed "${t}" "pairs[3]: unknown key \"E\"")
+set(t "${pairs}")
+foreach(key g1 g2)
+  string(JSON t REMOVE "${t}" hashes 5 ${key})
+endforeach()
+expect_refused(hash_without_outputs "${t}" "hashes[5]: no expected output")
+string(JSON t SET "${pairs}" pairs "[]")
+expect_refused(no_pairs "${t}" "\"pairs\" is empty")
+string(JSON t SET "${pairs}" hashes "[]")
+expect_refused(no_hashes "${t}" "\"hashes\" is empty")
+string(JSON t SET "${pairs}" comment "\"x\"")
+expect_refused(pair_file_unknown_key "${t}" "file: unknown key \"comment\"")
+
+# mupre chains: an output left out, renamed, or a level with nothing to compare.
+string(JSON t REMOVE "${scheme}" chains 1 levels 1 K)
+expect_refused(level_without_key "${t}" "chains[1].levels[1]: missing string field \"K\"")
+string(JSON k GET "${scheme}" chains 1 levels 1 K)
+string(JSON t SET "${t}" chains 1 levels 1 k "\"${k}\"")
+expect_refused(level_key_renamed "${t}" "chains[1].levels[1]: unknown key \"k\"")
+string(JSON t REMOVE "${scheme}" chains 0 rks 0 D2)
+expect_refused(rekey_without_d2 "${t}" "chains[0].rks[0]: missing string field \"D2\"")
+string(JSON t REMOVE "${scheme}" chains 0 keys 0 pk)
+expect_refused(key_without_pk "${t}" "chains[0].keys[0]: missing string field \"pk\"")
+string(JSON t SET "${scheme}" chains 0 levels "[]")
+expect_refused(no_levels "${t}" "chains[0]: \"levels\" is empty")
+string(JSON t SET "${scheme}" chains "[]")
+expect_refused(no_chains "${t}" "file: \"chains\" is empty")
+string(JSON t REMOVE "${scheme}" chains 0 levels 1)
+expect_refused(level_missing "${t}" "chains[0]: 5 levels for 5 re-encryption keys")
