@@ -6,6 +6,7 @@
 #include <array>
 
 #include "codec.h"
+#include "declassify.h"
 #include "hkdf.h"
 #include "scheme_access.h"
 #include "secret_access.h"
@@ -47,6 +48,8 @@ Encapsulation SchemeAccess::encapsulate_with(const PublicKey& to, const Scalar& 
   GT mm = gt_pow_base(m);
   const G1 c1 = g1_mul_base(r);
   const GT c2 = gt_mul(mm, gt_pow(to.pairing_with_g2(), r));
+  declassify(c1);  // the capsule is public; m and r stay secret
+  declassify(c2);
   Ciphertext capsule;
   capsule.holder_ = to.fingerprint();
   capsule.blocks_.push_back(Ciphertext::Block{c1, c2});
@@ -65,6 +68,9 @@ Result<ReKey> SchemeAccess::make_rekey_with(const SecretKeySource& from, const P
     rk.d1_ = g1_mul_base(s);
     rk.d2_ = gt_mul(xx, gt_pow(to.pairing_with_g2(), s));
     sodium_memzero(&xx, sizeof xx);
+    declassify(rk.r_);  // the re-encryption key goes to the cloud; a, x and s stay secret
+    declassify(rk.d1_);
+    declassify(rk.d2_);
     return Error::kOk;
   });
   if (e != Error::kOk) return e;
