@@ -3,6 +3,7 @@
 #   1. release build, warnings as errors: all tests (unit, tools, constant-time under valgrind)
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer build: the unit tests
 #   3. clang libFuzzer build: every decoder fuzzed for a bounded time (scripts/fuzz.sh)
+#   4. soak: many clients against one hopboxd, checked against a model (scripts/soak.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -22,3 +23,6 @@ ctest --test-dir build/asan -L unit --output-on-failure -j "$jobs"
 
 echo "== fuzzing (libFuzzer + ASan/UBSan, clang), bounded"
 scripts/fuzz.sh "${HOPBOX_FUZZ_SECONDS:-20}"
+
+echo "== soak (many clients against one hopboxd, checked against a model)"
+scripts/soak.sh "${HOPBOX_SOAK_MINUTES:-2}"

@@ -59,6 +59,7 @@ class TestServer {
   // SIGTERM: graceful; SIGKILL: a crash. Returns the exit status (or -signal).
   int stop(int sig) { return process_.stop(sig); }
   bool running() const { return process_.running(); }
+  pid_t pid() const { return process_.pid(); }
   int port() const { return port_; }
 
   std::unique_ptr<v1::Hopbox::Stub> stub() const {
