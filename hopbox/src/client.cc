@@ -893,7 +893,8 @@ std::optional<names::NameKey> Client::name_key(bool create) {
       sodium_memzero(got.data(), got.size());
       throw ClientError("the account's name key is damaged", 4);
     }
-    names::NameKey k(bytes_of(got));
+    names::NameKey k(
+        std::span(reinterpret_cast<const std::uint8_t*>(got.data()), got.size()));  // no copy
     sodium_memzero(got.data(), got.size());
     return k;
   };
