@@ -62,7 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::abort();  // accepted a list the fuzzer could not have signed
       case 3: {
         const auto s = certs::decode_item_signature(in);
-        certs::verify_item({"o", "i", "", {}, {}, {}, {}, Bytes(32)}, s, root(), {},
+        certs::verify_item({"o", "i", "", {}, {}, {}, {}, Bytes(32), {}}, s, root(), {},
                            std::time(nullptr));
         std::abort();  // accepted a chain to a root whose key is gone
       }

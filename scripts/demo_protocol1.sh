@@ -52,6 +52,11 @@ hb alice2 share bob --yes
 step "bob reads it on his secondary: the cloud re-encrypts alice1 -> alice2 -> bob1 -> bob2"
 hb bob2 get report.bin --owner alice -o "$work/received.bin"
 cmp "$work/report.bin" "$work/received.bin" && echo "   the bytes bob received are alice's"
+step "Real names stay encrypted: alice files it as \"Quartalsbericht März 2026.bin\" in Berichte/2026; the cloud sees an opaque id, bob reads the name from the item's metadata"
+hb alice2 put "$work/report.bin" --as "Quartalsbericht März 2026.bin" --folder Berichte/2026
+hb bob2 ls --shared
+if grep -rq "Quartalsbericht" "$work/cloud"; then echo "   unexpected: the cloud holds the name"; exit 1; fi
+echo "   the cloud's files hold neither the name nor the folder"
 step "alice revokes the share; bob's next download is refused"
 share_id=$(hb alice2 --json shares | python3 -c 'import json,sys; print([s["id"] for s in json.load(sys.stdin) if s["kind"]=="REKEY_KIND_SHARE"][0])')
 hb alice2 unshare "$share_id"

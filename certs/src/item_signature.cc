@@ -33,6 +33,7 @@ Bytes item_message(const ItemFacts& f) {
   put_field(m, f.metadata);
   put_field(m, f.payload_header);
   put_field(m, f.payload_sha256);
+  if (!f.sealed_name.empty()) put_field(m, f.sealed_name);  // a ninth field
   return m;
 }
 

@@ -72,7 +72,8 @@ TEST_F(FormatsDoc, ItemMessageAndSignatureMatchTheMupreExamples) {
                         at("wrapped_key"),
                         at("metadata"),
                         Bytes(payload.begin(), payload.begin() + 30),
-                        digest};
+                        digest,
+                        {}};
   EXPECT_EQ(item_message(facts), at("item_message"));
   const ItemSignature s = decode_item_signature(at("item_signature"));
   EXPECT_EQ(verify_item(facts, s, at("root_certificate"), {}, kJune2026).identifier, "alice");

@@ -11,8 +11,9 @@ using testing::Hierarchy;
 using testing::now;
 
 ItemFacts sample_item() {
-  return {"alice",         "report.pdf",    "work",          Bytes(371, 0x11),
-          Bytes(74, 0x22), Bytes(60, 0x33), Bytes(30, 0x44), Bytes(32, 0x55)};
+  return {"alice",          "report.pdf",    "work",
+          Bytes(371, 0x11), Bytes(74, 0x22), Bytes(60, 0x33),
+          Bytes(30, 0x44),  Bytes(32, 0x55), {}};
 }
 
 ItemSignature sign_on_secondary(const Hierarchy& h, const ItemFacts& f) {
@@ -42,6 +43,21 @@ TEST(ItemSignature, EveryChangedFactIsRejected) {
   for (std::size_t i = 0; i < changed.size(); ++i) {
     EXPECT_THROW(verify_item(changed[i], s, h.root, {}, now()), CertError) << "fact " << i;
   }
+}
+
+TEST(ItemSignature, SealedNameIsSignedAndCannotBeChangedAddedOrDropped) {
+  Hierarchy h;
+  ItemFacts named = sample_item();
+  named.sealed_name = Bytes(60, 0x66);
+  const ItemSignature s = sign_on_secondary(h, named);
+  EXPECT_NO_THROW(verify_item(named, s, h.root, {}, now()));
+  ItemFacts changed = named;
+  changed.sealed_name[10] ^= 1;
+  EXPECT_THROW(verify_item(changed, s, h.root, {}, now()), CertError);
+  EXPECT_THROW(verify_item(sample_item(), s, h.root, {}, now()), CertError);  // dropped
+  // An item signed without one does not take one the cloud adds.
+  const ItemSignature plain = sign_on_secondary(h, sample_item());
+  EXPECT_THROW(verify_item(named, plain, h.root, {}, now()), CertError);
 }
 
 TEST(ItemSignature, SignerOfAnotherUserIsRejected) {

@@ -19,6 +19,7 @@
 #include "hopbox/private_files.h"
 #include "mupre/hex.h"
 #include "mupre/item.h"
+#include "names.h"
 #include "software_keystore.h"
 #include "token.h"
 #include "trust.h"
@@ -93,16 +94,6 @@ void check(const grpc::Status& s, const std::string& what) {
     message += " (ask the owner for it: `hopbox request-access OWNER`)";
   }
   throw ClientError(message, exit_code::kRefused);
-}
-
-bool valid_item_name(const std::string& s) {
-  if (s.empty() || s.size() > 128) return false;
-  for (const char c : s) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
 }
 
 std::unique_ptr<v1::Hopbox::Stub> make_stub(const DeviceState& s) {
@@ -475,6 +466,15 @@ void Client::remove_device(std::int64_t device_id) {
   if (target->lost()) {
     throw ClientError("a device replaced by a recovery stays locked out; it cannot be removed", 3);
   }
+  if (trust_) {
+    // The account's name key outlives the device that made it: re-signed by this one first
+    // (what the removed device signed is no longer trusted).
+    const auto mine = list(false);
+    if (std::any_of(mine.begin(), mine.end(),
+                    [](const v1::ItemSummary& s) { return s.item_id() == names::kNameKeyItem; })) {
+      refresh_id(names::kNameKeyItem, "the account's name key");
+    }
+  }
   if (trust_ && !target->keys().certificate_chain().empty()) {
     // Revoked at the CA first: every client and the service then refuse the device.
     const auto chain = certs::decode_chain(bytes_of(target->keys().certificate_chain()));
@@ -556,25 +556,90 @@ std::int64_t Client::approve(const std::string& code, const std::string& device_
   return resp.device_id();
 }
 
+namespace {
+
+// Reads up to `size` bytes, as many as the source gives before it ends.
+std::size_t fill(const Client::Source& source, std::uint8_t* buf, std::size_t size) {
+  std::size_t have = 0;
+  while (have < size) {
+    const std::size_t n = source(buf + have, size - have);
+    if (n == 0) break;
+    have += n;
+  }
+  return have;
+}
+
+Client::Source stream_source(std::istream& in, const std::string& what) {
+  return [&in, what](std::uint8_t* buf, std::size_t size) -> std::size_t {
+    in.read(reinterpret_cast<char*>(buf), static_cast<std::streamsize>(size));
+    if (in.bad()) throw ClientError("error reading " + what);
+    return static_cast<std::size_t>(in.gcount());
+  };
+}
+
+// "folder/name" split at its last '/', the folder normalized; throws ClientError (usage).
+names::Path split_path(const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  const auto folder =
+      names::normalize_folder(slash == std::string::npos ? "" : path.substr(0, slash));
+  if (!folder || !names::valid_name(name)) {
+    throw ClientError("\"" + path +
+                          "\" is not a file name and folder: names of 1 to 255 bytes of UTF-8 "
+                          "without '/', not \".\" or \"..\"; folders at most 1024 bytes",
+                      exit_code::kUsage);
+  }
+  return {*folder, name};
+}
+
+}  // namespace
+
 v1::UploadResponse Client::put(const fs::path& file, std::string name, const std::string& folder,
                                bool replace, const Progress& progress) {
   if (name.empty()) name = file.filename().string();
-  if (!valid_item_name(name)) {
-    throw ClientError("item name \"" + name + "\": use 1 to 128 of A-Z a-z 0-9 . _ -", 2);
-  }
   std::ifstream in(file, std::ios::binary);
   if (!in) throw ClientError("cannot read " + file.string());
+  return put_from(stream_source(in, file.string()), fs::file_size(file), name, folder, replace,
+                  progress);
+}
+
+v1::UploadResponse Client::put_from(const Source& source, std::optional<std::uint64_t> size,
+                                    const std::string& name, const std::string& folder,
+                                    bool replace, const Progress& progress) {
+  const auto path_folder = names::normalize_folder(folder);
+  if (!names::valid_name(name)) {
+    throw ClientError("\"" + name +
+                          "\" is not a file name: 1 to 255 bytes of UTF-8, no '/', not \".\" or "
+                          "\"..\"",
+                      exit_code::kUsage);
+  }
+  if (!path_folder) {
+    throw ClientError("\"" + folder +
+                          "\" is not a folder: '/'-separated names, no \".\" or \"..\", at most "
+                          "1024 bytes",
+                      exit_code::kUsage);
+  }
+  const names::NameKey k = *name_key(true);
+  const std::string id = names::item_id(k, *path_folder, name);
+  nlohmann::json meta{{"name", name}, {"folder", *path_folder}, {"uploaded_at", now_seconds()}};
+  if (size) meta["size"] = *size;
+  return upload(source, size.value_or(0), id, names::folder_label(k, *path_folder), meta.dump(),
+                names::seal(k, state_.user, id, {*path_folder, name}), replace, progress,
+                names::join(*path_folder, name));
+}
+
+v1::UploadResponse Client::upload(const Source& source, std::uint64_t total, const std::string& id,
+                                  const std::string& label, const std::string& meta,
+                                  const std::string& sealed_name, bool replace,
+                                  const Progress& progress, const std::string& shown) {
   // Items are encrypted for the account's primary key; every device reads them through it.
   const v1::Device primary = trusted_primary("");
   auto owner_pk = mupre::PublicKey::decode(bytes_of(primary.keys().encryption_key()));
   if (!owner_pk) throw ClientError("the service returned a damaged primary key", 4);
-  const mupre::ItemBinding binding{name, state_.user};
+  const mupre::ItemBinding binding{id, state_.user};
   const mupre::Encapsulation e = mupre::encapsulate(*owner_pk);
   const mupre::DataKey dk = mupre::DataKey::generate();
   auto w = mupre::wrap_data_key(e.key, dk, binding);
-  const std::string meta =
-      nlohmann::json{{"name", name}, {"size", fs::file_size(file)}, {"uploaded_at", now_seconds()}}
-          .dump();
   auto m = mupre::seal_metadata(dk, binding, bytes_of(meta));
   auto sealer = mupre::PayloadSealer::begin(dk, binding);
   if (!w || !m || !sealer) throw ClientError("cannot encrypt the item");
@@ -585,25 +650,23 @@ v1::UploadResponse Client::put(const fs::path& file, std::string name, const std
   auto writer = stub_->Upload(&ctx, &resp);
   v1::UploadRequest h;
   auto& hh = *h.mutable_header();
-  hh.set_item_id(name);
-  hh.set_folder(folder);
+  hh.set_item_id(id);
+  hh.set_folder(label);
   hh.set_capsule(string_of(e.capsule.encode()));
   hh.set_wrapped_key(string_of(*w));
   hh.set_metadata(string_of(*m));
   hh.set_payload_header(string_of(sealer->header()));
   hh.set_replace(replace);
+  hh.set_sealed_name(sealed_name);
   bool open = writer->Write(h);
   crypto_hash_sha256_state digest;
   crypto_hash_sha256_init(&digest);
   std::vector<std::uint8_t> chunk(sealer->chunk_size()), next(sealer->chunk_size());
   std::string pending;
-  const std::uint64_t total = fs::file_size(file);
   std::uint64_t sent = 0;
-  in.read(reinterpret_cast<char*>(chunk.data()), static_cast<std::streamsize>(chunk.size()));
-  std::size_t have = static_cast<std::size_t>(in.gcount());
+  std::size_t have = fill(source, chunk.data(), chunk.size());
   for (;;) {
-    in.read(reinterpret_cast<char*>(next.data()), static_cast<std::streamsize>(next.size()));
-    const std::size_t got = static_cast<std::size_t>(in.gcount());
+    const std::size_t got = have < chunk.size() ? 0 : fill(source, next.data(), next.size());
     const bool last = got == 0;
     auto sealed = sealer->seal_chunk(std::span(chunk).first(have), last);
     if (!sealed) throw ClientError("cannot encrypt the item");
@@ -616,12 +679,13 @@ v1::UploadResponse Client::put(const fs::path& file, std::string name, const std
       pending.clear();
     }
     sent += have;
-    if (progress) progress(sent, total);
+    if (progress) progress(sent, total == 0 ? sent : total);
     if (last) break;
     chunk.swap(next);
     have = got;
   }
-  if (in.bad()) throw ClientError("error reading " + file.string());
+  sodium_memzero(chunk.data(), chunk.size());
+  sodium_memzero(next.data(), next.size());
   std::string sum(crypto_hash_sha256_BYTES, '\0');
   crypto_hash_sha256_final(&digest, reinterpret_cast<unsigned char*>(sum.data()));
   v1::UploadRequest c;
@@ -629,27 +693,33 @@ v1::UploadResponse Client::put(const fs::path& file, std::string name, const std
   if (trust_) {
     const auto capsule = e.capsule.encode();
     const auto payload_header = sealer->header();
-    c.mutable_commit()->set_signature(
-        sign_item({state_.user, name, folder, Bytes(capsule.begin(), capsule.end()),
-                   Bytes(w->begin(), w->end()), Bytes(m->begin(), m->end()),
-                   Bytes(payload_header.begin(), payload_header.end()), bytes_of(sum)}));
+    c.mutable_commit()->set_signature(sign_item(
+        {state_.user, id, label, Bytes(capsule.begin(), capsule.end()), Bytes(w->begin(), w->end()),
+         Bytes(m->begin(), m->end()), Bytes(payload_header.begin(), payload_header.end()),
+         bytes_of(sum), bytes_of(sealed_name)}));
   }
   if (open) writer->Write(c);
   writer->WritesDone();
-  check(writer->Finish(), "uploading " + name);
+  const grpc::Status s = writer->Finish();
+  if (s.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
+    throw ClientError("uploading " + shown + ": it exists already (--replace for a new version)",
+                      exit_code::kRefused);
+  }
+  check(s, "uploading " + shown);
   return resp;
 }
 
 void Client::verify_header(const v1::DownloadHeader& header, const std::string& owner_id,
-                           const std::string& name) {
+                           const std::string& item_id, const std::string& shown) {
   if (!trust_) return;
   if (header.signature().empty()) {
     throw ClientError(
-        "refusing " + owner_id + "/" + name + ": it is not signed by any device of its owner", 4);
+        "refusing " + owner_id + "/" + shown + ": it is not signed by any device of its owner", 4);
   }
-  trust_->verify_item({owner_id, name, header.item().folder(), bytes_of(header.signed_capsule()),
+  trust_->verify_item({owner_id, item_id, header.item().folder(), bytes_of(header.signed_capsule()),
                        bytes_of(header.wrapped_key()), bytes_of(header.metadata()),
-                       bytes_of(header.payload_header()), bytes_of(header.payload_sha256())},
+                       bytes_of(header.payload_header()), bytes_of(header.payload_sha256()),
+                       bytes_of(header.item().sealed_name())},
                       bytes_of(header.signature()));
 }
 
@@ -658,40 +728,11 @@ std::string Client::sign_item(const certs::ItemFacts& facts) {
   return string_of(certs::encode_item_signature({own_chain(), signature}));
 }
 
-Client::Downloaded Client::get(const std::string& owner, const std::string& name,
-                               const fs::path& out, const Progress& progress) {
-  if (!valid_item_name(name)) throw ClientError("item name \"" + name + "\" is not valid", 2);
-  const fs::path target = download_target(out, name);
-  grpc::ClientContext ctx;
-  authorize(ctx);
-  v1::DownloadRequest req;
-  req.set_owner(owner);
-  req.set_item_id(name);
-  auto reader = stub_->Download(&ctx, req);
-  v1::DownloadResponse msg;
-  if (!reader->Read(&msg) || !msg.has_header()) {
-    const grpc::Status s = reader->Finish();
-    // The service does not tell another account's unshared items from absent ones.
-    if (s.error_code() == grpc::StatusCode::NOT_FOUND && !owner.empty() && owner != state_.user) {
-      throw ClientError("downloading " + name + ": " + owner + " has no such item, or has not " +
-                            "shared it with this device (ask them: `hopbox request-access " +
-                            owner + " --item " + name + "`)",
-                        exit_code::kRefused);
-    }
-    check(s, "downloading " + name);
-    throw ClientError("the service sent no item header", 4);
-  }
-  const v1::DownloadHeader header = msg.header();
-  const std::string owner_id = owner.empty() ? state_.user : owner;
-  // With a CA, nothing is decrypted before the item's signature verified; the payload is then
-  // checked against the signed digest as it streams in.
-  try {
-    verify_header(header, owner_id, name);
-  } catch (const ClientError&) {
-    ctx.TryCancel();
-    throw;
-  }
-  const mupre::ItemBinding binding{name, owner_id};
+Client::Opened Client::open_header(const v1::DownloadHeader& header, const std::string& owner_id,
+                                   const std::string& item_id, const std::string& shown) {
+  // With a CA, nothing is decrypted before the item's signature verified.
+  verify_header(header, owner_id, item_id, shown);
+  const mupre::ItemBinding binding{item_id, owner_id};
   auto capsule = mupre::Ciphertext::decode(bytes_of(header.capsule()));
   if (!capsule) throw ClientError("the capsule from the service does not decode", 4);
   const SealedSecretKey key = secret_key();
@@ -706,22 +747,81 @@ Client::Downloaded Client::get(const std::string& owner, const std::string& name
         "not the item it claims to be",
         4);
   }
-  auto opener = mupre::PayloadOpener::begin(*dk, binding, bytes_of(header.payload_header()));
-  if (!opener) throw ClientError("the item's payload header is damaged", 4);
+  auto meta = mupre::open_metadata(*dk, binding, bytes_of(header.metadata()));
+  if (!meta) throw ClientError("the item failed its integrity check (metadata)", 4);
+  const auto j = nlohmann::json::parse(meta->begin(), meta->end(), nullptr, false);
+  names::Path path;
+  if (j.is_object() && j.contains("name") && j["name"].is_string()) {
+    path.name = j["name"].get<std::string>();
+    if (j.contains("folder") && j["folder"].is_string()) path.folder = j["folder"];
+  }
+  const auto folder = names::normalize_folder(path.folder);
+  const bool reserved = item_id == names::kNameKeyItem && path.name == item_id;
+  if (!reserved && (!names::valid_name(path.name) || !folder || *folder != path.folder)) {
+    throw ClientError("the item's metadata holds no valid file name", 4);
+  }
+  return {std::move(*dk), std::move(path)};
+}
 
-  crypto_hash_sha256_state digest;
-  crypto_hash_sha256_init(&digest);
+v1::DownloadHeader Client::header_of(const std::string& owner, const std::string& item_id,
+                                     const std::string& shown) {
+  // Only the header: the payload is not read.
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::DownloadRequest req;
+  req.set_owner(owner);
+  req.set_item_id(item_id);
+  auto reader = stub_->Download(&ctx, req);
+  v1::DownloadResponse msg;
+  const bool have = reader->Read(&msg) && msg.has_header();
+  ctx.TryCancel();
+  const grpc::Status s = reader->Finish();
+  if (!have) check(s, "reading " + shown);
+  if (!have) throw ClientError("the service sent no item header", 4);
+  return msg.header();
+}
 
-  // Removed by its destructor on every failure below, and by the signal handler on Ctrl-C.
-  DownloadSink sink(target);
-  std::string buffer;
-  std::uint64_t received = 0;
-  const auto total = static_cast<std::uint64_t>(header.item().payload_size());
+int Client::fetch(const std::string& owner, const std::string& item_id, const names::Path* expected,
+                  const std::string& shown, const Writer& write, const Progress& progress) {
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::DownloadRequest req;
+  req.set_owner(owner);
+  req.set_item_id(item_id);
+  auto reader = stub_->Download(&ctx, req);
+  v1::DownloadResponse msg;
+  if (!reader->Read(&msg) || !msg.has_header()) {
+    check(reader->Finish(), "downloading " + shown);
+    throw ClientError("the service sent no item header", 4);
+  }
+  const v1::DownloadHeader header = msg.header();
+  const std::string owner_id = owner.empty() ? state_.user : owner;
   const auto fail = [&](const std::string& why, int code) {
-    sink.discard();
     ctx.TryCancel();
     throw ClientError(why, code);
   };
+  std::optional<Opened> opened;
+  try {
+    opened.emplace(open_header(header, owner_id, item_id, shown));
+  } catch (const ClientError& e) {
+    fail(e.what(), e.exit_code());
+  }
+  // The item's own sealed metadata names it: the cloud cannot hand another item for this one.
+  if (expected != nullptr &&
+      (opened->path.folder != expected->folder || opened->path.name != expected->name)) {
+    fail("refusing " + shown + ": the item the service sent is named \"" +
+             names::join(opened->path.folder, opened->path.name) + "\"",
+         4);
+  }
+  const mupre::ItemBinding binding{item_id, owner_id};
+  auto opener = mupre::PayloadOpener::begin(opened->dk, binding, bytes_of(header.payload_header()));
+  if (!opener) fail("the item's payload header is damaged", 4);
+
+  crypto_hash_sha256_state digest;
+  crypto_hash_sha256_init(&digest);
+  std::string buffer;
+  std::uint64_t received = 0;
+  const auto total = static_cast<std::uint64_t>(header.item().payload_size());
   while (reader->Read(&msg)) {
     buffer += msg.payload();
     received += msg.payload().size();
@@ -739,48 +839,228 @@ Client::Downloaded Client::get(const std::string& owner, const std::string& name
           std::span(reinterpret_cast<const std::uint8_t*>(buffer.data()) + at, 4 + len));
       if (!plain) fail("the item failed its integrity check (payload)", 4);
       try {
-        sink.write(plain->data(), plain->size());
+        write(plain->data(), plain->size());
       } catch (const ClientError& e) {
         fail(e.what(), e.exit_code());
       }
+      sodium_memzero(plain->data(), plain->size());
       at += 4 + len;
     }
     buffer.erase(0, at);
   }
   const grpc::Status s = reader->Finish();
-  if (!s.ok()) fail("downloading " + name + ": " + s.error_message(), 3);
+  if (!s.ok()) fail("downloading " + shown + ": " + s.error_message(), 3);
   if (!opener->finished() || !buffer.empty()) fail("the item's payload is truncated", 4);
   if (trust_) {
     Bytes sum(crypto_hash_sha256_BYTES);
     crypto_hash_sha256_final(&digest, sum.data());
     if (sum != bytes_of(header.payload_sha256())) {
-      fail("refusing " + owner_id + "/" + name + ": its payload is not the one its owner signed",
+      fail("refusing " + owner_id + "/" + shown + ": its payload is not the one its owner signed",
            4);
     }
   }
-  sink.commit();
-  return {header.chain_size(), target};
+  return header.chain_size();
 }
 
-std::pair<int, std::int64_t> Client::refresh(const std::string& name) {
-  if (!valid_item_name(name)) throw ClientError("item name \"" + name + "\" is not valid", 2);
-  v1::DownloadHeader header;
-  {
-    // Only the header is needed: the payload does not change.
-    grpc::ClientContext ctx;
-    authorize(ctx);
-    v1::DownloadRequest req;
-    req.set_item_id(name);
-    auto reader = stub_->Download(&ctx, req);
-    v1::DownloadResponse msg;
-    const bool have = reader->Read(&msg) && msg.has_header();
-    ctx.TryCancel();
-    const grpc::Status s = reader->Finish();
-    if (!have) check(s, "reading " + name);
-    if (!have) throw ClientError("the service sent no item header", 4);
-    header = msg.header();
+std::optional<names::NameKey> Client::name_key(bool create) {
+  const fs::path file = dir_ / "name.key";
+  if (fs::exists(file)) {
+    std::string hex = read_text(file);
+    while (!hex.empty() && hex.back() == '\n') hex.pop_back();
+    auto b = mupre::from_hex(hex);
+    sodium_memzero(hex.data(), hex.size());
+    if (!b || b->size() != names::kKeySize) {
+      throw ClientError("device state: " + file.string() + " is damaged");
+    }
+    names::NameKey k(*b);
+    sodium_memzero(b->data(), b->size());
+    return k;
   }
-  verify_header(header, state_.user, name);
+  const auto save = [&](const names::NameKey& k) {
+    std::string hex = mupre::to_hex(k.bytes());
+    write_file_atomically(file, hex + "\n");  // owner-only, like the rest of the state
+    sodium_memzero(hex.data(), hex.size());
+  };
+  const auto fetch_key = [&]() -> names::NameKey {
+    std::string got;
+    const Writer into = [&](const std::uint8_t* p, std::size_t n) {
+      if (got.size() + n > names::kKeySize)
+        throw ClientError("the account's name key is damaged", 4);
+      got.append(reinterpret_cast<const char*>(p), n);
+    };
+    fetch("", names::kNameKeyItem, nullptr, "the account's name key", into, {});
+    if (got.size() != names::kKeySize) {
+      sodium_memzero(got.data(), got.size());
+      throw ClientError("the account's name key is damaged", 4);
+    }
+    names::NameKey k(
+        std::span(reinterpret_cast<const std::uint8_t*>(got.data()), got.size()));  // no copy
+    sodium_memzero(got.data(), got.size());
+    return k;
+  };
+  const auto mine = list(false);
+  if (std::any_of(mine.begin(), mine.end(),
+                  [](const v1::ItemSummary& s) { return s.item_id() == names::kNameKeyItem; })) {
+    names::NameKey k = fetch_key();
+    save(k);
+    return k;
+  }
+  if (!create) return std::nullopt;
+  names::NameKey k = names::NameKey::generate();
+  std::size_t at = 0;
+  const Source from_key = [&](std::uint8_t* buf, std::size_t size) {
+    const std::size_t n = std::min(size, k.bytes().size() - at);
+    std::copy_n(k.bytes().data() + at, n, buf);
+    at += n;
+    return n;
+  };
+  try {
+    upload(from_key, names::kKeySize, names::kNameKeyItem, "",
+           nlohmann::json{{"name", names::kNameKeyItem}}.dump(), "", false, {},
+           "the account's name key");
+  } catch (const ClientError& e) {
+    // Another device of the account made one meanwhile: that one is the account's.
+    if (e.exit_code() != exit_code::kRefused) throw;
+    k = fetch_key();
+  }
+  save(k);
+  return k;
+}
+
+std::vector<Client::Entry> Client::entries(bool include_shared,
+                                           std::vector<ClientError>* failures) {
+  const auto items = list(include_shared);
+  std::optional<names::NameKey> k;
+  const bool any_own = std::any_of(items.begin(), items.end(), [&](const v1::ItemSummary& s) {
+    return s.owner() == state_.user && s.item_id() != names::kNameKeyItem;
+  });
+  if (any_own) k = name_key(false);
+  // Names of others' items, learnt from their metadata, by owner, id and version.
+  const fs::path cache_file = dir_ / "shared-names.json";
+  nlohmann::json cache = nlohmann::json::object();
+  if (include_shared && fs::exists(cache_file)) {
+    cache = nlohmann::json::parse(read_text(cache_file), nullptr, false);
+    if (!cache.is_object()) cache = nlohmann::json::object();
+  }
+  nlohmann::json kept = nlohmann::json::object();
+  std::vector<Entry> out;
+  for (const auto& s : items) {
+    if (s.item_id().empty() || s.item_id()[0] == '.') continue;  // the client's own
+    Entry e{s.owner(), "", "", s};
+    if (s.owner() == state_.user) {
+      // Every item this client uploads carries its sealed name; one without was not made here.
+      const auto p = k ? names::open(*k, state_.user, s.item_id(), s.sealed_name()) : std::nullopt;
+      if (!p) {
+        throw ClientError("refusing the listing: item " + s.item_id() +
+                              " has no name sealed with this account's name key (made or "
+                              "altered by the service?)",
+                          4);
+      }
+      e.folder = p->folder;
+      e.name = p->name;
+    } else {
+      const std::string key = s.owner() + "\n" + s.item_id() + "\n" + std::to_string(s.version());
+      if (cache.contains(key) && cache[key].is_array() && cache[key].size() == 2) {
+        e.folder = cache[key][0].get<std::string>();
+        e.name = cache[key][1].get<std::string>();
+      } else {
+        try {
+          const Opened o = open_header(header_of(s.owner(), s.item_id(), s.item_id()), s.owner(),
+                                       s.item_id(), s.item_id());
+          e.folder = o.path.folder;
+          e.name = o.path.name;
+        } catch (const ClientError& err) {
+          if (err.exit_code() == exit_code::kRefused) continue;  // unshared meanwhile
+          if (failures == nullptr) throw;
+          failures->push_back(err);
+          continue;
+        }
+      }
+      kept[key] = nlohmann::json::array({e.folder, e.name});
+    }
+    out.push_back(std::move(e));
+  }
+  if (include_shared && kept != cache) write_file_atomically(cache_file, kept.dump() + "\n");
+  return out;
+}
+
+Client::Downloaded Client::get(const std::string& owner, const std::string& path,
+                               const fs::path& out, const Progress& progress) {
+  std::string who = owner == state_.user ? "" : owner;
+  names::Path p = split_path(path);
+  std::string id;
+  if (who.empty()) {
+    const auto k = name_key(false);
+    const auto mine = list(false);
+    if (k) id = names::item_id(*k, p.folder, p.name);
+    const bool found = k && std::any_of(mine.begin(), mine.end(), [&](const v1::ItemSummary& s) {
+                         return s.item_id() == id;
+                       });
+    // Not one of ours: OWNER/NAME, the form `ls --shared` prints.
+    if (!found && owner.empty() && !p.folder.empty()) {
+      const std::size_t slash = p.folder.find('/');
+      who = p.folder.substr(0, slash);
+      p.folder = slash == std::string::npos ? "" : p.folder.substr(slash + 1);
+      if (who == state_.user) return get(who, names::join(p.folder, p.name), out, progress);
+    } else if (!found) {
+      throw ClientError("no item " + path + " in your account (see `hopbox ls`)",
+                        exit_code::kRefused);
+    }
+  }
+  std::string shown = names::join(p.folder, p.name);
+  if (!who.empty()) {
+    id.clear();
+    // The exact path; without a folder, also the one item of that name in any folder.
+    std::vector<Entry> named;
+    std::vector<ClientError> failures;  // others' items that did not verify or open
+    for (auto& e : entries(true, &failures)) {
+      if (e.owner != who || e.name != p.name) continue;
+      if (e.folder == p.folder) {
+        named = {e};
+        break;
+      }
+      if (p.folder.empty()) named.push_back(std::move(e));
+    }
+    if (named.size() > 1) {
+      throw ClientError(who + " shares several items named " + p.name +
+                            ": give the folder too (see `hopbox ls --shared`)",
+                        exit_code::kUsage);
+    }
+    if (named.size() == 1) {
+      id = named[0].summary.item_id();
+      p.folder = named[0].folder;
+      shown = names::join(p.folder, p.name);
+    }
+    // One of those may be the item asked for: say why it cannot be read.
+    if (id.empty() && !failures.empty()) throw failures.front();
+    // The service does not tell another account's unshared items from absent ones.
+    if (id.empty()) {
+      throw ClientError("downloading " + shown + ": " + who + " has no such item, or has not " +
+                            "shared it with this device (ask them: `hopbox request-access " + who +
+                            " --item " + shown + "`)",
+                        exit_code::kRefused);
+    }
+  }
+  const fs::path target = download_target(out, p.name);
+  // Removed by its destructor on every failure, and by the signal handler on Ctrl-C.
+  DownloadSink sink(target);
+  const int hops = fetch(
+      who, id, &p, shown, [&](const std::uint8_t* d, std::size_t n) { sink.write(d, n); },
+      progress);
+  sink.commit();
+  return {hops, target, who.empty() ? state_.user : who, shown};
+}
+
+std::pair<int, std::int64_t> Client::refresh(const std::string& path) {
+  const names::Path p = split_path(path);
+  const auto k = name_key(false);
+  if (!k) throw ClientError("no item " + path + " in your account (see `hopbox ls`)", 3);
+  return refresh_id(names::item_id(*k, p.folder, p.name), names::join(p.folder, p.name));
+}
+
+std::pair<int, std::int64_t> Client::refresh_id(const std::string& id, const std::string& shown) {
+  const v1::DownloadHeader header = header_of("", id, shown);
+  verify_header(header, state_.user, id, shown);
   auto capsule = mupre::Ciphertext::decode(bytes_of(header.capsule()));
   if (!capsule) throw ClientError("the capsule from the service does not decode", 4);
   const v1::Device primary = trusted_primary("");
@@ -788,7 +1068,7 @@ std::pair<int, std::int64_t> Client::refresh(const std::string& name) {
   if (!owner_pk) throw ClientError("the service returned a damaged primary key", 4);
   const SealedSecretKey key = secret_key();
   auto fresh = mupre::refresh(key, *capsule, bytes_of(header.wrapped_key()),
-                              mupre::ItemBinding{name, state_.user}, *owner_pk);
+                              mupre::ItemBinding{id, state_.user}, *owner_pk);
   if (!fresh) {
     throw ClientError(std::string("cannot refresh: ") + mupre::error_message(fresh.error()), 4);
   }
@@ -797,18 +1077,18 @@ std::pair<int, std::int64_t> Client::refresh(const std::string& name) {
   grpc::ClientContext ctx;
   authorize(ctx);
   v1::RefreshItemRequest req;
-  req.set_item_id(name);
+  req.set_item_id(id);
   req.set_expected_version(header.item().version());
   req.set_capsule(string_of(new_capsule));
   req.set_wrapped_key(string_of(wrapped));
   if (trust_) {
-    req.set_signature(sign_item({state_.user, name, header.item().folder(),
-                                 Bytes(new_capsule.begin(), new_capsule.end()), wrapped,
-                                 bytes_of(header.metadata()), bytes_of(header.payload_header()),
-                                 bytes_of(header.payload_sha256())}));
+    req.set_signature(sign_item(
+        {state_.user, id, header.item().folder(), Bytes(new_capsule.begin(), new_capsule.end()),
+         wrapped, bytes_of(header.metadata()), bytes_of(header.payload_header()),
+         bytes_of(header.payload_sha256()), bytes_of(header.item().sealed_name())}));
   }
   v1::RefreshItemResponse resp;
-  check(stub_->RefreshItem(&ctx, req, &resp), "refreshing " + name);
+  check(stub_->RefreshItem(&ctx, req, &resp), "refreshing " + shown);
   return {header.chain_size(), resp.version()};
 }
 
@@ -822,13 +1102,38 @@ std::vector<v1::ItemSummary> Client::list(bool include_shared) {
   return {resp.items().begin(), resp.items().end()};
 }
 
-void Client::remove(const std::string& name) {
+std::string Client::own_item_id(const std::string& path) {
+  const names::Path p = split_path(path);
+  const auto k = name_key(false);
+  const std::string id = k ? names::item_id(*k, p.folder, p.name) : "";
+  const auto mine = list(false);
+  if (id.empty() || std::none_of(mine.begin(), mine.end(),
+                                 [&](const v1::ItemSummary& s) { return s.item_id() == id; })) {
+    throw ClientError("no item " + path + " in your account (see `hopbox ls`)",
+                      exit_code::kRefused);
+  }
+  return id;
+}
+
+std::string Client::folder_label(const std::string& folder) {
+  const auto f = names::normalize_folder(folder);
+  if (!f) {
+    throw ClientError("\"" + folder +
+                          "\" is not a folder: '/'-separated names, no \".\" or \"..\", at most "
+                          "1024 bytes",
+                      exit_code::kUsage);
+  }
+  return names::folder_label(*name_key(true), *f);
+}
+
+void Client::remove(const std::string& path) {
+  const std::string id = own_item_id(path);
   grpc::ClientContext ctx;
   authorize(ctx);
   v1::DeleteItemRequest req;
-  req.set_item_id(name);
+  req.set_item_id(id);
   v1::DeleteItemResponse resp;
-  check(stub_->DeleteItem(&ctx, req, &resp), "deleting " + name);
+  check(stub_->DeleteItem(&ctx, req, &resp), "deleting " + path);
 }
 
 std::int64_t Client::install_rekey(const mupre::PublicKey& target, v1::ReKeyKind kind,
@@ -860,17 +1165,10 @@ std::int64_t Client::share(const std::string& user, const SharePolicyArgs& polic
   if (policy.expires_at != 0 && policy.expires_at <= now_seconds()) {
     throw ClientError("the share would have expired already: give a time in the future", 2);
   }
-  if (!policy.items.empty()) {
-    // A share of an item that does not exist protects nothing and hides a typo.
-    const auto mine = list(false);
-    for (const auto& i : policy.items) {
-      if (!valid_item_name(i)) throw ClientError("item name \"" + i + "\" is not valid", 2);
-      if (std::none_of(mine.begin(), mine.end(),
-                       [&](const v1::ItemSummary& s) { return s.item_id() == i; })) {
-        throw ClientError("no item " + i + " in your account: nothing shared (see `hopbox ls`)", 3);
-      }
-    }
-  }
+  // The cloud sees the opaque ids and folder label; a missing item would hide a typo.
+  std::vector<std::string> ids;
+  for (const auto& i : policy.items) ids.push_back(own_item_id(i));
+  const std::string label = policy.folder.empty() ? "" : folder_label(policy.folder);
   const v1::Device target = primary_of(user);
   std::string number;
   if (trust_) number = certs::safety_number(trust_->verify_device(target.keys(), user));
@@ -880,10 +1178,10 @@ std::int64_t Client::share(const std::string& user, const SharePolicyArgs& polic
   v1::AccessPolicy p;
   if (!policy.items.empty()) {
     p.set_scope(v1::AccessPolicy::SCOPE_LISTED_ITEMS);
-    for (const auto& i : policy.items) p.add_item_ids(i);
+    for (const auto& i : ids) p.add_item_ids(i);
   } else if (!policy.folder.empty()) {
     p.set_scope(v1::AccessPolicy::SCOPE_FOLDER);
-    p.set_folder(policy.folder);
+    p.set_folder(label);
   }
   p.set_expires_at(policy.expires_at);
   return install_rekey(*pk, v1::REKEY_KIND_SHARE, p);
@@ -908,7 +1206,7 @@ std::vector<v1::ReKeyInfo> Client::shares() {
 
 std::int64_t Client::request_access(const std::string& owner, const std::string& item,
                                     const std::string& message) {
-  if (!item.empty() && !valid_item_name(item)) throw ClientError("item name is not valid", 2);
+  if (!item.empty()) split_path(item);  // a usage error for what no file system allows
   if (owner == state_.user) {
     throw ClientError("cannot ask yourself (" + owner +
                           ") for access: every device of your account reads your items already",

@@ -16,6 +16,8 @@
 #include "hopbox/v1/ca.pb.h"
 #include "hopbox/v1/hopbox.grpc.pb.h"
 #include "keystore.h"
+#include "mupre/item.h"
+#include "names.h"
 #include "state.h"
 
 namespace hopbox {
@@ -95,25 +97,42 @@ class Client {
   void remove_device(std::int64_t device_id);
   // Bytes done so far and in all (for a progress display).
   using Progress = std::function<void(std::uint64_t done, std::uint64_t total)>;
-  // Upload a file (streamed) as item `name` (default: the file's name).
+  // Bytes into buf (at most size), 0 at the end; throws ClientError on a read error.
+  using Source = std::function<std::size_t(std::uint8_t* buf, std::size_t size)>;
+  // Upload a file (streamed) as `name` (default: the file's name) in `folder` ("" the top
+  // level; '/'-separated). The cloud sees an opaque id and folder label (names.h).
   hopbox::v1::UploadResponse put(const std::filesystem::path& file, std::string name,
                                  const std::string& folder, bool replace,
                                  const Progress& progress = {});
-  // Download, check and decrypt into `out` (written aside and renamed only when complete; see
-  // download_target for folders and "-", standard output). Returns the number of
-  // re-encryptions the capsule went through and the file written.
+  // The same from any source (standard input); size, when known, goes into the metadata.
+  hopbox::v1::UploadResponse put_from(const Source& source, std::optional<std::uint64_t> size,
+                                      const std::string& name, const std::string& folder,
+                                      bool replace, const Progress& progress = {});
+  // Download, check and decrypt `path` ("FOLDER/NAME") of `owner` (empty: this account, or
+  // else "OWNER/FOLDER/NAME", the form `ls --shared` prints) into `out` (written aside and
+  // renamed only when complete; see download_target for folders and "-", standard output).
   struct Downloaded {
     int reencryptions = 0;
     std::filesystem::path file;
+    std::string owner, path;  // as resolved
   };
-  Downloaded get(const std::string& owner, const std::string& name,
+  Downloaded get(const std::string& owner, const std::string& path,
                  const std::filesystem::path& out, const Progress& progress = {});
   // A level refresh (paper 4.5) of one of this account's items: a new level-1 capsule for the
   // primary key and a new wrapped key, signed by this device; the payload stays. Returns the
   // re-encryptions the old capsule needed to reach this device, and the new version.
-  std::pair<int, std::int64_t> refresh(const std::string& name);
+  std::pair<int, std::int64_t> refresh(const std::string& path);
+  // The items as the service lists them (opaque ids).
   std::vector<hopbox::v1::ItemSummary> list(bool include_shared);
-  void remove(const std::string& name);
+  // An item with its real name: this account's through the name key, others' through their
+  // sealed metadata (cached in the state folder by owner, id and version).
+  struct Entry {
+    std::string owner, folder, name;
+    hopbox::v1::ItemSummary summary;
+  };
+  // Others' items that fail to verify or open go to failures when given (else: thrown).
+  std::vector<Entry> entries(bool include_shared, std::vector<ClientError>* failures = nullptr);
+  void remove(const std::string& path);
   // A re-encryption key from this device's key to `user`'s primary key, with a policy.
   // confirm, when given, sees the target's safety number (empty without a CA) after its key
   // verified and before anything is made; false cancels (ClientError, exit code 1).
@@ -255,7 +274,40 @@ class Client {
                                     std::int64_t device_id, const Bytes& fingerprint);
   // With a CA: throws ClientError (exit code 4) unless the item's signature and chain verify.
   void verify_header(const hopbox::v1::DownloadHeader& header, const std::string& owner_id,
-                     const std::string& name);
+                     const std::string& item_id, const std::string& shown);
+  // ---- Names (issue 13) ----
+  // The account's name key: from the state folder, else from the reserved item (then kept),
+  // else, with create, made and uploaded. nullopt when absent and not created.
+  std::optional<names::NameKey> name_key(bool create);
+  // The id of this account's item at path; ClientError (exit code 3) when there is none.
+  std::string own_item_id(const std::string& path);
+  std::string folder_label(const std::string& folder);
+  hopbox::v1::UploadResponse upload(const Source& source, std::uint64_t total,
+                                    const std::string& id, const std::string& label,
+                                    const std::string& meta, const std::string& sealed_name,
+                                    bool replace, const Progress& progress,
+                                    const std::string& shown);
+  // A header checked (signature with a CA) and opened: its data key and the path its metadata
+  // names. Throws ClientError (exit code 4) when anything fails to verify or open.
+  struct Opened {
+    mupre::DataKey dk;
+    names::Path path;
+  };
+  Opened open_header(const hopbox::v1::DownloadHeader& header, const std::string& owner_id,
+                     const std::string& item_id, const std::string& shown);
+  hopbox::v1::DownloadHeader header_of(const std::string& owner, const std::string& item_id,
+                                       const std::string& shown);
+  // Downloads item_id of owner (empty: this account), checking that its metadata names
+  // `expected` when given; decrypted bytes go to write. Returns the re-encryptions.
+  using Writer = std::function<void(const std::uint8_t*, std::size_t)>;
+  int fetch(const std::string& owner, const std::string& item_id, const names::Path* expected,
+            const std::string& shown, const Writer& write, const Progress& progress);
+
+ public:
+  // refresh of an item by its id (recovery refreshes every item, the reserved ones too).
+  std::pair<int, std::int64_t> refresh_id(const std::string& id, const std::string& shown);
+
+ private:
   // The item signature blob for `facts`, by this device, with its chain.
   std::string sign_item(const certs::ItemFacts& facts);
   // This device's certificate chain, leaf first (fetched from the service and verified once).

@@ -228,6 +228,68 @@ std::optional<std::string> unknown_command(CLI::App& app, int argc, char** argv)
   return std::nullopt;
 }
 
+// True when folder is `top` or below it ("" is everything).
+bool in_folder(const std::string& folder, const std::string& top) {
+  return top.empty() || folder == top || folder.rfind(top + "/", 0) == 0;
+}
+
+// put -r: every regular file under root, in folders named by its path under root's name.
+void put_tree(const Globals& g, Client& c, const fs::path& root, const std::string& prefix,
+              bool replace) {
+  if (!fs::is_directory(root)) throw ClientError(root.string() + ": not a folder", 2);
+  const auto top = hopbox::names::normalize_folder(prefix);
+  if (!top) throw ClientError("\"" + prefix + "\" is not a folder", exit_code::kUsage);
+  const fs::path base = fs::absolute(root).lexically_normal();
+  const std::string base_name =
+      (base.has_filename() ? base : base.parent_path()).filename().string();
+  json j = json::array();
+  std::string text;
+  std::vector<fs::path> files;
+  for (const auto& e : fs::recursive_directory_iterator(base)) {
+    if (e.is_regular_file()) files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    const fs::path rel = f.lexically_relative(base.has_filename() ? base : base.parent_path());
+    const std::string under = rel.parent_path().generic_string();
+    const std::string folder =
+        hopbox::names::join(*top, under.empty() ? base_name : base_name + "/" + under);
+    const auto r = c.put(f, f.filename().string(), folder, replace);
+    const std::string path = hopbox::names::join(folder, f.filename().string());
+    j.push_back({{"item", path}, {"id", r.item_id()}, {"version", r.version()}});
+    text += "uploaded " + path + " (version " + std::to_string(r.version()) + ")\n";
+  }
+  if (!text.empty()) text.pop_back();
+  emit(g, j, text);
+}
+
+// get -r: every item in folder (and below) of owner, written under out by its path below
+// the folder.
+void get_tree(const Globals& g, Client& c, const std::string& owner, const std::string& folder,
+              const fs::path& out) {
+  const auto top = hopbox::names::normalize_folder(folder);
+  if (!top || top->empty()) throw ClientError("get -r: give a folder", exit_code::kUsage);
+  const std::string who = owner.empty() ? c.state().user : owner;
+  json j = json::array();
+  std::string text;
+  for (const auto& e : c.entries(who != c.state().user)) {
+    if (e.owner != who || !in_folder(e.folder, *top)) continue;
+    const std::string below = e.folder.size() > top->size() ? e.folder.substr(top->size() + 1) : "";
+    const fs::path dest = out / fs::path(below) / e.name;
+    fs::create_directories(dest.parent_path());
+    const auto got = c.get(who, hopbox::names::join(e.folder, e.name), dest);
+    j.push_back({{"item", hopbox::names::join(e.folder, e.name)}, {"file", got.file.string()}});
+    text +=
+        "downloaded " + hopbox::names::join(e.folder, e.name) + " to " + got.file.string() + "\n";
+  }
+  if (j.empty()) {
+    throw ClientError("no items in folder " + *top + (owner.empty() ? "" : " of " + owner),
+                      exit_code::kRefused);
+  }
+  text.pop_back();
+  emit(g, j, text);
+}
+
 constexpr char kUncertifiedWarning[] =
     "WARNING: no CA configured (--ca): keys the service returns are not verified, so a "
     "dishonest service could substitute its own.";
@@ -279,19 +341,25 @@ int main(int argc, char** argv) {
   dev_remove->add_option("id", remove_id, "the device's id (see `hopbox device list`)")->required();
 
   std::string file, name, folder, owner, out;
-  bool replace = false, shared = false;
+  bool replace = false, shared = false, recursive = false;
   auto* put = app.add_subcommand("put", "encrypt and upload a file");
-  put->add_option("file", file, "the file")->required()->check(CLI::ExistingFile);
-  put->add_option("--as", name, "item name (default: the file's name)");
-  put->add_option("--folder", folder, "folder label (for folder shares)");
+  put->add_option("file", file, "the file, a folder with -r, or - for standard input")->required();
+  put->add_option("--as", name, "the name to give it (default: the file's name)");
+  put->add_option("--folder", folder, "the folder to put it in, '/'-separated (default: the top)");
   put->add_flag("--replace", replace, "replace an existing item of this name");
+  put->add_flag("-r,--recursive", recursive,
+                "upload a folder's tree (folders: relative paths under the folder's name)");
   auto* get = app.add_subcommand("get", "download and decrypt an item");
-  get->add_option("name", name, "item name")->required();
+  get->add_option("name", name, "NAME, FOLDER/NAME or OWNER/FOLDER/NAME (as `ls` prints it)")
+      ->required();
   get->add_option("--owner", owner, "the item's owner (default: this account)");
   get->add_option("-o,--output", out,
                   "file or folder to write it to, - for standard output (default: the item's "
                   "name, here)");
+  get->add_flag("-r,--recursive", recursive,
+                "download a folder's items and subfolders into -o DIR (default: here)");
   auto* ls = app.add_subcommand("ls", "list items");
+  ls->add_option("folder", folder, "only this folder and its subfolders");
   ls->add_flag("--shared", shared, "include items shared with this account");
   auto* refresh = app.add_subcommand(
       "refresh",
@@ -479,18 +547,45 @@ int main(int argc, char** argv) {
       Client::open(dir, pin(g))->remove_device(remove_id);
       emit(g, {{"removed", remove_id}},
            "device " + std::to_string(remove_id) + " removed: it can no longer read anything");
+    } else if (put->parsed() && recursive) {
+      put_tree(g, *Client::open(dir, pin(g)), file, folder, replace);
     } else if (put->parsed()) {
       auto c = Client::open(dir, pin(g));
-      const auto r = c->put(file, name, folder, replace, progress_bar(g, "uploading"));
-      emit(g, {{"item", r.item_id()}, {"version", r.version()}},
-           "uploaded " + r.item_id() + " (version " + std::to_string(r.version()) + ")");
+      hopbox::v1::UploadResponse r;
+      if (file == "-") {
+        if (name.empty()) throw ClientError("put -: give the name with --as", exit_code::kUsage);
+        std::ios::sync_with_stdio(false);
+        r = c->put_from(
+            [](std::uint8_t* buf, std::size_t size) {
+              std::cin.read(reinterpret_cast<char*>(buf), static_cast<std::streamsize>(size));
+              if (std::cin.bad()) throw ClientError("error reading standard input");
+              return static_cast<std::size_t>(std::cin.gcount());
+            },
+            std::nullopt, name, folder, replace, progress_bar(g, "uploading"));
+      } else {
+        if (!fs::is_regular_file(file)) {
+          throw ClientError(file + ": not a file (a folder takes -r)", exit_code::kUsage);
+        }
+        r = c->put(file, name, folder, replace, progress_bar(g, "uploading"));
+      }
+      if (name.empty()) name = fs::path(file).filename().string();
+      const std::string path = hopbox::names::join(*hopbox::names::normalize_folder(folder), name);
+      emit(g, {{"item", path}, {"id", r.item_id()}, {"version", r.version()}},
+           "uploaded " + path + " (version " + std::to_string(r.version()) + ")");
+    } else if (get->parsed() && recursive) {
+      hopbox::remove_partial_on_signals();
+      get_tree(g, *Client::open(dir, pin(g)), owner, name, out.empty() ? "." : out);
     } else if (get->parsed()) {
       hopbox::remove_partial_on_signals();
       auto c = Client::open(dir, pin(g));
       const auto got = c->get(owner, name, out, progress_bar(g, "downloading"));
-      const json j = {
-          {"item", name}, {"file", got.file.string()}, {"reencryptions", got.reencryptions}};
-      const std::string text = "downloaded " + name + " to " +
+      const std::string shown =
+          got.owner == c->state().user ? got.path : got.owner + "/" + got.path;
+      const json j = {{"item", got.path},
+                      {"owner", got.owner},
+                      {"file", got.file.string()},
+                      {"reencryptions", got.reencryptions}};
+      const std::string text = "downloaded " + shown + " to " +
                                (got.file == "-" ? "standard output" : got.file.string()) + " (" +
                                std::to_string(got.reencryptions) + " re-encryptions)";
       if (got.file == "-") {
@@ -501,16 +596,22 @@ int main(int argc, char** argv) {
       }
     } else if (ls->parsed()) {
       auto c = Client::open(dir, pin(g));
+      const auto only = hopbox::names::normalize_folder(folder);
+      if (!only) throw ClientError("\"" + folder + "\" is not a folder", exit_code::kUsage);
       json j = json::array();
       std::string text;
-      for (const auto& i : c->list(shared)) {
-        j.push_back({{"item", i.item_id()},
-                     {"owner", i.owner()},
-                     {"folder", i.folder()},
-                     {"version", i.version()},
-                     {"size", i.payload_size()}});
-        text += i.owner() + "/" + i.item_id() + "  v" + std::to_string(i.version()) + "  " +
-                std::to_string(i.payload_size()) + " bytes\n";
+      for (const auto& e : c->entries(shared)) {
+        if (!in_folder(e.folder, *only)) continue;
+        const std::string path = hopbox::names::join(e.folder, e.name);
+        j.push_back({{"item", e.name},
+                     {"folder", e.folder},
+                     {"path", path},
+                     {"owner", e.owner},
+                     {"id", e.summary.item_id()},
+                     {"version", e.summary.version()},
+                     {"size", e.summary.payload_size()}});
+        text += e.owner + "/" + path + "  v" + std::to_string(e.summary.version()) + "  " +
+                std::to_string(e.summary.payload_size()) + " bytes\n";
       }
       emit(g, j, text);
     } else if (recover->parsed() && !via.empty()) {

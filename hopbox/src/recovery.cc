@@ -195,9 +195,10 @@ void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool 
 
   // Every item: a new capsule for this key, signed by this device (paper 4.5).
   if (!refresh_items) return;
+  // The reserved items too (the name key), though the report counts the user's items only.
   for (const auto& item : list(false)) {
-    refresh(item.item_id());
-    ++report.items_refreshed;
+    refresh_id(item.item_id(), item.item_id());
+    if (item.item_id().rfind('.', 0) != 0) ++report.items_refreshed;
   }
 }
 

@@ -2,6 +2,7 @@
 // SoftHSM2 tokens, all real. The attacks are played by the test acting as the cloud: it edits
 // hopboxd's database (the cloud's own storage) and uses a session it holds.
 #include <chrono>
+#include <map>
 #include <thread>
 
 #include "certs/certificate.h"
@@ -133,12 +134,15 @@ TEST_F(WithCa, ItemsTheCloudMadeOrMovedAreRefused) {
   make_user("alice");
   ok("alice1", "put " + file("a.txt", "the real a").string());
   ok("alice1", "put " + file("b.txt", "the real b").string());
+  // The cloud sees opaque ids only; alice's listing tells the test which is which.
+  std::map<std::string, std::string> id;
+  for (const auto& e : ok("alice1", "ls")) id[e["item"].get<std::string>()] = e["id"];
   // Moved: b's row now holds a's capsule, keys, payload and signature.
   cloud_sql(
       "UPDATE items SET (capsule, wrapped_key, metadata, payload_header, payload_digest, "
       "payload_size, signature) = (SELECT capsule, wrapped_key, metadata, payload_header, "
-      "payload_digest, payload_size, signature FROM items WHERE item_id = 'a.txt') "
-      "WHERE item_id = 'b.txt'");
+      "payload_digest, payload_size, signature FROM items WHERE item_id = '" +
+      id["a.txt"] + "') WHERE item_id = '" + id["b.txt"] + "'");
   const CliRun moved = hopbox("alice2", "get b.txt -o " + (dir_ / "b").string());
   EXPECT_EQ(moved.exit_code, 4);
   EXPECT_NE(last_error().find("not authentic"), std::string::npos) << last_error();
@@ -146,17 +150,20 @@ TEST_F(WithCa, ItemsTheCloudMadeOrMovedAreRefused) {
   EXPECT_FALSE(fs::exists(dir_ / "b.hopbox-partial"));
 
   // Made by the cloud: encrypted to alice's real primary key, through a session it holds,
-  // but signed by no device of alice.
+  // but signed by no device of alice, in the place of her item f.txt.
+  ok("alice1", "put " + file("f.txt", "the real f").string());
+  for (const auto& e : ok("alice1", "ls")) id[e["item"].get<std::string>()] = e["id"];
+  cloud_sql("DELETE FROM items WHERE item_id = '" + id["f.txt"] + "'");
   const auto alice_pk = mupre::PublicKey::decode(
       *mupre::from_hex(state_of("alice1")["public_key"].get<std::string>()));
   ASSERT_TRUE(alice_pk);
   hopboxd::test::TestDevice cloud;
   cloud.token = state_of("alice1")["session_token"].get<std::string>();
   auto stub = server_->stub();
-  ASSERT_TRUE(hopboxd::test::upload_item(*stub, cloud, "alice", "forged.txt", "from the cloud", "",
+  ASSERT_TRUE(hopboxd::test::upload_item(*stub, cloud, "alice", id["f.txt"], "from the cloud", "",
                                          {}, &*alice_pk)
                   .ok());
-  const CliRun forged = hopbox("alice2", "get forged.txt -o " + (dir_ / "f").string());
+  const CliRun forged = hopbox("alice2", "get f.txt -o " + (dir_ / "f").string());
   EXPECT_EQ(forged.exit_code, 4);
   EXPECT_NE(last_error().find("not signed"), std::string::npos) << last_error();
   EXPECT_FALSE(fs::exists(dir_ / "f"));

@@ -59,8 +59,8 @@ TEST_F(EndToEnd, PoliciesAndClearErrors) {
   ok("alice1", "share bob --folder photos");
   EXPECT_EQ(ok("bob1", "get a.txt --owner alice -o " + (dir_ / "a").string())["reencryptions"], 1);
   EXPECT_EQ(hopbox("bob1", "get b.txt --owner alice -o " + (dir_ / "b").string()).exit_code, 3);
-  // Uploading the same name again needs --replace.
-  EXPECT_EQ(hopbox("alice1", "put " + (dir_ / "a.txt").string()).exit_code, 3);
+  // Uploading the same name to the same folder again needs --replace.
+  EXPECT_EQ(hopbox("alice1", "put " + (dir_ / "a.txt").string() + " --folder photos").exit_code, 3);
   ok("alice1", "put " + file("a.txt", "A2").string() + " --folder photos --replace");
   ok("bob2", "get a.txt --owner alice -o " + (dir_ / "a2").string());
   EXPECT_EQ(read(dir_ / "a2"), "A2");
@@ -84,8 +84,8 @@ TEST_F(EndToEnd, PoliciesAndClearErrors) {
   while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) listing.append(buf, n);
   EXPECT_EQ(pclose(p), 0);
   EXPECT_NE(listing.find("\"owner\":\"alice\""), std::string::npos) << listing;
-  ok("alice1", "rm a.txt");
-  EXPECT_EQ(hopbox("alice1", "get a.txt -o " + (dir_ / "gone").string()).exit_code, 3);
+  ok("alice1", "rm photos/a.txt");  // the folder is part of the item's path
+  EXPECT_EQ(hopbox("alice1", "get photos/a.txt -o " + (dir_ / "gone").string()).exit_code, 3);
 }
 
 TEST_F(EndToEnd, AccessRequestsArriveInTheOwnersInboxAndGrantingShares) {

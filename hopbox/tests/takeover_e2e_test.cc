@@ -132,12 +132,14 @@ TEST_F(Takeover, ARecipientCannotRewriteASharedItemNorOpenTheCasChallenge) {
   // He tries to store it as alice's item, then to have it re-encrypted for himself.
   auto stub = server_->stub();
   hopboxd::test::TestDevice bob = session_of("bob1");
+  // The item's opaque id at the cloud (issue 13), as bob's listing of what alice shares shows.
+  const std::string doc_id = ok("bob1", "ls --shared")[0]["id"].get<std::string>();
   {
     grpc::ClientContext ctx;
     bob.authorize(ctx);
     v1::RefreshItemRequest req;
     req.set_owner("alice");
-    req.set_item_id("doc.txt");
+    req.set_item_id(doc_id);
     req.set_expected_version(1);
     req.set_capsule(challenge.capsule());
     req.set_wrapped_key(std::string(74, '\0'));

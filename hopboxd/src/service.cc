@@ -310,6 +310,7 @@ Status HopboxService::Upload(Ctx* ctx, grpc::ServerReader<v1::UploadRequest>* re
     }
     if (h.wrapped_key().size() != mupre::kWrappedKeySize) return invalid("wrapped_key: 74 bytes");
     if (h.metadata().size() > kMaxMetadata) return invalid("metadata: too large");
+    if (h.sealed_name().size() > kMaxSealedName) return invalid("sealed_name: at most 4 KiB");
     if (h.payload_header().size() != mupre::kPayloadHeaderSize ||
         static_cast<std::uint8_t>(h.payload_header()[0]) != 0x09) {
       return invalid("payload_header: not a mupre payload header");
@@ -358,6 +359,7 @@ Status HopboxService::Upload(Ctx* ctx, grpc::ServerReader<v1::UploadRequest>* re
     item.payload_size = static_cast<std::int64_t>(size);
     if (commit->signature().size() > kMaxCertChain) return invalid("commit.signature: too large");
     item.signature = bytes_of(commit->signature().empty() ? h.signature() : commit->signature());
+    item.sealed_name = bytes_of(h.sealed_name());
     {
       std::lock_guard lock(payload_mu_);
       if (!writer->publish()) return Status(StatusCode::INTERNAL, "cannot store payload");
@@ -389,6 +391,8 @@ Status HopboxService::find_item(const DeviceRecord& caller, const std::string& o
     if (!id) return no_such_item();
     owner = *id;
   }
+  // The owner's reserved items (its name key) never travel through a share.
+  if (owner != caller.user_id && reserved_item_id(item_id)) return no_such_item();
   out = store_.item(owner, item_id);
   if (!out) return no_such_item();
   return Status::OK;
@@ -504,6 +508,7 @@ Status HopboxService::ListItems(Ctx* ctx, const v1::ListItemsRequest* req,
       // Items of users who share with this account and that reach the calling device.
       for (const UserId sharer : store_.sharers_with(caller.user_id)) {
         for (const auto& r : store_.items_of(sharer)) {
+          if (reserved_item_id(r.item_id)) continue;
           Status ignored;
           if (chain_for(r, caller, ignored)) fill_summary(r, *resp->add_items());
         }

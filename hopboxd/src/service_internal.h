@@ -26,6 +26,7 @@ using grpc::StatusCode;
 inline constexpr std::size_t kMaxName = 255;
 inline constexpr std::size_t kMaxItemId = 128;
 inline constexpr std::size_t kMaxMetadata = mupre::kMaxMetadataSize + 64;
+inline constexpr std::size_t kMaxSealedName = 4096;
 inline constexpr std::size_t kMaxBody = 64 * 1024;
 inline constexpr std::size_t kMaxCertChain = 64 * 1024;
 inline constexpr std::size_t kDownloadChunk = 1 << 20;
@@ -110,6 +111,11 @@ inline void fill_device(const DeviceRecord& d, v1::Device& out) {
   out.set_pending_recovery(d.pending_recovery);
 }
 
+// Ids beginning with "." are the account's own (its name key): served to its devices only.
+inline bool reserved_item_id(const std::string& s) {
+  return !s.empty() && s[0] == '.';
+}
+
 inline void fill_summary(const ItemRecord& r, v1::ItemSummary& out) {
   out.set_item_id(r.item_id);
   out.set_owner(r.owner);
@@ -117,6 +123,7 @@ inline void fill_summary(const ItemRecord& r, v1::ItemSummary& out) {
   out.set_version(r.version);
   out.set_payload_size(r.payload_size);
   out.set_created_at(r.created_at);
+  out.set_sealed_name(string_of(r.sealed_name));
 }
 
 inline v1::ReKeyKind kind_to_proto(EdgeKind k) {

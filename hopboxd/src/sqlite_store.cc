@@ -172,6 +172,10 @@ CREATE TABLE used_invitations (
   expires_at INTEGER NOT NULL
 );
 )sql",
+    // Issue 13: an item's real name and folder, sealed with its owner's name key (opaque).
+    R"sql(
+ALTER TABLE items ADD COLUMN sealed_name BLOB NOT NULL DEFAULT x'';
+)sql",
 };
 
 const char* const kDeviceColumns =
@@ -202,7 +206,8 @@ DeviceRecord read_device(Stmt& s) {
 
 const char* const kItemColumns =
     "i.owner_id, u.name, i.item_id, i.version, i.folder, i.capsule, i.wrapped_key, i.metadata, "
-    "i.payload_header, i.payload_digest, i.payload_size, i.signature, i.created_at "
+    "i.payload_header, i.payload_digest, i.payload_size, i.signature, i.created_at, "
+    "i.sealed_name "
     "FROM items i JOIN users u ON u.id = i.owner_id ";
 
 ItemRecord read_item(Stmt& s) {
@@ -220,6 +225,7 @@ ItemRecord read_item(Stmt& s) {
   r.payload_size = s.i64(10);
   r.signature = s.blob(11);
   r.created_at = s.i64(12);
+  r.sealed_name = s.blob(13);
   return r;
 }
 
@@ -517,12 +523,12 @@ std::optional<std::int64_t> SqliteStore::put_item(const ItemRecord& item, bool r
   }
   Stmt s(db_,
          "INSERT OR REPLACE INTO items(owner_id, item_id, version, folder, capsule, wrapped_key, "
-         "metadata, payload_header, payload_digest, payload_size, signature, created_at) "
-         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, unixepoch())");
+         "metadata, payload_header, payload_digest, payload_size, signature, created_at, "
+         "sealed_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, unixepoch(), ?)");
   s.bind(1, item.owner_id).bind(2, item.item_id).bind(3, version).bind(4, item.folder);
   s.bind(5, item.capsule).bind(6, item.wrapped_key).bind(7, item.metadata);
   s.bind(8, item.payload_header).bind(9, item.payload_digest).bind(10, item.payload_size);
-  s.bind(11, item.signature);
+  s.bind(11, item.signature).bind(12, item.sealed_name);
   s.step();
   if (!old_digest.empty() && old_digest != item.payload_digest) {
     orphaned = orphans_among(db_, {old_digest});

@@ -47,6 +47,7 @@ struct ItemRecord {
   std::int64_t payload_size = 0;
   Bytes signature;
   std::int64_t created_at = 0;
+  Bytes sealed_name;  // opaque: the real name sealed with the owner's name key
 };
 
 struct ReKeyRecord {

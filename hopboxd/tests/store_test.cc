@@ -147,6 +147,22 @@ TEST(SqliteStore, ItemVersionsAndOrphanedPayloads) {
   EXPECT_EQ(s.item(d->user_id, "a")->payload_digest, "d2");
 }
 
+TEST(SqliteStore, AnItemsSealedNameIsKeptAcrossVersionsAndRefreshes) {
+  TempDir dir;
+  SqliteStore s((dir.path() / "h.db").string());
+  const auto d = s.create_account("alice", device(1));
+  ASSERT_TRUE(d.has_value());
+  std::vector<std::string> orphaned;
+  ItemRecord r = item(d->user_id, "a", "d1");
+  r.sealed_name = Bytes{1, 2, 3};
+  EXPECT_EQ(s.put_item(r, false, orphaned), 1);
+  EXPECT_EQ(s.item(d->user_id, "a")->sealed_name, (Bytes{1, 2, 3}));
+  r.sealed_name = Bytes{4};
+  EXPECT_EQ(s.put_item(r, true, orphaned), 2);
+  EXPECT_EQ(s.refresh_item(d->user_id, "a", 2, r.capsule, r.wrapped_key, r.signature), 3);
+  EXPECT_EQ(s.items_of(d->user_id).at(0).sealed_name, Bytes{4});
+}
+
 TEST(SqliteStore, EdgesKeepTheirKindPolicyAndExpiry) {
   TempDir dir;
   SqliteStore s((dir.path() / "h.db").string());
@@ -252,13 +268,14 @@ TEST(SqliteStore, MigrationMovesTheThresholdSetUpAndDropsPerUserApprovals) {
   TempDir dir;
   const std::string path = (dir.path() / "h.db").string();
   {
-    // The tables of schema version 3 that the migration reads or changes.
+    // The tables of schema version 3 that the migrations read or change.
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
     const char* sql = R"sql(
 CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,
   created_at INTEGER NOT NULL DEFAULT (unixepoch()));
 CREATE TABLE devices (id INTEGER PRIMARY KEY AUTOINCREMENT);
+CREATE TABLE items (owner_id INTEGER NOT NULL, item_id TEXT NOT NULL);
 CREATE TABLE rekeys (id INTEGER PRIMARY KEY AUTOINCREMENT);
 CREATE TABLE notifications (id INTEGER PRIMARY KEY AUTOINCREMENT, to_device INTEGER,
   from_device INTEGER);

@@ -21,6 +21,9 @@ struct ItemFacts {
   Bytes metadata;
   Bytes payload_header;
   Bytes payload_sha256;  // of the framed payload chunks, 32 bytes
+  // The real name sealed with the owner's name key (issue 13); signed when not empty, so that
+  // the cloud can neither move it to another item nor drop it.
+  Bytes sealed_name;
 };
 
 // The exact bytes that are signed (docs/formats.md, "Item signature").
