@@ -15,19 +15,25 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 #include <vector>
 
+#include "certs/certificate.h"
+#include "cli_docs.h"
 #include "client.h"
 #include "client_internal.h"
 #include "download_sink.h"
 #include "hopbox/exit_codes.h"
 #include "hopbox/version.h"
 #include "inbox.h"
+#include "mupre/hex.h"
+#include "mupre/item.h"
 #include "qr.h"
 #include "token.h"
 
@@ -45,6 +51,8 @@ struct Globals {
   std::string state;
   std::string pin_file;
   bool json = false;
+  bool quiet = false;    // -q: errors only
+  bool verbose = false;  // -v: also what the command talked to and how
 };
 
 // The PIN typed on the controlling terminal, not echoed. Read from /dev/tty, not standard
@@ -107,23 +115,189 @@ fs::path state_dir(const Globals& g) {
   throw ClientError("no state directory: pass --state or set HOPBOX_STATE", exit_code::kUsage);
 }
 
+// --json prints the answer even with -q: a script asked for it; -q hides the text only.
 void emit(const Globals& g, const json& j, const std::string& text) {
   if (g.json) {
     std::cout << j.dump() << "\n";
-  } else if (!text.empty()) {
+  } else if (!text.empty() && !g.quiet) {
     std::cout << text << "\n";
   }
 }
 
-// A one-line progress display on the terminal, for transfers of more than a mebibyte.
+// -v: where this device's commands go and how its keys are vouched for, on standard error
+// (standard output stays the command's). Nothing secret: addresses, files, ids, lengths.
+void describe_device(const Globals& g, const fs::path& dir) {
+  if (!g.verbose || !hopbox::state_exists(dir)) return;
+  const hopbox::DeviceState s = hopbox::load_state(dir);
+  std::size_t chain = 0;
+  if (const auto bytes = mupre::from_hex(s.certificate_chain); bytes && !bytes->empty()) {
+    try {
+      chain = hopbox::certs::decode_chain(*bytes).size();
+    } catch (const std::exception&) {
+      chain = 0;  // reported as unknown; the command itself checks the chain
+    }
+  }
+  std::cerr << "hopbox: state " << dir.string() << "\n"
+            << "hopbox: service " << s.server << " (TLS anchor " << s.server_ca << ")\n"
+            << "hopbox: CA " << (s.ca.empty() ? "none (keys not verified)" : s.ca)
+            << (s.ca_root.empty() ? "" : " (root " + s.ca_root + ")") << "\n"
+            << "hopbox: account " << s.user << ", device " << s.device_id << " \"" << s.device_name
+            << "\", keys in "
+            << (s.module == "software" ? "the software keystore"
+                                       : "token \"" + s.token_label + "\"")
+            << "\n";
+  if (chain > 0) {
+    std::cerr << "hopbox: certificate chain of " << chain << " certificate(s) to the CA root ("
+              << (chain == 1 ? "the primary" : "a secondary, certified by the primary") << ")\n";
+  }
+}
+
+// "512 B", "1.2 MiB": a size for a person (binary units, one decimal).
+std::string human_bytes(std::uint64_t n) {
+  constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  if (n < 1024) return std::to_string(n) + " B";
+  double v = static_cast<double>(n);
+  std::size_t u = 0;
+  while (v >= 1024 && u + 1 < std::size(kUnits)) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[u]);
+  return buf;
+}
+
+// "2026-11-27 18:03": a moment in the local time zone, sortable like ISO 8601.
+std::string local_time(std::int64_t unix_seconds) {
+  const auto t = static_cast<std::time_t>(unix_seconds);
+  std::tm local{};
+  localtime_r(&t, &local);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &local);
+  return buf;
+}
+
+// The plaintext size of an item whose framed payload (what the service counts) is `payload`
+// bytes: every chunk adds a length prefix and a tag. hopbox's put always uses the default chunk
+// size, which the listing does not carry.
+std::uint64_t plaintext_size(std::int64_t payload) {
+  if (payload <= 0) return 0;
+  const auto p = static_cast<std::uint64_t>(payload);
+  constexpr std::uint64_t kFrame = mupre::kDefaultChunkSize + mupre::kChunkOverhead;
+  const std::uint64_t chunks = (p + kFrame - 1) / kFrame;
+  const std::uint64_t overhead = chunks * mupre::kChunkOverhead;
+  return p > overhead ? p - overhead : 0;
+}
+
+// What a share reaches, for a person: "all items", "folder NAME", "items a, b".
+std::string share_scope_text(const hopbox::v1::AccessPolicy& p) {
+  switch (p.scope()) {
+    case hopbox::v1::AccessPolicy::SCOPE_FOLDER:
+      return "folder " + p.folder();
+    case hopbox::v1::AccessPolicy::SCOPE_LISTED_ITEMS: {
+      std::string text = p.item_ids_size() == 1 ? "item " : "items ";
+      for (int i = 0; i < p.item_ids_size(); ++i) text += (i > 0 ? ", " : "") + p.item_ids(i);
+      return text;
+    }
+    default:
+      return "all items";
+  }
+}
+
+std::string share_scope_name(const hopbox::v1::AccessPolicy& p) {
+  switch (p.scope()) {
+    case hopbox::v1::AccessPolicy::SCOPE_FOLDER:
+      return "folder";
+    case hopbox::v1::AccessPolicy::SCOPE_LISTED_ITEMS:
+      return "listed-items";
+    default:
+      return "all-items";
+  }
+}
+
+std::string rekey_kind_name(hopbox::v1::ReKeyKind k) {
+  switch (k) {
+    case hopbox::v1::REKEY_KIND_SHARE:
+      return "share";
+    case hopbox::v1::REKEY_KIND_OWN_DEVICE:
+      return "own-device";
+    case hopbox::v1::REKEY_KIND_RECOVERY:
+      return "recovery";
+    default:
+      return "unknown";
+  }
+}
+
+// Columns padded to their widest cell, two spaces apart; the last one is not padded.
+std::string table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width;
+  for (const auto& r : rows) {
+    if (width.size() < r.size()) width.resize(r.size());
+    for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  }
+  std::string out;
+  for (const auto& r : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+// "0:42", "1:02:03": a duration for a person.
+std::string human_duration(std::uint64_t seconds) {
+  char buf[32];
+  if (seconds >= 3600) {
+    std::snprintf(buf, sizeof buf, "%llu:%02llu:%02llu",
+                  static_cast<unsigned long long>(seconds / 3600),
+                  static_cast<unsigned long long>(seconds / 60 % 60),
+                  static_cast<unsigned long long>(seconds % 60));
+  } else {
+    std::snprintf(buf, sizeof buf, "%llu:%02llu", static_cast<unsigned long long>(seconds / 60),
+                  static_cast<unsigned long long>(seconds % 60));
+  }
+  return buf;
+}
+
+// A one-line progress display on the terminal, for transfers of more than a mebibyte: bytes,
+// rate and time left. Redrawn at most four times a second (a redraw per 64 KiB chunk would
+// flood a slow terminal), and once at the end.
 hopbox::Client::Progress progress_bar(const Globals& g, const char* verb) {
-  if (g.json || isatty(STDERR_FILENO) == 0) return {};
-  return [verb](std::uint64_t done, std::uint64_t total) {
-    if (total < (1u << 20)) return;
-    const auto pct = static_cast<unsigned>(100 * std::min(done, total) / total);
-    std::fprintf(stderr, "\r%s %3u%% of %.1f MiB", verb, pct,
-                 static_cast<double>(total) / (1 << 20));
-    if (done >= total) std::fprintf(stderr, "\n");
+  if (g.json || g.quiet || isatty(STDERR_FILENO) == 0) return {};
+  using Clock = std::chrono::steady_clock;
+  struct Shown {
+    Clock::time_point start = Clock::now(), last;
+    bool drawn = false, done = false;
+  };
+  auto shown = std::make_shared<Shown>();
+  return [verb, shown](std::uint64_t done, std::uint64_t total) {
+    if (total < (1u << 20) || shown->done) return;
+    const auto now = Clock::now();
+    const bool end = done >= total;
+    if (!end && shown->drawn && now - shown->last < std::chrono::milliseconds(250)) return;
+    shown->last = now;
+    shown->drawn = true;
+    shown->done = end;
+    const double seconds =
+        std::max(std::chrono::duration<double>(now - shown->start).count(), 0.001);
+    const double rate = static_cast<double>(done) / seconds;
+    const std::uint64_t left_bytes = total - std::min(done, total);
+    std::string line = std::string(verb) + " " + human_bytes(std::min(done, total)) + " of " +
+                       human_bytes(total) + ", " + human_bytes(static_cast<std::uint64_t>(rate)) +
+                       "/s";
+    if (end) {
+      line += ", done in " + human_duration(static_cast<std::uint64_t>(seconds + 0.5));
+    } else if (rate > 0) {
+      line += ", " +
+              human_duration(static_cast<std::uint64_t>(static_cast<double>(left_bytes) / rate)) +
+              " left";
+    }
+    // \r and erase to the end of the line: a shorter line leaves nothing of the previous one.
+    std::fprintf(stderr, "\r%s\x1b[K%s", line.c_str(), end ? "\n" : "");
+    std::fflush(stderr);
   };
 }
 
@@ -246,6 +420,11 @@ int main(int argc, char** argv) {
   app.add_option("--state", g.state, "this device's state directory ($HOPBOX_STATE)");
   app.add_option("--pin-file", g.pin_file, "file holding the token PIN ($HOPBOX_PIN)");
   app.add_flag("--json", g.json, "machine-readable output");
+  auto* quiet_flag =
+      app.add_flag("-q,--quiet", g.quiet, "errors only (and warnings about security)");
+  app.add_flag("-v,--verbose", g.verbose,
+               "more detail: the service and CA used, the certificate and re-encryption chains")
+      ->excludes(quiet_flag);
   // Defaults (server, server-ca, module, ...) may come from a TOML/INI file.
   app.set_config("--config", "", "read options from this file");
 
@@ -381,6 +560,17 @@ int main(int argc, char** argv) {
   recovery_threshold->add_option("t", threshold_count, "how many must approve")->required();
   recovery_threshold->add_option("users", threshold_users, "the recovery users")->required();
 
+  std::string shell;
+  auto* completion = app.add_subcommand(
+      "completion", "print a shell completion script (e.g. source <(hopbox completion bash))");
+  completion->add_option("shell", shell, "bash or zsh")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh"}));
+  // For the build (hopbox.1 is made from this very command line), not for people: hidden.
+  auto* help_man = app.add_subcommand("help-man", "print the manual page (roff)")->group("");
+  std::string man_out;
+  help_man->add_option("-o,--output", man_out, "write it to this file");
+
   if (const auto unknown = unknown_command(app, argc, argv)) {
     std::cerr << "hopbox: " << *unknown << "\n";
     return exit_code::kUsage;
@@ -392,8 +582,24 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? exit_code::kOk : exit_code::kUsage;
   }
 
+  // Neither needs a device.
+  if (completion->parsed()) {
+    std::cout << (shell == "zsh" ? hopbox::zsh_completion(app) : hopbox::bash_completion(app));
+    return exit_code::kOk;
+  }
+  if (help_man->parsed()) {
+    const std::string page = hopbox::man_page(app, HOPBOX_VERSION);
+    if (man_out.empty()) {
+      std::cout << page;
+    } else if (!(std::ofstream(man_out, std::ios::binary) << page)) {
+      std::cerr << "hopbox: cannot write " << man_out << "\n";
+      return exit_code::kFailed;
+    }
+    return exit_code::kOk;
+  }
   try {
     const fs::path dir = state_dir(g);
+    describe_device(g, dir);
     if (init->parsed()) {
       auto c = Client::init(dir, pin(g), init_args.resolved(), enroll_code);
       if (!c->hardware_bound()) std::cerr << kSoftwareWarning << "\n";
@@ -488,6 +694,10 @@ int main(int argc, char** argv) {
       hopbox::remove_partial_on_signals();
       auto c = Client::open(dir, pin(g));
       const auto got = c->get(owner, name, out, progress_bar(g, "downloading"));
+      if (g.verbose) {
+        std::cerr << "hopbox: the service re-encrypted the item's key along a chain of "
+                  << got.reencryptions << " re-encryption key(s) to this device\n";
+      }
       const json j = {
           {"item", name}, {"file", got.file.string()}, {"reencryptions", got.reencryptions}};
       const std::string text = "downloaded " + name + " to " +
@@ -495,24 +705,29 @@ int main(int argc, char** argv) {
                                std::to_string(got.reencryptions) + " re-encryptions)";
       if (got.file == "-") {
         // Standard output holds the item: the report goes to standard error.
-        std::cerr << (g.json ? j.dump() : text) << "\n";
+        if (g.json || !g.quiet) std::cerr << (g.json ? j.dump() : text) << "\n";
       } else {
         emit(g, j, text);
       }
     } else if (ls->parsed()) {
       auto c = Client::open(dir, pin(g));
       json j = json::array();
-      std::string text;
+      std::vector<std::vector<std::string>> rows;
       for (const auto& i : c->list(shared)) {
+        const std::uint64_t size = plaintext_size(i.payload_size());
         j.push_back({{"item", i.item_id()},
                      {"owner", i.owner()},
                      {"folder", i.folder()},
                      {"version", i.version()},
-                     {"size", i.payload_size()}});
-        text += i.owner() + "/" + i.item_id() + "  v" + std::to_string(i.version()) + "  " +
-                std::to_string(i.payload_size()) + " bytes\n";
+                     {"size", size},
+                     {"stored_size", i.payload_size()},
+                     {"created_at", i.created_at()}});
+        rows.push_back({i.owner() + "/" + i.item_id(), i.folder().empty() ? "-" : i.folder(),
+                        human_bytes(size), local_time(i.created_at()),
+                        "v" + std::to_string(i.version())});
       }
-      emit(g, j, text);
+      if (!rows.empty()) rows.insert(rows.begin(), {"ITEM", "FOLDER", "SIZE", "DATE", "VERSION"});
+      emit(g, j, rows.empty() ? "no items" : table(rows));
     } else if (recover->parsed() && !via.empty()) {
       // R2: a new device asks recovery users, then takes over once one approved.
       std::unique_ptr<Client> c;
@@ -548,7 +763,8 @@ int main(int argc, char** argv) {
           if (n.has_recovery_refused()) refused.push_back(n.from_user());
           return true;
         });
-        if (!refused.empty() && !g.json) std::cout << "refused by: " << refused.dump() << "\n";
+        if (!refused.empty() && !g.json && !g.quiet)
+          std::cout << "refused by: " << refused.dump() << "\n";
         emit(g,
              {{"recovered", false},
               {"valid_shares", valid},
@@ -684,15 +900,40 @@ int main(int argc, char** argv) {
         if (number.empty() || share_yes) return true;
         std::cout << user << "'s primary device is certified by your CA; its safety number is\n\n  "
                   << number << "\n\n"
-                  << user << " sees the same number with `hopbox whoami`. Share? [y/N] "
-                  << std::flush;
+                  << user << " sees the same number with `hopbox whoami`. Share "
+                  << (folder.empty() && items.empty()
+                          ? "all items (the widest grant, also items added later)"
+                          : (!folder.empty() ? "folder " + folder : "the listed items"))
+                  << "? [y/N] " << std::flush;
         std::string answer;
         std::getline(std::cin, answer);
         return answer == "y" || answer == "Y" || answer == "yes";
       });
-      emit(g, {{"share_id", id}, {"user", user}, {"safety_number", number}},
-           "shared with " + user + " (share " + std::to_string(id) + ")" +
-               (number.empty() ? "" : ", safety number " + number));
+      hopbox::v1::AccessPolicy shown;
+      if (!folder.empty()) {
+        shown.set_scope(hopbox::v1::AccessPolicy::SCOPE_FOLDER);
+        shown.set_folder(folder);
+      } else if (!items.empty()) {
+        shown.set_scope(hopbox::v1::AccessPolicy::SCOPE_LISTED_ITEMS);
+        for (const auto& i : items) shown.add_item_ids(i);
+      }
+      const bool widest = folder.empty() && items.empty();
+      emit(g,
+           {{"share_id", id},
+            {"user", user},
+            {"safety_number", number},
+            {"what", share_scope_text(shown)},
+            {"scope", share_scope_name(shown)},
+            {"expires_at", p.expires_at},
+            {"expires", p.expires_at == 0 ? "never" : local_time(p.expires_at)}},
+           "shared " + share_scope_text(shown) + " with " + user + " (share " + std::to_string(id) +
+               ", " +
+               (p.expires_at == 0 ? "never expires" : "expires " + local_time(p.expires_at)) + ")" +
+               (number.empty() ? "" : ", safety number " + number) +
+               (widest ? "\nThis is the widest grant: every item of this account, also those "
+                         "added later. --folder or --item share less; `hopbox unshare " +
+                             std::to_string(id) + "` revokes it."
+                       : ""));
     } else if (request->parsed()) {
       const auto id = Client::open(dir, pin(g))->request_access(owner, name, message);
       emit(g, {{"request", id}, {"owner", owner}},
@@ -720,15 +961,17 @@ int main(int argc, char** argv) {
     } else if (watch->parsed()) {
       auto c = Client::open(dir, pin(g));
       json j = json::array();
-      hopbox::warn_ca_recoveries(*c, g.json, j);
+      hopbox::warn_ca_recoveries(*c, g.json || g.quiet, j);
       const bool forever = watch->count("--seconds") == 0;
       // On stderr: standard output carries the answers (--json).
-      std::cerr << "watching " << c->state().user << "'s requests "
-                << (forever ? "until stopped (Ctrl-C)"
-                            : "for " + std::to_string(wait_ms) + " second(s)")
-                << "; waiting...\n";
+      if (!g.quiet) {
+        std::cerr << "watching " << c->state().user << "'s requests "
+                  << (forever ? "until stopped (Ctrl-C)"
+                              : "for " + std::to_string(wait_ms) + " second(s)")
+                  << "; waiting...\n";
+      }
       c->watch(forever ? -1 : wait_ms * 1000, [&](const hopbox::v1::Notification& n) {
-        return hopbox::answer_notification(*c, n, answer_yes, answer_no, g.json, j);
+        return hopbox::answer_notification(*c, n, answer_yes, answer_no, g.json || g.quiet, j);
       });
       if (g.json) std::cout << j.dump() << "\n";
     } else if (unshare->parsed()) {
@@ -737,12 +980,33 @@ int main(int argc, char** argv) {
     } else if (shares->parsed()) {
       auto c = Client::open(dir, pin(g));
       json j = json::array();
-      std::string text;
+      std::vector<std::vector<std::string>> rows;
       for (const auto& r : c->shares()) {
-        j.push_back({{"id", r.rekey_id()}, {"kind", hopbox::v1::ReKeyKind_Name(r.kind())}});
-        text += std::to_string(r.rekey_id()) + "  " + hopbox::v1::ReKeyKind_Name(r.kind()) + "\n";
+        const auto& p = r.policy();
+        json listed = json::array();
+        for (const auto& i : p.item_ids()) listed.push_back(i);
+        const std::string expires = p.expires_at() == 0 ? "never" : local_time(p.expires_at());
+        j.push_back({{"id", r.rekey_id()},
+                     {"kind", hopbox::v1::ReKeyKind_Name(r.kind())},
+                     {"user", r.to_user()},
+                     {"device_id", r.to_device_id()},
+                     {"what", share_scope_text(p)},
+                     {"scope", share_scope_name(p)},
+                     {"folder", p.folder()},
+                     {"items", listed},
+                     {"expires_at", p.expires_at()},
+                     {"expires", expires}});
+        // Keys to the account's own devices and recovery keys are listed too: they also
+        // decide who reads what.
+        rows.push_back({std::to_string(r.rekey_id()), rekey_kind_name(r.kind()),
+                        r.to_user() + (r.kind() == hopbox::v1::REKEY_KIND_SHARE
+                                           ? ""
+                                           : " (device " + std::to_string(r.to_device_id()) + ")"),
+                        share_scope_text(p),
+                        p.expires_at() == 0 ? "never expires" : "expires " + expires});
       }
-      emit(g, j, text);
+      if (!rows.empty()) rows.insert(rows.begin(), {"ID", "KIND", "WITH", "WHAT", "EXPIRY"});
+      emit(g, j, rows.empty() ? "no shares" : table(rows));
     }
     return exit_code::kOk;
   } catch (const ClientError& e) {
