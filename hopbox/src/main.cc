@@ -6,6 +6,7 @@
 // `get` stopped by SIGINT or SIGTERM exits 130 or 143, its partial file removed.
 #include <fcntl.h>
 #include <grpc/support/log.h>
+#include <sys/random.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -51,9 +52,38 @@ struct Globals {
   std::string state;
   std::string pin_file;
   bool json = false;
-  bool quiet = false;    // -q: errors only
-  bool verbose = false;  // -v: also what the command talked to and how
+  bool quiet = false;        // -q: errors only
+  bool verbose = false;      // -v: also what the command talked to and how
+  std::string config_state;  // the configuration's state folder (`hopbox setup`)
 };
+
+constexpr char kDefaultModule[] = "/usr/lib/softhsm/libsofthsm2.so";  // Debian's SoftHSM2
+
+// The configuration `hopbox setup` writes: $HOPBOX_CONFIG, else ~/.config/hopbox/config.json.
+fs::path config_path() {
+  if (const char* c = std::getenv("HOPBOX_CONFIG"); c != nullptr && *c != '\0') return c;
+  if (const char* h = std::getenv("HOME")) return fs::path(h) / ".config/hopbox/config.json";
+  return {};
+}
+
+// What the configuration holds (an empty object when there is none); command-line options
+// given win over it.
+json read_config(const fs::path& path) {
+  std::error_code ec;
+  if (path.empty() || !fs::exists(path, ec)) return json::object();
+  std::ifstream in(path);
+  json j = json::parse(in, nullptr, false);
+  if (!in || j.is_discarded() || !j.is_object()) {
+    throw ClientError("the configuration " + path.string() + " is not a JSON object",
+                      exit_code::kUsage);
+  }
+  return j;
+}
+
+std::string config_value(const json& config, const char* key) {
+  const auto it = config.find(key);
+  return it != config.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
 
 // The PIN typed on the controlling terminal, not echoed. Read from /dev/tty, not standard
 // input, which may carry a file (`put -`) or answers.
@@ -111,6 +141,7 @@ std::string pin(const Globals& g) {
 fs::path state_dir(const Globals& g) {
   if (!g.state.empty()) return g.state;
   if (const char* s = std::getenv("HOPBOX_STATE")) return s;
+  if (!g.config_state.empty()) return g.config_state;
   if (const char* h = std::getenv("HOME")) return fs::path(h) / ".local/share/hopbox";
   throw ClientError("no state directory: pass --state or set HOPBOX_STATE", exit_code::kUsage);
 }
@@ -150,6 +181,21 @@ void describe_device(const Globals& g, const fs::path& dir) {
     std::cerr << "hopbox: certificate chain of " << chain << " certificate(s) to the CA root ("
               << (chain == 1 ? "the primary" : "a secondary, certified by the primary") << ")\n";
   }
+}
+
+// A new token's security-officer PIN when none is given: 16 random hexadecimal digits.
+std::string random_pin() {
+  unsigned char raw[8];
+  if (getrandom(raw, sizeof raw, 0) != static_cast<ssize_t>(sizeof raw)) {
+    throw ClientError("no randomness for the security-officer PIN");
+  }
+  std::string out;
+  constexpr char kHex[] = "0123456789abcdef";
+  for (const unsigned char b : raw) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
 }
 
 // "512 B", "1.2 MiB": a size for a person (binary units, one decimal).
@@ -327,10 +373,18 @@ constexpr char kSoftwareWarning[] =
     "token; anyone who copies the file can try passphrases offline.";
 
 // required = false: the command checks them itself (`recover` needs them only with --via).
-void add_new_device_options(CLI::App* cmd, NewDeviceArgs& a, bool required = true) {
-  cmd->add_option("--server", a.base.server, "the service, host:port")->required(required);
+// Options the configuration (`hopbox setup`) gives are defaults, no longer required.
+void add_new_device_options(CLI::App* cmd, NewDeviceArgs& a, const json& config,
+                            bool required = true) {
+  a.base.server = config_value(config, "server");
+  a.base.server_ca = config_value(config, "server_ca");
+  a.base.module = config_value(config, "module");
+  a.base.ca = config_value(config, "ca");
+  a.base.ca_root = config_value(config, "ca_root");
+  cmd->add_option("--server", a.base.server, "the service, host:port")
+      ->required(required && a.base.server.empty());
   cmd->add_option("--server-ca", a.base.server_ca, "PEM certificate the service's TLS chains to")
-      ->required(required)
+      ->required(required && a.base.server_ca.empty())
       ->check(CLI::ExistingFile);
   cmd->add_option("--module", a.base.module, "PKCS#11 module (e.g. libsofthsm2.so)")
       ->check(CLI::ExistingFile);
@@ -417,7 +471,17 @@ int main(int argc, char** argv) {
   app.fallthrough();  // global options may follow the command too
   app.set_version_flag("--version", "hopbox " HOPBOX_VERSION);
   Globals g;
-  app.add_option("--state", g.state, "this device's state directory ($HOPBOX_STATE)");
+  json config;
+  try {
+    config = read_config(config_path());
+  } catch (const ClientError& e) {
+    std::cerr << "hopbox: " << e.what() << "\n";
+    return e.exit_code();
+  }
+  g.config_state = config_value(config, "state");
+  app.add_option("--state", g.state,
+                 "this device's state directory ($HOPBOX_STATE; else the configuration's; else "
+                 "~/.local/share/hopbox)");
   app.add_option("--pin-file", g.pin_file, "file holding the token PIN ($HOPBOX_PIN)");
   app.add_flag("--json", g.json, "machine-readable output");
   auto* quiet_flag =
@@ -434,9 +498,49 @@ int main(int argc, char** argv) {
       "init",
       "create an account with this device as its primary (run again to finish one that failed "
       "after the CA certified it)");
-  add_new_device_options(init, init_args);
+  add_new_device_options(init, init_args, config);
   init->add_option("--enroll-code", enroll_code, "the one-time code from the CA's operator");
   auto* whoami = app.add_subcommand("whoami", "this device's identifier and safety number");
+
+  // setup: the common case in one step. Its defaults are shown by --help.
+  NewDeviceArgs setup_args;
+  std::string setup_code, so_pin_file;
+  setup_args.base.server = "127.0.0.1:7443";  // hopboxd's default --listen
+  setup_args.base.module = kDefaultModule;
+  setup_args.base.token_label = "hopbox";
+  setup_args.base.device_name = "primary";
+  auto* setup = app.add_subcommand(
+      "setup",
+      "in one step: make the token if there is none of that label (SoftHSM2), write the "
+      "configuration later commands read ($HOPBOX_CONFIG, else ~/.config/hopbox/config.json), "
+      "and create the account with this device as its primary (init)");
+  setup->add_option("--user", setup_args.base.user, "the account's identifier")->required();
+  setup->add_option("--server", setup_args.base.server, "the service, host:port")
+      ->capture_default_str();
+  setup
+      ->add_option("--server-ca", setup_args.base.server_ca,
+                   "PEM certificate the service's TLS chains to (hopboxd prints its path at "
+                   "start-up: DATA-DIR/tls/cert.pem)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  setup->add_option("--module", setup_args.base.module, "PKCS#11 module")->capture_default_str();
+  setup
+      ->add_option("--token", setup_args.base.token_label,
+                   "label of the token: used if it exists, else made")
+      ->capture_default_str();
+  setup->add_option("--device-name", setup_args.base.device_name, "a name for this device")
+      ->capture_default_str();
+  setup->add_option("--ca", setup_args.base.ca,
+                    "the certification authority (hopbox-ca, e.g. 127.0.0.1:7444)");
+  setup
+      ->add_option("--ca-root", setup_args.base.ca_root,
+                   "the CA's root.pem (device root and TLS certificate), from its operator")
+      ->check(CLI::ExistingFile);
+  setup->add_option("--enroll-code", setup_code, "the one-time code from the CA's operator");
+  setup
+      ->add_option("--so-pin-file", so_pin_file,
+                   "a new token's security-officer PIN (default: random, not kept)")
+      ->check(CLI::ExistingFile);
 
   auto* device = app.add_subcommand("device", "pair, approve and list devices");
   device->require_subcommand(1);
@@ -444,7 +548,7 @@ int main(int argc, char** argv) {
   NewDeviceArgs add_args;
   int wait_seconds = 0;
   auto* dev_add = device->add_subcommand("add", "make this a new device of an existing account");
-  add_new_device_options(dev_add, add_args);
+  add_new_device_options(dev_add, add_args, config);
   dev_add->add_option("--wait", wait_seconds, "wait this long for the approval");
   auto* dev_status = device->add_subcommand("status", "whether this new device was approved");
   std::string code;
@@ -525,7 +629,7 @@ int main(int argc, char** argv) {
   recover->add_flag("--no-refresh", no_refresh,
                     "leave the items' capsules as they are (refresh them later with `refresh`)");
   recover->add_option("--wait", wait_seconds, "wait this long for the approval (with --via)");
-  add_new_device_options(recover, recover_args, false);
+  add_new_device_options(recover, recover_args, config, false);
 
   auto* recovery =
       app.add_subcommand("recovery", "who protects this account, and whom you protect");
@@ -600,7 +704,69 @@ int main(int argc, char** argv) {
   try {
     const fs::path dir = state_dir(g);
     describe_device(g, dir);
-    if (init->parsed()) {
+    if (setup->parsed()) {
+      const std::string p = pin(g);
+      hopbox::DeviceState base = setup_args.base;
+      if (!base.ca.empty() && (base.ca_root.empty() || setup_code.empty())) {
+        throw ClientError("--ca needs --ca-root and --enroll-code", exit_code::kUsage);
+      }
+      if (hopbox::state_exists(dir)) {
+        throw ClientError("this device is set up already (" + dir.string() +
+                              "); to resume a set-up that failed, run `hopbox init`",
+                          exit_code::kUsage);
+      }
+      const bool made = !hopbox::Token::exists(base.module, base.token_label);
+      if (made) {
+        std::string so_pin;
+        if (!so_pin_file.empty()) {
+          std::ifstream in(so_pin_file);
+          if (!std::getline(in, so_pin) || so_pin.empty()) {
+            throw ClientError("cannot read the PIN file " + so_pin_file, exit_code::kUsage);
+          }
+        } else {
+          so_pin = random_pin();
+        }
+        hopbox::Token::initialize(base.module, base.token_label, so_pin, p);
+        std::fill(so_pin.begin(), so_pin.end(), '\0');
+      }
+      // Absolute: later commands run from any folder.
+      const auto absolute = [](const std::string& f) {
+        return f.empty() ? f : fs::absolute(f).lexically_normal().string();
+      };
+      const json written = {{"server", base.server},
+                            {"server_ca", absolute(base.server_ca)},
+                            {"ca", base.ca},
+                            {"ca_root", absolute(base.ca_root)},
+                            {"module", absolute(base.module)},
+                            {"token", base.token_label},
+                            {"state", absolute(dir.string())}};
+      const fs::path where = config_path();
+      if (where.empty()) throw ClientError("no HOME: set HOPBOX_CONFIG", exit_code::kUsage);
+      std::error_code ec;
+      fs::create_directories(where.parent_path(), ec);
+      hopbox::write_file_atomically(where, written.dump(2) + "\n");
+      auto c = Client::init(dir, p, base, setup_code);
+      if (!c->certified()) std::cerr << kUncertifiedWarning << "\n";
+      const std::string number = c->own_safety_number();
+      emit(g,
+           {{"user", c->state().user},
+            {"device_id", c->state().device_id},
+            {"safety_number", number},
+            {"token", base.token_label},
+            {"token_created", made},
+            {"config", where.string()},
+            {"state", dir.string()}},
+           std::string(made ? "made the token \"" + base.token_label +
+                                  "\" (its security-officer PIN " +
+                                  (so_pin_file.empty() ? "was random and is not kept"
+                                                       : "is the one in " + so_pin_file) +
+                                  ")\n"
+                            : "using the token \"" + base.token_label + "\"\n") +
+               "wrote " + where.string() + ": later commands use it\n" + "account " +
+               c->state().user + " created; this device is its primary (device " +
+               std::to_string(c->state().device_id) + ")" +
+               (number.empty() ? "" : "; certified by the CA, safety number " + number));
+    } else if (init->parsed()) {
       auto c = Client::init(dir, pin(g), init_args.resolved(), enroll_code);
       if (!c->hardware_bound()) std::cerr << kSoftwareWarning << "\n";
       if (!c->certified()) std::cerr << kUncertifiedWarning << "\n";
@@ -615,12 +781,17 @@ int main(int argc, char** argv) {
     } else if (whoami->parsed()) {
       auto c = Client::open(dir, pin(g));
       const std::string number = c->own_safety_number();
+      const std::string device_number = c->device_safety_number();
       emit(g,
            {{"user", c->state().user},
             {"device_id", c->state().device_id},
-            {"safety_number", number}},
+            {"safety_number", number},
+            {"device_safety_number", device_number}},
            c->state().user + " (device " + std::to_string(c->state().device_id) + ")" +
-               (number.empty() ? ", not certified (no CA)" : ", safety number " + number));
+               (number.empty() ? ", not certified (no CA)" : ", safety number " + number) +
+               (device_number == number
+                    ? ""
+                    : "\nthis device's own key (certified by the primary): " + device_number));
     } else if (dev_add->parsed()) {
       const bool created_dir = !fs::exists(dir);
       auto c = Client::prepare_device(dir, pin(g), add_args.resolved());
@@ -951,9 +1122,18 @@ int main(int argc, char** argv) {
               hopbox::v1::Notification::descriptor()->FindFieldByNumber(n.payload_case());
           std::string kind = field != nullptr ? field->name() : "unknown";
           std::replace(kind.begin(), kind.end(), '_', '-');  // "access-request", as shown
-          j.push_back({{"id", n.notification_id()}, {"kind", kind}, {"from_user", n.from_user()}});
-          text +=
-              std::to_string(n.notification_id()) + "  " + kind + " from " + n.from_user() + "\n";
+          json entry = {{"id", n.notification_id()}, {"kind", kind}, {"from_user", n.from_user()}};
+          std::string line =
+              std::to_string(n.notification_id()) + "  " + kind + " from " + n.from_user();
+          if (n.has_access_answer()) {
+            const auto& a = n.access_answer();
+            entry["granted"] = a.granted();
+            entry["item"] = a.item();
+            line += std::string(a.granted() ? ": granted" : ": refused") + " (" +
+                    (a.item().empty() ? "everything" : a.item()) + ")";
+          }
+          j.push_back(entry);
+          text += line + "\n";
           return true;
         });
         emit(g, j, text.empty() ? "no notifications" : text);

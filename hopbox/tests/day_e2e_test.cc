@@ -1,7 +1,9 @@
 // Issue 13, "a day with Hopbox", end to end with the real hopbox, hopboxd and SoftHSM2: what
 // `shares` and `ls` tell a person (with whom, what, until when; sizes, dates, folders), the
 // same facts with --json; a progress line on a terminal that names bytes and rate without
-// flooding it; -q and -v; shell completion and the manual page made from the command line.
+// flooding it; -q and -v; the answer to an access request reaching the requester; a
+// mistyped user named; one safety number per account; setup in one step; shell completion
+// and the manual page made from the command line.
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -157,6 +159,71 @@ TEST_F(Day, ProgressOnATerminalNamesBytesAndRateAndIsRedrawnAFewTimesASecond) {
   EXPECT_EQ(json_on_tty.out.find("/s"), std::string::npos) << json_on_tty.out;
 }
 
+TEST_F(Day, TheRequesterLearnsWhetherAccessWasGrantedOrRefused) {
+  ok("alice1", "init --user alice --token alice1 --device-name primary" + server_opts_);
+  ok("bob1", "init --user bob --token bob1 --device-name primary" + server_opts_);
+  ok("alice1", "put " + file("plan.txt", "the plan").string());
+  ok("bob1", "request-access alice --item plan.txt");
+  const json answered = ok("alice1", "watch --seconds 1 --yes");
+  ASSERT_EQ(answered.size(), 1u);
+  EXPECT_EQ(answered[0]["told"], true);
+  // bob's inbox says so, and his watch shows it once and then clears it.
+  const json inbox = ok("bob1", "inbox");
+  ASSERT_EQ(inbox.size(), 1u) << inbox.dump();
+  EXPECT_EQ(inbox[0]["kind"], "access-answer");
+  EXPECT_EQ(inbox[0]["granted"], true);
+  EXPECT_EQ(inbox[0]["from_user"], "alice");
+  EXPECT_NE(text_ok("bob1", "inbox").find("granted (plan.txt)"), std::string::npos);
+  const std::string shown = text_ok("bob1", "watch --seconds 1");
+  EXPECT_NE(shown.find("alice granted your request for plan.txt"), std::string::npos) << shown;
+  EXPECT_EQ(ok("bob1", "inbox").size(), 0u);
+  ok("bob1", "get plan.txt --owner alice -o " + (dir_ / "p").string());
+
+  // Refused: said as such, with --json too.
+  ok("bob1", "request-access alice");
+  ok("alice1", "watch --seconds 1 --no");
+  const json refused = ok("bob1", "watch --seconds 1");
+  ASSERT_EQ(refused.size(), 1u) << refused.dump();
+  EXPECT_EQ(refused[0]["kind"], "access-answer");
+  EXPECT_EQ(refused[0]["granted"], false);
+  EXPECT_EQ(refused[0]["item"], "");
+
+  // Nobody else can answer for alice: bob cannot tell himself he was granted, and alice cannot
+  // answer a request that is not in her inbox (the service refuses both).
+  ok("bob1", "request-access alice --item plan.txt");
+  const std::int64_t request =
+      cloud_int("SELECT id FROM notifications WHERE kind = 'access_request'");
+  ASSERT_GT(request, 0);
+  hopboxd::test::TestDevice bob = session_of("bob1");
+  hopboxd::test::TestDevice alice = session_of("alice1");
+  for (const auto& [sender, to] : {std::pair{bob, bob.id}, std::pair{alice, alice.id}}) {
+    v1::SendNotificationRequest req;
+    req.set_to_device_id(to);
+    req.mutable_access_answer()->set_request_id(request);
+    req.mutable_access_answer()->set_granted(true);
+    v1::SendNotificationResponse resp;
+    grpc::ClientContext ctx;
+    sender.authorize(ctx);
+    EXPECT_EQ(server_->stub()->SendNotification(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  EXPECT_EQ(ok("bob1", "inbox").size(), 0u);
+}
+
+TEST_F(Day, AMistypedUserIsNamedAndAMissingShareSuggestsRequestAccess) {
+  ok("alice1", "init --user alice --token alice1 --device-name primary" + server_opts_);
+  ok("bob1", "init --user bob --token bob1 --device-name primary" + server_opts_);
+  ok("alice1", "put " + file("a.txt", "A").string());
+  for (const std::string args : {"share bbo --yes", "request-access bbo", "recovery add bbo"}) {
+    EXPECT_EQ(hopbox("alice1", args).exit_code, 3) << args;
+    EXPECT_NE(last_error().find("no user bbo"), std::string::npos) << args << ": " << last_error();
+  }
+  // The right name, nothing shared: how to ask for it, with the owner and the item.
+  EXPECT_EQ(hopbox("bob1", "get a.txt --owner alice -o " + (dir_ / "a").string()).exit_code, 3);
+  EXPECT_NE(last_error().find("hopbox request-access alice --item a.txt"), std::string::npos)
+      << last_error();
+}
+
 class DayWithCa : public Day {
  protected:
   bool with_ca() const override { return true; }
@@ -189,6 +256,85 @@ TEST_F(DayWithCa, QuietSaysOnlyErrorsAndVerboseNamesTheServiceAndTheChains) {
   EXPECT_NE(last_error().find("chain of 1 certificate(s)"), std::string::npos) << last_error();
   // Both: a usage error.
   EXPECT_EQ(text("alice1", "-q -v ls").exit_code, 2);
+}
+
+TEST_F(DayWithCa, TheSafetyNumberIsTheAccountsOnEveryDeviceAndOthersSeeTheSame) {
+  make_user("alice");
+  ok("bob1", "init --user bob --token bob1 --device-name primary --enroll-code " +
+                 ca_->invite("bob") + server_opts_);
+  const json primary = ok("alice1", "whoami");
+  const json secondary = ok("alice2", "whoami");
+  ASSERT_EQ(primary["safety_number"].get<std::string>().size(), 29u);
+  EXPECT_EQ(secondary["safety_number"], primary["safety_number"]);
+  // The device's own key, apart: the primary's is the account's; the secondary's is not.
+  EXPECT_EQ(primary["device_safety_number"], primary["safety_number"]);
+  ASSERT_EQ(secondary["device_safety_number"].get<std::string>().size(), 29u);
+  EXPECT_NE(secondary["device_safety_number"], secondary["safety_number"]);
+  const std::string shown = text_ok("alice2", "whoami");
+  EXPECT_NE(shown.find("safety number " + primary["safety_number"].get<std::string>()),
+            std::string::npos)
+      << shown;
+  EXPECT_NE(shown.find("own key (certified by the primary): " +
+                       secondary["device_safety_number"].get<std::string>()),
+            std::string::npos)
+      << shown;
+  // What bob is asked to compare is the number alice reads on either device.
+  EXPECT_EQ(ok("bob1", "share alice --yes")["safety_number"], primary["safety_number"]);
+}
+
+TEST_F(DayWithCa, SetupMakesTheTokenWritesTheConfigurationAndLaterCommandsNeedNoOptions) {
+  using hopbox::testing::run_capture;
+  const fs::path config = dir_ / "home" / ".config" / "hopbox" / "config.json";
+  setenv("HOPBOX_CONFIG", config.c_str(), 1);
+  unsetenv("HOPBOX_STATE");
+  const std::string bin = HOPBOX_BINARY, err = " 2>" + (dir_ / "stderr.txt").string();
+  // --help names the defaults and where the configuration goes.
+  const std::string help = run_capture(bin + " setup --help").second;
+  for (const std::string shown :
+       {"127.0.0.1:7443", "libsofthsm2.so", "~/.config/hopbox/config.json"}) {
+    EXPECT_NE(help.find(shown), std::string::npos) << shown << "\n" << help;
+  }
+  EXPECT_NE(run_capture(bin + " --help").second.find(".local/share/hopbox"), std::string::npos);
+  // hopboxd told its operator which certificate clients need.
+  const std::string server_ca = (server_->dir() / "tls" / "cert.pem").string();
+  EXPECT_NE(read(server_->dir() / "server.log").find("--server-ca " + server_ca), std::string::npos)
+      << read(server_->dir() / "server.log");
+
+  // One step: no token "laptop" yet, so it is made; the account is created.
+  const std::string server = "127.0.0.1:" + std::to_string(server_->port());
+  const auto [code, out] = run_capture(
+      bin + " --json --state " + (dir_ / "carol").string() +
+      " setup --user carol --token laptop --server " + server + " --server-ca " + server_ca +
+      " --module " + SOFTHSM_MODULE + " --ca " + ca_->address() + " --ca-root " +
+      ca_->root_pem().string() + " --enroll-code " + ca_->invite("carol") + err);
+  ASSERT_EQ(code, 0) << last_error();
+  const json made = json::parse(out);
+  EXPECT_EQ(made["user"], "carol");
+  EXPECT_EQ(made["token_created"], true);
+  EXPECT_EQ(made["safety_number"].get<std::string>().size(), 29u);
+  const json written = json::parse(read(config));
+  EXPECT_EQ(written["server"], server);
+  EXPECT_EQ(written["server_ca"], server_ca);
+  EXPECT_EQ(written["token"], "laptop");
+  EXPECT_EQ(written["ca"], ca_->address());
+  EXPECT_EQ(written["state"], (dir_ / "carol").string());
+  EXPECT_EQ(fs::status(config).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(read(config).find("1234"), std::string::npos) << "the PIN was written";
+
+  // Later commands: no --state, no --server; the configuration says where.
+  const fs::path f = file("notes.txt", "carol's notes");
+  EXPECT_EQ(run_capture(bin + " put " + f.string() + err).first, 0) << last_error();
+  const fs::path back = dir_ / "back.txt";
+  EXPECT_EQ(run_capture(bin + " get notes.txt -o " + back.string() + err).first, 0) << last_error();
+  EXPECT_EQ(read(back), "carol's notes");
+  EXPECT_EQ(json::parse(run_capture(bin + " --json whoami" + err).second)["user"], "carol");
+  // A flag wins over the configuration: another state folder has no device.
+  EXPECT_NE(run_capture(bin + " --state " + (dir_ / "nobody").string() + " ls" + err).first, 0);
+  // Run again: the device exists; nothing is overwritten.
+  EXPECT_EQ(run_capture(bin + " setup --user carol --server-ca " + server_ca + err).first, 2);
+  EXPECT_NE(last_error().find("set up already"), std::string::npos) << last_error();
+  unsetenv("HOPBOX_CONFIG");
 }
 
 // The names of the commands `hopbox [PATH] --help` lists.
