@@ -1,6 +1,7 @@
 // hopbox: the device client.
 //
-// Every command works on one device's state directory (--state, or $HOPBOX_STATE). The token
+// Every command works on one device's state directory (--state, or $HOPBOX_STATE, or the
+// configuration `hopbox setup` wrote: $HOPBOX_CONFIG or ~/.config/hopbox/config.json). The token
 // PIN comes from --pin-file or $HOPBOX_PIN, else it is asked on the terminal (not echoed).
 // --json prints machine-readable output. Exit codes: hopbox/exit_codes.h (docs/exit-codes.md);
 // `get` stopped by SIGINT or SIGTERM exits 130 or 143, its partial file removed.
