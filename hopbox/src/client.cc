@@ -340,6 +340,14 @@ std::string Client::safety_number_of(const std::string& user) {
 
 std::string Client::own_safety_number() {
   if (!trust_) return "";
+  // The account's number is its primary's: what others see at `share` and compare with ours,
+  // the same on every device of the account.
+  if (own_chain().size() == 1) return device_safety_number();  // this device is the primary
+  return safety_number_of(state_.user);
+}
+
+std::string Client::device_safety_number() {
+  if (!trust_) return "";
   v1::DeviceKeys keys;
   keys.set_signing_key(string_of(keys_->signing_public_key(state_.key_label)));
   keys.set_encryption_key(string_of(unhex(state_.public_key, "public_key")));
@@ -441,7 +449,13 @@ std::vector<v1::Device> Client::devices(const std::string& user) {
   v1::ListDevicesRequest req;
   req.set_user(user);
   v1::ListDevicesResponse resp;
-  check(stub_->ListDevices(&ctx, req, &resp), "listing devices");
+  const grpc::Status s = stub_->ListDevices(&ctx, req, &resp);
+  // Mostly a typo: said with the name, not as the service's "listing devices: no such user".
+  if (s.error_code() == grpc::StatusCode::NOT_FOUND && !user.empty()) {
+    throw ClientError("no user " + user + " at the service (check the spelling)",
+                      exit_code::kRefused);
+  }
+  check(s, "listing devices");
   return {resp.devices().begin(), resp.devices().end()};
 }
 
@@ -1222,6 +1236,18 @@ std::int64_t Client::request_access(const std::string& owner, const std::string&
   v1::SendNotificationResponse resp;
   check(stub_->SendNotification(&ctx, req, &resp), "asking " + owner + " for access");
   return resp.notification_id();
+}
+
+void Client::answer_access(const v1::Notification& request, bool granted) {
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::SendNotificationRequest req;
+  req.set_to_device_id(request.from_device_id());
+  req.mutable_access_answer()->set_request_id(request.notification_id());
+  req.mutable_access_answer()->set_granted(granted);
+  v1::SendNotificationResponse resp;
+  check(stub_->SendNotification(&ctx, req, &resp),
+        "telling " + request.from_user() + " the answer");
 }
 
 void Client::watch(int wait_ms, const std::function<bool(const v1::Notification&)>& on) {

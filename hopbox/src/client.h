@@ -74,7 +74,11 @@ class Client {
   // The number to compare by eye with `user` (their `hopbox whoami`), after their primary
   // key's chain verified; empty without a CA.
   std::string safety_number_of(const std::string& user);
+  // This account's safety number: its primary's (safety_number_of this user), the same on
+  // every device of the account. Empty without a CA.
   std::string own_safety_number();
+  // The number of this device's own keys (the primary's equals own_safety_number).
+  std::string device_safety_number();
   // What the new device shows (and encodes as a QR code) for approval.
   std::string pairing_code() const;
   // The code to compare by eye for a device's keys under `user`'s identifier: the safety
@@ -226,6 +230,9 @@ class Client {
   // Asks `owner` (their primary device's inbox) for access to an item, or to everything.
   std::int64_t request_access(const std::string& owner, const std::string& item,
                               const std::string& message);
+  // Tells the device that sent `request` (an access request in this device's inbox, not yet
+  // acknowledged) whether it was granted.
+  void answer_access(const hopbox::v1::Notification& request, bool granted);
   // Notifications waiting for this device, oldest first; waits up to `wait_ms` for new ones
   // once the pending ones are read (0: only what is pending; negative: until stopped). Calls
   // `on` for each; stops early if it returns false.

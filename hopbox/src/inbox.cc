@@ -246,9 +246,29 @@ bool on_access_request(Client& c, const v1::Notification& n, bool yes, bool no, 
     if (!item.empty()) p.items = {item};
     entry["share_id"] = c.share(n.from_user(), p);
   }
+  // The requester learns the answer; failing to tell them undoes nothing (the share stands).
+  try {
+    c.answer_access(n, grant);
+    entry["told"] = true;
+  } catch (const ClientError& e) {
+    entry["told"] = false;
+    std::cerr << "could not tell " << n.from_user() << " the answer: " << e.what() << "\n";
+  }
   j.push_back(entry);
   say(quiet, (grant ? "granted " : "refused ") + n.from_user());
   return true;
+}
+
+// The answer to this device's access request: shown, then removed from the inbox.
+void on_access_answer(const v1::Notification& n, bool quiet, json& j) {
+  const auto& a = n.access_answer();
+  j.push_back({{"kind", "access-answer"},
+               {"from_user", n.from_user()},
+               {"item", a.item()},
+               {"granted", a.granted()}});
+  const std::string what = a.item().empty() ? "everything" : a.item();
+  say(quiet, n.from_user() + (a.granted() ? " granted" : " refused") + " your request for " + what +
+                 (a.granted() ? ": `hopbox ls --shared` lists it" : ""));
 }
 
 }  // namespace
@@ -278,6 +298,9 @@ bool answer_notification(Client& c, const v1::Notification& n, bool answer_yes, 
       break;
     case v1::Notification::kAccessRequest:
       if (!on_access_request(c, n, answer_yes, answer_no, quiet, j)) return true;
+      break;
+    case v1::Notification::kAccessAnswer:
+      on_access_answer(n, quiet, j);
       break;
     default:
       return true;  // the requester's own kinds (a refusal) are read by `recover --via`

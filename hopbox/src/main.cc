@@ -1,11 +1,13 @@
 // hopbox: the device client.
 //
-// Every command works on one device's state directory (--state, or $HOPBOX_STATE). The token
+// Every command works on one device's state directory (--state, or $HOPBOX_STATE, or the
+// configuration `hopbox setup` wrote: $HOPBOX_CONFIG or ~/.config/hopbox/config.json). The token
 // PIN comes from --pin-file or $HOPBOX_PIN, else it is asked on the terminal (not echoed).
 // --json prints machine-readable output. Exit codes: hopbox/exit_codes.h (docs/exit-codes.md);
 // `get` stopped by SIGINT or SIGTERM exits 130 or 143, its partial file removed.
 #include <fcntl.h>
 #include <grpc/support/log.h>
+#include <sys/random.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -15,19 +17,25 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 #include <vector>
 
+#include "certs/certificate.h"
+#include "cli_docs.h"
 #include "client.h"
 #include "client_internal.h"
 #include "download_sink.h"
 #include "hopbox/exit_codes.h"
 #include "hopbox/version.h"
 #include "inbox.h"
+#include "mupre/hex.h"
+#include "mupre/item.h"
 #include "qr.h"
 #include "token.h"
 
@@ -45,7 +53,38 @@ struct Globals {
   std::string state;
   std::string pin_file;
   bool json = false;
+  bool quiet = false;        // -q: errors only
+  bool verbose = false;      // -v: also what the command talked to and how
+  std::string config_state;  // the configuration's state folder (`hopbox setup`)
 };
+
+constexpr char kDefaultModule[] = "/usr/lib/softhsm/libsofthsm2.so";  // Debian's SoftHSM2
+
+// The configuration `hopbox setup` writes: $HOPBOX_CONFIG, else ~/.config/hopbox/config.json.
+fs::path config_path() {
+  if (const char* c = std::getenv("HOPBOX_CONFIG"); c != nullptr && *c != '\0') return c;
+  if (const char* h = std::getenv("HOME")) return fs::path(h) / ".config/hopbox/config.json";
+  return {};
+}
+
+// What the configuration holds (an empty object when there is none); command-line options
+// given win over it.
+json read_config(const fs::path& path) {
+  std::error_code ec;
+  if (path.empty() || !fs::exists(path, ec)) return json::object();
+  std::ifstream in(path);
+  json j = json::parse(in, nullptr, false);
+  if (!in || j.is_discarded() || !j.is_object()) {
+    throw ClientError("the configuration " + path.string() + " is not a JSON object",
+                      exit_code::kUsage);
+  }
+  return j;
+}
+
+std::string config_value(const json& config, const char* key) {
+  const auto it = config.find(key);
+  return it != config.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
 
 // The PIN typed on the controlling terminal, not echoed. Read from /dev/tty, not standard
 // input, which may carry a file (`put -`) or answers.
@@ -103,27 +142,209 @@ std::string pin(const Globals& g) {
 fs::path state_dir(const Globals& g) {
   if (!g.state.empty()) return g.state;
   if (const char* s = std::getenv("HOPBOX_STATE")) return s;
+  if (!g.config_state.empty()) return g.config_state;
   if (const char* h = std::getenv("HOME")) return fs::path(h) / ".local/share/hopbox";
   throw ClientError("no state directory: pass --state or set HOPBOX_STATE", exit_code::kUsage);
 }
 
+// --json prints the answer even with -q: a script asked for it; -q hides the text only.
 void emit(const Globals& g, const json& j, const std::string& text) {
   if (g.json) {
     std::cout << j.dump() << "\n";
-  } else if (!text.empty()) {
+  } else if (!text.empty() && !g.quiet) {
     std::cout << text << "\n";
   }
 }
 
-// A one-line progress display on the terminal, for transfers of more than a mebibyte.
+// -v: where this device's commands go and how its keys are vouched for, on standard error
+// (standard output stays the command's). Nothing secret: addresses, files, ids, lengths.
+void describe_device(const Globals& g, const fs::path& dir) {
+  if (!g.verbose || !hopbox::state_exists(dir)) return;
+  const hopbox::DeviceState s = hopbox::load_state(dir);
+  std::size_t chain = 0;
+  if (const auto bytes = mupre::from_hex(s.certificate_chain); bytes && !bytes->empty()) {
+    try {
+      chain = hopbox::certs::decode_chain(*bytes).size();
+    } catch (const std::exception&) {
+      chain = 0;  // reported as unknown; the command itself checks the chain
+    }
+  }
+  std::cerr << "hopbox: state " << dir.string() << "\n"
+            << "hopbox: service " << s.server << " (TLS anchor " << s.server_ca << ")\n"
+            << "hopbox: CA " << (s.ca.empty() ? "none (keys not verified)" : s.ca)
+            << (s.ca_root.empty() ? "" : " (root " + s.ca_root + ")") << "\n"
+            << "hopbox: account " << s.user << ", device " << s.device_id << " \"" << s.device_name
+            << "\", keys in "
+            << (s.module == "software" ? "the software keystore"
+                                       : "token \"" + s.token_label + "\"")
+            << "\n";
+  if (chain > 0) {
+    std::cerr << "hopbox: certificate chain of " << chain << " certificate(s) to the CA root ("
+              << (chain == 1 ? "the primary" : "a secondary, certified by the primary") << ")\n";
+  }
+}
+
+// A new token's security-officer PIN when none is given: 16 random hexadecimal digits.
+std::string random_pin() {
+  unsigned char raw[8];
+  if (getrandom(raw, sizeof raw, 0) != static_cast<ssize_t>(sizeof raw)) {
+    throw ClientError("no randomness for the security-officer PIN");
+  }
+  std::string out;
+  constexpr char kHex[] = "0123456789abcdef";
+  for (const unsigned char b : raw) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+// "512 B", "1.2 MiB": a size for a person (binary units, one decimal).
+std::string human_bytes(std::uint64_t n) {
+  constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  if (n < 1024) return std::to_string(n) + " B";
+  double v = static_cast<double>(n);
+  std::size_t u = 0;
+  while (v >= 1024 && u + 1 < std::size(kUnits)) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[u]);
+  return buf;
+}
+
+// "2026-11-27 18:03": a moment in the local time zone, sortable like ISO 8601.
+std::string local_time(std::int64_t unix_seconds) {
+  const auto t = static_cast<std::time_t>(unix_seconds);
+  std::tm local{};
+  localtime_r(&t, &local);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &local);
+  return buf;
+}
+
+// The plaintext size of an item whose framed payload (what the service counts) is `payload`
+// bytes: every chunk adds a length prefix and a tag. hopbox's put always uses the default chunk
+// size, which the listing does not carry.
+std::uint64_t plaintext_size(std::int64_t payload) {
+  if (payload <= 0) return 0;
+  const auto p = static_cast<std::uint64_t>(payload);
+  constexpr std::uint64_t kFrame = mupre::kDefaultChunkSize + mupre::kChunkOverhead;
+  const std::uint64_t chunks = (p + kFrame - 1) / kFrame;
+  const std::uint64_t overhead = chunks * mupre::kChunkOverhead;
+  return p > overhead ? p - overhead : 0;
+}
+
+// What a share reaches, for a person: "all items", "folder NAME", "items a, b".
+std::string share_scope_text(const hopbox::v1::AccessPolicy& p) {
+  switch (p.scope()) {
+    case hopbox::v1::AccessPolicy::SCOPE_FOLDER:
+      return "folder " + p.folder();
+    case hopbox::v1::AccessPolicy::SCOPE_LISTED_ITEMS: {
+      std::string text = p.item_ids_size() == 1 ? "item " : "items ";
+      for (int i = 0; i < p.item_ids_size(); ++i) text += (i > 0 ? ", " : "") + p.item_ids(i);
+      return text;
+    }
+    default:
+      return "all items";
+  }
+}
+
+std::string share_scope_name(const hopbox::v1::AccessPolicy& p) {
+  switch (p.scope()) {
+    case hopbox::v1::AccessPolicy::SCOPE_FOLDER:
+      return "folder";
+    case hopbox::v1::AccessPolicy::SCOPE_LISTED_ITEMS:
+      return "listed-items";
+    default:
+      return "all-items";
+  }
+}
+
+std::string rekey_kind_name(hopbox::v1::ReKeyKind k) {
+  switch (k) {
+    case hopbox::v1::REKEY_KIND_SHARE:
+      return "share";
+    case hopbox::v1::REKEY_KIND_OWN_DEVICE:
+      return "own-device";
+    case hopbox::v1::REKEY_KIND_RECOVERY:
+      return "recovery";
+    default:
+      return "unknown";
+  }
+}
+
+// Columns padded to their widest cell, two spaces apart; the last one is not padded.
+std::string table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width;
+  for (const auto& r : rows) {
+    if (width.size() < r.size()) width.resize(r.size());
+    for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  }
+  std::string out;
+  for (const auto& r : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+// "0:42", "1:02:03": a duration for a person.
+std::string human_duration(std::uint64_t seconds) {
+  char buf[32];
+  if (seconds >= 3600) {
+    std::snprintf(buf, sizeof buf, "%llu:%02llu:%02llu",
+                  static_cast<unsigned long long>(seconds / 3600),
+                  static_cast<unsigned long long>(seconds / 60 % 60),
+                  static_cast<unsigned long long>(seconds % 60));
+  } else {
+    std::snprintf(buf, sizeof buf, "%llu:%02llu", static_cast<unsigned long long>(seconds / 60),
+                  static_cast<unsigned long long>(seconds % 60));
+  }
+  return buf;
+}
+
+// A one-line progress display on the terminal, for transfers of more than a mebibyte: bytes,
+// rate and time left. Redrawn at most four times a second (a redraw per 64 KiB chunk would
+// flood a slow terminal), and once at the end.
 hopbox::Client::Progress progress_bar(const Globals& g, const char* verb) {
-  if (g.json || isatty(STDERR_FILENO) == 0) return {};
-  return [verb](std::uint64_t done, std::uint64_t total) {
-    if (total < (1u << 20)) return;
-    const auto pct = static_cast<unsigned>(100 * std::min(done, total) / total);
-    std::fprintf(stderr, "\r%s %3u%% of %.1f MiB", verb, pct,
-                 static_cast<double>(total) / (1 << 20));
-    if (done >= total) std::fprintf(stderr, "\n");
+  if (g.json || g.quiet || isatty(STDERR_FILENO) == 0) return {};
+  using Clock = std::chrono::steady_clock;
+  struct Shown {
+    Clock::time_point start = Clock::now(), last;
+    bool drawn = false, done = false;
+  };
+  auto shown = std::make_shared<Shown>();
+  return [verb, shown](std::uint64_t done, std::uint64_t total) {
+    if (total < (1u << 20) || shown->done) return;
+    const auto now = Clock::now();
+    const bool end = done >= total;
+    if (!end && shown->drawn && now - shown->last < std::chrono::milliseconds(250)) return;
+    shown->last = now;
+    shown->drawn = true;
+    shown->done = end;
+    const double seconds =
+        std::max(std::chrono::duration<double>(now - shown->start).count(), 0.001);
+    const double rate = static_cast<double>(done) / seconds;
+    const std::uint64_t left_bytes = total - std::min(done, total);
+    std::string line = std::string(verb) + " " + human_bytes(std::min(done, total)) + " of " +
+                       human_bytes(total) + ", " + human_bytes(static_cast<std::uint64_t>(rate)) +
+                       "/s";
+    if (end) {
+      line += ", done in " + human_duration(static_cast<std::uint64_t>(seconds + 0.5));
+    } else if (rate > 0) {
+      line += ", " +
+              human_duration(static_cast<std::uint64_t>(static_cast<double>(left_bytes) / rate)) +
+              " left";
+    }
+    // \r and erase to the end of the line: a shorter line leaves nothing of the previous one.
+    std::fprintf(stderr, "\r%s\x1b[K%s", line.c_str(), end ? "\n" : "");
+    std::fflush(stderr);
   };
 }
 
@@ -153,10 +374,18 @@ constexpr char kSoftwareWarning[] =
     "token; anyone who copies the file can try passphrases offline.";
 
 // required = false: the command checks them itself (`recover` needs them only with --via).
-void add_new_device_options(CLI::App* cmd, NewDeviceArgs& a, bool required = true) {
-  cmd->add_option("--server", a.base.server, "the service, host:port")->required(required);
+// Options the configuration (`hopbox setup`) gives are defaults, no longer required.
+void add_new_device_options(CLI::App* cmd, NewDeviceArgs& a, const json& config,
+                            bool required = true) {
+  a.base.server = config_value(config, "server");
+  a.base.server_ca = config_value(config, "server_ca");
+  a.base.module = config_value(config, "module");
+  a.base.ca = config_value(config, "ca");
+  a.base.ca_root = config_value(config, "ca_root");
+  cmd->add_option("--server", a.base.server, "the service, host:port")
+      ->required(required && a.base.server.empty());
   cmd->add_option("--server-ca", a.base.server_ca, "PEM certificate the service's TLS chains to")
-      ->required(required)
+      ->required(required && a.base.server_ca.empty())
       ->check(CLI::ExistingFile);
   cmd->add_option("--module", a.base.module, "PKCS#11 module (e.g. libsofthsm2.so)")
       ->check(CLI::ExistingFile);
@@ -305,9 +534,24 @@ int main(int argc, char** argv) {
   app.fallthrough();  // global options may follow the command too
   app.set_version_flag("--version", "hopbox " HOPBOX_VERSION);
   Globals g;
-  app.add_option("--state", g.state, "this device's state directory ($HOPBOX_STATE)");
+  json config;
+  try {
+    config = read_config(config_path());
+  } catch (const ClientError& e) {
+    std::cerr << "hopbox: " << e.what() << "\n";
+    return e.exit_code();
+  }
+  g.config_state = config_value(config, "state");
+  app.add_option("--state", g.state,
+                 "this device's state directory ($HOPBOX_STATE; else the configuration's; else "
+                 "~/.local/share/hopbox)");
   app.add_option("--pin-file", g.pin_file, "file holding the token PIN ($HOPBOX_PIN)");
   app.add_flag("--json", g.json, "machine-readable output");
+  auto* quiet_flag =
+      app.add_flag("-q,--quiet", g.quiet, "errors only (and warnings about security)");
+  app.add_flag("-v,--verbose", g.verbose,
+               "more detail: the service and CA used, the certificate and re-encryption chains")
+      ->excludes(quiet_flag);
   // Defaults (server, server-ca, module, ...) may come from a TOML/INI file.
   app.set_config("--config", "", "read options from this file");
 
@@ -317,9 +561,49 @@ int main(int argc, char** argv) {
       "init",
       "create an account with this device as its primary (run again to finish one that failed "
       "after the CA certified it)");
-  add_new_device_options(init, init_args);
+  add_new_device_options(init, init_args, config);
   init->add_option("--enroll-code", enroll_code, "the one-time code from the CA's operator");
   auto* whoami = app.add_subcommand("whoami", "this device's identifier and safety number");
+
+  // setup: the common case in one step. Its defaults are shown by --help.
+  NewDeviceArgs setup_args;
+  std::string setup_code, so_pin_file;
+  setup_args.base.server = "127.0.0.1:7443";  // hopboxd's default --listen
+  setup_args.base.module = kDefaultModule;
+  setup_args.base.token_label = "hopbox";
+  setup_args.base.device_name = "primary";
+  auto* setup = app.add_subcommand(
+      "setup",
+      "in one step: make the token if there is none of that label (SoftHSM2), write the "
+      "configuration later commands read ($HOPBOX_CONFIG, else ~/.config/hopbox/config.json), "
+      "and create the account with this device as its primary (init)");
+  setup->add_option("--user", setup_args.base.user, "the account's identifier")->required();
+  setup->add_option("--server", setup_args.base.server, "the service, host:port")
+      ->capture_default_str();
+  setup
+      ->add_option("--server-ca", setup_args.base.server_ca,
+                   "PEM certificate the service's TLS chains to (hopboxd prints its path at "
+                   "start-up: DATA-DIR/tls/cert.pem)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  setup->add_option("--module", setup_args.base.module, "PKCS#11 module")->capture_default_str();
+  setup
+      ->add_option("--token", setup_args.base.token_label,
+                   "label of the token: used if it exists, else made")
+      ->capture_default_str();
+  setup->add_option("--device-name", setup_args.base.device_name, "a name for this device")
+      ->capture_default_str();
+  setup->add_option("--ca", setup_args.base.ca,
+                    "the certification authority (hopbox-ca, e.g. 127.0.0.1:7444)");
+  setup
+      ->add_option("--ca-root", setup_args.base.ca_root,
+                   "the CA's root.pem (device root and TLS certificate), from its operator")
+      ->check(CLI::ExistingFile);
+  setup->add_option("--enroll-code", setup_code, "the one-time code from the CA's operator");
+  setup
+      ->add_option("--so-pin-file", so_pin_file,
+                   "a new token's security-officer PIN (default: random, not kept)")
+      ->check(CLI::ExistingFile);
 
   auto* device = app.add_subcommand("device", "pair, approve and list devices");
   device->require_subcommand(1);
@@ -327,7 +611,7 @@ int main(int argc, char** argv) {
   NewDeviceArgs add_args;
   int wait_seconds = 0;
   auto* dev_add = device->add_subcommand("add", "make this a new device of an existing account");
-  add_new_device_options(dev_add, add_args);
+  add_new_device_options(dev_add, add_args, config);
   dev_add->add_option("--wait", wait_seconds, "wait this long for the approval");
   auto* dev_status = device->add_subcommand("status", "whether this new device was approved");
   std::string code;
@@ -414,7 +698,7 @@ int main(int argc, char** argv) {
   recover->add_flag("--no-refresh", no_refresh,
                     "leave the items' capsules as they are (refresh them later with `refresh`)");
   recover->add_option("--wait", wait_seconds, "wait this long for the approval (with --via)");
-  add_new_device_options(recover, recover_args, false);
+  add_new_device_options(recover, recover_args, config, false);
 
   auto* recovery =
       app.add_subcommand("recovery", "who protects this account, and whom you protect");
@@ -449,6 +733,17 @@ int main(int argc, char** argv) {
   recovery_threshold->add_option("t", threshold_count, "how many must approve")->required();
   recovery_threshold->add_option("users", threshold_users, "the recovery users")->required();
 
+  std::string shell;
+  auto* completion = app.add_subcommand(
+      "completion", "print a shell completion script (e.g. source <(hopbox completion bash))");
+  completion->add_option("shell", shell, "bash or zsh")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh"}));
+  // For the build (hopbox.1 is made from this very command line), not for people: hidden.
+  auto* help_man = app.add_subcommand("help-man", "print the manual page (roff)")->group("");
+  std::string man_out;
+  help_man->add_option("-o,--output", man_out, "write it to this file");
+
   if (const auto unknown = unknown_command(app, argc, argv)) {
     std::cerr << "hopbox: " << *unknown << "\n";
     return exit_code::kUsage;
@@ -460,9 +755,87 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? exit_code::kOk : exit_code::kUsage;
   }
 
+  // Neither needs a device.
+  if (completion->parsed()) {
+    std::cout << (shell == "zsh" ? hopbox::zsh_completion(app) : hopbox::bash_completion(app));
+    return exit_code::kOk;
+  }
+  if (help_man->parsed()) {
+    const std::string page = hopbox::man_page(app, HOPBOX_VERSION);
+    if (man_out.empty()) {
+      std::cout << page;
+    } else if (!(std::ofstream(man_out, std::ios::binary) << page)) {
+      std::cerr << "hopbox: cannot write " << man_out << "\n";
+      return exit_code::kFailed;
+    }
+    return exit_code::kOk;
+  }
   try {
     const fs::path dir = state_dir(g);
-    if (init->parsed()) {
+    describe_device(g, dir);
+    if (setup->parsed()) {
+      const std::string p = pin(g);
+      hopbox::DeviceState base = setup_args.base;
+      if (!base.ca.empty() && (base.ca_root.empty() || setup_code.empty())) {
+        throw ClientError("--ca needs --ca-root and --enroll-code", exit_code::kUsage);
+      }
+      if (hopbox::state_exists(dir)) {
+        throw ClientError("this device is set up already (" + dir.string() +
+                              "); to resume a set-up that failed, run `hopbox init`",
+                          exit_code::kUsage);
+      }
+      const bool made = !hopbox::Token::exists(base.module, base.token_label);
+      if (made) {
+        std::string so_pin;
+        if (!so_pin_file.empty()) {
+          std::ifstream in(so_pin_file);
+          if (!std::getline(in, so_pin) || so_pin.empty()) {
+            throw ClientError("cannot read the PIN file " + so_pin_file, exit_code::kUsage);
+          }
+        } else {
+          so_pin = random_pin();
+        }
+        hopbox::Token::initialize(base.module, base.token_label, so_pin, p);
+        std::fill(so_pin.begin(), so_pin.end(), '\0');
+      }
+      // Absolute: later commands run from any folder.
+      const auto absolute = [](const std::string& f) {
+        return f.empty() ? f : fs::absolute(f).lexically_normal().string();
+      };
+      const json written = {{"server", base.server},
+                            {"server_ca", absolute(base.server_ca)},
+                            {"ca", base.ca},
+                            {"ca_root", absolute(base.ca_root)},
+                            {"module", absolute(base.module)},
+                            {"token", base.token_label},
+                            {"state", absolute(dir.string())}};
+      const fs::path where = config_path();
+      if (where.empty()) throw ClientError("no HOME: set HOPBOX_CONFIG", exit_code::kUsage);
+      std::error_code ec;
+      fs::create_directories(where.parent_path(), ec);
+      hopbox::write_file_atomically(where, written.dump(2) + "\n");
+      auto c = Client::init(dir, p, base, setup_code);
+      if (!c->certified()) std::cerr << kUncertifiedWarning << "\n";
+      const std::string number = c->own_safety_number();
+      emit(g,
+           {{"user", c->state().user},
+            {"device_id", c->state().device_id},
+            {"safety_number", number},
+            {"token", base.token_label},
+            {"token_created", made},
+            {"config", where.string()},
+            {"state", dir.string()}},
+           std::string(made ? "made the token \"" + base.token_label +
+                                  "\" (its security-officer PIN " +
+                                  (so_pin_file.empty() ? "was random and is not kept"
+                                                       : "is the one in " + so_pin_file) +
+                                  ")\n"
+                            : "using the token \"" + base.token_label + "\"\n") +
+               "wrote " + where.string() + ": later commands use it\n" + "account " +
+               c->state().user + " created; this device is its primary (device " +
+               std::to_string(c->state().device_id) + ")" +
+               (number.empty() ? "" : "; certified by the CA, safety number " + number));
+    } else if (init->parsed()) {
       auto c = Client::init(dir, pin(g), init_args.resolved(), enroll_code);
       if (!c->hardware_bound()) std::cerr << kSoftwareWarning << "\n";
       if (!c->certified()) std::cerr << kUncertifiedWarning << "\n";
@@ -477,12 +850,17 @@ int main(int argc, char** argv) {
     } else if (whoami->parsed()) {
       auto c = Client::open(dir, pin(g));
       const std::string number = c->own_safety_number();
+      const std::string device_number = c->device_safety_number();
       emit(g,
            {{"user", c->state().user},
             {"device_id", c->state().device_id},
-            {"safety_number", number}},
+            {"safety_number", number},
+            {"device_safety_number", device_number}},
            c->state().user + " (device " + std::to_string(c->state().device_id) + ")" +
-               (number.empty() ? ", not certified (no CA)" : ", safety number " + number));
+               (number.empty() ? ", not certified (no CA)" : ", safety number " + number) +
+               (device_number == number
+                    ? ""
+                    : "\nthis device's own key (certified by the primary): " + device_number));
     } else if (dev_add->parsed()) {
       const bool created_dir = !fs::exists(dir);
       auto c = Client::prepare_device(dir, pin(g), add_args.resolved());
@@ -579,6 +957,10 @@ int main(int argc, char** argv) {
       hopbox::remove_partial_on_signals();
       auto c = Client::open(dir, pin(g));
       const auto got = c->get(owner, name, out, progress_bar(g, "downloading"));
+      if (g.verbose) {
+        std::cerr << "hopbox: the service re-encrypted the item's key along a chain of "
+                  << got.reencryptions << " re-encryption key(s) to this device\n";
+      }
       const std::string shown =
           got.owner == c->state().user ? got.path : got.owner + "/" + got.path;
       const json j = {{"item", got.path},
@@ -590,7 +972,7 @@ int main(int argc, char** argv) {
                                std::to_string(got.reencryptions) + " re-encryptions)";
       if (got.file == "-") {
         // Standard output holds the item: the report goes to standard error.
-        std::cerr << (g.json ? j.dump() : text) << "\n";
+        if (g.json || !g.quiet) std::cerr << (g.json ? j.dump() : text) << "\n";
       } else {
         emit(g, j, text);
       }
@@ -599,21 +981,26 @@ int main(int argc, char** argv) {
       const auto only = hopbox::names::normalize_folder(folder);
       if (!only) throw ClientError("\"" + folder + "\" is not a folder", exit_code::kUsage);
       json j = json::array();
-      std::string text;
+      std::vector<std::vector<std::string>> rows;
       for (const auto& e : c->entries(shared)) {
         if (!in_folder(e.folder, *only)) continue;
         const std::string path = hopbox::names::join(e.folder, e.name);
+        const std::uint64_t size = plaintext_size(e.summary.payload_size());
         j.push_back({{"item", e.name},
                      {"folder", e.folder},
                      {"path", path},
                      {"owner", e.owner},
                      {"id", e.summary.item_id()},
                      {"version", e.summary.version()},
-                     {"size", e.summary.payload_size()}});
-        text += e.owner + "/" + path + "  v" + std::to_string(e.summary.version()) + "  " +
-                std::to_string(e.summary.payload_size()) + " bytes\n";
+                     {"size", size},
+                     {"stored_size", e.summary.payload_size()},
+                     {"created_at", e.summary.created_at()}});
+        rows.push_back({e.owner + "/" + path, e.folder.empty() ? "-" : e.folder, human_bytes(size),
+                        local_time(e.summary.created_at()),
+                        "v" + std::to_string(e.summary.version())});
       }
-      emit(g, j, text);
+      if (!rows.empty()) rows.insert(rows.begin(), {"ITEM", "FOLDER", "SIZE", "DATE", "VERSION"});
+      emit(g, j, rows.empty() ? "no items" : table(rows));
     } else if (recover->parsed() && !via.empty()) {
       // R2: a new device asks recovery users, then takes over once one approved.
       std::unique_ptr<Client> c;
@@ -649,7 +1036,8 @@ int main(int argc, char** argv) {
           if (n.has_recovery_refused()) refused.push_back(n.from_user());
           return true;
         });
-        if (!refused.empty() && !g.json) std::cout << "refused by: " << refused.dump() << "\n";
+        if (!refused.empty() && !g.json && !g.quiet)
+          std::cout << "refused by: " << refused.dump() << "\n";
         emit(g,
              {{"recovered", false},
               {"valid_shares", valid},
@@ -785,15 +1173,40 @@ int main(int argc, char** argv) {
         if (number.empty() || share_yes) return true;
         std::cout << user << "'s primary device is certified by your CA; its safety number is\n\n  "
                   << number << "\n\n"
-                  << user << " sees the same number with `hopbox whoami`. Share? [y/N] "
-                  << std::flush;
+                  << user << " sees the same number with `hopbox whoami`. Share "
+                  << (folder.empty() && items.empty()
+                          ? "all items (the widest grant, also items added later)"
+                          : (!folder.empty() ? "folder " + folder : "the listed items"))
+                  << "? [y/N] " << std::flush;
         std::string answer;
         std::getline(std::cin, answer);
         return answer == "y" || answer == "Y" || answer == "yes";
       });
-      emit(g, {{"share_id", id}, {"user", user}, {"safety_number", number}},
-           "shared with " + user + " (share " + std::to_string(id) + ")" +
-               (number.empty() ? "" : ", safety number " + number));
+      hopbox::v1::AccessPolicy shown;
+      if (!folder.empty()) {
+        shown.set_scope(hopbox::v1::AccessPolicy::SCOPE_FOLDER);
+        shown.set_folder(folder);
+      } else if (!items.empty()) {
+        shown.set_scope(hopbox::v1::AccessPolicy::SCOPE_LISTED_ITEMS);
+        for (const auto& i : items) shown.add_item_ids(i);
+      }
+      const bool widest = folder.empty() && items.empty();
+      emit(g,
+           {{"share_id", id},
+            {"user", user},
+            {"safety_number", number},
+            {"what", share_scope_text(shown)},
+            {"scope", share_scope_name(shown)},
+            {"expires_at", p.expires_at},
+            {"expires", p.expires_at == 0 ? "never" : local_time(p.expires_at)}},
+           "shared " + share_scope_text(shown) + " with " + user + " (share " + std::to_string(id) +
+               ", " +
+               (p.expires_at == 0 ? "never expires" : "expires " + local_time(p.expires_at)) + ")" +
+               (number.empty() ? "" : ", safety number " + number) +
+               (widest ? "\nThis is the widest grant: every item of this account, also those "
+                         "added later. --folder or --item share less; `hopbox unshare " +
+                             std::to_string(id) + "` revokes it."
+                       : ""));
     } else if (request->parsed()) {
       const auto id = Client::open(dir, pin(g))->request_access(owner, name, message);
       emit(g, {{"request", id}, {"owner", owner}},
@@ -811,9 +1224,18 @@ int main(int argc, char** argv) {
               hopbox::v1::Notification::descriptor()->FindFieldByNumber(n.payload_case());
           std::string kind = field != nullptr ? field->name() : "unknown";
           std::replace(kind.begin(), kind.end(), '_', '-');  // "access-request", as shown
-          j.push_back({{"id", n.notification_id()}, {"kind", kind}, {"from_user", n.from_user()}});
-          text +=
-              std::to_string(n.notification_id()) + "  " + kind + " from " + n.from_user() + "\n";
+          json entry = {{"id", n.notification_id()}, {"kind", kind}, {"from_user", n.from_user()}};
+          std::string line =
+              std::to_string(n.notification_id()) + "  " + kind + " from " + n.from_user();
+          if (n.has_access_answer()) {
+            const auto& a = n.access_answer();
+            entry["granted"] = a.granted();
+            entry["item"] = a.item();
+            line += std::string(a.granted() ? ": granted" : ": refused") + " (" +
+                    (a.item().empty() ? "everything" : a.item()) + ")";
+          }
+          j.push_back(entry);
+          text += line + "\n";
           return true;
         });
         emit(g, j, text.empty() ? "no notifications" : text);
@@ -821,15 +1243,17 @@ int main(int argc, char** argv) {
     } else if (watch->parsed()) {
       auto c = Client::open(dir, pin(g));
       json j = json::array();
-      hopbox::warn_ca_recoveries(*c, g.json, j);
+      hopbox::warn_ca_recoveries(*c, g.json || g.quiet, j);
       const bool forever = watch->count("--seconds") == 0;
       // On stderr: standard output carries the answers (--json).
-      std::cerr << "watching " << c->state().user << "'s requests "
-                << (forever ? "until stopped (Ctrl-C)"
-                            : "for " + std::to_string(wait_ms) + " second(s)")
-                << "; waiting...\n";
+      if (!g.quiet) {
+        std::cerr << "watching " << c->state().user << "'s requests "
+                  << (forever ? "until stopped (Ctrl-C)"
+                              : "for " + std::to_string(wait_ms) + " second(s)")
+                  << "; waiting...\n";
+      }
       c->watch(forever ? -1 : wait_ms * 1000, [&](const hopbox::v1::Notification& n) {
-        return hopbox::answer_notification(*c, n, answer_yes, answer_no, g.json, j);
+        return hopbox::answer_notification(*c, n, answer_yes, answer_no, g.json || g.quiet, j);
       });
       if (g.json) std::cout << j.dump() << "\n";
     } else if (unshare->parsed()) {
@@ -838,12 +1262,33 @@ int main(int argc, char** argv) {
     } else if (shares->parsed()) {
       auto c = Client::open(dir, pin(g));
       json j = json::array();
-      std::string text;
+      std::vector<std::vector<std::string>> rows;
       for (const auto& r : c->shares()) {
-        j.push_back({{"id", r.rekey_id()}, {"kind", hopbox::v1::ReKeyKind_Name(r.kind())}});
-        text += std::to_string(r.rekey_id()) + "  " + hopbox::v1::ReKeyKind_Name(r.kind()) + "\n";
+        const auto& p = r.policy();
+        json listed = json::array();
+        for (const auto& i : p.item_ids()) listed.push_back(i);
+        const std::string expires = p.expires_at() == 0 ? "never" : local_time(p.expires_at());
+        j.push_back({{"id", r.rekey_id()},
+                     {"kind", hopbox::v1::ReKeyKind_Name(r.kind())},
+                     {"user", r.to_user()},
+                     {"device_id", r.to_device_id()},
+                     {"what", share_scope_text(p)},
+                     {"scope", share_scope_name(p)},
+                     {"folder", p.folder()},
+                     {"items", listed},
+                     {"expires_at", p.expires_at()},
+                     {"expires", expires}});
+        // Keys to the account's own devices and recovery keys are listed too: they also
+        // decide who reads what.
+        rows.push_back({std::to_string(r.rekey_id()), rekey_kind_name(r.kind()),
+                        r.to_user() + (r.kind() == hopbox::v1::REKEY_KIND_SHARE
+                                           ? ""
+                                           : " (device " + std::to_string(r.to_device_id()) + ")"),
+                        share_scope_text(p),
+                        p.expires_at() == 0 ? "never expires" : "expires " + expires});
       }
-      emit(g, j, text);
+      if (!rows.empty()) rows.insert(rows.begin(), {"ID", "KIND", "WITH", "WHAT", "EXPIRY"});
+      emit(g, j, rows.empty() ? "no shares" : table(rows));
     }
     return exit_code::kOk;
   } catch (const ClientError& e) {

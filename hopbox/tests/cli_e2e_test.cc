@@ -2,7 +2,6 @@
 // hopboxd, hopbox-ca and SoftHSM2: the PIN asked on a terminal and "wrong PIN" said as such,
 // --version and one table of exit codes, "did you mean", a watch that waits until stopped and
 // leaves unanswered requests pending, errors that say what to do next.
-#include <pty.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,33 +15,6 @@
 
 namespace hopbox {
 namespace {
-
-// Runs `command` under a pseudo-terminal (its standard input, output and error), types `typed`
-// once `prompt` appeared, and returns the exit code and everything the terminal showed.
-CliRun run_on_terminal(const std::string& command, const std::string& prompt,
-                       const std::string& typed) {
-  int master = -1;
-  const pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
-  if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  std::string shown;
-  bool sent = false;
-  char buf[512];
-  for (;;) {
-    const ssize_t n = read(master, buf, sizeof buf);
-    if (n <= 0) break;  // EIO once the child closed the terminal
-    shown.append(buf, static_cast<std::size_t>(n));
-    if (!sent && shown.find(prompt) != std::string::npos) {
-      sent = write(master, typed.data(), typed.size()) == static_cast<ssize_t>(typed.size());
-    }
-  }
-  close(master);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, shown};
-}
 
 TEST_F(EndToEnd, ThePinIsAskedOnATerminalAndAWrongOrUnreadableOneIsNamed) {
   ok("alice1", "init --user alice --token alice1 --device-name primary" + server_opts_);

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <pty.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -28,6 +30,33 @@ struct CliRun {
   int exit_code;
   std::string out;
 };
+
+// Runs `command` under a pseudo-terminal (its standard input, output and error), types `typed`
+// once `prompt` appeared, and returns the exit code and everything the terminal showed.
+inline CliRun run_on_terminal(const std::string& command, const std::string& prompt,
+                              const std::string& typed) {
+  int master = -1;
+  const pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string shown;
+  bool sent = false;
+  char buf[512];
+  for (;;) {
+    const ssize_t n = read(master, buf, sizeof buf);
+    if (n <= 0) break;  // EIO once the child closed the terminal
+    shown.append(buf, static_cast<std::size_t>(n));
+    if (!sent && shown.find(prompt) != std::string::npos) {
+      sent = write(master, typed.data(), typed.size()) == static_cast<ssize_t>(typed.size());
+    }
+  }
+  close(master);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, shown};
+}
 
 class EndToEnd : public ::testing::Test {
  protected:

@@ -129,6 +129,11 @@ int main(int argc, char** argv) {
     }
     if (!port_file.empty()) hopbox::net::write_port_file(port_file, port);
     spdlog::info("hopboxd listening on {} (port {}), data in {}", listen, port, data_dir);
+    // What clients need to trust this service (hopbox setup/init --server-ca).
+    spdlog::info("clients: --server {}:{} --server-ca {}", listen.substr(0, listen.rfind(':')),
+                 port,
+                 tls_cert.empty() ? (fs::absolute(data_dir) / "tls" / "cert.pem").string()
+                                  : fs::absolute(tls_cert).string());
     hopbox::net::wait_for_stop_signal();
     spdlog::info("stopping");
     service.shutdown();

@@ -759,8 +759,32 @@ Status HopboxService::SendNotification(Ctx* ctx, const v1::SendNotificationReque
         n.mutable_recovery_refused();
         break;
       }
+      case v1::SendNotificationRequest::kAccessAnswer: {
+        // Only the device whose inbox holds the request answers it, and only to its sender:
+        // nobody else can make a requester believe they were granted or refused.
+        const auto& a = req->access_answer();
+        std::optional<v1::AccessRequest> asked;
+        for (const auto& r : store_.pending_notifications(caller.id, a.request_id() - 1)) {
+          v1::Notification stored;
+          if (r.id == a.request_id() && r.from_device == to->id &&
+              r.kind == kind_name(v1::Notification::kAccessRequest) &&
+              stored.ParseFromArray(r.body.data(), static_cast<int>(r.body.size()))) {
+            asked = stored.access_request();
+          }
+          break;  // ordered by id: the first is the one asked for, or there is none
+        }
+        if (!asked) {
+          return Status(StatusCode::PERMISSION_DENIED,
+                        "access_answer: no access request of that device in this inbox");
+        }
+        n.mutable_access_answer()->set_request_id(a.request_id());
+        n.mutable_access_answer()->set_granted(a.granted());
+        n.mutable_access_answer()->set_item(asked->item());
+        break;
+      }
       default:
-        return invalid("payload: access_request, recovery_invitation or recovery_refused");
+        return invalid(
+            "payload: access_request, access_answer, recovery_invitation or recovery_refused");
     }
     // Bounded per sender account and per inbox, so no account can flood another's.
     if (store_.count_inbox_from(to->id, caller.user_id) >= kMaxInboxFromOneAccount ||

@@ -133,6 +133,91 @@ Token::~Token() {
   release_module(impl_->module_path);
 }
 
+namespace {
+
+// The module's slots with a token, and each token's information.
+std::vector<std::pair<ck_slot_id_t, ck_token_info>> tokens_of(ck_function_list* fl) {
+  unsigned long count = 0;
+  check(fl->C_GetSlotList(1, nullptr, &count), "C_GetSlotList");
+  std::vector<ck_slot_id_t> slots(count);
+  check(fl->C_GetSlotList(1, slots.data(), &count), "C_GetSlotList");
+  std::vector<std::pair<ck_slot_id_t, ck_token_info>> out;
+  for (std::size_t i = 0; i < count; ++i) {
+    ck_token_info info{};
+    if (fl->C_GetTokenInfo(slots[i], &info) == CKR_OK) out.emplace_back(slots[i], info);
+  }
+  return out;
+}
+
+unsigned char* pin_bytes(const std::string& pin) {
+  return reinterpret_cast<unsigned char*>(const_cast<char*>(pin.data()));
+}
+
+}  // namespace
+
+bool Token::exists(const std::string& module_path, const std::string& label) {
+  ck_function_list* fl = acquire_module(module_path);
+  bool found = false;
+  try {
+    for (const auto& [slot, info] : tokens_of(fl)) {
+      if ((info.flags & CKF_TOKEN_INITIALIZED) != 0 && trim_label(info.label) == label) {
+        found = true;
+      }
+    }
+  } catch (...) {
+    release_module(module_path);
+    throw;
+  }
+  release_module(module_path);
+  return found;
+}
+
+void Token::initialize(const std::string& module_path, const std::string& label,
+                       const std::string& so_pin, const std::string& pin) {
+  if (label.empty() || label.size() > 32) {
+    throw TokenError("a token label has 1 to 32 characters", CKR_ARGUMENTS_BAD);
+  }
+  ck_function_list* fl = acquire_module(module_path);
+  try {
+    std::optional<ck_slot_id_t> free_slot;
+    for (const auto& [slot, info] : tokens_of(fl)) {
+      if ((info.flags & CKF_TOKEN_INITIALIZED) == 0) {
+        free_slot = slot;
+        break;
+      }
+    }
+    if (!free_slot) {
+      throw TokenError("no free token in " + module_path + " to initialize", CKR_TOKEN_NOT_PRESENT);
+    }
+    unsigned char padded[32];
+    std::memset(padded, ' ', sizeof padded);
+    std::memcpy(padded, label.data(), label.size());
+    check(fl->C_InitToken(*free_slot, pin_bytes(so_pin), so_pin.size(), padded), "C_InitToken");
+    // SoftHSM2 gives the initialized token a new slot: found again by its label.
+    std::optional<ck_slot_id_t> slot;
+    for (const auto& [s, info] : tokens_of(fl)) {
+      if ((info.flags & CKF_TOKEN_INITIALIZED) != 0 && trim_label(info.label) == label) slot = s;
+    }
+    if (!slot) throw TokenError("the token " + label + " vanished", CKR_TOKEN_NOT_PRESENT);
+    ck_session_handle_t session = 0;
+    check(fl->C_OpenSession(*slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &session),
+          "C_OpenSession");
+    const ck_rv_t login = fl->C_Login(session, CKU_SO, pin_bytes(so_pin), so_pin.size());
+    ck_rv_t rv = login;
+    if (login == CKR_OK) {
+      rv = fl->C_InitPIN(session, pin_bytes(pin), pin.size());
+      fl->C_Logout(session);
+    }
+    fl->C_CloseSession(session);
+    check(login, "C_Login (security officer)");
+    check(rv, "C_InitPIN");
+  } catch (...) {
+    release_module(module_path);
+    throw;
+  }
+  release_module(module_path);
+}
+
 std::unique_ptr<Token> Token::open(const std::string& module_path, const std::string& label,
                                    const std::string& pin) {
   // libsodium's locked allocations (unseal) need it initialized.

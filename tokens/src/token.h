@@ -38,6 +38,13 @@ class Token final : public KeyStore {
   // "wrong PIN" and what the token reports of the tries left).
   static std::unique_ptr<Token> open(const std::string& module_path, const std::string& label,
                                      const std::string& pin);
+  // Whether the module has an initialized token labelled `label`.
+  static bool exists(const std::string& module_path, const std::string& label);
+  // Initializes the module's first free token (one not yet initialized, as SoftHSM2 always
+  // offers) as `label`, with the security officer's PIN and the user's PIN. Throws TokenError
+  // if there is no free token or the module refuses.
+  static void initialize(const std::string& module_path, const std::string& label,
+                         const std::string& so_pin, const std::string& pin);
   ~Token() override;
   Token(const Token&) = delete;
   Token& operator=(const Token&) = delete;
