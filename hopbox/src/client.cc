@@ -974,7 +974,13 @@ std::vector<Client::Entry> Client::entries(bool include_shared,
       e.name = p->name;
     } else {
       const std::string key = s.owner() + "\n" + s.item_id() + "\n" + std::to_string(s.version());
-      if (cache.contains(key) && cache[key].is_array() && cache[key].size() == 2) {
+      // A cached name passes the same rules as a decrypted one (the file is only a cache).
+      const bool cached = cache.contains(key) && cache[key].is_array() && cache[key].size() == 2 &&
+                          cache[key][0].is_string() && cache[key][1].is_string() &&
+                          names::valid_name(cache[key][1].get<std::string>()) &&
+                          names::normalize_folder(cache[key][0].get<std::string>()) ==
+                              cache[key][0].get<std::string>();
+      if (cached) {
         e.folder = cache[key][0].get<std::string>();
         e.name = cache[key][1].get<std::string>();
       } else {
@@ -1182,6 +1188,12 @@ std::int64_t Client::share(const std::string& user, const SharePolicyArgs& polic
   // The cloud sees the opaque ids and folder label; a missing item would hide a typo.
   std::vector<std::string> ids;
   for (const auto& i : policy.items) ids.push_back(own_item_id(i));
+  if (!policy.folder.empty() && names::normalize_folder(policy.folder) == std::string()) {
+    // "/" is the top level, which no folder label names: such a share would reach nothing.
+    throw ClientError("--folder \"" + policy.folder +
+                          "\" names no folder; to share every item, leave --folder out",
+                      exit_code::kUsage);
+  }
   const std::string label = policy.folder.empty() ? "" : folder_label(policy.folder);
   const v1::Device target = primary_of(user);
   std::string number;

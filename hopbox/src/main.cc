@@ -23,6 +23,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -474,8 +475,18 @@ void put_tree(const Globals& g, Client& c, const fs::path& root, const std::stri
   json j = json::array();
   std::string text;
   std::vector<fs::path> files;
+  std::vector<std::string> skipped;
   for (const auto& e : fs::recursive_directory_iterator(base)) {
-    if (e.is_regular_file()) files.push_back(e.path());
+    // A symbolic link is not followed: planted in a tree, it would upload (and share) the
+    // file it points to, e.g. a key outside the tree.
+    if (e.is_symlink()) {
+      skipped.push_back(e.path().string());
+    } else if (e.is_regular_file()) {
+      files.push_back(e.path());
+    }
+  }
+  for (const auto& f : skipped) {
+    if (!g.quiet) std::cerr << "hopbox: skipped " << f << ": a symbolic link is not followed\n";
   }
   std::sort(files.begin(), files.end());
   for (const auto& f : files) {
@@ -492,31 +503,81 @@ void put_tree(const Globals& g, Client& c, const fs::path& root, const std::stri
   emit(g, j, text);
 }
 
-// get -r: every item in folder (and below) of owner, written under out by its path below
-// the folder.
+// Items of others that could not be opened are skipped with a warning: one damaged item from a
+// sharer (anyone may share with anyone) must not take the whole listing down.
+void warn_skipped(const Globals& g, const std::vector<ClientError>& failures) {
+  for (const auto& f : failures) {
+    if (!g.quiet) std::cerr << "hopbox: skipped a shared item: " << f.what() << "\n";
+  }
+}
+
+// True when `path` or a folder on the way to it below `root` exists as a symbolic link.
+bool through_link(const fs::path& root, const fs::path& path) {
+  fs::path at = root;
+  for (const auto& part : path.lexically_relative(root)) {
+    at /= part;
+    if (fs::is_symlink(fs::symlink_status(at))) return true;
+  }
+  return false;
+}
+
+// get -r: every item in folder (and below) of owner, written under out/<the folder's last
+// name>/ by its path below the folder, as put -r reads it. Nothing is overwritten and no link
+// is followed: a sharer picks the names, and `.bashrc` or `.ssh/authorized_keys` are names.
 void get_tree(const Globals& g, Client& c, const std::string& owner, const std::string& folder,
               const fs::path& out) {
   const auto top = hopbox::names::normalize_folder(folder);
   if (!top || top->empty()) throw ClientError("get -r: give a folder", exit_code::kUsage);
   const std::string who = owner.empty() ? c.state().user : owner;
+  const fs::path root = out / fs::path(*top).filename();
   json j = json::array();
   std::string text;
-  for (const auto& e : c.entries(who != c.state().user)) {
+  std::vector<ClientError> failures;
+  std::set<std::string> written;
+  const auto items = c.entries(who != c.state().user, &failures);
+  warn_skipped(g, failures);
+  int refused = 0;
+  for (const auto& e : items) {
     if (e.owner != who || !in_folder(e.folder, *top)) continue;
     const std::string below = e.folder.size() > top->size() ? e.folder.substr(top->size() + 1) : "";
-    const fs::path dest = out / fs::path(below) / e.name;
+    const fs::path dest = root / fs::path(below) / e.name;
+    const std::string path = hopbox::names::join(e.folder, e.name);
+    std::string why;
+    std::string folded = dest.string();
+    std::transform(folded.begin(), folded.end(), folded.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    if (!written.insert(folded).second) {
+      why = "another item of this download has that file name";
+    } else if (through_link(out, dest)) {
+      why = "a symbolic link is on the way; it is not followed";
+    } else if (fs::exists(fs::symlink_status(dest))) {
+      why = dest.string() + " exists; nothing is overwritten";
+    }
+    if (!why.empty()) {
+      std::cerr << "hopbox: not writing " << path << ": " << why << "\n";
+      ++refused;
+      continue;
+    }
     fs::create_directories(dest.parent_path());
-    const auto got = c.get(who, hopbox::names::join(e.folder, e.name), dest);
-    j.push_back({{"item", hopbox::names::join(e.folder, e.name)}, {"file", got.file.string()}});
-    text +=
-        "downloaded " + hopbox::names::join(e.folder, e.name) + " to " + got.file.string() + "\n";
+    try {
+      const auto got = c.get(who, path, dest);
+      j.push_back({{"item", path}, {"file", got.file.string()}});
+      text += "downloaded " + path + " to " + got.file.string() + "\n";
+    } catch (const ClientError& err) {
+      std::cerr << "hopbox: " << path << ": " << err.what() << "\n";
+      ++refused;
+    }
   }
-  if (j.empty()) {
+  if (j.empty() && refused == 0) {
     throw ClientError("no items in folder " + *top + (owner.empty() ? "" : " of " + owner),
                       exit_code::kRefused);
   }
-  text.pop_back();
+  if (!text.empty()) text.pop_back();
   emit(g, j, text);
+  if (refused > 0) {
+    throw ClientError(std::to_string(refused) + " item(s) of " + *top + " not written (see above)",
+                      exit_code::kFailed);
+  }
 }
 
 constexpr char kUncertifiedWarning[] =
@@ -982,7 +1043,10 @@ int main(int argc, char** argv) {
       if (!only) throw ClientError("\"" + folder + "\" is not a folder", exit_code::kUsage);
       json j = json::array();
       std::vector<std::vector<std::string>> rows;
-      for (const auto& e : c->entries(shared)) {
+      std::vector<ClientError> failures;
+      const auto listed = c->entries(shared, &failures);
+      warn_skipped(g, failures);
+      for (const auto& e : listed) {
         if (!in_folder(e.folder, *only)) continue;
         const std::string path = hopbox::names::join(e.folder, e.name);
         const std::uint64_t size = plaintext_size(e.summary.payload_size());

@@ -74,9 +74,23 @@ NameKey NameKey::generate() {
   return k;
 }
 
+// C0 controls, DEL and C1 controls (U+0080..U+009F, UTF-8 C2 80..C2 9F): a name from a
+// sharer is printed on the victim's terminal, where they would move the cursor or fake lines.
+static bool has_control(const std::string& s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) return true;
+    if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+        static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool valid_name(const std::string& s) {
   if (s.empty() || s.size() > kMaxComponent || s == "." || s == "..") return false;
-  if (s.find('/') != std::string::npos || s.find('\0') != std::string::npos) return false;
+  if (s.find('/') != std::string::npos || has_control(s)) return false;
   return valid_utf8(s);
 }
 

@@ -13,8 +13,10 @@
 namespace hopbox::names {
 
 inline constexpr std::size_t kKeySize = 32;
-inline constexpr std::size_t kMaxComponent = 255;  // bytes, as most file systems allow
-inline constexpr std::size_t kMaxFolder = 1024;    // bytes of a '/'-separated folder path
+// Bytes of one name: most file systems allow 255, and a download is first written beside its
+// target as NAME.hopbox-partial (15 bytes more).
+inline constexpr std::size_t kMaxComponent = 240;
+inline constexpr std::size_t kMaxFolder = 1024;  // bytes of a '/'-separated folder path
 // The reserved item holding the account's name key (ids beginning with "." are the client's).
 inline constexpr char kNameKeyItem[] = ".names";
 

@@ -193,12 +193,14 @@ void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool 
   }
   if (!threshold_users.empty()) set_threshold(threshold_setup.threshold(), threshold_users);
 
-  // Every item: a new capsule for this key, signed by this device (paper 4.5).
-  if (!refresh_items) return;
-  // The reserved items too (the name key), though the report counts the user's items only.
+  // Every item: a new capsule for this key, signed by this device (paper 4.5). The reserved
+  // items (the name key) always: signed by the replaced primary, they would no longer verify
+  // on a device that has not fetched them yet, and every name of the account would be lost.
   for (const auto& item : list(false)) {
+    const bool reserved = item.item_id().rfind('.', 0) == 0;
+    if (!reserved && !refresh_items) continue;
     refresh_id(item.item_id(), item.item_id());
-    if (item.item_id().rfind('.', 0) != 0) ++report.items_refreshed;
+    if (!reserved) ++report.items_refreshed;
   }
 }
 

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "e2e_fixture.h"
+#include "test_client.h"
 
 namespace hopbox {
 namespace {
@@ -144,13 +145,15 @@ TEST_F(Names, ATreeWithSpacesAndAccentsRoundTripsByteForByte) {
   EXPECT_EQ(ok("alice1", "put -r " + quoted(tree.string())).size(), 3u);
   const json listing = ok("alice2", "ls " + quoted("Fotos Sommer/Tag 1"));
   EXPECT_EQ(listing.size(), 2u);
+  // get -r writes the folder itself under -o, as put -r read it.
   ok("alice2", "get -r " + quoted("Fotos Sommer") + " -o " + (dir_ / "back").string());
+  const fs::path back = dir_ / "back" / "Fotos Sommer";
   for (const fs::path& rel : std::vector<fs::path>{
            fs::path("liste.txt"), fs::path("Tag 1") / "Str\xC3\xA4nd.jpg",
            fs::path("Tag 1") / "Caf\xC3\xA9" / "cr\xC3\xA8me br\xC3\xBBl\xC3\xA9.txt"}) {
-    EXPECT_EQ(read(dir_ / "back" / rel), read(tree / rel)) << rel;
+    EXPECT_EQ(read(back / rel), read(tree / rel)) << rel;
   }
-  EXPECT_EQ(read(dir_ / "back" / "Tag 1" / "Str\xC3\xA4nd.jpg").size(), 3u);
+  EXPECT_EQ(read(back / "Tag 1" / "Str\xC3\xA4nd.jpg").size(), 3u);
 }
 
 TEST_F(Names, StandardInputRoundTrips) {
@@ -203,8 +206,8 @@ TEST_F(Names, AFolderShareLetsTheRecipientListAndGetExactlyThatFolderByName) {
             3);
   EXPECT_FALSE(fs::exists(dir_ / "b"));
   ok("bob2", "get -r Steuern --owner alice -o " + (dir_ / "tree").string());
-  EXPECT_EQ(read(dir_ / "tree" / "2026" / "a.pdf"), "in 2026");
-  EXPECT_FALSE(fs::exists(dir_ / "tree" / "b.pdf"));
+  EXPECT_EQ(read(dir_ / "tree" / "Steuern" / "2026" / "a.pdf"), "in 2026");
+  EXPECT_FALSE(fs::exists(dir_ / "tree" / "Steuern" / "b.pdf"));
 }
 
 // ---- Attacks (label `attack`) ----
@@ -270,9 +273,82 @@ TEST_F(NamesAttack, TheCloudSwappingTwoItemsNamesIsRefused) {
   // that bob's cache does not answer: bob refuses.
   swap_column("metadata", a, b);
   cloud_sql("UPDATE items SET version = version + 1 WHERE item_id IN ('" + a + "', '" + b + "')");
-  EXPECT_EQ(hopbox("bob2", "ls --shared").exit_code, 4);
+  // Both are skipped with a warning (the listing of the rest stands), and neither is fetched.
+  EXPECT_EQ(ok("bob2", "ls --shared").size(), 0u);
+  EXPECT_NE(last_error().find("skipped a shared item"), std::string::npos) << last_error();
+  EXPECT_EQ(hopbox("bob2", "get a.txt --owner alice -o " + (dir_ / "a").string()).exit_code, 4);
   EXPECT_EQ(hopbox("alice2", "get a.txt -o " + (dir_ / "a").string()).exit_code, 4);
   EXPECT_FALSE(fs::exists(dir_ / "a"));
+}
+
+// A sharer picks the names of what he shares: get -r must not let them overwrite files or
+// follow links on the recipient's machine (issue 13 review, finding 4).
+TEST_F(NamesAttack, ASharersFolderNeitherOverwritesFilesNorFollowsLinks) {
+  make_user("alice");
+  make_user("bob");
+  ok("bob1", "put " + file("rc", "evil rc").string() + " --as .bashrc --folder photos");
+  ok("bob1",
+     "put " + file("k", "evil key").string() + " --as authorized_keys --folder photos/.ssh");
+  ok("bob1", "put " + file("p", "a photo").string() + " --as beach.jpg --folder photos");
+  ok("bob1", "share alice --yes");
+  // alice's home already holds photos/.bashrc, and photos/.ssh is a link to her real .ssh.
+  const fs::path home = dir_ / "home";
+  fs::create_directories(home / "photos");
+  fs::create_directories(home / "real-ssh");
+  std::ofstream(home / "photos" / ".bashrc") << "mine";
+  fs::create_directory_symlink(home / "real-ssh", home / "photos" / ".ssh");
+  const CliRun r = hopbox("alice1", "get -r photos --owner bob -o " + home.string());
+  EXPECT_EQ(r.exit_code, 1) << last_error();
+  EXPECT_NE(last_error().find("nothing is overwritten"), std::string::npos) << last_error();
+  EXPECT_NE(last_error().find("symbolic link"), std::string::npos) << last_error();
+  EXPECT_EQ(read(home / "photos" / ".bashrc"), "mine");
+  EXPECT_FALSE(fs::exists(home / "real-ssh" / "authorized_keys"));
+  EXPECT_EQ(read(home / "photos" / "beach.jpg"), "a photo");  // the rest is written
+}
+
+// put -r does not follow a link planted in the tree to a file outside it (finding 7).
+TEST_F(NamesAttack, PutRecursiveDoesNotUploadWhatALinkPointsTo) {
+  make_user("alice");
+  const fs::path tree = dir_ / "project";
+  fs::create_directories(tree);
+  std::ofstream(tree / "readme.txt") << "hello";
+  const fs::path secret = file("id_ed25519", "PRIVATE KEY");
+  fs::create_symlink(secret, tree / "notes");
+  const json up = ok("alice1", "put -r " + tree.string());
+  ASSERT_EQ(up.size(), 1u);
+  EXPECT_EQ(up[0]["item"], "project/readme.txt");
+  EXPECT_NE(last_error().find("not followed"), std::string::npos) << last_error();
+  for (const auto& e : ok("alice1", "ls")) EXPECT_NE(e["item"], "notes");
+}
+
+// Anyone may share with anyone: one item whose metadata names no valid file (or controls that
+// would rewrite the terminal) is skipped with a warning, never printed, and the rest of the
+// listing stands (findings 1 and 2).
+TEST_F(NamesAttack, AStrangersDamagedItemIsSkippedAndTheListingStands) {
+  make_user("alice");
+  hopbox::testing::init_softhsm_token("mallory1", "1234");
+  ok("mallory1", "init --user mallory --token mallory1" + server_opts_);
+  ok("mallory1", "put " + file("fine.txt", "fine").string());
+  ok("mallory1", "share alice --yes");
+  auto stub = server_->stub();
+  hopboxd::test::TestDevice mallory = session_of("mallory1");
+  v1::ListDevicesResponse devices;
+  {
+    grpc::ClientContext ctx;
+    mallory.authorize(ctx);
+    ASSERT_TRUE(stub->ListDevices(&ctx, v1::ListDevicesRequest(), &devices).ok());
+  }
+  const auto& key = devices.devices(0).keys().encryption_key();
+  auto pk = mupre::PublicKey::decode(std::vector<std::uint8_t>(key.begin(), key.end()));
+  ASSERT_TRUE(pk.ok());
+  // An item of mallory's whose metadata is "{}": it names no file at all.
+  ASSERT_TRUE(hopboxd::test::upload_item(*stub, mallory, "mallory",
+                                         "0123456789abcdef0123456789abcdef", "x", "", {}, &*pk)
+                  .ok());
+  const json listed = ok("alice1", "ls --shared");
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["item"], "fine.txt");
+  EXPECT_NE(last_error().find("skipped a shared item"), std::string::npos) << last_error();
 }
 
 class NamesAttackCa : public Names {

@@ -14,11 +14,19 @@ TEST(NameRules, AFileSystemsNamesAreAcceptedAndNothingElse) {
       valid_name("\xC3\x9C"
                  "berweisung M\xC3\xA4rz 2026.pdf"));
   EXPECT_TRUE(valid_name(".hidden"));
-  EXPECT_TRUE(valid_name(std::string(255, 'a')));
-  EXPECT_FALSE(valid_name(std::string(256, 'a')));
+  EXPECT_TRUE(valid_name(std::string(240, 'a')));
+  EXPECT_FALSE(valid_name(std::string(241, 'a')));      // NAME.hopbox-partial must fit in 255
+  EXPECT_TRUE(valid_name("caf\xC3\xA9 \xC2\xA0nbsp"));  // U+00A0 is not a control
   for (const std::string& bad :
        std::vector<std::string>{"", ".", "..", "a/b", std::string("a\0b", 3), "\xff", "\xC3",
                                 "\xC0\xAF", "\xED\xA0\x80"}) {  // overlong, surrogate
+    EXPECT_FALSE(valid_name(bad)) << bad;
+  }
+  // Controls would reach the terminal of whoever lists a sharer's items: a carriage return
+  // and an escape fake a line, C1 controls (U+0085, U+009B) act as newline or CSI.
+  for (const std::string& bad :
+       std::vector<std::string>{"x\r\x1b[2Kalice/taxes.pdf", "a\nb", "tab\there", "del\x7f",
+                                "c1\xC2\x85", "csi\xC2\x9B"}) {
     EXPECT_FALSE(valid_name(bad)) << bad;
   }
 }
@@ -28,7 +36,8 @@ TEST(NameRules, FoldersAreNormalizedAndBounded) {
   EXPECT_EQ(normalize_folder(""), "");
   EXPECT_FALSE(normalize_folder("a/../b"));
   EXPECT_FALSE(normalize_folder("./a"));
-  EXPECT_TRUE(normalize_folder(std::string(4, 'x') + "/" + std::string(255, 'y')));
+  EXPECT_TRUE(normalize_folder(std::string(4, 'x') + "/" + std::string(240, 'y')));
+  EXPECT_FALSE(normalize_folder(std::string(4, 'x') + "/" + std::string(241, 'y')));
   std::string deep;
   for (int i = 0; i < 5; ++i) deep += std::string(250, 'z') + "/";
   EXPECT_FALSE(normalize_folder(deep));  // more than 1024 bytes
