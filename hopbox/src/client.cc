@@ -1146,6 +1146,21 @@ std::string Client::folder_label(const std::string& folder) {
   return names::folder_label(*name_key(true), *f);
 }
 
+Client::OwnNames Client::own_names() {
+  OwnNames out;
+  for (const auto& e : entries(false)) {
+    out.items[e.summary.item_id()] = names::join(e.folder, e.name);
+    // The folder and every folder above it (a share may name a folder holding only folders).
+    for (std::string f = e.folder; !f.empty();
+         f = f.find('/') == std::string::npos ? "" : f.substr(0, f.rfind('/'))) {
+      if (!out.folders.count(folder_label(f)) && out.folders.size() < 100000) {
+        out.folders[folder_label(f)] = f;
+      }
+    }
+  }
+  return out;
+}
+
 void Client::remove(const std::string& path) {
   const std::string id = own_item_id(path);
   grpc::ClientContext ctx;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -137,6 +138,12 @@ class Client {
   // Others' items that fail to verify or open go to failures when given (else: thrown).
   std::vector<Entry> entries(bool include_shared, std::vector<ClientError>* failures = nullptr);
   void remove(const std::string& path);
+  // This account's items by their opaque id and its folders by their label, as paths: what
+  // `shares` shows instead of what the cloud sees.
+  struct OwnNames {
+    std::map<std::string, std::string> items, folders;
+  };
+  OwnNames own_names();
   // A re-encryption key from this device's key to `user`'s primary key, with a policy.
   // confirm, when given, sees the target's safety number (empty without a CA) after its key
   // verified and before anything is made; false cancels (ClientError, exit code 1).

@@ -1327,8 +1327,20 @@ int main(int argc, char** argv) {
       auto c = Client::open(dir, pin(g));
       json j = json::array();
       std::vector<std::vector<std::string>> rows;
-      for (const auto& r : c->shares()) {
-        const auto& p = r.policy();
+      const auto list = c->shares();
+      // The cloud holds opaque ids and folder labels; the person wants the names.
+      const bool any_scoped = std::any_of(list.begin(), list.end(), [](const auto& r) {
+        return r.policy().scope() != hopbox::v1::AccessPolicy::SCOPE_ALL_ITEMS;
+      });
+      const Client::OwnNames own = any_scoped ? c->own_names() : Client::OwnNames{};
+      auto named = [](const std::map<std::string, std::string>& m, const std::string& key) {
+        const auto it = m.find(key);
+        return it == m.end() ? key + " (no longer in this account)" : it->second;
+      };
+      for (const auto& r : list) {
+        hopbox::v1::AccessPolicy p = r.policy();
+        if (!p.folder().empty()) p.set_folder(named(own.folders, p.folder()));
+        for (auto& i : *p.mutable_item_ids()) i = named(own.items, i);
         json listed = json::array();
         for (const auto& i : p.item_ids()) listed.push_back(i);
         const std::string expires = p.expires_at() == 0 ? "never" : local_time(p.expires_at());

@@ -119,7 +119,7 @@ TEST_F(Day, LsShowsSizesInHumanUnitsDatesAndFolders) {
   EXPECT_NEAR(static_cast<double>(created), static_cast<double>(now()), 120);
 
   const std::string out = text_ok("alice1", "ls");
-  const std::string big_line = line_with(out, "alice/big.bin");
+  const std::string big_line = line_with(out, "alice/photos/big.bin");
   EXPECT_NE(big_line.find("1.2 MiB"), std::string::npos) << out;
   EXPECT_NE(big_line.find("photos"), std::string::npos) << out;
   EXPECT_NE(big_line.find(local_day(created)), std::string::npos) << out;
