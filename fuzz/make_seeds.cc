@@ -13,6 +13,7 @@
 
 #include "certs/item_signature.h"
 #include "certs/verify.h"
+#include "hopbox/v1/hopbox.pb.h"
 #include "mupre/item.h"
 #include "mupre/shamir.h"
 
@@ -63,6 +64,65 @@ void write_cert_seeds(const fs::path& dir, const std::vector<std::uint8_t>& mupr
   write(dir, "item_signature",
         hopbox::certs::encode_item_signature({{device}, sign(std::vector<std::uint8_t>(8))}), 3);
   EVP_PKEY_free(key);
+}
+
+// fuzz_service: byte 0 the RPC, byte 1 the caller (0 alice, 1 alice's second device, 2 bob,
+// 3 none), then the request, as fuzz_service.cc reads them.
+void write_service_seed(const fs::path& dir, const std::string& name, int rpc, int caller,
+                        const google::protobuf::Message& m) {
+  std::string bytes = {static_cast<char>(rpc), static_cast<char>(caller)};
+  bytes += m.SerializeAsString();
+  write(dir, name, bytes);
+}
+
+void write_service_seeds(const fs::path& dir, const std::vector<std::uint8_t>& capsule) {
+  namespace v1 = hopbox::v1;
+  v1::DownloadRequest download;
+  download.set_owner("alice");
+  download.set_item_id("doc");
+  write_service_seed(dir, "download_shared", 29, 2, download);
+  download.clear_owner();
+  write_service_seed(dir, "download_own", 29, 1, download);
+  v1::ListItemsRequest list;
+  list.set_include_shared(true);
+  write_service_seed(dir, "list_shared", 20, 2, list);
+  v1::ListDevicesRequest devices;
+  devices.set_user("alice");
+  write_service_seed(dir, "list_devices", 5, 2, devices);
+  v1::RevokeReKeyRequest revoke;
+  revoke.set_rekey_id(2);
+  write_service_seed(dir, "revoke", 24, 0, revoke);
+  v1::InstallReKeyRequest install;
+  install.set_kind(v1::REKEY_KIND_SHARE);
+  install.mutable_policy()->set_scope(v1::AccessPolicy::SCOPE_LISTED_ITEMS);
+  install.mutable_policy()->add_item_ids("doc");
+  write_service_seed(dir, "install", 23, 0, install);
+  v1::RefreshItemRequest refresh;
+  refresh.set_item_id("doc");
+  refresh.set_expected_version(1);
+  refresh.set_capsule(std::string(capsule.begin(), capsule.end()));
+  write_service_seed(dir, "refresh", 22, 0, refresh);
+  v1::SendNotificationRequest note;
+  note.set_to_device_id(1);
+  note.mutable_access_request();
+  write_service_seed(dir, "notify", 26, 2, note);
+  v1::RequestRecoveryRequest recovery;
+  recovery.set_user("alice");
+  write_service_seed(dir, "request_recovery", 10, 3, recovery);
+  // An upload: header, a payload message and a commit, each prefixed with its length.
+  v1::UploadRequest header, payload, commit;
+  header.mutable_header()->set_item_id("fuzzed");
+  header.mutable_header()->set_capsule(std::string(capsule.begin(), capsule.end()));
+  payload.set_payload(std::string(64, 'x'));
+  commit.mutable_commit()->set_payload_sha256(std::string(32, '\0'));
+  std::string upload = {static_cast<char>(30), 0};
+  for (const auto* m : {&header, &payload, &commit}) {
+    const std::string b = m->SerializeAsString();
+    upload.push_back(static_cast<char>(b.size() >> 8));
+    upload.push_back(static_cast<char>(b.size() & 0xff));
+    upload += b;
+  }
+  write(dir, "upload", upload);
 }
 
 }  // namespace
@@ -121,5 +181,6 @@ int main(int argc, char** argv) {
   write(root / "item", "payload", out.str());
   const auto pk = a.public_key().encode();
   write_cert_seeds(root / "certs", std::vector<std::uint8_t>(pk.begin(), pk.end()));
+  write_service_seeds(root / "service", e.capsule.encode());
   return 0;
 }

@@ -14,7 +14,7 @@ work=build/fuzz/run
 rm -rf "$work"
 mkdir -p "$work" build/fuzz/findings
 build/fuzz/fuzz/make_seeds "$work/seeds"
-for target in points scheme_objects item certs; do
+for target in points scheme_objects item certs service; do
   corpus="$work/corpus_$target"
   mkdir -p "$corpus"
   cp "$work/seeds/$target"/* "$corpus"/
