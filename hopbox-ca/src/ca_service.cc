@@ -24,7 +24,6 @@ namespace {
 constexpr std::int64_t kYear = 365 * 24 * 3600;
 // Clients fetch a list per run and hopboxd every few seconds; a day bounds how long a
 // withheld or replayed list can hide a revocation.
-constexpr std::int64_t kRevocationListValidity = 24 * 3600;
 
 Bytes bytes_of(const std::string& s) {
   return Bytes(s.begin(), s.end());
@@ -78,12 +77,14 @@ Bytes hash_code(const std::string& code) {
 }
 
 CaService::CaService(CaStore& store, const CaKeys& keys, const IdentifierPolicy& policy,
-                     std::int64_t certificate_years, std::int64_t recovery_wait_seconds)
+                     std::int64_t certificate_years, std::int64_t recovery_wait_seconds,
+                     std::int64_t revocation_list_seconds)
     : store_(store),
       keys_(keys),
       policy_(policy),
       certificate_years_(certificate_years),
-      recovery_wait_seconds_(recovery_wait_seconds) {}
+      recovery_wait_seconds_(recovery_wait_seconds),
+      revocation_list_seconds_(revocation_list_seconds) {}
 
 Status CaService::GetRoot(grpc::ServerContext*, const v1::GetRootRequest*,
                           v1::GetRootResponse* resp) {
@@ -196,7 +197,7 @@ Status CaService::GetRevocationList(grpc::ServerContext*, const v1::GetRevocatio
   try {
     const std::int64_t now = unix_now();
     resp->set_revocation_list(string_of(certs::sign_revocation_list(
-        {now, now + kRevocationListValidity, store_.revoked_fingerprints()}, keys_.signer())));
+        {now, now + revocation_list_seconds_, store_.revoked_fingerprints()}, keys_.signer())));
     return Status::OK;
   } catch (const std::exception& e) {
     spdlog::error("revocation list: {}", e.what());

@@ -15,9 +15,11 @@ namespace hopbox_ca {
 class CaService final : public hopbox::v1::CertificateAuthority::Service {
  public:
   // recovery_wait_seconds: how long an R1 request waits, announced, before it may complete
-  // (0: it completes at once).
+  // (0: it completes at once). revocation_list_seconds: how long a signed revocation list
+  // stays valid; devices and the cloud use their last one while the CA is unreachable.
   CaService(CaStore& store, const CaKeys& keys, const IdentifierPolicy& policy,
-            std::int64_t certificate_years = 5, std::int64_t recovery_wait_seconds = 0);
+            std::int64_t certificate_years = 5, std::int64_t recovery_wait_seconds = 0,
+            std::int64_t revocation_list_seconds = 24 * 3600);
 
   grpc::Status GetRoot(grpc::ServerContext*, const hopbox::v1::GetRootRequest*,
                        hopbox::v1::GetRootResponse*) override;
@@ -61,6 +63,7 @@ class CaService final : public hopbox::v1::CertificateAuthority::Service {
   const IdentifierPolicy& policy_;
   std::int64_t certificate_years_;
   std::int64_t recovery_wait_seconds_;
+  std::int64_t revocation_list_seconds_;
   RecertificationTickets tickets_;
 };
 

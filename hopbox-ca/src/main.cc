@@ -4,7 +4,7 @@
 //                    [--module PKCS11.so --token LABEL]   (root key in a token; PIN from
 //                                                          $HOPBOX_CA_PIN or --pin-file)
 //   hopbox-ca serve  --data-dir DIR [--listen 127.0.0.1:7444] [--port-file F]
-//                    [--recovery-wait-seconds 86400]
+//                    [--recovery-wait-seconds 86400] [--revocation-list-seconds 86400]
 //   hopbox-ca invite --data-dir DIR IDENTIFIER [--valid-hours 72] [--json]
 //   hopbox-ca list   --data-dir DIR [--json]
 //   hopbox-ca revoke --data-dir DIR (IDENTIFIER | --serial N)
@@ -78,7 +78,7 @@ std::string token_pin() {
 }
 
 int serve(const fs::path& dir, const std::string& listen, const std::string& port_file,
-          std::int64_t recovery_wait_seconds) {
+          std::int64_t recovery_wait_seconds, std::int64_t revocation_list_seconds) {
   if (!fs::exists(dir / "root.pem")) {
     throw std::runtime_error(dir.string() + " holds no CA: run `hopbox-ca init` first");
   }
@@ -88,7 +88,7 @@ int serve(const fs::path& dir, const std::string& listen, const std::string& por
   const hopbox::net::DataDirLock lock(dir);
   CaStore store((dir / "ca.db").string());
   const IdentifierPolicy policy;
-  CaService service(store, *keys, policy, 5, recovery_wait_seconds);
+  CaService service(store, *keys, policy, 5, recovery_wait_seconds, revocation_list_seconds);
   grpc::SslServerCredentialsOptions ssl;
   ssl.pem_key_cert_pairs.push_back({keys->tls_private_key_pem, keys->tls_certificate_pem});
   grpc::ServerBuilder builder;
@@ -241,6 +241,12 @@ int main(int argc, char** argv) {
                   "how long a secondary's recovery of the primary (R1) waits, announced and "
                   "cancellable, before the CA completes it (0: at once)")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{365} * 24 * 3600));
+  // Long enough to ride out a CA outage, short enough that a revocation reaches everyone.
+  std::int64_t revocation_list_seconds = 24 * 3600;
+  srv->add_option("--revocation-list-seconds", revocation_list_seconds,
+                  "how long each signed revocation list is valid: while the CA is unreachable, "
+                  "devices and the cloud keep using their last one until then, and then refuse")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{30} * 24 * 3600));
   auto* inv = app.add_subcommand("invite", "print a one-time enrollment code for an identifier");
   add_dir(inv);
   inv->add_option("identifier", identifier, "the user's identifier")->required();
@@ -289,7 +295,7 @@ int main(int argc, char** argv) {
         std::cerr << "hopbox-ca serve: " << e.what() << "\n";
         return exit_code::kUsage;
       }
-      return serve(dir, listen, port_file, recovery_wait_seconds);
+      return serve(dir, listen, port_file, recovery_wait_seconds, revocation_list_seconds);
     }
     if (inv->parsed()) return invite(dir, identifier, hours, json);
     if (ls->parsed()) return list(dir, json);

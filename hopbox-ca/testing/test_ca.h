@@ -33,20 +33,16 @@ class TestCa {
     if (operator_cli("init --data-dir " + data() + " " + init_args).first != 0) {
       throw std::runtime_error("hopbox-ca init failed: " + last_operator_error());
     }
-    std::vector<std::string> args = {"serve",
-                                     "--data-dir",
-                                     data(),
-                                     "--listen",
-                                     "127.0.0.1:0",
-                                     "--port-file",
-                                     (dir_ / "port").string()};
-    args.insert(args.end(), serve_args.begin(), serve_args.end());
-    // Tests' R1 completes at once unless a test asks for the waiting period.
-    if (std::find(serve_args.begin(), serve_args.end(), "--recovery-wait-seconds") ==
-        serve_args.end()) {
-      args.insert(args.end(), {"--recovery-wait-seconds", "0"});
-    }
-    port_ = process_.start(HOPBOX_CA_BINARY, args, dir_ / "ca.log", dir_ / "port");
+    port_ = process_.start(HOPBOX_CA_BINARY, serve_command("127.0.0.1:0", serve_args),
+                           dir_ / "ca.log", dir_ / "port");
+  }
+  // Stops the server at once, as an outage would; its data stays.
+  void stop() { process_.stop(SIGKILL); }
+  // Serves the same data on the same port again, with these `serve` options.
+  void restart(const std::vector<std::string>& serve_args = {}) {
+    process_.stop(SIGKILL);
+    port_ = process_.start(HOPBOX_CA_BINARY, serve_command(address(), serve_args), dir_ / "ca.log",
+                           dir_ / "port");
   }
   ~TestCa() {
     process_.stop(SIGKILL);
@@ -87,6 +83,19 @@ class TestCa {
   }
 
  private:
+  std::vector<std::string> serve_command(const std::string& listen,
+                                         const std::vector<std::string>& serve_args) const {
+    std::vector<std::string> args = {
+        "serve", "--data-dir", data(), "--listen", listen, "--port-file", (dir_ / "port").string()};
+    args.insert(args.end(), serve_args.begin(), serve_args.end());
+    // Tests' R1 completes at once unless a test asks for the waiting period.
+    if (std::find(serve_args.begin(), serve_args.end(), "--recovery-wait-seconds") ==
+        serve_args.end()) {
+      args.insert(args.end(), {"--recovery-wait-seconds", "0"});
+    }
+    return args;
+  }
+
   fs::path dir_;
   hopbox::testing::ChildProcess process_;
   int port_ = 0;

@@ -165,11 +165,13 @@ Client::Client(fs::path dir, DeviceState state, std::unique_ptr<KeyStore> keys)
     : dir_(std::move(dir)), state_(std::move(state)), keys_(std::move(keys)) {
   stub_ = make_stub(state_);
   if (!state_.ca.empty()) {
-    trust_ = std::make_unique<Trust>(state_.ca, state_.ca_root, state_.revocation_list_issued_at,
-                                     [this](std::int64_t issued_at) {
-                                       state_.revocation_list_issued_at = issued_at;
-                                       save_state(dir_, state_);
-                                     });
+    trust_ = std::make_unique<Trust>(
+        state_.ca, state_.ca_root, state_.revocation_list_issued_at,
+        [this](std::int64_t issued_at) {
+          state_.revocation_list_issued_at = issued_at;
+          save_state(dir_, state_);
+        },
+        dir_ / kRevocationCacheFile);
     for (const auto& f : state_.replaced_primaries) {
       trust_->tolerate_revoked(unhex(f, "replaced_primaries"));
     }

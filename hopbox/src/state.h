@@ -58,6 +58,9 @@ struct DeviceState {
 };
 
 // Throws std::runtime_error with a message naming the file on failure.
+// The CA's last signed revocation list, in the state folder: used while the CA is unreachable.
+inline constexpr char kRevocationCacheFile[] = "revocations.bin";
+
 DeviceState load_state(const std::filesystem::path& dir);
 void save_state(const std::filesystem::path& dir, const DeviceState& s);
 bool state_exists(const std::filesystem::path& dir);

@@ -5,12 +5,15 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "certs/requests.h"
 #include "client.h"
+#include "client_internal.h"
 #include "hopbox/exit_codes.h"
 #include "hopbox/net.h"
+#include "hopbox/private_files.h"
 
 namespace hopbox {
 
@@ -72,8 +75,11 @@ void Trust::check_issued(const certs::Bytes& cert, const std::string& identifier
 }
 
 Trust::Trust(const std::string& ca, const std::string& root_pem_path,
-             std::int64_t revocation_list_seen, std::function<void(std::int64_t)> on_newer_list)
-    : revocation_list_seen_(revocation_list_seen), on_newer_list_(std::move(on_newer_list)) {
+             std::int64_t revocation_list_seen, std::function<void(std::int64_t)> on_newer_list,
+             std::filesystem::path revocation_cache)
+    : revocation_list_seen_(revocation_list_seen),
+      on_newer_list_(std::move(on_newer_list)),
+      revocation_cache_(std::move(revocation_cache)) {
   certs::CaAnchors anchors;
   try {
     anchors = certs::parse_ca_anchors(read_pem(root_pem_path));
@@ -219,8 +225,13 @@ certs::RevocationList Trust::fetch_revocations() {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   v1::GetRevocationListResponse resp;
-  check_ca(stub_->GetRevocationList(&ctx, v1::GetRevocationListRequest(), &resp),
-           "fetching the CA's revocation list (needed to trust any key)");
+  const grpc::Status s = stub_->GetRevocationList(&ctx, v1::GetRevocationListRequest(), &resp);
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return cached_revocations("cannot reach the CA at " + g_ca_address + " (" + s.error_message() +
+                              ")");
+  }
+  check_ca(s, "fetching the CA's revocation list (needed to trust any key)");
   certs::RevocationList list;
   try {
     list = certs::open_revocation_list(bytes_of(resp.revocation_list()), root_);
@@ -228,9 +239,54 @@ certs::RevocationList Trust::fetch_revocations() {
   } catch (const certs::CertError& e) {
     throw ClientError(std::string("the CA's revocation list: ") + e.what(), 4);
   }
+  if (!revocation_cache_.empty() && list.issued_at >= revocation_list_seen_) {
+    try {
+      files::write_private_file(revocation_cache_, resp.revocation_list());
+    } catch (const std::exception& e) {
+      // Only the offline fallback is lost; this run has its list.
+      std::cerr << "WARNING: could not keep the CA's revocation list for use offline: " << e.what()
+                << "\n";
+    }
+  }
   if (list.issued_at > revocation_list_seen_) {
     revocation_list_seen_ = list.issued_at;
     if (on_newer_list_) on_newer_list_(list.issued_at);
+  }
+  return list;
+}
+
+certs::RevocationList Trust::cached_revocations(const std::string& unreachable) {
+  const std::string what =
+      "the CA's revocation list is needed to trust any key, and " + unreachable + "; ";
+  std::string bytes;
+  if (!revocation_cache_.empty()) {
+    std::ifstream in(revocation_cache_, std::ios::binary);
+    std::ostringstream s;
+    if (in) s << in.rdbuf();
+    bytes = s.str();
+  }
+  if (bytes.empty()) {
+    throw ClientError(what +
+                          "this device has no copy of an earlier list: start `hopbox-ca serve` "
+                          "there, or check --ca",
+                      exit_code::kUnavailable);
+  }
+  certs::RevocationList list;
+  try {
+    // Read from disk, so checked as if it came from the network: signature, age, expiry.
+    list = certs::open_revocation_list(bytes_of(bytes), root_);
+    certs::check_revocation_list_current(list, revocation_list_seen_, now_seconds());
+  } catch (const certs::CertError& e) {
+    // Fail closed: past its validity a list may miss a revocation made since.
+    throw ClientError(what + "the copy this device kept is not usable: " + e.what() +
+                          ". Nothing is trusted until the CA can be reached again.",
+                      exit_code::kUnavailable);
+  }
+  if (!offline_warned_) {
+    offline_warned_ = true;
+    std::cerr << "WARNING: " << unreachable << "; trusting keys by the CA's revocation list of "
+              << internal::format_time(list.issued_at) << ", valid until "
+              << internal::format_time(list.next_update) << "\n";
   }
   return list;
 }

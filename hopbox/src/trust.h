@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -22,9 +23,12 @@ class Trust {
   // the device root and the CA's TLS certificate (certs::CaAnchors; each used only for its
   // purpose). revocation_list_seen: issue time of the newest revocation list this device
   // accepted before; a newer one accepted is reported to on_newer_list, to be persisted.
+  // revocation_cache: where the last list accepted is kept (empty: nowhere); while the CA
+  // cannot be reached that list stands in, until its own validity ends.
   Trust(const std::string& ca, const std::string& root_pem_path,
         std::int64_t revocation_list_seen = 0,
-        std::function<void(std::int64_t issued_at)> on_newer_list = {});
+        std::function<void(std::int64_t issued_at)> on_newer_list = {},
+        std::filesystem::path revocation_cache = {});
 
   const certs::Bytes& root() const { return root_; }
 
@@ -102,6 +106,9 @@ class Trust {
   // Throws ClientError (exit code 4) if the CA's list is stale or older than one seen before.
   const certs::RevocationList& revocations();
   certs::RevocationList fetch_revocations();
+  // The cached list, checked again against the root and the clock; throws ClientError naming
+  // `unreachable` (why the CA's own list could not be had) when there is none or it expired.
+  certs::RevocationList cached_revocations(const std::string& unreachable);
 
   certs::Bytes root_;
   std::unique_ptr<hopbox::v1::CertificateAuthority::Stub> stub_;
@@ -109,6 +116,8 @@ class Trust {
   std::vector<certs::Bytes> tolerated_;
   std::int64_t revocation_list_seen_ = 0;
   std::function<void(std::int64_t)> on_newer_list_;
+  std::filesystem::path revocation_cache_;
+  bool offline_warned_ = false;
 };
 
 }  // namespace hopbox

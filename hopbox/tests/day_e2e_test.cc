@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "e2e_fixture.h"
@@ -256,6 +257,77 @@ TEST_F(DayWithCa, QuietSaysOnlyErrorsAndVerboseNamesTheServiceAndTheChains) {
   EXPECT_NE(last_error().find("chain of 1 certificate(s)"), std::string::npos) << last_error();
   // Both: a usage error.
   EXPECT_EQ(text("alice1", "-q -v ls").exit_code, 2);
+}
+
+TEST_F(DayWithCa, WithTheCaDownDevicesTrustByItsLastListUntilThatExpiresThenRefuse) {
+  make_user("alice");
+  ok("bob1", "init --user bob --token bob1 --device-name primary --enroll-code " +
+                 ca_->invite("bob") + server_opts_);
+  const fs::path f = file("notes.txt", "read while the CA is down");
+  ok("alice1", "put " + f.string());
+  ok("alice1", "get notes.txt -o " + (dir_ / "first").string());  // alice keeps the CA's list
+  ASSERT_TRUE(fs::exists(dir_ / "alice1" / "revocations.bin"));
+
+  ca_->stop();
+  // Its own items, and a share with a key it verifies by the list it kept.
+  ok("alice1", "get notes.txt -o " + (dir_ / "offline").string());
+  EXPECT_EQ(read(dir_ / "offline"), "read while the CA is down");
+  EXPECT_NE(last_error().find("trusting keys by the CA's revocation list of"), std::string::npos)
+      << last_error();
+  EXPECT_NE(last_error().find("cannot reach the CA at " + ca_->address()), std::string::npos)
+      << last_error();
+  ok("alice1", "share bob --item notes.txt --yes");
+  // A device that kept no list trusts nothing: it says why and what to do.
+  fs::remove(dir_ / "bob1" / "revocations.bin");
+  const CliRun none = hopbox("bob1", "get alice/notes.txt -o " + (dir_ / "bob").string());
+  EXPECT_EQ(none.exit_code, 5);
+  EXPECT_NE(last_error().find("no copy of an earlier list"), std::string::npos) << last_error();
+  EXPECT_FALSE(fs::exists(dir_ / "bob"));
+
+  // The CA back, briefly, with lists valid for two seconds: alice's copy is such a one.
+  ca_->restart({"--revocation-list-seconds", "2"});
+  ok("alice1", "get notes.txt -o " + (dir_ / "short").string());
+  ok("bob1", "get alice/notes.txt -o " + (dir_ / "bob").string());
+  // Back to day-long lists, which hopboxd (polling every second) holds while the CA is down.
+  ca_->restart();
+  ok("alice1", "shares");  // no key verified: alice still holds the short list
+  ca_->stop();
+  // Past its validity the kept list may miss a revocation: fail closed, and say so.
+  CliRun late{0, ""};
+  for (int i = 0; i < 100 && late.exit_code == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    late = hopbox("alice1", "get notes.txt -o " + (dir_ / "late").string());
+    if (late.exit_code == 0) fs::remove(dir_ / "late");
+  }
+  EXPECT_EQ(late.exit_code, 5) << last_error();
+  EXPECT_NE(last_error().find("revocation list expired at"), std::string::npos) << last_error();
+  EXPECT_NE(last_error().find("Nothing is trusted until the CA can be reached again"),
+            std::string::npos)
+      << last_error();
+  EXPECT_FALSE(fs::exists(dir_ / "late"));
+  // And with the CA back, it works again.
+  ca_->restart();
+  ok("alice1", "get notes.txt -o " + (dir_ / "again").string());
+}
+
+// The kept list is read from disk, so it is checked as if the network sent it: an older list,
+// validly signed and still in force, put back (a restored backup, a hostile local user) while
+// the CA is down would hide the revocations made since.
+TEST_F(DayWithCa, OfflineAnOlderKeptListPutBackIsRefused) {
+  ok("alice1", "init --user alice --token alice1 --device-name primary --enroll-code " +
+                   ca_->invite("alice") + server_opts_);
+  ok("alice1", "put " + file("notes.txt", "n").string());
+  ok("alice1", "get notes.txt -o " + (dir_ / "one").string());
+  const std::string older = read(dir_ / "alice1" / "revocations.bin");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // the next list is newer
+  ok("alice1", "get notes.txt -o " + (dir_ / "two").string());
+  ASSERT_NE(read(dir_ / "alice1" / "revocations.bin"), older);
+  ca_->stop();
+  std::ofstream(dir_ / "alice1" / "revocations.bin", std::ios::binary | std::ios::trunc) << older;
+  const CliRun r = hopbox("alice1", "get notes.txt -o " + (dir_ / "three").string());
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_NE(last_error().find("is older than one already seen"), std::string::npos) << last_error();
+  EXPECT_FALSE(fs::exists(dir_ / "three"));
 }
 
 TEST_F(DayWithCa, TheSafetyNumberIsTheAccountsOnEveryDeviceAndOthersSeeTheSame) {
