@@ -1006,11 +1006,31 @@ std::vector<Client::Entry> Client::entries(bool include_shared,
   return out;
 }
 
+std::optional<Client::Entry> Client::shared_item(const std::string& owner, const names::Path& p,
+                                                 std::vector<ClientError>* failures) {
+  // The exact path; without a folder, also the one item of that name in any folder.
+  std::vector<Entry> named;
+  for (auto& e : entries(true, failures)) {
+    if (e.owner != owner || e.name != p.name) continue;
+    if (e.folder == p.folder) return std::move(e);
+    if (p.folder.empty()) named.push_back(std::move(e));
+  }
+  if (named.size() > 1) {
+    throw ClientError(owner + " shares several items named " + p.name +
+                          ": give the folder too (see `hopbox ls --shared`)",
+                      exit_code::kUsage);
+  }
+  if (named.empty()) return std::nullopt;
+  return std::move(named.front());
+}
+
 Client::Downloaded Client::get(const std::string& owner, const std::string& path,
                                const fs::path& out, const Progress& progress) {
   std::string who = owner == state_.user ? "" : owner;
   names::Path p = split_path(path);
   std::string id;
+  std::vector<ClientError> failures;  // others' items that did not verify or open
+  std::optional<Entry> shared;
   if (who.empty()) {
     const auto k = name_key(false);
     const auto mine = list(false);
@@ -1018,41 +1038,41 @@ Client::Downloaded Client::get(const std::string& owner, const std::string& path
     const bool found = k && std::any_of(mine.begin(), mine.end(), [&](const v1::ItemSummary& s) {
                          return s.item_id() == id;
                        });
-    // Not one of ours: OWNER/NAME, the form `ls --shared` prints.
-    if (!found && owner.empty() && !p.folder.empty()) {
+    // Without --owner, FOLDER/NAME may also be OWNER/NAME, the form `ls --shared` prints:
+    // both existing is a question only the user can answer, never guessed.
+    if (owner.empty() && !p.folder.empty()) {
       const std::size_t slash = p.folder.find('/');
-      who = p.folder.substr(0, slash);
-      p.folder = slash == std::string::npos ? "" : p.folder.substr(slash + 1);
-      if (who == state_.user) return get(who, names::join(p.folder, p.name), out, progress);
-    } else if (!found) {
+      names::Path rest{slash == std::string::npos ? "" : p.folder.substr(slash + 1), p.name};
+      const std::string candidate = p.folder.substr(0, slash);
+      if (candidate != state_.user) shared = shared_item(candidate, rest, &failures);
+      if (found && shared) {
+        throw ClientError(path + " names both your item and " + candidate + "'s " +
+                              names::join(rest.folder, rest.name) + ": add --owner " + state_.user +
+                              " or --owner " + candidate,
+                          exit_code::kUsage);
+      }
+      if (!found && candidate == state_.user) {
+        return get(candidate, names::join(rest.folder, rest.name), out, progress);
+      }
+      if (!found) {
+        who = candidate;
+        p = rest;
+      }
+    }
+    if (!found && who.empty()) {
       throw ClientError("no item " + path + " in your account (see `hopbox ls`)",
                         exit_code::kRefused);
     }
+  } else {
+    shared = shared_item(who, p, &failures);
   }
-  std::string shown = names::join(p.folder, p.name);
   if (!who.empty()) {
     id.clear();
-    // The exact path; without a folder, also the one item of that name in any folder.
-    std::vector<Entry> named;
-    std::vector<ClientError> failures;  // others' items that did not verify or open
-    for (auto& e : entries(true, &failures)) {
-      if (e.owner != who || e.name != p.name) continue;
-      if (e.folder == p.folder) {
-        named = {e};
-        break;
-      }
-      if (p.folder.empty()) named.push_back(std::move(e));
+    if (shared) {
+      id = shared->summary.item_id();
+      p.folder = shared->folder;
     }
-    if (named.size() > 1) {
-      throw ClientError(who + " shares several items named " + p.name +
-                            ": give the folder too (see `hopbox ls --shared`)",
-                        exit_code::kUsage);
-    }
-    if (named.size() == 1) {
-      id = named[0].summary.item_id();
-      p.folder = named[0].folder;
-      shown = names::join(p.folder, p.name);
-    }
+    const std::string shown = names::join(p.folder, p.name);
     // One of those may be the item asked for: say why it cannot be read.
     if (id.empty() && !failures.empty()) throw failures.front();
     // The service does not tell another account's unshared items from absent ones.
@@ -1063,6 +1083,17 @@ Client::Downloaded Client::get(const std::string& owner, const std::string& path
                         exit_code::kRefused);
     }
   }
+  return download(who, id, p, out, progress);
+}
+
+Client::Downloaded Client::get(const Entry& e, const fs::path& out, const Progress& progress) {
+  return download(e.owner == state_.user ? "" : e.owner, e.summary.item_id(), {e.folder, e.name},
+                  out, progress);
+}
+
+Client::Downloaded Client::download(const std::string& who, const std::string& id, names::Path p,
+                                    const fs::path& out, const Progress& progress) {
+  const std::string shown = names::join(p.folder, p.name);
   const fs::path target = download_target(out, p.name);
   // Removed by its destructor on every failure, and by the signal handler on Ctrl-C.
   DownloadSink sink(target);

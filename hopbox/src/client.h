@@ -114,8 +114,9 @@ class Client {
                                       const std::string& name, const std::string& folder,
                                       bool replace, const Progress& progress = {});
   // Download, check and decrypt `path` ("FOLDER/NAME") of `owner` (empty: this account, or
-  // else "OWNER/FOLDER/NAME", the form `ls --shared` prints) into `out` (written aside and
-  // renamed only when complete; see download_target for folders and "-", standard output).
+  // else "OWNER/FOLDER/NAME", the form `ls --shared` prints; both existing is a usage error
+  // naming --owner) into `out` (written aside and renamed only when complete; see
+  // download_target for folders and "-", standard output).
   struct Downloaded {
     int reencryptions = 0;
     std::filesystem::path file;
@@ -137,6 +138,12 @@ class Client {
   };
   // Others' items that fail to verify or open go to failures when given (else: thrown).
   std::vector<Entry> entries(bool include_shared, std::vector<ClientError>* failures = nullptr);
+  // The item `owner` shares with this account at path p (without a folder: the one item of
+  // that name); nullopt when there is none. Throws ClientError (usage) when several match.
+  std::optional<Entry> shared_item(const std::string& owner, const names::Path& p,
+                                   std::vector<ClientError>* failures);
+  // get() of an entry just listed: no lookup by name (get -r).
+  Downloaded get(const Entry& e, const std::filesystem::path& out, const Progress& progress = {});
   void remove(const std::string& path);
   // This account's items by their opaque id and its folders by their label, as paths: what
   // `shares` shows instead of what the cloud sees.
@@ -247,6 +254,8 @@ class Client {
   void acknowledge(std::int64_t notification_id);
 
  private:
+  Downloaded download(const std::string& who, const std::string& id, names::Path p,
+                      const std::filesystem::path& out, const Progress& progress);
   // Asks the CA for its challenge, has the service re-encrypt it along the recovery chain and
   // answers it: nullopt if no recovery user approved yet. While the CA waits (or with
   // announce_only) the certificate is empty and not_before says until when.

@@ -560,7 +560,7 @@ void get_tree(const Globals& g, Client& c, const std::string& owner, const std::
     }
     fs::create_directories(dest.parent_path());
     try {
-      const auto got = c.get(who, path, dest);
+      const auto got = c.get(e, dest);
       j.push_back({{"item", path}, {"file", got.file.string()}});
       text += "downloaded " + path + " to " + got.file.string() + "\n";
     } catch (const ClientError& err) {

@@ -210,6 +210,27 @@ TEST_F(Names, AFolderShareLetsTheRecipientListAndGetExactlyThatFolderByName) {
   EXPECT_FALSE(fs::exists(dir_ / "tree" / "Steuern" / "b.pdf"));
 }
 
+// FOLDER/NAME of one's own and OWNER/NAME of a share can be the same words: never guessed.
+TEST_F(Names, APathThatIsBothOwnAndSharedAsksForTheOwner) {
+  make_user("alice");
+  make_user("bob");
+  ok("alice1", "put " + file("x.txt", "alice's own").string() + " --folder bob");
+  ok("bob1", "put " + file("x.txt", "bob's").string());
+  ok("bob1", "share alice --yes --item x.txt");
+  const CliRun both = hopbox("alice1", "get bob/x.txt -o " + (dir_ / "both").string());
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(last_error().find("--owner alice or --owner bob"), std::string::npos) << last_error();
+  EXPECT_FALSE(fs::exists(dir_ / "both"));
+  ok("alice1", "get bob/x.txt --owner alice -o " + (dir_ / "own").string());
+  EXPECT_EQ(read(dir_ / "own"), "alice's own");
+  ok("alice1", "get x.txt --owner bob -o " + (dir_ / "shared").string());
+  EXPECT_EQ(read(dir_ / "shared"), "bob's");
+  // Only one of them: that one, as before.
+  ok("alice1", "rm bob/x.txt");
+  ok("alice1", "get bob/x.txt -o " + (dir_ / "only").string());
+  EXPECT_EQ(read(dir_ / "only"), "bob's");
+}
+
 // ---- Attacks (label `attack`) ----
 
 class NamesAttack : public Names {};
