@@ -277,6 +277,9 @@ TEST_F(DayWithCa, WithTheCaDownDevicesTrustByItsLastListUntilThatExpiresThenRefu
   EXPECT_NE(last_error().find("cannot reach the CA at " + ca_->address()), std::string::npos)
       << last_error();
   ok("alice1", "share bob --item notes.txt --yes");
+  ok("alice1", "put " + file("later.txt", "written while the CA is down").string());
+  ok("alice2", "get later.txt -o " + (dir_ / "later").string());
+  EXPECT_EQ(read(dir_ / "later"), "written while the CA is down");
   // A device that kept no list trusts nothing: it says why and what to do.
   fs::remove(dir_ / "bob1" / "revocations.bin");
   const CliRun none = hopbox("bob1", "get alice/notes.txt -o " + (dir_ / "bob").string());
