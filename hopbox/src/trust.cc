@@ -42,6 +42,11 @@ certs::Bytes bytes_of(const std::string& s) {
   return certs::Bytes(s.begin(), s.end());
 }
 
+namespace fs = std::filesystem;
+
+// 32 bytes per revoked certificate: a million revocations.
+constexpr std::uintmax_t kMaxKeptRevocationList = 32u << 20;
+
 // The CA's address, for the error that says it cannot be reached (one CA per command).
 std::string g_ca_address;
 
@@ -259,7 +264,11 @@ certs::RevocationList Trust::cached_revocations(const std::string& unreachable) 
   const std::string what =
       "the CA's revocation list is needed to trust any key, and " + unreachable + "; ";
   std::string bytes;
-  if (!revocation_cache_.empty()) {
+  std::error_code ec;
+  // Only a plain file of a list's size: never a link, a pipe that blocks, or a huge file.
+  if (!revocation_cache_.empty() &&
+      fs::is_regular_file(fs::symlink_status(revocation_cache_, ec)) &&
+      fs::file_size(revocation_cache_, ec) <= kMaxKeptRevocationList) {
     std::ifstream in(revocation_cache_, std::ios::binary);
     std::ostringstream s;
     if (in) s << in.rdbuf();
