@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -31,6 +32,9 @@
 #include "tls.h"
 
 int main(int argc, char** argv) {
+  // Past a file size limit a write fails (EFBIG) and the upload is refused, instead of the
+  // signal ending every client's session.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"hopboxd: the Hopbox cloud storage service"};
   std::string data_dir, listen = "127.0.0.1:7443", tls_cert, tls_key, port_file;
   std::size_t cache_entries = 10000;

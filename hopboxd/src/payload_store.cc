@@ -1,5 +1,6 @@
 #include "payload_store.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <unistd.h>
@@ -27,6 +28,10 @@ void fsync_dir(const fs::path& dir) {
     ::fsync(fd);
     ::close(fd);
   }
+}
+
+bool is_out_of_room(int error) {
+  return error == ENOSPC || error == EDQUOT || error == EFBIG;
 }
 
 }  // namespace
@@ -71,7 +76,11 @@ bool PayloadStore::Writer::append(std::span<const std::uint8_t> bytes) {
   std::size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
-    if (n <= 0) return false;
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      out_of_room_ = n < 0 && is_out_of_room(errno);
+      return false;
+    }
     done += static_cast<std::size_t>(n);
   }
   size_ += bytes.size();
@@ -80,7 +89,10 @@ bool PayloadStore::Writer::append(std::span<const std::uint8_t> bytes) {
 
 std::optional<std::string> PayloadStore::Writer::finish() {
   if (fd_ < 0) return std::nullopt;
-  if (::fsync(fd_) != 0) return std::nullopt;
+  if (::fsync(fd_) != 0) {
+    out_of_room_ = is_out_of_room(errno);
+    return std::nullopt;
+  }
   ::close(fd_);
   fd_ = -1;
   std::uint8_t digest[crypto_hash_sha256_BYTES];

@@ -26,6 +26,9 @@ class PayloadStore {
     Writer& operator=(Writer&&) = delete;
     bool append(std::span<const std::uint8_t> bytes);
     std::uint64_t size() const { return size_; }
+    // True when append() or finish() failed for want of room (a full disk, a quota, a file
+    // size limit): the client is told so, not that the service broke.
+    bool out_of_room() const { return out_of_room_; }
     // Flushes and fsyncs the file; returns its digest (hex), or nothing on an I/O error.
     std::optional<std::string> finish();
     // Moves the finished file into place under its digest. The service calls this under the
@@ -44,6 +47,7 @@ class PayloadStore {
     std::unique_ptr<Hash> hash_;
     std::string digest_;
     bool done_ = false;
+    bool out_of_room_ = false;
   };
 
   std::optional<Writer> begin() const;

@@ -31,6 +31,18 @@ Status no_such_item() {
   return Status(StatusCode::NOT_FOUND, "no such item");
 }
 
+// The upload is discarded either way; a full disk is the operator's to fix and the client's to
+// retry later, not a fault in what it sent.
+Status payload_not_stored(const PayloadStore::Writer& writer) {
+  if (writer.out_of_room()) {
+    spdlog::error("an upload was refused: no room left for payloads (disk full or a limit)");
+    return Status(StatusCode::RESOURCE_EXHAUSTED,
+                  "the service has no room left to store this payload; nothing was stored: try "
+                  "again later");
+  }
+  return Status(StatusCode::INTERNAL, "cannot store payload");
+}
+
 }  // namespace
 
 HopboxService::HopboxService(Store& store, PayloadStore& payloads, Reencryptor& reencryptor,
@@ -332,9 +344,7 @@ Status HopboxService::Upload(Ctx* ctx, grpc::ServerReader<v1::UploadRequest>* re
           return invalid("payload larger than this service accepts");
         }
         const auto* p = reinterpret_cast<const std::uint8_t*>(msg.payload().data());
-        if (!writer->append({p, msg.payload().size()})) {
-          return Status(StatusCode::INTERNAL, "cannot store payload");
-        }
+        if (!writer->append({p, msg.payload().size()})) return payload_not_stored(*writer);
       } else {
         return invalid("a second header");
       }
@@ -343,7 +353,7 @@ Status HopboxService::Upload(Ctx* ctx, grpc::ServerReader<v1::UploadRequest>* re
     if (!commit) return Status(StatusCode::ABORTED, "upload ended without a commit: discarded");
     const std::uint64_t size = writer->size();
     const auto digest = writer->finish();
-    if (!digest) return Status(StatusCode::INTERNAL, "cannot store payload");
+    if (!digest) return payload_not_stored(*writer);
     if (to_hex(bytes_of(commit->payload_sha256())) != *digest) {
       return invalid("commit: payload digest does not match the bytes received");
     }

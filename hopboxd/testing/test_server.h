@@ -56,6 +56,8 @@ class TestServer {
     args.insert(args.end(), extra_.begin(), extra_.end());
     port_ = process_.start(HOPBOXD_BINARY, args, dir_ / "server.log", dir_ / "port");
   }
+  // For the next start(): files of at most `bytes` (a nearly full disk).
+  void limit_file_size(rlim_t bytes) { process_.limit_file_size(bytes); }
   // SIGTERM: graceful; SIGKILL: a crash. Returns the exit status (or -signal).
   int stop(int sig) { return process_.stop(sig); }
   bool running() const { return process_.running(); }

@@ -280,6 +280,37 @@ TEST_F(ServerTest, KilledDuringUploadLosesNothingAcknowledged) {
   EXPECT_TRUE(fs::is_empty(server_.dir() / "payloads" / "tmp"));
 }
 
+// A disk that fills up: the upload that does not fit is refused as such (not a crash, not an
+// internal error), leaves nothing behind, and everything stored before stays readable.
+TEST_F(ServerTest, AFullDiskRefusesTheUploadThatDoesNotFitAndLosesNothing) {
+  TestDevice alice;
+  create_account("alice", alice);
+  const std::string kept = random_text(100000);
+  ASSERT_TRUE(upload(alice, "alice", "kept", kept).ok());
+  ASSERT_EQ(server_.stop(SIGTERM), 0);
+  server_.limit_file_size(2 << 20);  // room for small files only
+  server_.start();
+  stub_ = server_.stub();
+  ASSERT_TRUE(alice.login(*stub_).ok());
+  const grpc::Status full = upload(alice, "alice", "large", random_text(3 << 20));
+  EXPECT_EQ(full.error_code(), StatusCode::RESOURCE_EXHAUSTED) << full.error_message();
+  EXPECT_NE(full.error_message().find("no room left"), std::string::npos) << full.error_message();
+  EXPECT_TRUE(server_.running());
+  EXPECT_TRUE(fs::is_empty(server_.dir() / "payloads" / "tmp"));
+  std::string got;
+  EXPECT_EQ(download(alice, "alice", "large", got).error_code(), StatusCode::NOT_FOUND);
+  ASSERT_TRUE(download(alice, "alice", "kept", got).ok());
+  EXPECT_EQ(got, kept);
+  // What fits still goes in, and the retry once there is room succeeds.
+  EXPECT_TRUE(upload(alice, "alice", "small", "fits").ok());
+  ASSERT_EQ(server_.stop(SIGTERM), 0);
+  server_.limit_file_size(0);
+  server_.start();
+  stub_ = server_.stub();
+  ASSERT_TRUE(alice.login(*stub_).ok());
+  EXPECT_TRUE(upload(alice, "alice", "large", random_text(3 << 20)).ok());
+}
+
 TEST_F(ServerTest, UploadWithoutCommitLeavesNoItem) {
   TestDevice alice;
   create_account("alice", alice);

@@ -4,6 +4,7 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -76,6 +77,10 @@ class ChildProcess {
     if (pid_ == 0) {
       // A test killed (Ctrl-C, ctest's timeout) takes its servers with it.
       if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(125);
+      if (file_size_limit_ > 0) {
+        const rlimit limit{file_size_limit_, file_size_limit_};
+        if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(124);
+      }
       if (std::freopen(log.c_str(), "a", stdout) == nullptr ||
           std::freopen(log.c_str(), "a", stderr) == nullptr) {
         _exit(126);
@@ -109,10 +114,14 @@ class ChildProcess {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
   }
   bool running() const { return pid_ > 0 && kill(pid_, 0) == 0; }
+  // Processes started from now on may write files of at most `bytes` (0: no limit), as a
+  // nearly full disk would allow.
+  void limit_file_size(rlim_t bytes) { file_size_limit_ = bytes; }
   pid_t pid() const { return pid_; }
 
  private:
   pid_t pid_ = -1;
+  rlim_t file_size_limit_ = 0;
 };
 
 }  // namespace hopbox::testing
