@@ -1293,10 +1293,16 @@ int main(int argc, char** argv) {
               std::to_string(n.notification_id()) + "  " + kind + " from " + n.from_user();
           if (n.has_access_answer()) {
             const auto& a = n.access_answer();
+            // What was asked for, from this device's note (the service cannot read it).
+            const auto item = c->asked_for(a.request_id(), n.from_user());
             entry["granted"] = a.granted();
-            entry["item"] = a.item();
+            entry["request"] = a.request_id();
+            if (item) entry["item"] = *item;
             line += std::string(a.granted() ? ": granted" : ": refused") + " (" +
-                    (a.item().empty() ? "everything" : a.item()) + ")";
+                    (!item           ? "request " + std::to_string(a.request_id())
+                     : item->empty() ? "everything"
+                                     : *item) +
+                    ")";
           }
           j.push_back(entry);
           text += line + "\n";
