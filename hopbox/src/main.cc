@@ -731,8 +731,10 @@ int main(int argc, char** argv) {
   std::string message;
   auto* request = app.add_subcommand("request-access", "ask another user for access");
   request->add_option("owner", owner, "the user who owns the data")->required();
-  request->add_option("--item", name, "one item (default: everything)");
-  request->add_option("--message", message, "a note for the owner");
+  request->add_option("--item", name,
+                      "one item, FOLDER/NAME; sealed so that only the owner reads it (default: "
+                      "everything)");
+  request->add_option("--message", message, "a note for the owner (the service can read it)");
   int wait_ms = 0;
   std::int64_t ack_id = 0;
   auto* inbox = app.add_subcommand("inbox", "notifications waiting for this device");
