@@ -88,11 +88,15 @@ class AccessAttack : public AccessRequests {
 TEST_F(AccessRequests, ANameWithSpacesAccentsAndFoldersIsAskedForGrantedAndFetched) {
   two_users();
   put_photo();
-  ok("bob1", "request-access alice --item " + quoted(kPath) + " --message 'for the album'");
+  // The message carries an escape sequence that would clear alice's terminal.
+  ok("bob1", "request-access alice --item " + quoted(kPath) +
+                 " --message \"$(printf 'for the album\\033[2J')\"");
   // alice reads what bob asks for, and grants exactly that item.
   const std::string watched = text_ok("alice1", "watch --seconds 1 --yes");
-  EXPECT_NE(watched.find("bob asks for access to " + kPath + ": for the album"), std::string::npos)
+  EXPECT_NE(watched.find("bob asks for access to " + kPath + ": for the album?[2J"),
+            std::string::npos)
       << watched;
+  EXPECT_EQ(watched.find('\x1b'), std::string::npos) << watched;
   EXPECT_NE(watched.find("granted bob access to " + kPath), std::string::npos) << watched;
   const auto shares = shares_of_alice();
   ASSERT_EQ(shares.size(), 1u);
