@@ -593,6 +593,18 @@ Client::Source stream_source(std::istream& in, const std::string& what) {
   };
 }
 
+// As typed in a shell: names with spaces or other characters the shell reads are quoted.
+std::string shell_quoted(const std::string& s) {
+  const bool plain = !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-' || c == '/';
+  });
+  if (plain) return s;
+  std::string out = "'";
+  for (const char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 // "folder/name" split at its last '/', the folder normalized; throws ClientError (usage).
 names::Path split_path(const std::string& path) {
   const std::size_t slash = path.rfind('/');
@@ -1059,7 +1071,7 @@ Client::Downloaded Client::get(const std::string& owner, const std::string& path
     if (id.empty()) {
       throw ClientError("downloading " + shown + ": " + who + " has no such item, or has not " +
                             "shared it with this device (ask them: `hopbox request-access " + who +
-                            " --item " + shown + "`)",
+                            " --item " + shell_quoted(shown) + "`)",
                         exit_code::kRefused);
     }
   }

@@ -88,6 +88,13 @@ class AccessAttack : public AccessRequests {
 TEST_F(AccessRequests, ANameWithSpacesAccentsAndFoldersIsAskedForGrantedAndFetched) {
   two_users();
   put_photo();
+  // Not shared yet: the refusal says how to ask for it, as it can be typed in a shell.
+  EXPECT_EQ(
+      hopbox("bob1", "get " + quoted("alice/" + kPath) + " -o " + (dir_ / "x").string()).exit_code,
+      3);
+  EXPECT_NE(last_error().find("hopbox request-access alice --item " + quoted(kPath) + "`"),
+            std::string::npos)
+      << last_error();
   // The message carries an escape sequence that would clear alice's terminal.
   ok("bob1", "request-access alice --item " + quoted(kPath) +
                  " --message \"$(printf 'for the album\\033[2J')\"");
