@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <ctime>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <optional>
 #include <sstream>
 
+#include "access.h"
 #include "certs/item_signature.h"
 #include "client_internal.h"
 #include "download_sink.h"
@@ -593,6 +595,18 @@ Client::Source stream_source(std::istream& in, const std::string& what) {
   };
 }
 
+// As typed in a shell: names with spaces or other characters the shell reads are quoted.
+std::string shell_quoted(const std::string& s) {
+  const bool plain = !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-' || c == '/';
+  });
+  if (plain) return s;
+  std::string out = "'";
+  for (const char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 // "folder/name" split at its last '/', the folder normalized; throws ClientError (usage).
 names::Path split_path(const std::string& path) {
   const std::size_t slash = path.rfind('/');
@@ -1079,7 +1093,7 @@ Client::Downloaded Client::get(const std::string& owner, const std::string& path
     if (id.empty()) {
       throw ClientError("downloading " + shown + ": " + who + " has no such item, or has not " +
                             "shared it with this device (ask them: `hopbox request-access " + who +
-                            " --item " + shown + "`)",
+                            " --item " + shell_quoted(shown) + "`)",
                         exit_code::kRefused);
     }
   }
@@ -1155,17 +1169,26 @@ std::vector<v1::ItemSummary> Client::list(bool include_shared) {
   return {resp.items().begin(), resp.items().end()};
 }
 
-std::string Client::own_item_id(const std::string& path) {
+std::optional<std::string> Client::own_item(const std::string& path) {
   const names::Path p = split_path(path);
   const auto k = name_key(false);
-  const std::string id = k ? names::item_id(*k, p.folder, p.name) : "";
+  if (!k) return std::nullopt;
+  const std::string id = names::item_id(*k, p.folder, p.name);
   const auto mine = list(false);
-  if (id.empty() || std::none_of(mine.begin(), mine.end(),
-                                 [&](const v1::ItemSummary& s) { return s.item_id() == id; })) {
+  if (std::none_of(mine.begin(), mine.end(),
+                   [&](const v1::ItemSummary& s) { return s.item_id() == id; })) {
+    return std::nullopt;
+  }
+  return id;
+}
+
+std::string Client::own_item_id(const std::string& path) {
+  auto id = own_item(path);
+  if (!id) {
     throw ClientError("no item " + path + " in your account (see `hopbox ls`)",
                       exit_code::kRefused);
   }
-  return id;
+  return *id;
 }
 
 std::string Client::folder_label(const std::string& folder) {
@@ -1278,24 +1301,117 @@ std::vector<v1::ReKeyInfo> Client::shares() {
   return {resp.rekeys().begin(), resp.rekeys().end()};
 }
 
+namespace {
+// This device's own access requests by id: {"ID": {"owner", "item"}} (docs/formats.md).
+constexpr char kRequestsFile[] = "access-requests.json";
+constexpr std::size_t kMaxRequestsKept = 64;
+constexpr std::uintmax_t kMaxRequestsFile = 256 * 1024;  // 64 paths of at most 1265 bytes fit
+}  // namespace
+
 std::int64_t Client::request_access(const std::string& owner, const std::string& item,
                                     const std::string& message) {
-  if (!item.empty()) split_path(item);  // a usage error for what no file system allows
+  // A usage error for what no file system allows; the canonical form is what the owner reads.
+  const std::optional<names::Path> asked =
+      item.empty() ? std::nullopt : std::optional(split_path(item));
   if (owner == state_.user) {
     throw ClientError("cannot ask yourself (" + owner +
                           ") for access: every device of your account reads your items already",
                       2);
   }
-  const v1::Device target = primary_of(owner);
+  // The path is for the owner only: sealed for their primary's key, verified like a share's.
+  const v1::Device target = asked ? trusted_primary(owner) : primary_of(owner);
   grpc::ClientContext ctx;
   authorize(ctx);
   v1::SendNotificationRequest req;
   req.set_to_device_id(target.device_id());
-  req.mutable_access_request()->set_item(item);
   req.mutable_access_request()->set_message(message);
+  if (asked) {
+    auto pk = mupre::PublicKey::decode(bytes_of(target.keys().encryption_key()));
+    if (!pk) throw ClientError("the service returned a damaged key for " + owner, 4);
+    req.mutable_access_request()->set_sealed_item(access::seal(*pk, state_.user, owner, *asked));
+  }
   v1::SendNotificationResponse resp;
   check(stub_->SendNotification(&ctx, req, &resp), "asking " + owner + " for access");
+  // Only this device can say later what the answer is about: the service cannot read it.
+  const fs::path file = dir_ / kRequestsFile;
+  nlohmann::json kept = nlohmann::json::object();
+  std::error_code ec;
+  if (fs::exists(file) && fs::file_size(file, ec) <= kMaxRequestsFile && !ec) {
+    kept = nlohmann::json::parse(read_text(file), nullptr, false);
+    if (!kept.is_object()) kept = nlohmann::json::object();
+  }
+  // The oldest go first (ids grow); a forgotten one makes `watch` name the request's id.
+  const auto id_of = [](const std::string& key) {
+    std::int64_t id = 0;
+    std::from_chars(key.data(), key.data() + key.size(), id);
+    return id;
+  };
+  while (kept.size() >= kMaxRequestsKept) {
+    auto oldest = kept.begin();
+    for (auto it = kept.begin(); it != kept.end(); ++it) {
+      if (id_of(it.key()) < id_of(oldest.key())) oldest = it;
+    }
+    kept.erase(oldest);
+  }
+  kept[std::to_string(resp.notification_id())] = {
+      {"owner", owner}, {"item", asked ? names::join(asked->folder, asked->name) : ""}};
+  try {
+    files::write_private_file(file, kept.dump() + "\n");
+  } catch (const std::exception& e) {
+    // The request is sent; only the wording of its answer suffers.
+    throw ClientError("asked " + owner + " for access (request " +
+                      std::to_string(resp.notification_id()) +
+                      "), but could not note it in the state folder: " + e.what());
+  }
   return resp.notification_id();
+}
+
+std::optional<std::string> Client::asked_for(std::int64_t request_id, const std::string& owner) {
+  const fs::path file = dir_ / kRequestsFile;
+  std::error_code ec;
+  if (!fs::exists(file) || fs::file_size(file, ec) > kMaxRequestsFile || ec) return std::nullopt;
+  const auto kept = nlohmann::json::parse(read_text(file), nullptr, false);
+  const std::string key = std::to_string(request_id);
+  if (!kept.is_object() || !kept.contains(key) || !kept[key].is_object()) return std::nullopt;
+  const auto& r = kept[key];
+  // An answer from another user than the one asked is not about this record.
+  if (r.value("owner", "") != owner || !r.contains("item") || !r["item"].is_string()) {
+    return std::nullopt;
+  }
+  const std::string item = r["item"].get<std::string>();
+  if (!item.empty()) {
+    try {
+      split_path(item);  // the file is only a note: its names pass the rules again
+    } catch (const ClientError&) {
+      return std::nullopt;
+    }
+  }
+  return item;
+}
+
+void Client::forget_request(std::int64_t request_id) {
+  const fs::path file = dir_ / kRequestsFile;
+  std::error_code ec;
+  if (!fs::exists(file) || fs::file_size(file, ec) > kMaxRequestsFile || ec) return;
+  auto kept = nlohmann::json::parse(read_text(file), nullptr, false);
+  if (!kept.is_object() || kept.erase(std::to_string(request_id)) == 0) return;
+  files::write_private_file(file, kept.dump() + "\n");
+}
+
+std::optional<std::string> Client::requested_item(const v1::Notification& request) {
+  const auto& a = request.access_request();
+  // Plaintext names are not sent any more (the service refuses them): one is not a request.
+  if (!a.item().empty()) return std::nullopt;
+  if (a.sealed_item().empty()) return "";
+  const SealedSecretKey key = secret_key();
+  // Bound to the sender the service names and to this account: sealed by or for anyone else,
+  // it does not open.
+  auto p = access::open(key, request.from_user(), state_.user, a.sealed_item());
+  if (!p && p.error() == mupre::Error::kKeyUnavailable) {
+    throw ClientError("cannot read an access request: the device's key is unavailable");
+  }
+  if (!p) return std::nullopt;
+  return names::join(p->folder, p->name);
 }
 
 void Client::answer_access(const v1::Notification& request, bool granted) {

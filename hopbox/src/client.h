@@ -241,9 +241,21 @@ class Client {
   // certificate, and revoke the old ones. Returns the number of shares moved.
   int follow_recovery(const std::string& user);
 
-  // Asks `owner` (their primary device's inbox) for access to an item, or to everything.
+  // Asks `owner` (their primary device's inbox) for access to an item ("folder/name"), or to
+  // everything (""). The path travels sealed for the owner's primary key (its chain verified
+  // with a CA): the service never learns it. It is remembered here for the owner's answer.
   std::int64_t request_access(const std::string& owner, const std::string& item,
                               const std::string& message);
+  // What an access request in this device's inbox asks for: "folder/name", "" for everything,
+  // nullopt when it cannot be read (sealed for another key or for another requester or owner,
+  // damaged, or a plaintext item, which clients no longer send).
+  std::optional<std::string> requested_item(const hopbox::v1::Notification& request);
+  // What this device asked `owner` for in request `request_id` ("": everything); nullopt
+  // without a record of it. forget_request drops the record once the answer was read.
+  std::optional<std::string> asked_for(std::int64_t request_id, const std::string& owner);
+  void forget_request(std::int64_t request_id);
+  // The opaque id of this account's item at path ("folder/name"); nullopt when there is none.
+  std::optional<std::string> own_item(const std::string& path);
   // Tells the device that sent `request` (an access request in this device's inbox, not yet
   // acknowledged) whether it was granted.
   void answer_access(const hopbox::v1::Notification& request, bool granted);

@@ -204,9 +204,38 @@ bool on_pairing(Client& c, const v1::Notification& n, bool yes, bool no, bool qu
   return true;
 }
 
+// Text another user chose, shown on this terminal: control characters (C0, DEL, C1) could
+// rewrite it, so they show as '?'.
+std::string printable(const std::string& s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const bool c1 = c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+                    static_cast<unsigned char>(s[i + 1]) <= 0x9f;
+    if (c < 0x20 || c == 0x7f || c1) {
+      out += '?';
+      if (c1) ++i;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// Tells the requester the answer; failing to tell them undoes nothing (a share stands).
+void tell(Client& c, const v1::Notification& n, bool grant, json& entry) {
+  try {
+    c.answer_access(n, grant);
+    entry["told"] = true;
+  } catch (const ClientError& e) {
+    entry["told"] = false;
+    std::cerr << "could not tell " << n.from_user() << " the answer: " << e.what() << "\n";
+  }
+}
+
 bool on_access_request(Client& c, const v1::Notification& n, bool yes, bool no, bool quiet,
                        json& j) {
-  const std::string item = n.access_request().item();
+  const std::string message = n.access_request().message();
   // Show who asks: identifier and the fingerprint of the key access would go to (with a
   // CA, the safety number of a key whose chain verified; an untrusted key is refused).
   std::string fingerprint;
@@ -216,7 +245,6 @@ bool on_access_request(Client& c, const v1::Notification& n, bool yes, bool no, 
     } catch (const ClientError& e) {
       j.push_back({{"request", n.notification_id()},
                    {"from_user", n.from_user()},
-                   {"item", item},
                    {"granted", false},
                    {"refused_because", e.what()}});
       say(quiet, "refused " + n.from_user() + ": " + e.what());
@@ -230,43 +258,70 @@ bool on_access_request(Client& c, const v1::Notification& n, bool yes, bool no, 
       }
     }
   }
-  const auto answer =
-      ask(n.from_user() + " (" + (c.certified() ? "safety number " : "key ") + fingerprint +
-              ") asks for " + (item.empty() ? "everything" : item) + ". Grant?",
-          yes, no);
   json entry = {{"request", n.notification_id()},
                 {"from_user", n.from_user()},
-                {"item", item},
+                {"message", message},
                 {"fingerprint", fingerprint}};
+  // The item is sealed for this account's primary and bound to the sender the service names:
+  // one sealed by or for anybody else does not open, and nothing is granted on a guess.
+  const std::optional<std::string> item = c.requested_item(n);
+  if (!item) {
+    entry["unreadable"] = true;
+    entry["granted"] = false;
+    tell(c, n, false, entry);
+    j.push_back(entry);
+    say(quiet, "refused a request from " + n.from_user() +
+                   " that could not be read (not sealed by them for this account's primary key, "
+                   "or damaged); nothing was shared");
+    return true;
+  }
+  entry["item"] = *item;
+  const std::string what = item->empty() ? "everything" : *item;
+  if (!item->empty() && !c.own_item(*item)) {
+    entry["granted"] = false;
+    entry["refused_because"] = "no such item";
+    tell(c, n, false, entry);
+    j.push_back(entry);
+    say(quiet, n.from_user() + " asks for access to " + what +
+                   ", which is not in this account (see `hopbox ls`): refused");
+    return true;
+  }
+  const std::string asks = n.from_user() + " asks for access to " + what +
+                           (message.empty() ? "" : ": " + printable(message));
+  // --yes and --no answer without asking: the request is still shown.
+  if (yes || no) say(quiet, asks);
+  const auto answer =
+      ask(asks + "\n" + n.from_user() + "'s " + (c.certified() ? "safety number " : "key ") +
+              fingerprint + ". Grant?",
+          yes, no);
   if (!answer) return leave_pending(entry, "the access request of " + n.from_user(), j);
   const bool grant = *answer;
   entry["granted"] = grant;
   if (grant) {
     SharePolicyArgs p;
-    if (!item.empty()) p.items = {item};
+    if (!item->empty()) p.items = {*item};
     entry["share_id"] = c.share(n.from_user(), p);
   }
-  // The requester learns the answer; failing to tell them undoes nothing (the share stands).
-  try {
-    c.answer_access(n, grant);
-    entry["told"] = true;
-  } catch (const ClientError& e) {
-    entry["told"] = false;
-    std::cerr << "could not tell " << n.from_user() << " the answer: " << e.what() << "\n";
-  }
+  tell(c, n, grant, entry);
   j.push_back(entry);
-  say(quiet, (grant ? "granted " : "refused ") + n.from_user());
+  say(quiet, (grant ? "granted " : "refused ") + n.from_user() + " access to " + what);
   return true;
 }
 
-// The answer to this device's access request: shown, then removed from the inbox.
-void on_access_answer(const v1::Notification& n, bool quiet, json& j) {
+// The answer to this device's access request: shown, then removed from the inbox. What it
+// answers is this device's own note of the request (the service cannot read the item).
+void on_access_answer(Client& c, const v1::Notification& n, bool quiet, json& j) {
   const auto& a = n.access_answer();
-  j.push_back({{"kind", "access-answer"},
-               {"from_user", n.from_user()},
-               {"item", a.item()},
-               {"granted", a.granted()}});
-  const std::string what = a.item().empty() ? "everything" : a.item();
+  const std::optional<std::string> item = c.asked_for(a.request_id(), n.from_user());
+  json entry = {{"kind", "access-answer"},
+                {"from_user", n.from_user()},
+                {"request", a.request_id()},
+                {"granted", a.granted()}};
+  if (item) entry["item"] = *item;
+  j.push_back(entry);
+  const std::string what = !item           ? "request " + std::to_string(a.request_id())
+                           : item->empty() ? "everything"
+                                           : *item;
   say(quiet, n.from_user() + (a.granted() ? " granted" : " refused") + " your request for " + what +
                  (a.granted() ? ": `hopbox ls --shared` lists it" : ""));
 }
@@ -300,12 +355,13 @@ bool answer_notification(Client& c, const v1::Notification& n, bool answer_yes, 
       if (!on_access_request(c, n, answer_yes, answer_no, quiet, j)) return true;
       break;
     case v1::Notification::kAccessAnswer:
-      on_access_answer(n, quiet, j);
+      on_access_answer(c, n, quiet, j);
       break;
     default:
       return true;  // the requester's own kinds (a refusal) are read by `recover --via`
   }
   c.acknowledge(n.notification_id());
+  if (n.has_access_answer()) c.forget_request(n.access_answer().request_id());
   return true;
 }
 

@@ -731,8 +731,10 @@ int main(int argc, char** argv) {
   std::string message;
   auto* request = app.add_subcommand("request-access", "ask another user for access");
   request->add_option("owner", owner, "the user who owns the data")->required();
-  request->add_option("--item", name, "one item (default: everything)");
-  request->add_option("--message", message, "a note for the owner");
+  request->add_option("--item", name,
+                      "one item, FOLDER/NAME; sealed so that only the owner reads it (default: "
+                      "everything)");
+  request->add_option("--message", message, "a note for the owner (the service can read it)");
   int wait_ms = 0;
   std::int64_t ack_id = 0;
   auto* inbox = app.add_subcommand("inbox", "notifications waiting for this device");
@@ -1293,10 +1295,16 @@ int main(int argc, char** argv) {
               std::to_string(n.notification_id()) + "  " + kind + " from " + n.from_user();
           if (n.has_access_answer()) {
             const auto& a = n.access_answer();
+            // What was asked for, from this device's note (the service cannot read it).
+            const auto item = c->asked_for(a.request_id(), n.from_user());
             entry["granted"] = a.granted();
-            entry["item"] = a.item();
+            entry["request"] = a.request_id();
+            if (item) entry["item"] = *item;
             line += std::string(a.granted() ? ": granted" : ": refused") + " (" +
-                    (a.item().empty() ? "everything" : a.item()) + ")";
+                    (!item           ? "request " + std::to_string(a.request_id())
+                     : item->empty() ? "everything"
+                                     : *item) +
+                    ")";
           }
           j.push_back(entry);
           text += line + "\n";

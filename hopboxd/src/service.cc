@@ -735,8 +735,13 @@ Status HopboxService::SendNotification(Ctx* ctx, const v1::SendNotificationReque
         if (!to->primary || to->user_id == caller.user_id) {
           return invalid("access_request: to the primary of another account");
         }
-        if ((!a.item().empty() && !valid_item_id(a.item())) || a.message().size() > 1024) {
-          return invalid("access_request: an item id, and a message of at most 1 KiB");
+        // Names are secret from the service: what is asked for travels sealed for the owner.
+        if (!a.item().empty()) {
+          return invalid("access_request: the item travels sealed (sealed_item)");
+        }
+        if (a.sealed_item().size() > kMaxSealedItem || a.message().size() > 1024) {
+          return invalid(
+              "access_request: a sealed item of at most 4 KiB, and a message of at most 1 KiB");
         }
         *n.mutable_access_request() = a;
         break;
@@ -773,23 +778,20 @@ Status HopboxService::SendNotification(Ctx* ctx, const v1::SendNotificationReque
         // Only the device whose inbox holds the request answers it, and only to its sender:
         // nobody else can make a requester believe they were granted or refused.
         const auto& a = req->access_answer();
-        std::optional<v1::AccessRequest> asked;
+        bool asked = false;
         for (const auto& r : store_.pending_notifications(caller.id, a.request_id() - 1)) {
-          v1::Notification stored;
-          if (r.id == a.request_id() && r.from_device == to->id &&
-              r.kind == kind_name(v1::Notification::kAccessRequest) &&
-              stored.ParseFromArray(r.body.data(), static_cast<int>(r.body.size()))) {
-            asked = stored.access_request();
-          }
+          asked = r.id == a.request_id() && r.from_device == to->id &&
+                  r.kind == kind_name(v1::Notification::kAccessRequest);
           break;  // ordered by id: the first is the one asked for, or there is none
         }
         if (!asked) {
           return Status(StatusCode::PERMISSION_DENIED,
                         "access_answer: no access request of that device in this inbox");
         }
+        // Nothing about the item: the request id is all the requester needs (its client noted
+        // what it asked for), and the sealed item means nothing to it.
         n.mutable_access_answer()->set_request_id(a.request_id());
         n.mutable_access_answer()->set_granted(a.granted());
-        n.mutable_access_answer()->set_item(asked->item());
         break;
       }
       default:

@@ -27,6 +27,7 @@ inline constexpr std::size_t kMaxName = 255;
 inline constexpr std::size_t kMaxItemId = 128;
 inline constexpr std::size_t kMaxMetadata = mupre::kMaxMetadataSize + 64;
 inline constexpr std::size_t kMaxSealedName = 4096;
+inline constexpr std::size_t kMaxSealedItem = 4096;  // AccessRequest.sealed_item
 inline constexpr std::size_t kMaxBody = 64 * 1024;
 inline constexpr std::size_t kMaxCertChain = 64 * 1024;
 inline constexpr std::size_t kDownloadChunk = 1 << 20;

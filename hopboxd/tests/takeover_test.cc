@@ -114,7 +114,7 @@ TEST_F(Takeover, DevicesSendOnlyTheKindsTheyMaySendToWhomTheyMay) {
   // Access requests go to another account's primary only.
   v1::SendNotificationRequest ask;
   ask.set_to_device_id(alice2.id);
-  ask.mutable_access_request()->set_item("x");
+  ask.mutable_access_request()->set_message("x");
   EXPECT_EQ(send_notification(*stub_, mallory, ask).error_code(), StatusCode::INVALID_ARGUMENT);
   EXPECT_TRUE(inbox_of(*stub_, alice).empty());
   EXPECT_TRUE(inbox_of(*stub_, alice2).empty());
