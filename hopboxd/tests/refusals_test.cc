@@ -6,14 +6,18 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "certs/certificate.h"
 #include "hopbox/threshold.h"
 #include "mupre/pre.h"
 #include "mupre/shamir.h"
+#include "test_ca.h"
 #include "test_client.h"
 
 namespace hopboxd::test {
@@ -103,6 +107,18 @@ v1::UploadRequest commit_message(const std::string& digest, const std::string& s
 
 class Refusals : public ::testing::Test {
  protected:
+  // with_ca: a real hopbox-ca too, which the service asks about every device (--ca).
+  explicit Refusals(bool with_ca = false)
+      : ca_(with_ca ? std::make_unique<hopbox_ca::test::TestCa>() : nullptr),
+        server_(server_args(ca_.get())) {}
+  static std::vector<std::string> server_args(const hopbox_ca::test::TestCa* ca) {
+    std::vector<std::string> args = {"--recovery-wait-seconds", "0"};
+    if (ca != nullptr) {
+      args.insert(args.end(), {"--ca", ca->address(), "--ca-root", ca->root_pem().string(),
+                               "--revocation-refresh", "1"});
+    }
+    return args;
+  }
   void SetUp() override { stub_ = server_.stub(); }
 
   void account(const std::string& user, TestDevice& d) {
@@ -252,7 +268,8 @@ class Refusals : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
 
-  TestServer server_{{"--recovery-wait-seconds", "0"}};
+  std::unique_ptr<hopbox_ca::test::TestCa> ca_;
+  TestServer server_;
   std::unique_ptr<v1::Hopbox::Stub> stub_;
 };
 
@@ -325,6 +342,9 @@ struct KeysCase {
   std::function<void(v1::DeviceKeys&)> spoil;
   const char* fragment;
 };
+void PrintTo(const KeysCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 const KeysCase kBadKeys[] = {
     {"ASigningKeyThatIsNotP256", [](v1::DeviceKeys& k) { k.set_signing_key("not a key"); },
@@ -493,6 +513,9 @@ struct UploadCase {
   std::function<void(std::vector<v1::UploadRequest>&, const TestDevice& bob)> spoil;
   const char* fragment;
 };
+void PrintTo(const UploadCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 v1::UploadHeader& header_of(std::vector<v1::UploadRequest>& m) {
   return *m[0].mutable_header();
@@ -642,6 +665,9 @@ struct RefreshCase {
   std::function<void(v1::RefreshItemRequest&, const TestDevice& bob)> spoil;
   const char* fragment;
 };
+void PrintTo(const RefreshCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 const RefreshCase kBadRefreshes[] = {
     {"ACapsuleThatDoesNotDecode", [](auto& r, const auto&) { r.set_capsule("junk"); }, "capsule: "},
@@ -1054,6 +1080,9 @@ struct RecoveryRequestCase {
   StatusCode code;
   const char* fragment;
 };
+void PrintTo(const RecoveryRequestCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 const RecoveryRequestCase kBadRecoveryRequests[] = {
     {"AnEmptyDeviceName", [](auto& r) { r.set_device_name(""); }, StatusCode::INVALID_ARGUMENT,
@@ -1150,6 +1179,9 @@ struct ChallengeCase {
   std::function<void(v1::ReencryptChallengeRequest&, const TestDevice& bob)> spoil;
   const char* fragment;
 };
+void PrintTo(const ChallengeCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 const ChallengeCase kBadChallenges[] = {
     {"ACaSignatureOver256Bytes",
@@ -1201,6 +1233,9 @@ struct ThresholdCase {
   std::function<void(v1::ThresholdRecovery&, const TestDevice& secondary)> spoil;
   const char* fragment;
 };
+void PrintTo(const ThresholdCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 v1::ThresholdRecovery::Protector& protector_of(v1::ThresholdRecovery& c) {
   return *c.mutable_protectors(0);
@@ -1390,6 +1425,162 @@ TEST_F(Refusals, TheProgressOfADeviceThatIsNotRecoveringIsNotFound) {
   req.set_device_id(a1.id);
   EXPECT_REFUSED(call(&v1::Hopbox::Stub::GetRecoveryProgress, &a0, req), StatusCode::NOT_FOUND,
                  "no such pending recovery request");
+}
+
+}  // namespace
+
+// ---- With the CA (hopboxd --ca): certified devices only ----
+
+namespace {
+
+class CertifiedRefusals : public Refusals {
+ protected:
+  CertifiedRefusals() : Refusals(true) {}
+
+  // Enrolls `d` at the CA as `user`'s primary; its certificate.
+  std::string enroll(const TestDevice& d, const std::string& user) {
+    const v1::DeviceKeys k = d.keys();
+    v1::EnrollRequest req;
+    req.set_identifier(user);
+    req.set_enrollment_code(ca_->invite(user));
+    req.set_signing_key(k.signing_key());
+    req.set_encryption_key(k.encryption_key());
+    req.set_proof(d.sign_message(as_string(hopbox::certs::enrollment_proof_message(
+        user, std::vector<std::uint8_t>(k.encryption_key().begin(), k.encryption_key().end())))));
+    v1::EnrollResponse resp;
+    grpc::ClientContext ctx;
+    const grpc::Status s = ca_->stub()->Enroll(&ctx, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp.certificate();
+  }
+  // A certified account: `d` its primary, registered with its CA certificate.
+  std::string certified_account(const std::string& user, TestDevice& d) {
+    const std::string cert = enroll(d, user);
+    v1::CreateAccountRequest req;
+    req.set_user(user);
+    req.set_device_name("primary");
+    *req.mutable_keys() = d.keys();
+    req.mutable_keys()->set_certificate_chain(cert);
+    v1::CreateAccountResponse resp;
+    grpc::ClientContext ctx;
+    const grpc::Status s = stub_->CreateAccount(&ctx, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    d.id = resp.device_id();
+    EXPECT_TRUE(d.login(*stub_).ok());
+    return cert;
+  }
+  // `d` certified by `user`'s primary `by` (certificate `by_cert`) and added: its chain.
+  std::string certified_device(const std::string& user, const TestDevice& by,
+                               const std::string& by_cert, TestDevice& d) {
+    const v1::DeviceKeys k = d.keys();
+    const std::int64_t t = now();
+    const auto cert = hopbox::certs::issue_certificate(
+        {user, std::vector<std::uint8_t>(k.signing_key().begin(), k.signing_key().end()),
+         std::vector<std::uint8_t>(k.encryption_key().begin(), k.encryption_key().end()), 77,
+         t - 60, t + 3600},
+        std::vector<std::uint8_t>(by_cert.begin(), by_cert.end()),
+        [&](std::span<const std::uint8_t> m) {
+          const std::string sig = by.sign_message(std::string(m.begin(), m.end()));
+          return std::vector<std::uint8_t>(sig.begin(), sig.end());
+        });
+    const std::string chain = as_string(hopbox::certs::encode_chain(
+        {cert, std::vector<std::uint8_t>(by_cert.begin(), by_cert.end())}));
+    v1::AddDeviceRequest req;
+    req.set_device_name("secondary");
+    *req.mutable_keys() = k;
+    req.mutable_keys()->set_certificate_chain(chain);
+    v1::AddDeviceResponse resp;
+    grpc::ClientContext ctx;
+    by.authorize(ctx);
+    const grpc::Status s = stub_->AddDevice(&ctx, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    d.id = resp.device_id();
+    return chain;
+  }
+  void announce(const TestDevice& d) {
+    grpc::ClientContext ctx;
+    d.authorize(ctx);
+    v1::AnnouncePromotionResponse resp;
+    const grpc::Status s = stub_->AnnouncePromotion(&ctx, v1::AnnouncePromotionRequest(), &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+  }
+  // ListItems as `d` until it is refused (the service polls the CA's list every second), or
+  // 30 s pass; the last status.
+  grpc::Status list_items_until_refused(const TestDevice& d) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    grpc::Status s;
+    do {
+      s = call(&v1::Hopbox::Stub::ListItems, &d, v1::ListItemsRequest());
+      if (!s.ok()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    } while (std::chrono::steady_clock::now() < deadline);
+    return s;
+  }
+};
+
+TEST_F(CertifiedRefusals, AnUncertifiedAccountIsDenied) {
+  TestDevice d;
+  v1::CreateAccountRequest req;
+  req.set_user("alice");
+  req.set_device_name("laptop");
+  *req.mutable_keys() = d.keys();
+  EXPECT_REFUSED(call(&v1::Hopbox::Stub::CreateAccount, nullptr, req),
+                 StatusCode::PERMISSION_DENIED, "keys.certificate_chain: ");
+}
+
+TEST_F(CertifiedRefusals, ADeviceRevokedAtTheCaIsLockedOutAndCannotSignInAgain) {
+  TestDevice a0;
+  certified_account("alice", a0);
+  ASSERT_TRUE(call(&v1::Hopbox::Stub::ListItems, &a0, v1::ListItemsRequest()).ok());
+  ASSERT_EQ(ca_->operator_cli("revoke --data-dir " + ca_->data() + " alice").first, 0);
+  EXPECT_REFUSED(list_items_until_refused(a0), StatusCode::PERMISSION_DENIED, "revoked");
+  EXPECT_REFUSED(a0.login(*stub_), StatusCode::PERMISSION_DENIED, "revoked");
+}
+
+TEST_F(CertifiedRefusals, ANewDeviceWithoutARecoveryUsersApprovalIsNotPromoted) {
+  TestDevice a0, p;
+  certified_account("alice", a0);
+  ASSERT_TRUE(request_recovery(*stub_, "alice", {"bob"}, p).ok());
+  ASSERT_TRUE(p.login(*stub_).ok());
+  v1::PromoteDeviceRequest req;
+  req.set_lost_device_id(a0.id);
+  EXPECT_REFUSED(call(&v1::Hopbox::Stub::PromoteDevice, &p, req), StatusCode::PERMISSION_DENIED,
+                 "no recovery user has approved this device's recovery");
+}
+
+TEST_F(CertifiedRefusals, APromotionNeedsTheCasPrimaryCertificate) {
+  TestDevice a0, a1;
+  const std::string a0_cert = certified_account("alice", a0);
+  const std::string chain = certified_device("alice", a0, a0_cert, a1);
+  ASSERT_TRUE(a1.login(*stub_).ok());
+  announce(a1);
+  v1::PromoteDeviceRequest req;
+  req.set_lost_device_id(a0.id);
+  req.set_certificate_chain(chain);  // valid, but through the primary it replaces
+  EXPECT_REFUSED(call(&v1::Hopbox::Stub::PromoteDevice, &a1, req), StatusCode::PERMISSION_DENIED,
+                 "certificate_chain: the CA's primary certificate for this device is needed");
+}
+
+TEST_F(CertifiedRefusals, ASecondaryThatReplacedThePrimaryAtTheCaOnlyCompletesTheRecovery) {
+  TestDevice a0, a1;
+  const std::string a0_cert = certified_account("alice", a0);
+  const std::string chain = certified_device("alice", a0, a0_cert, a1);
+  ASSERT_TRUE(a1.login(*stub_).ok());
+  announce(a1);
+  {
+    // At the CA (no wait there): a1 replaces the primary, whose certificate is revoked.
+    v1::RecoverPrimaryRequest req;
+    req.set_requester_chain(chain);
+    req.set_signature(a1.sign_message(as_string(hopbox::certs::recover_primary_message(
+        std::vector<std::uint8_t>(a0_cert.begin(), a0_cert.end())))));
+    v1::RecoverPrimaryResponse resp;
+    grpc::ClientContext ctx;
+    const grpc::Status s = ca_->stub()->RecoverPrimary(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    ASSERT_FALSE(resp.certificate().empty());
+  }
+  EXPECT_REFUSED(list_items_until_refused(a1), StatusCode::PERMISSION_DENIED,
+                 "this device's primary was replaced at the CA: complete the recovery");
 }
 
 }  // namespace
