@@ -1533,8 +1533,10 @@ TEST_F(CertifiedRefusals, ADeviceRevokedAtTheCaIsLockedOutAndCannotSignInAgain) 
   certified_account("alice", a0);
   ASSERT_TRUE(call(&v1::Hopbox::Stub::ListItems, &a0, v1::ListItemsRequest()).ok());
   ASSERT_EQ(ca_->operator_cli("revoke --data-dir " + ca_->data() + " alice").first, 0);
-  EXPECT_REFUSED(list_items_until_refused(a0), StatusCode::PERMISSION_DENIED, "revoked");
-  EXPECT_REFUSED(a0.login(*stub_), StatusCode::PERMISSION_DENIED, "revoked");
+  EXPECT_REFUSED(list_items_until_refused(a0), StatusCode::PERMISSION_DENIED,
+                 "the device's certificate was revoked");
+  EXPECT_REFUSED(a0.login(*stub_), StatusCode::PERMISSION_DENIED,
+                 "the device's certificate was revoked");
 }
 
 TEST_F(CertifiedRefusals, ANewDeviceWithoutARecoveryUsersApprovalIsNotPromoted) {
