@@ -1058,8 +1058,16 @@ Client::Downloaded Client::get(const std::string& owner, const std::string& path
       const std::size_t slash = p.folder.find('/');
       names::Path rest{slash == std::string::npos ? "" : p.folder.substr(slash + 1), p.name};
       const std::string candidate = p.folder.substr(0, slash);
-      if (candidate != state_.user) shared = shared_item(candidate, rest, &failures);
-      if (found && shared) {
+      bool several = false;
+      if (candidate != state_.user) {
+        try {
+          shared = shared_item(candidate, rest, &failures);
+        } catch (const ClientError& e) {
+          if (!found) throw;  // several of that name: the folder is needed
+          several = true;
+        }
+      }
+      if (found && (shared || several)) {
         throw ClientError(path + " names both your item and " + candidate + "'s " +
                               names::join(rest.folder, rest.name) + ": add --owner " + state_.user +
                               " or --owner " + candidate,

@@ -1,6 +1,9 @@
 #include "trust.h"
 
+#include <fcntl.h>
 #include <grpcpp/grpcpp.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -46,6 +49,29 @@ namespace fs = std::filesystem;
 
 // 32 bytes per revoked certificate: a million revocations.
 constexpr std::uintmax_t kMaxKeptRevocationList = 32u << 20;
+
+// The kept list's bytes, or "" when there is none. Only a plain file of a list's size: never
+// through a link, never a pipe that blocks, never a huge file.
+std::string read_kept_list(const fs::path& path) {
+  if (path.empty()) return "";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::string bytes;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+      static_cast<std::uintmax_t>(st.st_size) <= kMaxKeptRevocationList) {
+    bytes.resize(static_cast<std::size_t>(st.st_size));
+    std::size_t got = 0;
+    while (got < bytes.size()) {
+      const ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    bytes.resize(got);
+  }
+  ::close(fd);
+  return bytes;
+}
 
 // The CA's address, for the error that says it cannot be reached (one CA per command).
 std::string g_ca_address;
@@ -214,7 +240,10 @@ void Trust::revoke(const certs::Bytes& certificate, const std::vector<certs::Byt
   req.set_signature(string_of(sign(certs::revocation_message(certificate))));
   v1::RevokeDeviceResponse resp;
   check_ca(stub_->RevokeDevice(&ctx, req, &resp), "revoking the device's certificate at the CA");
+  // Keep a list that holds this revocation now, while the CA answers: a list kept from before
+  // would go on trusting the revoked device whenever the CA cannot be reached later.
   revoked_.reset();
+  revocations();
 }
 
 const certs::RevocationList& Trust::revocations() {
@@ -263,17 +292,7 @@ certs::RevocationList Trust::fetch_revocations() {
 certs::RevocationList Trust::cached_revocations(const std::string& unreachable) {
   const std::string what =
       "the CA's revocation list is needed to trust any key, and " + unreachable + "; ";
-  std::string bytes;
-  std::error_code ec;
-  // Only a plain file of a list's size: never a link, a pipe that blocks, or a huge file.
-  if (!revocation_cache_.empty() &&
-      fs::is_regular_file(fs::symlink_status(revocation_cache_, ec)) &&
-      fs::file_size(revocation_cache_, ec) <= kMaxKeptRevocationList) {
-    std::ifstream in(revocation_cache_, std::ios::binary);
-    std::ostringstream s;
-    if (in) s << in.rdbuf();
-    bytes = s.str();
-  }
+  const std::string bytes = read_kept_list(revocation_cache_);
   if (bytes.empty()) {
     throw ClientError(what +
                           "this device has no copy of an earlier list: start `hopbox-ca serve` "

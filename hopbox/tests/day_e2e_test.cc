@@ -188,9 +188,14 @@ TEST_F(Day, TheRequesterLearnsWhetherAccessWasGrantedOrRefused) {
   EXPECT_EQ(refused[0]["kind"], "access-answer");
   EXPECT_EQ(refused[0]["granted"], false);
   EXPECT_EQ(refused[0]["item"], "");
+}
 
-  // Nobody else can answer for alice: bob cannot tell himself he was granted, and alice cannot
-  // answer a request that is not in her inbox (the service refuses both).
+// Nobody but the asked device answers an access request: the requester cannot tell himself he
+// was granted, and the owner cannot answer a request that is not in her inbox.
+TEST_F(Day, AttackAnAccessAnswerFromAnyoneButTheAskedDeviceIsRefused) {
+  ok("alice1", "init --user alice --token alice1 --device-name primary" + server_opts_);
+  ok("bob1", "init --user bob --token bob1 --device-name primary" + server_opts_);
+  ok("alice1", "put " + file("plan.txt", "the plan").string());
   ok("bob1", "request-access alice --item plan.txt");
   const std::int64_t request =
       cloud_int("SELECT id FROM notifications WHERE kind = 'access_request'");
@@ -205,8 +210,11 @@ TEST_F(Day, TheRequesterLearnsWhetherAccessWasGrantedOrRefused) {
     v1::SendNotificationResponse resp;
     grpc::ClientContext ctx;
     sender.authorize(ctx);
-    EXPECT_EQ(server_->stub()->SendNotification(&ctx, req, &resp).error_code(),
-              grpc::StatusCode::PERMISSION_DENIED);
+    const grpc::Status s = server_->stub()->SendNotification(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_NE(s.error_message().find("no access request of that device in this inbox"),
+              std::string::npos)
+        << s.error_message();
   }
   EXPECT_EQ(ok("bob1", "inbox").size(), 0u);
 }
@@ -331,6 +339,25 @@ TEST_F(DayWithCa, OfflineAnOlderKeptListPutBackIsRefused) {
   EXPECT_EQ(r.exit_code, 5);
   EXPECT_NE(last_error().find("is older than one already seen"), std::string::npos) << last_error();
   EXPECT_FALSE(fs::exists(dir_ / "three"));
+}
+
+// The device that removes another keeps a list that holds the revocation: with the CA blocked
+// afterwards, it must not go on trusting the removed device by a list kept from before.
+TEST_F(DayWithCa, OfflineADeviceRemovedHereStaysRevoked) {
+  make_user("alice");
+  ok("alice2", "put " + file("old.txt", "from the secondary").string());
+  ok("alice1", "get old.txt -o " + (dir_ / "o1").string());  // keeps a list without it
+  std::int64_t secondary = 0;
+  for (const auto& d : ok("alice1", "device list")) {
+    if (!d["primary"].get<bool>()) secondary = d["device_id"];
+  }
+  ASSERT_GT(secondary, 0);
+  ok("alice1", "device remove " + std::to_string(secondary));
+  ca_->stop();
+  const CliRun after = hopbox("alice1", "get old.txt -o " + (dir_ / "o2").string());
+  EXPECT_EQ(after.exit_code, 4);
+  EXPECT_NE(last_error().find("revoked"), std::string::npos) << last_error();
+  EXPECT_FALSE(fs::exists(dir_ / "o2"));
 }
 
 TEST_F(DayWithCa, TheSafetyNumberIsTheAccountsOnEveryDeviceAndOthersSeeTheSame) {

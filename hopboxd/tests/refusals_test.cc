@@ -889,15 +889,15 @@ TEST_F(Refusals, AnAccessRequestToOnesOwnAccountIsInvalid) {
                  "access_request: to the primary of another account");
 }
 
-TEST_F(Refusals, AnAccessRequestForAnInvalidItemIdIsInvalid) {
+TEST_F(Refusals, AnAccessRequestWithAPlaintextItemIsInvalid) {
   TestDevice a0, b0;
   account("alice", a0);
   account("bob", b0);
   v1::SendNotificationRequest req;
   req.set_to_device_id(a0.id);
-  req.mutable_access_request()->set_item("no/such");
+  req.mutable_access_request()->set_item("doc");
   EXPECT_REFUSED(send_notification(*stub_, b0, req), StatusCode::INVALID_ARGUMENT,
-                 "access_request: an item id, and a message of at most 1 KiB");
+                 "access_request: the item travels sealed (sealed_item)");
 }
 
 TEST_F(Refusals, AnAccessRequestWithAMessageOver1KiBIsInvalid) {
@@ -906,10 +906,20 @@ TEST_F(Refusals, AnAccessRequestWithAMessageOver1KiBIsInvalid) {
   account("bob", b0);
   v1::SendNotificationRequest req;
   req.set_to_device_id(a0.id);
-  req.mutable_access_request()->set_item("doc");
   req.mutable_access_request()->set_message(std::string(1025, 'm'));
   EXPECT_REFUSED(send_notification(*stub_, b0, req), StatusCode::INVALID_ARGUMENT,
-                 "access_request: an item id, and a message of at most 1 KiB");
+                 "access_request: a sealed item of at most 4 KiB, and a message of at most 1 KiB");
+}
+
+TEST_F(Refusals, AnAccessRequestWithASealedItemOver4KiBIsInvalid) {
+  TestDevice a0, b0;
+  account("alice", a0);
+  account("bob", b0);
+  v1::SendNotificationRequest req;
+  req.set_to_device_id(a0.id);
+  req.mutable_access_request()->set_sealed_item(std::string(4097, 's'));
+  EXPECT_REFUSED(send_notification(*stub_, b0, req), StatusCode::INVALID_ARGUMENT,
+                 "access_request: a sealed item of at most 4 KiB, and a message of at most 1 KiB");
 }
 
 TEST_F(Refusals, ARecoveryInvitationFromASecondaryIsInvalid) {
