@@ -14,6 +14,7 @@
 #include "mupre/keys.h"
 #include "mupre/pre.h"
 #include "test_ca.h"
+#include "test_device.h"
 
 namespace hopbox_ca {
 namespace {
@@ -23,45 +24,7 @@ namespace v1 = hopbox::v1;
 using test::TestCa;
 namespace fs = std::filesystem;
 
-// A device as the CA sees it: a P-256 signing key and a mupre public key.
-struct Device {
-  std::shared_ptr<EVP_PKEY> key{EVP_EC_gen("P-256"), EVP_PKEY_free};
-  mupre::SecretKey mupre_key = mupre::SecretKey::generate();
-
-  certs::Bytes spki() const {
-    unsigned char* out = nullptr;
-    const int n = i2d_PUBKEY(key.get(), &out);
-    certs::Bytes b(out, out + n);
-    OPENSSL_free(out);
-    return b;
-  }
-  certs::Bytes encryption_key() const {
-    const auto pk = mupre_key.public_key().encode();
-    return certs::Bytes(pk.begin(), pk.end());
-  }
-  std::string sign(const certs::Bytes& m) const {
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    std::size_t len = 0;
-    EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key.get());
-    EVP_DigestSign(ctx, nullptr, &len, m.data(), m.size());
-    std::string sig(len, '\0');
-    EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len, m.data(), m.size());
-    EVP_MD_CTX_free(ctx);
-    sig.resize(len);
-    return sig;
-  }
-  v1::EnrollRequest enroll_request(const std::string& id, const std::string& code) const {
-    v1::EnrollRequest r;
-    r.set_identifier(id);
-    r.set_enrollment_code(code);
-    const auto s = spki();
-    const auto e = encryption_key();
-    r.set_signing_key(std::string(s.begin(), s.end()));
-    r.set_encryption_key(std::string(e.begin(), e.end()));
-    r.set_proof(sign(certs::enrollment_proof_message(id, e)));
-    return r;
-  }
-};
+using Device = test::TestDevice;
 
 grpc::Status enroll(const TestCa& ca, const v1::EnrollRequest& req, v1::EnrollResponse* resp) {
   grpc::ClientContext ctx;

@@ -15,9 +15,11 @@
 
 #include "certs/certificate.h"
 #include "certs/requests.h"
+#include "hopbox/testing/refused.h"
 #include "mupre/keys.h"
 #include "mupre/pre.h"
 #include "test_ca.h"
+#include "test_device.h"
 
 namespace hopbox_ca {
 namespace {
@@ -27,70 +29,11 @@ namespace v1 = hopbox::v1;
 using grpc::StatusCode;
 using test::TestCa;
 
-// Both the code and the reason: the fragment names the check that refused.
-#define EXPECT_REFUSED(status, code, fragment)                                   \
-  do {                                                                           \
-    const grpc::Status refused_ = (status);                                      \
-    EXPECT_EQ(refused_.error_code(), (code)) << refused_.error_message();        \
-    EXPECT_NE(refused_.error_message().find(fragment), std::string::npos)        \
-        << "expected \"" << (fragment) << "\" in: " << refused_.error_message(); \
-  } while (false)
-
 std::string str(const certs::Bytes& b) {
   return std::string(b.begin(), b.end());
 }
 
-// A device as the CA sees it: a P-256 signing key and a mupre key.
-struct Device {
-  std::shared_ptr<EVP_PKEY> key{EVP_EC_gen("P-256"), EVP_PKEY_free};
-  mupre::SecretKey mupre_key = mupre::SecretKey::generate();
-
-  certs::Bytes spki() const {
-    unsigned char* out = nullptr;
-    const int n = i2d_PUBKEY(key.get(), &out);
-    certs::Bytes b(out, out + n);
-    OPENSSL_free(out);
-    return b;
-  }
-  certs::Bytes encryption_key() const {
-    const auto pk = mupre_key.public_key().encode();
-    return certs::Bytes(pk.begin(), pk.end());
-  }
-  std::string sign(const certs::Bytes& m) const {
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    std::size_t len = 0;
-    EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key.get());
-    EVP_DigestSign(ctx, nullptr, &len, m.data(), m.size());
-    std::string sig(len, '\0');
-    EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len, m.data(), m.size());
-    EVP_MD_CTX_free(ctx);
-    sig.resize(len);
-    return sig;
-  }
-  certs::Signer signer() const {
-    return [this](std::span<const std::uint8_t> m) {
-      const std::string sig = sign(certs::Bytes(m.begin(), m.end()));
-      return certs::Bytes(sig.begin(), sig.end());
-    };
-  }
-  v1::EnrollRequest enroll_request(const std::string& id, const std::string& code) const {
-    v1::EnrollRequest r;
-    r.set_identifier(id);
-    r.set_enrollment_code(code);
-    r.set_signing_key(str(spki()));
-    r.set_encryption_key(str(encryption_key()));
-    r.set_proof(sign(certs::enrollment_proof_message(id, encryption_key())));
-    return r;
-  }
-  v1::BeginRecertificationRequest recertification_request(const std::string& id) const {
-    v1::BeginRecertificationRequest r;
-    r.set_identifier(id);
-    r.set_signing_key(str(spki()));
-    r.set_encryption_key(str(encryption_key()));
-    r.set_proof(sign(certs::recertification_proof_message(id, encryption_key())));
-    return r;
-  }
-};
+using Device = test::TestDevice;
 
 class Refusals : public ::testing::Test {
  protected:

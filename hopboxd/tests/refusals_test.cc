@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "certs/certificate.h"
+#include "hopbox/testing/refused.h"
 #include "hopbox/threshold.h"
 #include "mupre/pre.h"
 #include "mupre/shamir.h"
@@ -24,15 +25,6 @@ namespace hopboxd::test {
 namespace {
 
 using grpc::StatusCode;
-
-// Both the code and the reason: the fragment names the check that refused.
-#define EXPECT_REFUSED(status, code, fragment)                                   \
-  do {                                                                           \
-    const grpc::Status refused_ = (status);                                      \
-    EXPECT_EQ(refused_.error_code(), (code)) << refused_.error_message();        \
-    EXPECT_NE(refused_.error_message().find(fragment), std::string::npos)        \
-        << "expected \"" << (fragment) << "\" in: " << refused_.error_message(); \
-  } while (false)
 
 template <class Bytes>
 std::string as_string(const Bytes& b) {
