@@ -4,6 +4,7 @@
 //           [--cache-entries N] [--threads N] [--port-file F]
 //           [--ca HOST:PORT --ca-root PEM [--revocation-refresh SECONDS]]
 //           [--max-rekeys-per-key N] [--max-watches-per-device N] [--max-challenges-per-device N]
+//           [--crash-at STEP (tests only)]
 //
 // With --ca, devices register only with a certificate chain to the CA's root for their account,
 // and devices whose certificates the CA revoked are refused (the list is polled).
@@ -22,6 +23,7 @@
 #include <fstream>
 #include <memory>
 
+#include "crash_points.h"
 #include "hopbox/exit_codes.h"
 #include "hopbox/net.h"
 #include "hopbox/version.h"
@@ -70,6 +72,13 @@ int main(int argc, char** argv) {
   app.add_option("--max-challenges-per-device", limits.max_challenges_per_device,
                  "outstanding sign-in challenges per device; the oldest make way (default: 16)")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1024}));
+  std::string crash_at;
+  app.add_option("--crash-at", crash_at,
+                 "for tests only: die as by kill -9 at this step (docs/testing.md, \"Crash "
+                 "points\")")
+      ->check([](const std::string& name) {
+        return hopboxd::is_crash_point(name) ? std::string() : "no crash point " + name;
+      });
   app.set_version_flag("--version", "hopboxd " HOPBOX_VERSION);
   namespace exit_code = hopbox::exit_code;
   try {
@@ -78,6 +87,7 @@ int main(int argc, char** argv) {
     // --help and --version print and succeed; any other parse error is a usage error.
     return app.exit(e) == 0 ? exit_code::kOk : exit_code::kUsage;
   }
+  if (!crash_at.empty()) hopboxd::arm_crash_point(crash_at);
   if (ca.empty() != ca_root.empty()) {
     std::fprintf(stderr, "hopboxd: --ca and --ca-root go together\n");
     return exit_code::kUsage;

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "auth.h"
+#include "crash_points.h"
 #include "hopbox/threshold.h"
 #include "mupre/hex.h"
 #include "mupre/item.h"
@@ -41,6 +42,15 @@ Status payload_not_stored(const PayloadStore::Writer& writer) {
                   "again later");
   }
   return Status(StatusCode::INTERNAL, "cannot store payload");
+}
+
+// Every field the uploader chose is the same: a retried upload, not another one.
+bool same_upload(const ItemRecord& stored, const ItemRecord& upload) {
+  return stored.folder == upload.folder && stored.capsule == upload.capsule &&
+         stored.wrapped_key == upload.wrapped_key && stored.metadata == upload.metadata &&
+         stored.payload_header == upload.payload_header &&
+         stored.payload_digest == upload.payload_digest && stored.signature == upload.signature &&
+         stored.sealed_name == upload.sealed_name;
 }
 
 }  // namespace
@@ -285,10 +295,12 @@ Status HopboxService::RemoveDevice(Ctx* ctx, const v1::RemoveDeviceRequest* req,
       return Status(StatusCode::FAILED_PRECONDITION,
                     "a device replaced by a recovery stays locked out; it cannot be removed");
     }
-    store_.clear_recovery_approvals(target->id);
-    for (const std::int64_t id : store_.remove_device(target->id)) {
-      reencryptor_.invalidate_edge(id);
-    }
+    std::vector<std::int64_t> removed_keys;
+    store_.atomically([&] {
+      store_.clear_recovery_approvals(target->id);
+      removed_keys = store_.remove_device(target->id);
+    });
+    for (const std::int64_t id : removed_keys) reencryptor_.invalidate_edge(id);
     {
       // Its inbox watchers wake up, find it gone and end.
       std::lock_guard lock(inbox_mu_);
@@ -354,6 +366,7 @@ Status HopboxService::Upload(Ctx* ctx, grpc::ServerReader<v1::UploadRequest>* re
     const std::uint64_t size = writer->size();
     const auto digest = writer->finish();
     if (!digest) return payload_not_stored(*writer);
+    crash_point("upload.payload_written");
     if (to_hex(bytes_of(commit->payload_sha256())) != *digest) {
       return invalid("commit: payload digest does not match the bytes received");
     }
@@ -373,13 +386,22 @@ Status HopboxService::Upload(Ctx* ctx, grpc::ServerReader<v1::UploadRequest>* re
     {
       std::lock_guard lock(payload_mu_);
       if (!writer->publish()) return Status(StatusCode::INTERNAL, "cannot store payload");
+      crash_point("upload.payload_published");
       std::vector<std::string> orphaned;
       const auto version = store_.put_item(item, h.replace(), orphaned);
       if (!version) {
+        // The same upload again (its answer lost, say to a crash) gets the same answer.
+        if (const auto stored = store_.item(caller.user_id, h.item_id());
+            stored && same_upload(*stored, item)) {
+          resp->set_version(stored->version);
+          resp->set_item_id(h.item_id());
+          return Status::OK;
+        }
         const auto live = store_.all_payload_digests();
         if (std::find(live.begin(), live.end(), *digest) == live.end()) payloads_.remove(*digest);
         return Status(StatusCode::ALREADY_EXISTS, "item exists (set replace for a new version)");
       }
+      crash_point("upload.committed");
       for (const auto& d : orphaned) payloads_.remove(d);
       resp->set_version(*version);
     }
@@ -556,7 +578,19 @@ Status HopboxService::RefreshItem(Ctx* ctx, const v1::RefreshItemRequest* req,
     const auto version = store_.refresh_item(owner, req->item_id(), req->expected_version(),
                                              bytes_of(req->capsule()), bytes_of(req->wrapped_key()),
                                              bytes_of(req->signature()));
-    if (!version) return Status(StatusCode::ABORTED, "the item changed meanwhile: reload it");
+    if (!version) {
+      // This very refresh, committed already (its answer lost, say to a crash): the same answer.
+      const auto current = store_.item(owner, req->item_id());
+      if (current && current->version == req->expected_version() + 1 &&
+          current->capsule == bytes_of(req->capsule()) &&
+          current->wrapped_key == bytes_of(req->wrapped_key()) &&
+          current->signature == bytes_of(req->signature())) {
+        resp->set_version(current->version);
+        return Status::OK;
+      }
+      return Status(StatusCode::ABORTED, "the item changed meanwhile: reload it");
+    }
+    crash_point("refresh.committed");
     reencryptor_.invalidate_item(owner, req->item_id());
     resp->set_version(*version);
     return Status::OK;
@@ -653,6 +687,19 @@ Status HopboxService::InstallReKey(Ctx* ctx, const v1::InstallReKeyRequest* req,
       default:
         return invalid("kind: own-device, share or recovery");
     }
+    // The same key with the same policy again (its answer lost, say to a crash): the same
+    // answer, not a second edge that revoking the first would leave behind.
+    for (const auto& existing : store_.rekeys_created_by(caller.user_id)) {
+      if (existing.rekey == r.rekey && existing.edge.from == r.edge.from &&
+          existing.edge.to == r.edge.to && existing.edge.kind == r.edge.kind &&
+          existing.edge.user == r.edge.user && existing.edge.expires == r.edge.expires &&
+          existing.edge.only_towards == 0 && existing.edge.policy.scope == r.edge.policy.scope &&
+          existing.edge.policy.folder == r.edge.policy.folder &&
+          existing.edge.policy.items == r.edge.policy.items) {
+        resp->set_rekey_id(existing.id);
+        return Status::OK;
+      }
+    }
     // Bounded per source key: an account cannot grow the network (and every chain search
     // over it) without end.
     const auto id = store_.put_rekey_bounded(r, limits_.max_rekeys_per_key);
@@ -661,6 +708,7 @@ Status HopboxService::InstallReKey(Ctx* ctx, const v1::InstallReKeyRequest* req,
                     "rekey: this source key has " + std::to_string(limits_.max_rekeys_per_key) +
                         " re-encryption keys already; revoke some first");
     }
+    crash_point("rekey.committed");
     resp->set_rekey_id(*id);
     spdlog::info("rekey {} installed by device {}", resp->rekey_id(), caller.id);
     return Status::OK;
@@ -671,12 +719,17 @@ Status HopboxService::RevokeReKey(Ctx* ctx, const v1::RevokeReKeyRequest* req,
                                   v1::RevokeReKeyResponse*) {
   return authenticated(ctx, "RevokeReKey", [&](const DeviceRecord& caller) {
     const auto r = store_.rekey(req->rekey_id());
-    if (!r) return Status(StatusCode::NOT_FOUND, "no such rekey");
+    if (!r) {
+      // Revoked by this account already (a retry whose first answer was lost): done.
+      if (store_.revoked_rekey(req->rekey_id(), caller.user_id)) return Status::OK;
+      return Status(StatusCode::NOT_FOUND, "no such rekey");
+    }
     const auto creator = store_.device(r->creator_device);
     if (!creator || creator->user_id != caller.user_id) {
       return Status(StatusCode::PERMISSION_DENIED, "rekey was made by another account");
     }
-    store_.delete_rekey(r->id);
+    store_.delete_rekey(r->id, caller.user_id);
+    crash_point("revoke.committed");
     reencryptor_.invalidate_edge(r->id);
     spdlog::info("rekey {} revoked", r->id);
     return Status::OK;

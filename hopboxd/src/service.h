@@ -126,6 +126,12 @@ class HopboxService final : public hopbox::v1::Hopbox::Service {
   // R3 progress of one request (a pending device's id).
   hopbox::v1::RecoveryProgress recovery_progress(std::int64_t request,
                                                  const hopbox::v1::ThresholdRecovery& config);
+  // Records `caller`'s verified shares for `request`; at the threshold opens the approvers'
+  // sealed keys and installs them. REQUIRES: inside Store::atomically (all of it or none).
+  grpc::Status approve_recovery(const DeviceRecord& caller, UserId user,
+                                const DeviceRecord& request,
+                                const hopbox::v1::ThresholdRecovery& config, const Bytes& shares,
+                                hopbox::v1::RecoveryProgress& progress);
   // With the CA configured: PERMISSION_DENIED unless d's chain certifies its keys for `user`.
   grpc::Status check_certificate(const std::string& user, const DeviceRecord& d) const;
   // Runs handler(caller) for an authenticated caller, turning exceptions into INTERNAL.

@@ -5,6 +5,7 @@
 #include "certs/certificate.h"
 #include "certs/requests.h"
 #include "certs/verify.h"
+#include "crash_points.h"
 #include "hopbox/threshold.h"
 #include "mupre/hex.h"
 #include "mupre/pre.h"
@@ -36,18 +37,23 @@ void HopboxService::drop_recovery(const RecoveryRequestRecord& r, std::int64_t b
   v1::Notification n;
   n.mutable_recovery_cancelled()->set_user(device ? device->user : "");
   n.mutable_recovery_cancelled()->set_device_id(r.device);
-  // Sent in the name of the device that ended it: the recovering one may be removed below.
-  for (const auto to : recovery_audience(r.user_id, r.device, {})) {
-    store_.trim_notifications(to, kind_name(v1::Notification::kRecoveryCancelled),
-                              kMaxRecoveryNews - 1);
-    notify(to, by_device, n);
-  }
-  store_.clear_recovery_approvals(r.device);
-  if (r.new_device) {
-    for (const std::int64_t id : store_.remove_device(r.device)) reencryptor_.invalidate_edge(id);
-  } else {
-    store_.delete_recovery_request(r.device);
-  }
+  std::vector<std::int64_t> removed_keys;
+  // The news and the end of the request together: never one without the other.
+  store_.atomically([&] {
+    // Sent in the name of the device that ended it: the recovering one may be removed below.
+    for (const auto to : recovery_audience(r.user_id, r.device, {})) {
+      store_.trim_notifications(to, kind_name(v1::Notification::kRecoveryCancelled),
+                                kMaxRecoveryNews - 1);
+      notify(to, by_device, n);
+    }
+    store_.clear_recovery_approvals(r.device);
+    if (r.new_device) {
+      removed_keys = store_.remove_device(r.device);
+    } else {
+      store_.delete_recovery_request(r.device);
+    }
+  });
+  for (const std::int64_t id : removed_keys) reencryptor_.invalidate_edge(id);
 }
 
 Status HopboxService::check_invitation(const v1::RecoveryInvitation& inv,
@@ -79,6 +85,12 @@ Status HopboxService::PromoteDevice(Ctx* ctx, const v1::PromoteDeviceRequest* re
       // Only the CA's re-certification proves that a new device really recovered.
       return Status(StatusCode::PERMISSION_DENIED,
                     "recovering on a new device needs a service configured with the CA");
+    }
+    if (caller.primary && !store_.recovery_request(caller.id)) {
+      // Done already (a retry whose first answer was lost, say to a crash): the named device
+      // is this account's lost primary, and this one the primary. Nothing more happens.
+      const auto lost = store_.device(req->lost_device_id());
+      if (lost && lost->user_id == caller.user_id && lost->lost) return Status::OK;
     }
     // Only the completion of this very device's recovery, after its waiting period.
     const auto request = store_.recovery_request(caller.id);
@@ -120,30 +132,40 @@ Status HopboxService::PromoteDevice(Ctx* ctx, const v1::PromoteDeviceRequest* re
       return Status(StatusCode::PERMISSION_DENIED,
                     "certificate_chain: the CA's primary certificate for this device is needed");
     }
-    if (!store_.promote_device(caller.user_id, caller.id, req->lost_device_id(),
-                               promoted.certificate_chain)) {
-      return Status(StatusCode::FAILED_PRECONDITION,
-                    "lost_device_id must be this account's primary, and the caller another "
-                    "device of the account");
-    }
-    store_.delete_recovery_request(caller.id);
-    store_.clear_recovery_approvals(caller.id);  // the request is complete
-    spdlog::info("device {} replaced lost primary {} of account {}", caller.id,
-                 req->lost_device_id(), caller.user_id);
     // Paper 4.5: whoever shares with the account is told, so that their clients make share
     // keys to the new primary (after showing the new safety number).
     v1::Notification n;
     n.mutable_recovered()->set_user(caller.user);
     n.mutable_recovered()->set_new_primary(caller.id);
     n.mutable_recovered()->set_lost_device(req->lost_device_id());
+    bool promoted_now = false;
     int notified = 0;
-    for (const UserId sharer : store_.sharers_with(caller.user_id)) {
-      for (const auto& d : store_.devices_of(sharer)) {
-        if (!d.primary || d.lost) continue;
-        notify(d.id, caller.id, n);
-        ++notified;
+    // One commit: a new primary whose sharers were never told, or whose request stays open,
+    // would be a take-over half done.
+    store_.atomically([&] {
+      promoted_now = store_.promote_device(caller.user_id, caller.id, req->lost_device_id(),
+                                           promoted.certificate_chain);
+      if (!promoted_now) return;
+      crash_point("promote.promoted");
+      store_.delete_recovery_request(caller.id);
+      store_.clear_recovery_approvals(caller.id);  // the request is complete
+      crash_point("promote.request_deleted");
+      for (const UserId sharer : store_.sharers_with(caller.user_id)) {
+        for (const auto& d : store_.devices_of(sharer)) {
+          if (!d.primary || d.lost) continue;
+          notify(d.id, caller.id, n);
+          ++notified;
+        }
       }
+    });
+    if (!promoted_now) {
+      return Status(StatusCode::FAILED_PRECONDITION,
+                    "lost_device_id must be this account's primary, and the caller another "
+                    "device of the account");
     }
+    crash_point("promote.committed");
+    spdlog::info("device {} replaced lost primary {} of account {}", caller.id,
+                 req->lost_device_id(), caller.user_id);
     resp->set_notified_users(notified);
     return Status::OK;
   });
@@ -196,21 +218,30 @@ Status HopboxService::RegisterRecoveryKey(Ctx* ctx, const v1::RegisterRecoveryKe
     d.name = "recovery key for " + req->protected_user();
     if (Status s = read_keys(req->keys(), d); !s.ok()) return s;
     if (Status s = check_certificate(caller.user, d); !s.ok()) return s;
-    if (!store_.use_invitation(bytes_of(req->invitation().nonce()), req->invitation().expires_at(),
-                               now_seconds())) {
-      return Status(StatusCode::PERMISSION_DENIED, "that invitation was answered already");
-    }
     d.recovery_for = *protected_user;
-    auto added = store_.add_device(caller.user_id, d);
-    if (!added) return Status(StatusCode::ALREADY_EXISTS, "key already registered");
-    // The answer comes from the service, naming the invitation: the inviter acts on it only if
-    // it recorded that invitation.
-    v1::Notification n;
-    n.mutable_recovery_accepted()->set_invitation_nonce(req->invitation().nonce());
-    n.mutable_recovery_accepted()->set_recovery_key_device(added->id);
-    notify(inviter->id, caller.id, n);
-    resp->set_device_id(added->id);
-    return Status::OK;
+    // One commit: an invitation used up without its key (or a key without the answer) could
+    // not be answered again.
+    Status status = Status::OK;
+    store_.atomically([&] {
+      if (!store_.use_invitation(bytes_of(req->invitation().nonce()),
+                                 req->invitation().expires_at(), now_seconds())) {
+        status = Status(StatusCode::PERMISSION_DENIED, "that invitation was answered already");
+        return;
+      }
+      const auto added = store_.add_device(caller.user_id, d);
+      if (!added) {
+        status = Status(StatusCode::ALREADY_EXISTS, "key already registered");
+        return;
+      }
+      // The answer comes from the service, naming the invitation: the inviter acts on it only
+      // if it recorded that invitation.
+      v1::Notification n;
+      n.mutable_recovery_accepted()->set_invitation_nonce(req->invitation().nonce());
+      n.mutable_recovery_accepted()->set_recovery_key_device(added->id);
+      notify(inviter->id, caller.id, n);
+      resp->set_device_id(added->id);
+    });
+    return status;
   });
 }
 
@@ -238,6 +269,17 @@ Status HopboxService::RequestRecovery(Ctx*, const v1::RequestRecoveryRequest* re
     if (req->signature().size() > 128 ||
         !hopbox::certs::verify_signature(d.signing_key, message, bytes_of(req->signature()))) {
       return Status(StatusCode::UNAUTHENTICATED, "the request is not signed by the new key");
+    }
+    // The same new key asking again (its answer lost, say to a crash): the same answer. Only
+    // the key's holder signs this, and it learns only its own request.
+    if (const auto existing = store_.device_by_fingerprint(d.fingerprint);
+        existing && existing->pending_recovery && existing->user_id == *user &&
+        existing->signing_key == d.signing_key && !recovery_expired(*existing)) {
+      if (const auto asked = store_.recovery_request(existing->id)) {
+        resp->set_device_id(existing->id);
+        resp->set_not_before(asked->not_before);
+        return Status::OK;
+      }
     }
     // Unauthenticated otherwise: bound what a stranger can pile up in the account and in
     // inboxes. Expired requests are dropped here, and logged. Strangers can fill the places,
@@ -295,24 +337,33 @@ Status HopboxService::RequestRecovery(Ctx*, const v1::RequestRecoveryRequest* re
     request.new_device = true;
     request.created_at = now;
     request.not_before = now + limits_.recovery_wait_seconds;
-    auto added = store_.add_recovering_device(*user, d, request);
-    if (!added) return Status(StatusCode::ALREADY_EXISTS, "device key already registered");
-    v1::Notification ask;
-    auto& notice = *ask.mutable_recovery_request();
-    notice.set_device_id(added->id);
-    notice.set_device_name(req->device_name());
-    notice.mutable_keys()->set_signing_key(string_of(added->signing_key));
-    notice.mutable_keys()->set_encryption_key(string_of(added->encryption_key));
-    notice.set_not_before(request.not_before);
-    for (const auto& h : helpers) {
-      // Strangers' requests cannot crowd out the one the recovery user vouched for.
-      if (!is_vouched &&
-          store_.count_notifications(h.id, kind_name(v1::Notification::kRecoveryRequest)) >= 16) {
-        continue;
+    std::optional<DeviceRecord> added;
+    // One commit: a request that its recovery users or the account never heard of would wait
+    // unanswered, or run unwatched, and its retry would be refused as a key registered.
+    store_.atomically([&] {
+      added = store_.add_recovering_device(*user, d, request);
+      if (!added) return;
+      crash_point("recovery_request.device_added");
+      v1::Notification ask;
+      auto& notice = *ask.mutable_recovery_request();
+      notice.set_device_id(added->id);
+      notice.set_device_name(req->device_name());
+      notice.mutable_keys()->set_signing_key(string_of(added->signing_key));
+      notice.mutable_keys()->set_encryption_key(string_of(added->encryption_key));
+      notice.set_not_before(request.not_before);
+      for (const auto& h : helpers) {
+        // Strangers' requests cannot crowd out the one the recovery user vouched for.
+        if (!is_vouched &&
+            store_.count_notifications(h.id, kind_name(v1::Notification::kRecoveryRequest)) >= 16) {
+          continue;
+        }
+        notify(h.id, added->id, ask);
       }
-      notify(h.id, added->id, ask);
-    }
-    announce_recovery(*added, request);
+      crash_point("recovery_request.helpers_asked");
+      announce_recovery(*added, request);
+    });
+    if (!added) return Status(StatusCode::ALREADY_EXISTS, "device key already registered");
+    crash_point("recovery_request.committed");
     spdlog::info("recovery of account {} requested by new device {}", *user, added->id);
     resp->set_device_id(added->id);
     resp->set_not_before(request.not_before);
@@ -356,8 +407,14 @@ Status HopboxService::AnnouncePromotion(Ctx* ctx, const v1::AnnouncePromotionReq
     request.new_device = false;
     request.created_at = now_seconds();
     request.not_before = request.created_at + limits_.recovery_wait_seconds;
-    store_.put_recovery_request(request);
-    announce_recovery(caller, request);
+    // One commit: a take-over that the account's devices were never told of could not be
+    // cancelled by them, and its retry would find it "announced already".
+    store_.atomically([&] {
+      store_.put_recovery_request(request);
+      crash_point("announce.request_stored");
+      announce_recovery(caller, request);
+    });
+    crash_point("announce.committed");
     spdlog::info("device {} of account {} announced it takes over as primary", caller.id,
                  caller.user_id);
     resp->set_not_before(request.not_before);
@@ -642,70 +699,85 @@ Status HopboxService::SubmitRecoveryShares(Ctx* ctx, const v1::SubmitRecoverySha
       }
       all.insert(all.end(), req->shares(i).begin(), req->shares(i).end());
     }
-    store_.put_recovery_approval(*user, request->id, caller.user_id, all);
-    *resp = recovery_progress(request->id, *config);
-    if (resp->valid() < config->threshold() || resp->keys_installed()) return Status::OK;
-
-    // t valid for this request: rebuild s_i for each of its approvers and open their keys.
-    std::vector<std::pair<int, const Bytes*>> approved;  // protector position, shares
-    const auto approvals = store_.recovery_approvals(request->id);
-    for (int i = 0; i < config->protectors_size(); ++i) {
-      for (const auto& a : approvals) {
-        if (a.approver_name == config->protectors(i).user() && !a.shares.empty()) {
-          approved.emplace_back(i, &a.shares);
-        }
-      }
-    }
-    std::vector<ReKeyRecord> opened;
-    for (const auto& entry : approved) {
-      const int i = entry.first;
-      const auto& p = config->protectors(i);
-      std::vector<mupre::Share> shares;
-      for (const auto& other : approved) {
-        auto sh = mupre::Share::decode(
-            std::span(*other.second)
-                .subspan(static_cast<std::size_t>(i) * mupre::kShareSize, mupre::kShareSize));
-        if (sh) shares.push_back(*sh);
-      }
-      const auto commitments = mupre::Commitments::decode(bytes_of(p.commitments()));
-      const auto secret = mupre::combine(shares, *commitments);
-      if (!secret) return Status(StatusCode::INTERNAL, "shares do not combine");
-      auto key = mupre::key_from_scalar(*secret, kR3Info);
-      const auto rk_bytes = hopbox::threshold::open(
-          key, hopbox::threshold::associated_data("rekey", config->user(), p.user()),
-          bytes_of(p.sealed_rekey()));
-      sodium_memzero(key.data(), key.size());
-      if (!rk_bytes) {
-        return Status(StatusCode::FAILED_PRECONDITION,
-                      "the sealed key of " + p.user() + " does not open: the set-up is damaged");
-      }
-      const auto rk = mupre::ReKey::decode(*rk_bytes);
-      if (!rk) return Status(StatusCode::FAILED_PRECONDITION, "a sealed key does not decode");
-      const auto from = store_.device_by_fingerprint(Bytes(rk->from().begin(), rk->from().end()));
-      const auto to = store_.device_by_fingerprint(Bytes(rk->to().begin(), rk->to().end()));
-      if (!from || from->user_id != *user || !to || to->id != p.recovery_key_device()) {
-        return Status(StatusCode::FAILED_PRECONDITION, "a sealed key leads elsewhere");
-      }
-      ReKeyRecord r;
-      r.creator_device = from->id;
-      r.edge.from = from->id;
-      r.edge.to = to->id;
-      r.edge.kind = EdgeKind::kRecovery;
-      r.edge.user = *user;
-      // Bound to this request: only the approver's own edge to this device may follow it.
-      r.edge.only_towards = request->id;
-      r.rekey = *rk_bytes;
-      r.from_fingerprint = from->fingerprint;
-      r.to_fingerprint = to->fingerprint;
-      opened.push_back(std::move(r));
-    }
-    if (!store_.mark_recovery_installed(*user, request->id)) return Status::OK;  // raced
-    for (const auto& r : opened) store_.put_rekey(r);
-    spdlog::info("recovery of account {}: threshold reached for request {}, keys installed", *user,
-                 request->id);
-    resp->set_keys_installed(true);
-    return Status::OK;
+    // One commit: the approval, and the keys it opens with the flag that says so. A flag
+    // without its keys would stop every later approval from installing them.
+    Status status = Status::OK;
+    store_.atomically(
+        [&] { status = approve_recovery(caller, *user, *request, *config, all, *resp); });
+    if (status.ok()) crash_point("shares.committed");
+    return status;
   });
+}
+
+Status HopboxService::approve_recovery(const DeviceRecord& caller, UserId user,
+                                       const DeviceRecord& request,
+                                       const v1::ThresholdRecovery& config, const Bytes& shares,
+                                       v1::RecoveryProgress& progress) {
+  store_.put_recovery_approval(user, request.id, caller.user_id, shares);
+  crash_point("shares.approval_stored");
+  progress = recovery_progress(request.id, config);
+  if (progress.valid() < config.threshold() || progress.keys_installed()) return Status::OK;
+
+  // t valid for this request: rebuild s_i for each of its approvers and open their keys.
+  std::vector<std::pair<int, const Bytes*>> approved;  // protector position, shares
+  const auto approvals = store_.recovery_approvals(request.id);
+  for (int i = 0; i < config.protectors_size(); ++i) {
+    for (const auto& a : approvals) {
+      if (a.approver_name == config.protectors(i).user() && !a.shares.empty()) {
+        approved.emplace_back(i, &a.shares);
+      }
+    }
+  }
+  std::vector<ReKeyRecord> opened;
+  for (const auto& entry : approved) {
+    const int i = entry.first;
+    const auto& p = config.protectors(i);
+    std::vector<mupre::Share> parts;
+    for (const auto& other : approved) {
+      auto sh = mupre::Share::decode(
+          std::span(*other.second)
+              .subspan(static_cast<std::size_t>(i) * mupre::kShareSize, mupre::kShareSize));
+      if (sh) parts.push_back(*sh);
+    }
+    const auto commitments = mupre::Commitments::decode(bytes_of(p.commitments()));
+    const auto secret = mupre::combine(parts, *commitments);
+    if (!secret) return Status(StatusCode::INTERNAL, "shares do not combine");
+    auto key = mupre::key_from_scalar(*secret, kR3Info);
+    const auto rk_bytes = hopbox::threshold::open(
+        key, hopbox::threshold::associated_data("rekey", config.user(), p.user()),
+        bytes_of(p.sealed_rekey()));
+    sodium_memzero(key.data(), key.size());
+    if (!rk_bytes) {
+      return Status(StatusCode::FAILED_PRECONDITION,
+                    "the sealed key of " + p.user() + " does not open: the set-up is damaged");
+    }
+    const auto rk = mupre::ReKey::decode(*rk_bytes);
+    if (!rk) return Status(StatusCode::FAILED_PRECONDITION, "a sealed key does not decode");
+    const auto from = store_.device_by_fingerprint(Bytes(rk->from().begin(), rk->from().end()));
+    const auto to = store_.device_by_fingerprint(Bytes(rk->to().begin(), rk->to().end()));
+    if (!from || from->user_id != user || !to || to->id != p.recovery_key_device()) {
+      return Status(StatusCode::FAILED_PRECONDITION, "a sealed key leads elsewhere");
+    }
+    ReKeyRecord r;
+    r.creator_device = from->id;
+    r.edge.from = from->id;
+    r.edge.to = to->id;
+    r.edge.kind = EdgeKind::kRecovery;
+    r.edge.user = user;
+    // Bound to this request: only the approver's own edge to this device may follow it.
+    r.edge.only_towards = request.id;
+    r.rekey = *rk_bytes;
+    r.from_fingerprint = from->fingerprint;
+    r.to_fingerprint = to->fingerprint;
+    opened.push_back(std::move(r));
+  }
+  if (!store_.mark_recovery_installed(user, request.id)) return Status::OK;  // raced
+  crash_point("shares.installed_marked");
+  for (const auto& r : opened) store_.put_rekey(r);
+  spdlog::info("recovery of account {}: threshold reached for request {}, keys installed", user,
+               request.id);
+  progress.set_keys_installed(true);
+  return Status::OK;
 }
 
 Status HopboxService::GetRecoveryProgress(Ctx* ctx, const v1::GetRecoveryProgressRequest* req,

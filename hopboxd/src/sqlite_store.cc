@@ -10,9 +10,33 @@ namespace hopboxd {
 
 using hopbox::sqlite::exec;
 using hopbox::sqlite::Stmt;
-using hopbox::sqlite::Transaction;
 
 namespace {
+
+// BEGIN IMMEDIATE ... COMMIT, rolled back if not committed (exceptions included); within a
+// transaction already (atomically()), a savepoint, so that the outer one commits it all.
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db), nested_(sqlite3_get_autocommit(db) == 0) {
+    exec(db_, nested_ ? "SAVEPOINT nested" : "BEGIN IMMEDIATE");
+  }
+  ~Transaction() {
+    if (done_) return;
+    sqlite3_exec(db_, nested_ ? "ROLLBACK TO nested; RELEASE nested" : "ROLLBACK", nullptr, nullptr,
+                 nullptr);
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  void commit() {
+    exec(db_, nested_ ? "RELEASE nested" : "COMMIT");
+    done_ = true;
+  }
+
+ private:
+  sqlite3* db_;
+  bool nested_;
+  bool done_ = false;
+};
 
 // The schema, one migration per entry; user_version counts the migrations applied. Ids are
 // AUTOINCREMENT: a revoked key's or removed device's id is never given to another.
@@ -176,6 +200,14 @@ CREATE TABLE used_invitations (
     R"sql(
 ALTER TABLE items ADD COLUMN sealed_name BLOB NOT NULL DEFAULT x'';
 )sql",
+    // Issue 14: the keys each account revoked (ids are never reused), so that a revocation
+    // retried after a crash that lost its answer is answered as the first was.
+    R"sql(
+CREATE TABLE revoked_rekeys (
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id)
+);
+)sql",
 };
 
 const char* const kDeviceColumns =
@@ -292,6 +324,13 @@ SqliteStore::SqliteStore(const std::string& path)
 
 SqliteStore::~SqliteStore() {
   sqlite3_close(db_);
+}
+
+void SqliteStore::atomically(const std::function<void()>& writes) {
+  std::lock_guard lock(mu_);
+  Transaction t(db_);
+  writes();
+  t.commit();
 }
 
 std::optional<DeviceRecord> SqliteStore::create_account(const std::string& user,
@@ -644,12 +683,25 @@ std::optional<ReKeyRecord> SqliteStore::rekey(std::int64_t id) {
   return read_rekey(s);
 }
 
-bool SqliteStore::delete_rekey(std::int64_t id) {
+bool SqliteStore::delete_rekey(std::int64_t id, UserId by) {
   std::lock_guard lock(mu_);
+  Transaction t(db_);
   Stmt s(db_, "DELETE FROM rekeys WHERE id = ?");
   s.bind(1, id);
   s.step();
-  return sqlite3_changes(db_) > 0;
+  if (sqlite3_changes(db_) == 0) return false;
+  Stmt r(db_, "INSERT OR IGNORE INTO revoked_rekeys(id, user_id) VALUES (?, ?)");
+  r.bind(1, id).bind(2, by);
+  r.step();
+  t.commit();
+  return true;
+}
+
+bool SqliteStore::revoked_rekey(std::int64_t id, UserId by) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT 1 FROM revoked_rekeys WHERE id = ? AND user_id = ?");
+  s.bind(1, id).bind(2, by);
+  return s.step();
 }
 
 std::vector<ReKeyRecord> SqliteStore::rekeys_created_by(UserId user) {

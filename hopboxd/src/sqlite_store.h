@@ -1,5 +1,6 @@
 // The embedded Store: one SQLite database file in WAL mode with foreign keys, migrated on
 // open (PRAGMA user_version). One connection behind a mutex: simple, and writes are short.
+// Inside atomically(), a method's own transaction is a savepoint of the enclosing one.
 #pragma once
 
 #include <memory>
@@ -19,6 +20,8 @@ class SqliteStore final : public Store {
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
+
+  void atomically(const std::function<void()>& writes) override;
 
   std::optional<DeviceRecord> create_account(const std::string& user,
                                              const DeviceRecord& first_device) override;
@@ -58,7 +61,8 @@ class SqliteStore final : public Store {
   std::optional<std::int64_t> put_rekey_bounded(const ReKeyRecord& rk,
                                                 std::int64_t max_from_key) override;
   std::optional<ReKeyRecord> rekey(std::int64_t id) override;
-  bool delete_rekey(std::int64_t id) override;
+  bool delete_rekey(std::int64_t id, UserId by) override;
+  bool revoked_rekey(std::int64_t id, UserId by) override;
   std::vector<ReKeyRecord> rekeys_created_by(UserId user) override;
   std::vector<UserId> sharers_with(UserId recipient) override;
   std::vector<ReKeyRecord> edges_for(UserId owner, UserId requester) override;
@@ -103,7 +107,7 @@ class SqliteStore final : public Store {
 
   std::int64_t insert_rekey(const ReKeyRecord& rk);  // with mu_ held
   sqlite3* db_ = nullptr;
-  std::mutex mu_;
+  std::recursive_mutex mu_;  // recursive: atomically() holds it around other calls
 };
 
 }  // namespace hopboxd

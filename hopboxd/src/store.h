@@ -1,10 +1,11 @@
 // What hopboxd keeps, behind one interface: accounts, devices, sessions, items, the
 // re-encryption key network, inboxes and recovery material. Payload bytes live apart, in a
-// PayloadStore (content addressed). Every method is atomic: it commits entirely or not at all.
-// Implementations are thread-safe.
+// PayloadStore (content addressed). Every method is atomic: it commits entirely or not at all;
+// atomically() makes several calls one commit. Implementations are thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -93,6 +94,11 @@ class Store {
  public:
   virtual ~Store() = default;
 
+  // Runs `writes` as one transaction: every call it makes on this Store commits together or
+  // not at all (an exception, or the process dying, leaves none of them). A call that would
+  // roll back on its own rolls back only its part. Other threads' calls wait until it ends.
+  virtual void atomically(const std::function<void()>& writes) = 0;
+
   // Accounts and devices. create_account fails (nullopt) when the user exists.
   virtual std::optional<DeviceRecord> create_account(const std::string& user,
                                                      const DeviceRecord& first_device) = 0;
@@ -149,7 +155,10 @@ class Store {
   virtual std::optional<std::int64_t> put_rekey_bounded(const ReKeyRecord& rk,
                                                         std::int64_t max_from_key) = 0;
   virtual std::optional<ReKeyRecord> rekey(std::int64_t id) = 0;
-  virtual bool delete_rekey(std::int64_t id) = 0;
+  // Deletes the key and remembers that `by` (its creator's account) revoked it.
+  virtual bool delete_rekey(std::int64_t id, UserId by) = 0;
+  // True if `by` revoked that key (a revocation is answered the same when retried).
+  virtual bool revoked_rekey(std::int64_t id, UserId by) = 0;
   virtual std::vector<ReKeyRecord> rekeys_created_by(UserId user) = 0;
   // Users with a share edge into one of `recipient`'s devices.
   virtual std::vector<UserId> sharers_with(UserId recipient) = 0;

@@ -126,8 +126,53 @@ TEST(SqliteStore, ReKeysFromOneKeyAreBounded) {
   ASSERT_TRUE(first.has_value());
   EXPECT_TRUE(s.put_rekey_bounded(r, 2).has_value());
   EXPECT_FALSE(s.put_rekey_bounded(r, 2).has_value());
-  ASSERT_TRUE(s.delete_rekey(*first));
+  ASSERT_TRUE(s.delete_rekey(*first, a->user_id));
   EXPECT_TRUE(s.put_rekey_bounded(r, 2).has_value());
+}
+
+// A revocation is remembered for the account that made it, so that its retry is answered alike.
+TEST(SqliteStore, RevokedKeysAreRememberedForTheirAccount) {
+  TempDir dir;
+  SqliteStore s((dir.path() / "h.db").string());
+  const auto a = s.create_account("alice", device(1));
+  const auto b = s.create_account("bob", device(2));
+  ASSERT_TRUE(a && b);
+  ReKeyRecord r;
+  r.creator_device = a->id;
+  r.edge = Edge{0, a->id, b->id, EdgeKind::kShare, a->user_id, SharePolicy{}, std::nullopt};
+  r.rekey = {9};
+  r.from_fingerprint = a->fingerprint;
+  r.to_fingerprint = b->fingerprint;
+  const auto id = s.put_rekey(r);
+  EXPECT_FALSE(s.revoked_rekey(id, a->user_id));
+  ASSERT_TRUE(s.delete_rekey(id, a->user_id));
+  EXPECT_FALSE(s.delete_rekey(id, a->user_id));
+  EXPECT_TRUE(s.revoked_rekey(id, a->user_id));
+  EXPECT_FALSE(s.revoked_rekey(id, b->user_id));
+  EXPECT_FALSE(s.revoked_rekey(id + 1, a->user_id));
+}
+
+// Several calls in atomically() commit together, or none does; a call that rolls back on its
+// own inside it takes only its part.
+TEST(SqliteStore, AtomicallyCommitsEveryCallOrNone) {
+  TempDir dir;
+  SqliteStore s((dir.path() / "h.db").string());
+  EXPECT_THROW(s.atomically([&] {
+    ASSERT_TRUE(s.create_account("alice", device(1)));
+    ASSERT_TRUE(s.create_account("bob", device(2)));
+    throw std::runtime_error("the service fails half-way");
+  }),
+               std::runtime_error);
+  EXPECT_FALSE(s.user_id("alice"));
+  EXPECT_FALSE(s.user_id("bob"));
+  s.atomically([&] {
+    ASSERT_TRUE(s.create_account("alice", device(1)));
+    EXPECT_FALSE(s.create_account("alice", device(3)));  // refused, rolled back alone
+    ASSERT_TRUE(s.create_account("bob", device(2)));
+  });
+  EXPECT_TRUE(s.user_id("alice"));
+  EXPECT_TRUE(s.user_id("bob"));
+  EXPECT_FALSE(s.device_by_fingerprint(device(3).fingerprint));
 }
 
 TEST(SqliteStore, ItemVersionsAndOrphanedPayloads) {
@@ -186,7 +231,7 @@ TEST(SqliteStore, EdgesKeepTheirKindPolicyAndExpiry) {
   EXPECT_EQ(back->edge.expires, 1234);
   EXPECT_EQ(s.sharers_with(b->user_id), std::vector<UserId>{a->user_id});
   EXPECT_EQ(s.edges_for(a->user_id, b->user_id).size(), 1u);
-  ASSERT_TRUE(s.delete_rekey(id));
+  ASSERT_TRUE(s.delete_rekey(id, a->user_id));
   const auto next = s.put_rekey(r);
   EXPECT_GT(next, id);  // ids are never reused
 }
