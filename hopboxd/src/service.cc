@@ -374,10 +374,20 @@ Status HopboxService::Upload(Ctx* ctx, grpc::ServerReader<v1::UploadRequest>* re
       std::lock_guard lock(payload_mu_);
       if (!writer->publish()) return Status(StatusCode::INTERNAL, "cannot store payload");
       std::vector<std::string> orphaned;
-      const auto version = store_.put_item(item, h.replace(), orphaned);
-      if (!version) {
+      // The payload just published goes again unless a stored item uses it (the same bytes).
+      const auto drop_unused_payload = [&] {
         const auto live = store_.all_payload_digests();
         if (std::find(live.begin(), live.end(), *digest) == live.end()) payloads_.remove(*digest);
+      };
+      std::optional<std::int64_t> version;
+      try {
+        version = store_.put_item(item, h.replace(), orphaned);
+      } catch (const hopbox::sqlite::NotWritable&) {
+        drop_unused_payload();
+        throw;
+      }
+      if (!version) {
+        drop_unused_payload();
         return Status(StatusCode::ALREADY_EXISTS, "item exists (set replace for a new version)");
       }
       for (const auto& d : orphaned) payloads_.remove(d);

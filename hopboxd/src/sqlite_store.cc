@@ -294,6 +294,10 @@ SqliteStore::~SqliteStore() {
   sqlite3_close(db_);
 }
 
+bool SqliteStore::writable() const {
+  return sqlite3_db_readonly(db_, "main") == 0;
+}
+
 std::optional<DeviceRecord> SqliteStore::create_account(const std::string& user,
                                                         const DeviceRecord& first) {
   std::lock_guard lock(mu_);
