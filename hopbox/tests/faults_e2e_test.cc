@@ -1,6 +1,7 @@
-// Faults end to end (issue 14, "Faults and time"): a CA that accepts connections and never
-// answers, a `hopbox get` killed while it writes, a `hopbox recover` killed part-way. Clear
-// errors, nothing lost, the next try works. Real hopboxd, hopbox-ca and hopbox processes.
+// Faults end to end (issue 14, "Faults and time"): a service that cannot write its database, a
+// CA that accepts connections and never answers, a `hopbox get` killed while it writes, a
+// `hopbox recover` killed part-way. Clear errors, nothing lost, the next try works. Real
+// hopboxd, hopbox-ca and hopbox processes.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -156,6 +157,52 @@ TEST_F(FaultsWithCa, ACaThatNeverAnswersIsGivenUpOnLikeACaThatIsDown) {
   ok("alice1", "get notes.txt -o " + (dir_ / "again").string());
   ok("bob1", "get alice/notes.txt -o " + (dir_ / "bob").string());
   EXPECT_EQ(read(dir_ / "bob"), "read while the CA is silent");
+}
+
+// hopboxd over a database it cannot write (it runs as nobody, the database stays root's): the
+// command line reads as before, and a write says that the service cannot store anything now,
+// not that it cannot be reached; restarted writable, the same write succeeds.
+TEST_F(Faults, AServiceThatCannotWriteItsDatabaseSaysSoAndTheRetryWorks) {
+  if (geteuid() != 0) GTEST_SKIP() << "runs hopboxd as another user: needs root";
+  make_user("alice");
+  ok("alice1", "put " + file("kept.txt", "kept").string());
+  ok("alice2", "ls");  // both devices hold a session
+  ASSERT_EQ(server_->stop(SIGTERM), 0);
+  const auto give_to_nobody = [&] {
+    ASSERT_EQ(lchown(server_->dir().c_str(), 65534, 65534), 0);
+    for (const auto& e : fs::recursive_directory_iterator(server_->dir())) {
+      ASSERT_EQ(lchown(e.path().c_str(), 65534, 65534), 0) << e.path();
+    }
+  };
+  give_to_nobody();
+  ASSERT_EQ(lchown((server_->dir() / "hopbox.db").c_str(), 0, 0), 0);
+  server_->run_as(65534, 65534);
+  server_->start();
+  // hopboxd listens on another port now.
+  const auto follow = [&] {
+    for (const char* device : {"alice1", "alice2"}) {
+      json s = state_of(device);
+      s["server"] = "127.0.0.1:" + std::to_string(server_->port());
+      std::ofstream(dir_ / device / "device.json", std::ios::trunc) << s.dump();
+    }
+  };
+  follow();
+
+  ok("alice2", "get kept.txt -o " + (dir_ / "kept").string());
+  EXPECT_EQ(read(dir_ / "kept"), "kept");
+  const fs::path later = file("later.txt", "later");
+  EXPECT_EQ(hopbox("alice1", "put " + later.string()).exit_code, 5);
+  EXPECT_NE(last_error().find("cannot store anything now"), std::string::npos) << last_error();
+  EXPECT_NE(last_error().find("database cannot be written"), std::string::npos) << last_error();
+  EXPECT_EQ(last_error().find("cannot reach"), std::string::npos) << last_error();
+
+  ASSERT_EQ(server_->stop(SIGTERM), 0);
+  give_to_nobody();
+  server_->start();
+  follow();
+  ok("alice1", "put " + later.string());
+  ok("alice2", "get later.txt -o " + (dir_ / "later").string());
+  EXPECT_EQ(read(dir_ / "later"), "later");
 }
 
 // `hopbox get` killed (SIGKILL: no handler runs) while it writes a 24 MiB item: the target
