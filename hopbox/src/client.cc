@@ -84,6 +84,13 @@ std::string g_service_address;
 
 void check(const grpc::Status& s, const std::string& what) {
   if (s.ok()) return;
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE &&
+      s.error_message().find("database cannot be written") != std::string::npos) {
+    // hopboxd answered: it serves reads, but cannot store anything until its operator acts.
+    throw ClientError(what + ": the service at " + g_service_address +
+                          " cannot store anything now: " + s.error_message(),
+                      exit_code::kUnavailable);
+  }
   if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
     throw ClientError(what + ": cannot reach the service at " + g_service_address +
                           ": is hopboxd running there, and are --server and --server-ca right? (" +

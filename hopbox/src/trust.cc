@@ -76,6 +76,14 @@ std::string read_kept_list(const fs::path& path) {
 // The CA's address, for the error that says it cannot be reached (one CA per command).
 std::string g_ca_address;
 
+// Every call to the CA ends within this: a CA that accepts the connection and then never
+// answers (overloaded, stuck, a half-open link) is treated like one that is down.
+constexpr std::chrono::seconds kCaDeadline{10};
+
+void set_deadline(grpc::ClientContext& ctx) {
+  ctx.set_deadline(std::chrono::system_clock::now() + kCaDeadline);
+}
+
 void check_ca(const grpc::Status& s, const std::string& what) {
   if (s.ok()) return;
   if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
@@ -84,6 +92,12 @@ void check_ca(const grpc::Status& s, const std::string& what) {
             ": is `hopbox-ca serve` running there, and are --ca and --ca-root right? (" +
             s.error_message() + ")",
         exit_code::kUnavailable);
+  }
+  if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    throw ClientError(what + ": the CA at " + g_ca_address + " did not answer within " +
+                          std::to_string(kCaDeadline.count()) +
+                          " s (overloaded or stuck?): try again later",
+                      exit_code::kUnavailable);
   }
   throw ClientError(what + ": " + s.error_message(), exit_code::kRefused);
 }
@@ -130,6 +144,7 @@ std::pair<std::string, certs::Bytes> Trust::enroll(const std::string& identifier
                                                    const certs::Bytes& encryption_key,
                                                    const certs::Signer& sign) {
   grpc::ClientContext ctx;
+  set_deadline(ctx);
   v1::EnrollRequest req;
   req.set_identifier(identifier);
   req.set_enrollment_code(code);
@@ -145,7 +160,7 @@ std::pair<std::string, certs::Bytes> Trust::enroll(const std::string& identifier
 
 void Trust::confirm_enrollment(const certs::Bytes& certificate, const certs::Signer& sign) {
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  set_deadline(ctx);
   v1::ConfirmEnrollmentRequest req;
   req.set_certificate(string_of(certificate));
   req.set_signature(string_of(sign(certs::enrollment_complete_message(certificate))));
@@ -156,6 +171,7 @@ void Trust::confirm_enrollment(const certs::Bytes& certificate, const certs::Sig
 Trust::PrimaryRecovery Trust::recover_primary(const std::vector<certs::Bytes>& own_chain,
                                               const certs::Signer& sign, bool announce_only) {
   grpc::ClientContext ctx;
+  set_deadline(ctx);
   v1::RecoverPrimaryRequest req;
   req.set_announce_only(announce_only);
   req.set_requester_chain(string_of(certs::encode_chain(own_chain)));
@@ -172,7 +188,7 @@ Trust::PrimaryRecovery Trust::recover_primary(const std::vector<certs::Bytes>& o
 std::vector<v1::ListPrimaryRecoveriesResponse::Announcement> Trust::primary_recoveries(
     const std::string& identifier) {
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  set_deadline(ctx);
   v1::ListPrimaryRecoveriesRequest req;
   req.set_identifier(identifier);
   v1::ListPrimaryRecoveriesResponse resp;
@@ -183,6 +199,7 @@ std::vector<v1::ListPrimaryRecoveriesResponse::Announcement> Trust::primary_reco
 int Trust::cancel_primary_recoveries(const std::vector<certs::Bytes>& own_chain,
                                      const certs::Signer& sign) {
   grpc::ClientContext ctx;
+  set_deadline(ctx);
   v1::CancelPrimaryRecoveryRequest req;
   req.set_requester_chain(string_of(certs::encode_chain(own_chain)));
   const std::string identifier = certs::inspect_certificate(own_chain.front()).identifier;
@@ -197,6 +214,7 @@ Trust::RecertificationChallenge Trust::begin_recertification(const std::string& 
                                                              const certs::Bytes& encryption_key,
                                                              const certs::Signer& sign) {
   grpc::ClientContext ctx;
+  set_deadline(ctx);
   v1::BeginRecertificationRequest req;
   req.set_identifier(identifier);
   req.set_signing_key(string_of(signing_key));
@@ -215,6 +233,7 @@ Trust::Recertification Trust::complete_recertification(const std::string& identi
                                                        const certs::Bytes& answer,
                                                        bool announce_only) {
   grpc::ClientContext ctx;
+  set_deadline(ctx);
   v1::CompleteRecertificationRequest req;
   req.set_identifier(identifier);
   req.set_signing_key(string_of(signing_key));
@@ -234,6 +253,7 @@ Trust::Recertification Trust::complete_recertification(const std::string& identi
 void Trust::revoke(const certs::Bytes& certificate, const std::vector<certs::Bytes>& own_chain,
                    const certs::Signer& sign) {
   grpc::ClientContext ctx;
+  set_deadline(ctx);
   v1::RevokeDeviceRequest req;
   req.set_certificate(string_of(certificate));
   req.set_requester_chain(string_of(certs::encode_chain(own_chain)));
@@ -257,7 +277,7 @@ const certs::RevocationList& Trust::revocations() {
 
 certs::RevocationList Trust::fetch_revocations() {
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  set_deadline(ctx);
   v1::GetRevocationListResponse resp;
   const grpc::Status s = stub_->GetRevocationList(&ctx, v1::GetRevocationListRequest(), &resp);
   if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||

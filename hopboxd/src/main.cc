@@ -117,7 +117,14 @@ int main(int argc, char** argv) {
     } else {
       tls = hopboxd::self_signed_tls(data_dir);
     }
-    hopboxd::SqliteStore store((fs::path(data_dir) / "hopbox.db").string());
+    const std::string database = (fs::path(data_dir) / "hopbox.db").string();
+    hopboxd::SqliteStore store(database);
+    if (!store.writable()) {
+      spdlog::warn(
+          "the database {} cannot be written (read-only): serving reads only, every write is "
+          "refused as UNAVAILABLE until it can be written and hopboxd restarts",
+          database);
+    }
     hopboxd::PayloadStore payloads(fs::path(data_dir) / "payloads");
     payloads.collect_garbage(store.all_payload_digests());
     hopboxd::Reencryptor reencryptor(cache_entries, threads);

@@ -388,7 +388,18 @@ Status HopboxService::Upload(Ctx* ctx, grpc::ServerReader<v1::UploadRequest>* re
       if (!writer->publish()) return Status(StatusCode::INTERNAL, "cannot store payload");
       crash_point("upload.payload_published");
       std::vector<std::string> orphaned;
-      const auto version = store_.put_item(item, h.replace(), orphaned);
+      // The payload just published goes again unless a stored item uses it (the same bytes).
+      const auto drop_unused_payload = [&] {
+        const auto live = store_.all_payload_digests();
+        if (std::find(live.begin(), live.end(), *digest) == live.end()) payloads_.remove(*digest);
+      };
+      std::optional<std::int64_t> version;
+      try {
+        version = store_.put_item(item, h.replace(), orphaned);
+      } catch (const hopbox::sqlite::NotWritable&) {
+        drop_unused_payload();
+        throw;
+      }
       if (!version) {
         // The same upload again (its answer lost, say to a crash) gets the same answer.
         if (const auto stored = store_.item(caller.user_id, h.item_id());
@@ -397,8 +408,7 @@ Status HopboxService::Upload(Ctx* ctx, grpc::ServerReader<v1::UploadRequest>* re
           resp->set_item_id(h.item_id());
           return Status::OK;
         }
-        const auto live = store_.all_payload_digests();
-        if (std::find(live.begin(), live.end(), *digest) == live.end()) payloads_.remove(*digest);
+        drop_unused_payload();
         return Status(StatusCode::ALREADY_EXISTS, "item exists (set replace for a new version)");
       }
       crash_point("upload.committed");

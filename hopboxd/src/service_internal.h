@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "auth.h"
+#include "hopbox/sqlite.h"
 #include "mupre/item.h"
 #include "service.h"
 
@@ -139,11 +140,18 @@ inline v1::ReKeyKind kind_to_proto(EdgeKind k) {
   return v1::REKEY_KIND_UNSPECIFIED;
 }
 
-// Runs a handler, turning any exception (a storage failure) into INTERNAL without crashing.
+// Runs a handler, turning any exception (a storage failure) into INTERNAL without crashing; a
+// database that cannot be written is UNAVAILABLE, said as such: the operator's to fix and the
+// client's to retry, nothing having changed.
 template <class F>
 Status guarded(const char* method, F&& f) {
   try {
     return f();
+  } catch (const hopbox::sqlite::NotWritable& e) {
+    spdlog::error("{}: refused: the database cannot be written: {}", method, e.what());
+    return Status(StatusCode::UNAVAILABLE,
+                  "the service's database cannot be written (read-only); nothing was changed: "
+                  "try again later");
   } catch (const std::exception& e) {
     spdlog::error("{}: internal error: {}", method, e.what());
     return Status(StatusCode::INTERNAL, "internal error");

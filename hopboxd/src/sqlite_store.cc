@@ -333,6 +333,10 @@ void SqliteStore::atomically(const std::function<void()>& writes) {
   t.commit();
 }
 
+bool SqliteStore::writable() const {
+  return sqlite3_db_readonly(db_, "main") == 0;
+}
+
 std::optional<DeviceRecord> SqliteStore::create_account(const std::string& user,
                                                         const DeviceRecord& first) {
   std::lock_guard lock(mu_);

@@ -23,6 +23,9 @@ class SqliteStore final : public Store {
 
   void atomically(const std::function<void()>& writes) override;
 
+  // False when the database could only be opened read-only: every write will be refused.
+  bool writable() const;
+
   std::optional<DeviceRecord> create_account(const std::string& user,
                                              const DeviceRecord& first_device) override;
   std::optional<DeviceRecord> add_device(UserId user, const DeviceRecord& device) override;

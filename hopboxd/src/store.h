@@ -1,7 +1,9 @@
 // What hopboxd keeps, behind one interface: accounts, devices, sessions, items, the
 // re-encryption key network, inboxes and recovery material. Payload bytes live apart, in a
 // PayloadStore (content addressed). Every method is atomic: it commits entirely or not at all;
-// atomically() makes several calls one commit. Implementations are thread-safe.
+// atomically() makes several calls one commit. Implementations are thread-safe. A method that
+// must write, on a store that cannot be written (a read-only database), throws
+// hopbox::sqlite::NotWritable having changed nothing; reading methods still work.
 #pragma once
 
 #include <cstdint>

@@ -58,6 +58,8 @@ class TestServer {
   }
   // For the next start(): files of at most `bytes` (a nearly full disk).
   void limit_file_size(rlim_t bytes) { process_.limit_file_size(bytes); }
+  // For the next start(): run as this user and group when the test runs as root (-1: as the test).
+  void run_as(int uid, int gid) { process_.run_as(uid, gid); }
   // SIGTERM: graceful; SIGKILL: a crash. Returns the exit status (or -signal).
   int stop(int sig) { return process_.stop(sig); }
   bool running() const { return process_.running(); }

@@ -39,9 +39,14 @@ sqlite3* open_database(const std::string& path, std::span<const char* const> mig
     exec(db, "PRAGMA synchronous = FULL");  // acknowledged means on disk
     exec(db, "PRAGMA foreign_keys = ON");
     migrate(db, migrations, owner);
-  } catch (...) {
+  } catch (const NotWritable& e) {
     sqlite3_close(db);
-    throw;
+    // A WAL database in a folder that cannot be written, or a migration still to make.
+    throw std::runtime_error("cannot open database " + path + ": it cannot be written here (" +
+                             e.what() + "); check the owner and permissions of it and its folder");
+  } catch (const std::exception& e) {
+    sqlite3_close(db);
+    throw std::runtime_error("cannot open database " + path + ": " + e.what());
   }
   return db;
 }

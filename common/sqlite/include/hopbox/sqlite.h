@@ -15,6 +15,21 @@ namespace hopbox::sqlite {
 
 using Bytes = std::vector<std::uint8_t>;
 
+// A write refused because the database cannot be written (a read-only file or file system, a
+// file owned by another user): nothing was changed, and reads still work. Callers tell it apart
+// from other failures to say so, instead of "internal error".
+class NotWritable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Throws NotWritable for SQLITE_READONLY (any extended code), else std::runtime_error.
+[[noreturn]] inline void fail(sqlite3* db, int rc, const std::string& what) {
+  const std::string msg = what + ": " + sqlite3_errmsg(db);
+  if ((rc & 0xff) == SQLITE_READONLY) throw NotWritable(msg);
+  throw std::runtime_error(msg);
+}
+
 // A prepared statement with typed binds and columns; finalized on destruction.
 class Stmt {
  public:
@@ -53,14 +68,14 @@ class Stmt {
     const int rc = sqlite3_step(st_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
-    throw std::runtime_error(std::string("sqlite step: ") + sqlite3_errmsg(db_));
+    fail(db_, rc, "sqlite step");
   }
   // Runs a statement that returns no rows; false on a constraint violation.
   bool exec_allow_constraint() {
     const int rc = sqlite3_step(st_);
     if (rc == SQLITE_DONE) return true;
     if ((rc & 0xff) == SQLITE_CONSTRAINT) return false;
-    throw std::runtime_error(std::string("sqlite step: ") + sqlite3_errmsg(db_));
+    fail(db_, rc, "sqlite step");
   }
   std::int64_t i64(int c) { return sqlite3_column_int64(st_, c); }
   bool is_null(int c) { return sqlite3_column_type(st_, c) == SQLITE_NULL; }
@@ -82,9 +97,10 @@ class Stmt {
 
 inline void exec(sqlite3* db, const char* sql) {
   char* err = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+  if (const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err); rc != SQLITE_OK) {
     std::string msg = err ? err : "unknown";
     sqlite3_free(err);
+    if ((rc & 0xff) == SQLITE_READONLY) throw NotWritable("sqlite: " + msg);
     throw std::runtime_error("sqlite: " + msg);
   }
 }
@@ -107,8 +123,10 @@ class Transaction {
 };
 
 // Opens (creating) the database at `path` and applies the migrations it has not seen yet
-// (PRAGMA user_version counts them). `owner` names the program in errors. Throws
-// std::runtime_error; the caller closes the handle with sqlite3_close.
+// (PRAGMA user_version counts them). `owner` names the program in errors. A file that cannot be
+// written is opened read-only (sqlite3_db_readonly tells; writes then throw NotWritable) if
+// nothing needs writing to open it. Throws std::runtime_error naming `path`; the caller closes
+// the handle with sqlite3_close.
 sqlite3* open_database(const std::string& path, std::span<const char* const> migrations,
                        const std::string& owner);
 

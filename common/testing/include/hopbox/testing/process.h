@@ -2,6 +2,7 @@
 // wrote its port file; stopped with a signal (SIGTERM: graceful, SIGKILL: a crash).
 #pragma once
 
+#include <grp.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -75,6 +76,12 @@ class ChildProcess {
     const pid_t parent = getpid();
     pid_ = fork();
     if (pid_ == 0) {
+      // First: a change of user clears the parent-death signal.
+      if (run_as_uid_ >= 0 && getuid() == 0 &&
+          (setgroups(0, nullptr) != 0 || setgid(static_cast<gid_t>(run_as_gid_)) != 0 ||
+           setuid(static_cast<uid_t>(run_as_uid_)) != 0)) {
+        _exit(123);
+      }
       // A test killed (Ctrl-C, ctest's timeout) takes its servers with it.
       if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(125);
       if (file_size_limit_ > 0) {
@@ -117,11 +124,20 @@ class ChildProcess {
   // Processes started from now on may write files of at most `bytes` (0: no limit), as a
   // nearly full disk would allow.
   void limit_file_size(rlim_t bytes) { file_size_limit_ = bytes; }
+  // Processes started from now on run as this user and group (no supplementary groups) when the
+  // test runs as root, to which file permissions do not apply: a file the user cannot write is
+  // then one the process cannot write. -1: as the test.
+  void run_as(int uid, int gid) {
+    run_as_uid_ = uid;
+    run_as_gid_ = gid;
+  }
   pid_t pid() const { return pid_; }
 
  private:
   pid_t pid_ = -1;
   rlim_t file_size_limit_ = 0;
+  int run_as_uid_ = -1;
+  int run_as_gid_ = -1;
 };
 
 }  // namespace hopbox::testing
