@@ -22,6 +22,7 @@
 #include "mupre/hex.h"
 #include "mupre/item.h"
 #include "names.h"
+#include "pairing_code.h"
 #include "software_keystore.h"
 #include "token.h"
 #include "trust.h"
@@ -110,28 +111,12 @@ std::unique_ptr<v1::Hopbox::Stub> make_stub(const DeviceState& s) {
   return v1::Hopbox::NewStub(net::tls_channel(s.server, read_text(s.server_ca), 8 << 20));
 }
 
-// Keys of a device in the pairing code: the signing key (DER) and the mupre public key.
-std::string encode_pairing(const Bytes& spki, const std::array<std::uint8_t, 50>& pk) {
-  Bytes b;
-  b.push_back(static_cast<std::uint8_t>(spki.size()));
-  b.insert(b.end(), spki.begin(), spki.end());
-  b.insert(b.end(), pk.begin(), pk.end());
-  return "HBP1-" + mupre::to_hex(b);
-}
-
-struct PairingKeys {
-  Bytes spki;
-  Bytes public_key;
-};
-PairingKeys decode_pairing(const std::string& code) {
-  if (code.rfind("HBP1-", 0) != 0) throw ClientError("not a pairing code (HBP1-...)", 2);
-  auto b = mupre::from_hex(code.substr(5));
-  if (!b || b->empty() || b->size() != 1 + (*b)[0] + mupre::kPublicKeySize) {
-    throw ClientError("damaged pairing code", 2);
-  }
-  const std::size_t n = (*b)[0];
-  return {Bytes(b->begin() + 1, b->begin() + 1 + static_cast<long>(n)),
-          Bytes(b->begin() + 1 + static_cast<long>(n), b->end())};
+// The pairing code's keys; a ClientError (usage) for anything that is not one.
+pairing::Keys decode_pairing(const std::string& code) {
+  if (!pairing::has_prefix(code)) throw ClientError("not a pairing code (HBP1-...)", 2);
+  auto keys = pairing::decode(code);
+  if (!keys) throw ClientError("damaged pairing code", 2);
+  return std::move(*keys);
 }
 
 std::unique_ptr<KeyStore> open_keys(const fs::path& dir, const DeviceState& s,
@@ -389,7 +374,7 @@ SealedSecretKey Client::secret_key() {
 
 std::string Client::pairing_code() const {
   auto pk = mupre::PublicKey::decode(*mupre::from_hex(state_.public_key));
-  return encode_pairing(keys_->signing_public_key(state_.key_label), pk->encode());
+  return pairing::encode(keys_->signing_public_key(state_.key_label), pk->encode());
 }
 
 std::string Client::key_code(const std::string& user, const Bytes& signing_key,
@@ -398,7 +383,7 @@ std::string Client::key_code(const std::string& user, const Bytes& signing_key,
 }
 
 std::string Client::pairing_key_code(const std::string& pairing_code) const {
-  const PairingKeys keys = decode_pairing(pairing_code);
+  const pairing::Keys keys = decode_pairing(pairing_code);
   return key_code(state_.user, keys.spki, keys.public_key);
 }
 
@@ -531,7 +516,7 @@ v1::Device Client::trusted_primary(const std::string& user) {
 }
 
 std::int64_t Client::approve(const std::string& code, const std::string& device_name) {
-  const PairingKeys keys = decode_pairing(code);
+  const pairing::Keys keys = decode_pairing(code);
   auto pk = mupre::PublicKey::decode(keys.public_key);
   if (!pk) throw ClientError("pairing code: bad encryption key", 2);
   grpc::ClientContext ctx;

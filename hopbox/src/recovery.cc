@@ -15,6 +15,7 @@
 #include "mupre/hex.h"
 #include "mupre/pre.h"
 #include "mupre/shamir.h"
+#include "recovery_shares.h"
 #include "trust.h"
 
 namespace hopbox {
@@ -456,17 +457,21 @@ std::pair<int, int> Client::submit_shares(const std::string& user, const SealedS
   }
   for (const auto& p : config.protectors()) {
     if (p.user() != state_.user) continue;
-    auto capsule = mupre::Ciphertext::decode(bytes_of(p.shares_capsule()));
-    if (!capsule) throw ClientError("the recovery set-up is damaged", 4);
-    auto k = mupre::decapsulate(rk, *capsule);
-    if (!k) throw ClientError("the shares are not for this recovery key", 4);
-    auto plain =
-        threshold::open(k->bytes(), threshold::associated_data("shares", user, state_.user),
-                        bytes_of(p.shares_sealed()));
-    if (!plain ||
-        plain->size() != mupre::kShareSize * static_cast<std::size_t>(config.protectors_size())) {
+    auto opened = r3::open_shares(rk, user, state_.user, bytes_of(p.shares_capsule()),
+                                  bytes_of(p.shares_sealed()),
+                                  static_cast<std::size_t>(config.protectors_size()));
+    if (const auto* failure = std::get_if<r3::SharesFailure>(&opened)) {
+      switch (*failure) {
+        case r3::SharesFailure::kDamaged:
+          throw ClientError("the recovery set-up is damaged", 4);
+        case r3::SharesFailure::kNotForThisKey:
+          throw ClientError("the shares are not for this recovery key", 4);
+        case r3::SharesFailure::kDoNotOpen:
+          break;
+      }
       throw ClientError("the shares " + user + " left for you do not open", 4);
     }
+    Bytes* plain = &std::get<Bytes>(opened);
     grpc::ClientContext ctx;
     authorize(ctx);
     v1::SubmitRecoverySharesRequest req;

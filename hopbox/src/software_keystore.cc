@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include <fstream>
+#include <optional>
 #include <stdexcept>
 
 #include "mupre/hex.h"
@@ -20,10 +21,24 @@ constexpr char kFile[] = "software-keys.json";
 constexpr std::size_t kNonce = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
 constexpr std::size_t kTag = crypto_aead_xchacha20poly1305_ietf_ABYTES;
 
+// The hexadecimal string j[key]. The file is input: a missing key or another type is damage
+// (std::runtime_error, as open() promises), never nlohmann's own exceptions.
 Bytes unhex(const nlohmann::json& j, const char* key) {
-  auto v = mupre::from_hex(j.at(key).get<std::string>());
+  const auto it = j.find(key);
+  std::optional<Bytes> v;
+  if (it != j.end() && it->is_string()) v = mupre::from_hex(it->get_ref<const std::string&>());
   if (!v) throw std::runtime_error(std::string("software keystore: ") + key + " is damaged");
   return *v;
+}
+
+// A cost field of the key derivation: an unsigned integer only (converting a float that JSON
+// allows, such as 1e300, would be undefined behaviour).
+std::uint64_t cost(const nlohmann::json& j, const char* key) {
+  const auto it = j.find(key);
+  if (it == j.end() || !it->is_number_unsigned()) {
+    throw std::runtime_error(std::string("software keystore: ") + key + " is damaged");
+  }
+  return it->get<std::uint64_t>();
 }
 
 }  // namespace
@@ -44,15 +59,20 @@ std::unique_ptr<SoftwareKeyStore> SoftwareKeyStore::open(const fs::path& dir,
   if (exists) {
     std::ifstream in(s->path_);
     s->doc_ = nlohmann::json::parse(in, nullptr, false);
-    if (!s->doc_.is_object() || s->doc_.value("kdf", "") != "argon2id") {
+    const auto kdf = s->doc_.is_object() ? s->doc_.find("kdf") : s->doc_.end();
+    const auto keys = s->doc_.is_object() ? s->doc_.find("keys") : s->doc_.end();
+    if (kdf == s->doc_.end() || *kdf != "argon2id" || keys == s->doc_.end() || !keys->is_object()) {
       throw std::runtime_error("software keystore " + s->path_.string() + " is damaged");
     }
     salt = unhex(s->doc_, "salt");
-    ops = s->doc_.at("opslimit").get<unsigned long long>();
-    mem = s->doc_.at("memlimit").get<std::size_t>();
-    if (salt.size() != crypto_pwhash_SALTBYTES || ops > 64 || mem > (std::size_t{4} << 30)) {
+    const std::uint64_t file_ops = cost(s->doc_, "opslimit");
+    const std::uint64_t file_mem = cost(s->doc_, "memlimit");
+    if (salt.size() != crypto_pwhash_SALTBYTES || file_ops > 64 ||
+        file_mem > (std::uint64_t{4} << 30)) {
       throw std::runtime_error("software keystore " + s->path_.string() + " is damaged");
     }
+    ops = file_ops;
+    mem = static_cast<std::size_t>(file_mem);
   } else {
     randombytes_buf(salt.data(), salt.size());
     s->doc_ = {{"kdf", "argon2id"},
