@@ -293,7 +293,8 @@ certs::RevocationList Trust::fetch_revocations() {
   } catch (const certs::CertError& e) {
     throw ClientError(std::string("the CA's revocation list: ") + e.what(), 4);
   }
-  if (!revocation_cache_.empty() && list.issued_at >= revocation_list_seen_) {
+  // Current by the check above (not older than any list seen), so it replaces the kept one.
+  if (!revocation_cache_.empty()) {
     try {
       files::write_private_file(revocation_cache_, resp.revocation_list());
     } catch (const std::exception& e) {
@@ -302,11 +303,15 @@ certs::RevocationList Trust::fetch_revocations() {
                 << "\n";
     }
   }
+  note_seen(list);
+  return list;
+}
+
+void Trust::note_seen(const certs::RevocationList& list) {
   if (list.issued_at > revocation_list_seen_) {
     revocation_list_seen_ = list.issued_at;
     if (on_newer_list_) on_newer_list_(list.issued_at);
   }
-  return list;
 }
 
 certs::RevocationList Trust::cached_revocations(const std::string& unreachable) {
@@ -330,6 +335,9 @@ certs::RevocationList Trust::cached_revocations(const std::string& unreachable) 
                           ". Nothing is trusted until the CA can be reached again.",
                       exit_code::kUnavailable);
   }
+  // Signed, so as good a high-water mark as a fetched list: a kept file newer than
+  // device.json (written before a crash) raises it.
+  note_seen(list);
   if (!offline_warned_) {
     offline_warned_ = true;
     std::cerr << "WARNING: " << unreachable << "; trusting keys by the CA's revocation list of "

@@ -109,6 +109,8 @@ class Trust {
   // The cached list, checked again against the root and the clock; throws ClientError naming
   // `unreachable` (why the CA's own list could not be had) when there is none or it expired.
   certs::RevocationList cached_revocations(const std::string& unreachable);
+  // Raises the newest list seen (kept in device.json) to `list`'s, if newer.
+  void note_seen(const certs::RevocationList& list);
 
   certs::Bytes root_;
   std::unique_ptr<hopbox::v1::CertificateAuthority::Stub> stub_;
