@@ -292,12 +292,6 @@ class Client {
   // Makes this device the primary with `certificate` (the lost one locked out, its certificate
   // remembered as replaced).
   void take_over(const hopbox::v1::Device& lost, const Bytes& certificate, RecoveryReport& report);
-  // This device's state after taking over from `lost` with `certificate`, saved.
-  void adopt_primary_certificate(const hopbox::v1::Device& lost, const Bytes& certificate);
-  // A recovery interrupted after this device took over at the service (state's
-  // rebuild_after_recovery_of): learns its certificate again if it had not kept it, and
-  // rebuilds. Nothing (nullopt) when no recovery of this device is unfinished.
-  std::optional<RecoveryReport> finish_interrupted_recovery(bool keep_devices, bool refresh_items);
   // After this device became the primary with `chain`: re-certify or remove the other devices,
   // make own-device and share keys anew, refresh every item.
   void rebuild_as_primary(const hopbox::v1::Device& lost, bool keep_devices, bool refresh_items,

@@ -53,7 +53,6 @@ Bytes threshold_message(const std::string& user, const v1::ThresholdRecovery& c)
 }  // namespace
 
 Client::RecoveryReport Client::recover_as_primary(bool keep_devices, bool refresh_items) {
-  if (auto finished = finish_interrupted_recovery(keep_devices, refresh_items)) return *finished;
   RecoveryReport report;
   const v1::Device lost = primary_of("");
   if (lost.device_id() == state_.device_id) {
@@ -92,21 +91,6 @@ Client::RecoveryReport Client::recover_as_primary(bool keep_devices, bool refres
 }
 
 void Client::take_over(const v1::Device& lost, const Bytes& certificate, RecoveryReport& report) {
-  // Before the service's answer: killed after it, the next `hopbox recover` finishes the job.
-  state_.rebuild_after_recovery_of = lost.device_id();
-  save_state(dir_, state_);
-  grpc::ClientContext ctx;
-  authorize(ctx);
-  v1::PromoteDeviceRequest req;
-  req.set_lost_device_id(lost.device_id());
-  req.set_certificate_chain(string_of(certificate));
-  v1::PromoteDeviceResponse resp;
-  check(stub_->PromoteDevice(&ctx, req, &resp), "taking over as the primary device");
-  report.users_notified = resp.notified_users();
-  adopt_primary_certificate(lost, certificate);
-}
-
-void Client::adopt_primary_certificate(const v1::Device& lost, const Bytes& certificate) {
   if (trust_ && !lost.keys().certificate_chain().empty()) {
     // What the lost primary certified and signed before the loss is this account's own: this
     // device keeps trusting it (everyone else, once the items are refreshed and re-signed).
@@ -115,63 +99,23 @@ void Client::adopt_primary_certificate(const v1::Device& lost, const Bytes& cert
             certs::decode_chain(bytes_of(lost.keys().certificate_chain())).at(0))
             .fingerprint;
     trust_->tolerate_revoked(lost_fingerprint);
-    const std::string hex = mupre::to_hex(lost_fingerprint);
-    if (std::find(state_.replaced_primaries.begin(), state_.replaced_primaries.end(), hex) ==
-        state_.replaced_primaries.end()) {
-      state_.replaced_primaries.push_back(hex);
-    }
+    state_.replaced_primaries.push_back(mupre::to_hex(lost_fingerprint));
   }
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::PromoteDeviceRequest req;
+  req.set_lost_device_id(lost.device_id());
+  req.set_certificate_chain(string_of(certificate));
+  v1::PromoteDeviceResponse resp;
+  check(stub_->PromoteDevice(&ctx, req, &resp), "taking over as the primary device");
+  report.users_notified = resp.notified_users();
   state_.certificate_chain = mupre::to_hex(certificate);
   state_.recovering_via.clear();
   save_state(dir_, state_);
 }
 
-std::optional<Client::RecoveryReport> Client::finish_interrupted_recovery(bool keep_devices,
-                                                                          bool refresh_items) {
-  if (state_.rebuild_after_recovery_of == 0) return std::nullopt;
-  std::optional<v1::Device> lost;
-  bool primary = false;
-  for (const auto& d : devices("")) {
-    if (d.device_id() == state_.rebuild_after_recovery_of) lost = d;
-    if (d.device_id() == state_.device_id) primary = d.primary();
-  }
-  // Not taken over at the service (refused, or stopped before it answered): the recovery
-  // starts over, as if never begun.
-  if (!primary || !lost || !lost->lost()) return std::nullopt;
-  RecoveryReport report;
-  report.lost_device = lost->device_id();
-  if (trust_ && own_chain().size() > 1) {
-    // Stopped between the service's answer and keeping the certificate (R1): this device's
-    // chain still runs through the revoked primary, and the CA gives the same certificate again.
-    const Trust::PrimaryRecovery at_ca =
-        trust_->recover_primary(own_chain(), signer(), /*announce_only=*/false);
-    if (at_ca.certificate.empty()) {
-      throw ClientError(
-          "this device took over at the service, but the CA did not give its certificate "
-          "again; run `hopbox recover` once more",
-          3);
-    }
-    adopt_primary_certificate(*lost, at_ca.certificate);
-  }
-  rebuild_as_primary(*lost, keep_devices, refresh_items, report);
-  return report;
-}
-
 void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool refresh_items,
                                 RecoveryReport& report) {
-  // What an earlier, interrupted run already made from this device's key is not made twice.
-  const auto own_key = mupre::PublicKey::decode(unhex(state_.public_key, "public_key"));
-  if (!own_key) throw ClientError("device state: public_key does not decode", 4);
-  const std::string own_fingerprint(own_key->fingerprint().begin(), own_key->fingerprint().end());
-  const std::vector<v1::ReKeyInfo> made_before = shares();
-  const auto made = [&](v1::ReKeyKind kind, std::int64_t to_device,
-                        const v1::AccessPolicy& policy) {
-    return std::any_of(made_before.begin(), made_before.end(), [&](const v1::ReKeyInfo& r) {
-      return r.kind() == kind && r.to_device_id() == to_device &&
-             r.from_fingerprint() == own_fingerprint && r.only_towards_device_id() == 0 &&
-             r.policy().SerializeAsString() == policy.SerializeAsString();
-    });
-  };
   // The other devices: re-certified and given keys from this one, or removed.
   for (const auto& d : devices("")) {
     if (d.device_id() == state_.device_id || d.lost() || !d.recovery_for().empty() ||
@@ -196,9 +140,7 @@ void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool 
       v1::UpdateDeviceCertificateResponse resp;
       check(stub_->UpdateDeviceCertificate(&ctx, req, &resp), "re-certifying " + d.name());
     }
-    if (!made(v1::REKEY_KIND_OWN_DEVICE, d.device_id(), v1::AccessPolicy())) {
-      install_rekey(*pk, v1::REKEY_KIND_OWN_DEVICE, v1::AccessPolicy());
-    }
+    install_rekey(*pk, v1::REKEY_KIND_OWN_DEVICE, v1::AccessPolicy());
     ++report.devices_kept;
   }
 
@@ -243,11 +185,10 @@ void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool 
       if (r.policy().expires_at() != 0 && r.policy().expires_at() <= now_seconds()) continue;
       const v1::Device target = trusted_primary(r.to_user());
       auto pk = mupre::PublicKey::decode(bytes_of(target.keys().encryption_key()));
-      if (!pk || made(v1::REKEY_KIND_SHARE, target.device_id(), r.policy())) continue;
+      if (!pk) continue;
       install_rekey(*pk, v1::REKEY_KIND_SHARE, r.policy());
       ++report.shares_remade;
-    } else if (r.kind() == v1::REKEY_KIND_RECOVERY && !in_threshold(r.to_user()) &&
-               !made(v1::REKEY_KIND_RECOVERY, r.to_device_id(), v1::AccessPolicy())) {
+    } else if (r.kind() == v1::REKEY_KIND_RECOVERY && !in_threshold(r.to_user())) {
       install_recovery_edge(r.to_user(), r.to_device_id());  // R2
     }
   }
@@ -262,8 +203,6 @@ void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool 
     refresh_id(item.item_id(), item.item_id());
     if (!reserved) ++report.items_refreshed;
   }
-  state_.rebuild_after_recovery_of = 0;
-  save_state(dir_, state_);
 }
 
 std::int64_t Client::announce_promotion() {
@@ -731,7 +670,6 @@ std::optional<Client::CaAnswer> Client::answer_ca_challenge(bool announce_only) 
 
 std::optional<Client::RecoveryReport> Client::complete_recovery(bool keep_devices,
                                                                 bool refresh_items) {
-  if (auto finished = finish_interrupted_recovery(keep_devices, refresh_items)) return finished;
   if (state_.recovering_via.empty()) throw ClientError("this device is not recovering", 2);
   if (!trust_) throw ClientError("recovering on a new device needs the CA (--ca, --ca-root)", 2);
   if (now_seconds() < state_.recovery_not_before) {

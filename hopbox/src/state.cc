@@ -57,7 +57,6 @@ DeviceState load_state(const fs::path& dir) {
     s.recovery_not_before = j.value("recovery_not_before", std::int64_t{0});
     s.replaced_primaries = j.value("replaced_primaries", std::vector<std::string>{});
     s.init_pending = j.value("init_pending", false);
-    s.rebuild_after_recovery_of = j.value("rebuild_after_recovery_of", std::int64_t{0});
     if (j.contains("recovery_keys")) {
       for (const auto& [user, k] : j.at("recovery_keys").items()) {
         s.recovery_keys[user] = {k.at("sealed_key"), k.at("public_key"), k.at("device_id")};
@@ -95,8 +94,7 @@ void save_state(const fs::path& dir, const DeviceState& s) {
                       {"recovering_via", s.recovering_via},
                       {"recovery_not_before", s.recovery_not_before},
                       {"replaced_primaries", s.replaced_primaries},
-                      {"init_pending", s.init_pending},
-                      {"rebuild_after_recovery_of", s.rebuild_after_recovery_of}};
+                      {"init_pending", s.init_pending}};
   nlohmann::json keys = nlohmann::json::object();
   for (const auto& [user, k] : s.recovery_keys) {
     keys[user] = {

@@ -52,10 +52,6 @@ struct DeviceState {
   // Certificates of this account's primaries that a recovery replaced (hex SHA-256): revoked
   // for everyone else, but what they signed before the loss is still this account's own.
   std::vector<std::string> replaced_primaries;
-  // A recovery (R1, R2) taking over from this lost primary (its device id) is not finished: set
-  // before this device takes over at the service, cleared once the account is rebuilt (devices,
-  // shares, items). A `hopbox recover` killed in between finishes it when run again.
-  std::int64_t rebuild_after_recovery_of = 0;
   // `init` has not finished: set when its keys are made, cleared once the cloud registered the
   // device (and, with a CA, the CA was told). Running the same `init` again resumes it.
   bool init_pending = false;
