@@ -36,6 +36,8 @@ namespace internal {
 
 constexpr char kSessionLabel[] = "hopbox v1 session";
 constexpr std::size_t kMessagePayload = 1 << 20;  // bytes of payload per upload message
+// The listing of a device's inbox ends once sent; this only bounds a service that never ends it.
+constexpr std::chrono::seconds kInboxListingDeadline{60};
 
 std::int64_t random_serial() {
   std::int64_t v = 0;
@@ -1427,27 +1429,42 @@ void Client::answer_access(const v1::Notification& request, bool granted) {
 }
 
 void Client::watch(int wait_ms, const std::function<bool(const v1::Notification&)>& on) {
+  // What waits first, read to its end however slow the link (under a deadline a slow listing
+  // would look empty); then, if asked, new ones until the wait is over.
+  std::set<std::int64_t> seen;
+  if (!read_inbox(/*pending_only=*/true, kInboxListingDeadline, on, seen) || wait_ms == 0) return;
+  read_inbox(/*pending_only=*/false,
+             wait_ms < 0 ? std::nullopt : std::optional(std::chrono::milliseconds(wait_ms)), on,
+             seen);
+}
+
+bool Client::read_inbox(bool pending_only, std::optional<std::chrono::milliseconds> wait,
+                        const std::function<bool(const v1::Notification&)>& on,
+                        std::set<std::int64_t>& seen) {
   grpc::ClientContext ctx;
   authorize(ctx);
-  // Pending notifications arrive at once; the deadline bounds the wait for new ones (none:
-  // until stopped).
-  if (wait_ms >= 0) {
-    ctx.set_deadline(std::chrono::system_clock::now() +
-                     std::chrono::milliseconds(std::max(wait_ms, 300)));
-  }
-  auto reader = stub_->WatchInbox(&ctx, v1::WatchInboxRequest());
+  if (wait) ctx.set_deadline(std::chrono::system_clock::now() + *wait);
+  v1::WatchInboxRequest req;
+  req.set_pending_only(pending_only);
+  auto reader = stub_->WatchInbox(&ctx, req);
   v1::Notification n;
+  bool go_on = true;
   while (reader->Read(&n)) {
+    // A watch after the listing sends the unacknowledged ones again.
+    if (!seen.insert(n.notification_id()).second) continue;
     if (!on(n)) {
+      go_on = false;
       ctx.TryCancel();
       break;
     }
   }
   const grpc::Status s = reader->Finish();
-  if (!s.ok() && s.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED &&
-      s.error_code() != grpc::StatusCode::CANCELLED) {
+  // A watch ends by its deadline or by being stopped; a listing ends only by being complete.
+  const bool expected_end = !pending_only && s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+  if (!s.ok() && !expected_end && s.error_code() != grpc::StatusCode::CANCELLED) {
     check(s, "reading the inbox");
   }
+  return go_on;
 }
 
 void Client::acknowledge(std::int64_t notification_id) {

@@ -3,12 +3,14 @@
 // its state directory, its token, its session with the service.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -330,6 +332,12 @@ class Client {
   };
   Opened open_header(const hopbox::v1::DownloadHeader& header, const std::string& owner_id,
                      const std::string& item_id, const std::string& shown);
+  // One WatchInbox stream (pending_only: the listing of what waits) until `wait` passes (none:
+  // until stopped); calls `on` for each notification not in `seen`, adding it. False when
+  // `on` asked to stop.
+  bool read_inbox(bool pending_only, std::optional<std::chrono::milliseconds> wait,
+                  const std::function<bool(const hopbox::v1::Notification&)>& on,
+                  std::set<std::int64_t>& seen);
   hopbox::v1::DownloadHeader header_of(const std::string& owner, const std::string& item_id,
                                        const std::string& shown);
   // Downloads item_id of owner (empty: this account), checking that its metadata names

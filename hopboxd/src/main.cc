@@ -126,7 +126,8 @@ int main(int argc, char** argv) {
           database);
     }
     hopboxd::PayloadStore payloads(fs::path(data_dir) / "payloads");
-    payloads.collect_garbage(store.all_payload_digests());
+    // A read-only database may be an older copy: payloads it does not name may be newer items'.
+    if (store.writable()) payloads.collect_garbage(store.all_payload_digests());
     hopboxd::Reencryptor reencryptor(cache_entries, threads);
     std::unique_ptr<hopboxd::CertificatePolicy> certificates;
     if (!ca.empty()) {

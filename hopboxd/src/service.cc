@@ -877,7 +877,7 @@ Status HopboxService::SendNotification(Ctx* ctx, const v1::SendNotificationReque
   });
 }
 
-Status HopboxService::WatchInbox(Ctx* ctx, const v1::WatchInboxRequest*,
+Status HopboxService::WatchInbox(Ctx* ctx, const v1::WatchInboxRequest* req,
                                  grpc::ServerWriter<v1::Notification>* writer) {
   return authenticated(ctx, "WatchInbox", [&](const DeviceRecord& caller) {
     // Each stream holds a server thread: a few per device.
@@ -923,6 +923,7 @@ Status HopboxService::WatchInbox(Ctx* ctx, const v1::WatchInboxRequest*,
         out.set_created_at(n.created_at);
         if (!writer->Write(out)) return Status::OK;
       }
+      if (req->pending_only()) return Status::OK;
       std::unique_lock lock(inbox_mu_);
       inbox_cv_.wait_for(lock, std::chrono::milliseconds(500),
                          [&] { return inbox_epoch_ != epoch || stopping_; });

@@ -739,7 +739,12 @@ Status HopboxService::approve_recovery(const DeviceRecord& caller, UserId user,
               .subspan(static_cast<std::size_t>(i) * mupre::kShareSize, mupre::kShareSize));
       if (sh) parts.push_back(*sh);
     }
+    // Checked when the set-up was stored; checked again rather than trusted across a migration.
     const auto commitments = mupre::Commitments::decode(bytes_of(p.commitments()));
+    if (!commitments) {
+      return Status(StatusCode::FAILED_PRECONDITION,
+                    "the commitments of " + p.user() + " do not decode: the set-up is damaged");
+    }
     const auto secret = mupre::combine(parts, *commitments);
     if (!secret) return Status(StatusCode::INTERNAL, "shares do not combine");
     auto key = mupre::key_from_scalar(*secret, kR3Info);

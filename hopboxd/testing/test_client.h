@@ -110,18 +110,20 @@ inline grpc::Status send_notification(v1::Hopbox::Stub& stub, const TestDevice& 
   return s;
 }
 
-// Every notification waiting for `d` (within `wait`).
-inline std::vector<v1::Notification> inbox_of(
-    v1::Hopbox::Stub& stub, const TestDevice& d,
-    std::chrono::milliseconds wait = std::chrono::milliseconds(500)) {
+// Every notification waiting for `d`: the service's complete listing (pending_only), so an
+// empty answer means an empty inbox, not a slow one. Throws if the listing does not complete.
+inline std::vector<v1::Notification> inbox_of(v1::Hopbox::Stub& stub, const TestDevice& d) {
   grpc::ClientContext ctx;
   d.authorize(ctx);
-  ctx.set_deadline(std::chrono::system_clock::now() + wait);
-  auto reader = stub.WatchInbox(&ctx, v1::WatchInboxRequest());
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  v1::WatchInboxRequest req;
+  req.set_pending_only(true);
+  auto reader = stub.WatchInbox(&ctx, req);
   std::vector<v1::Notification> out;
   v1::Notification n;
   while (reader->Read(&n)) out.push_back(n);
-  (void)reader->Finish();
+  const grpc::Status s = reader->Finish();
+  if (!s.ok()) throw std::runtime_error("listing the inbox: " + s.error_message());
   return out;
 }
 
