@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, then builds and runs every test:
 #   1. release build, warnings as errors: all tests (unit, tools, constant-time under valgrind)
-#   2. AddressSanitizer + UndefinedBehaviorSanitizer build: every test (unit, service, e2e, token, tools)
+#   2. AddressSanitizer + UndefinedBehaviorSanitizer build: the unit, service, token and tools
+#      tests (hopboxd, hopbox-ca and the tools under ASan; e2e is not yet, see docs/testing.md)
 #   3. ThreadSanitizer build: hopboxd and its tests (the service's threads: re-encryption pool,
 #      cache, inbox watch, the store's locking) and the load tool
 #   4. clang libFuzzer build: every decoder fuzzed for a bounded time (scripts/fuzz.sh)
@@ -20,12 +21,12 @@ ctest --test-dir build/release --output-on-failure -j "$jobs"
 # -O1 -g1: half the build time of -O2 -g, stack traces still name file and line.
 sanitized_flags="-O1 -g1 -DNDEBUG"
 
-echo "== sanitizer build (address, undefined): every test"
+echo "== sanitizer build (address, undefined): every label but e2e"
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOPBOX_WERROR=ON \
   -DHOPBOX_SANITIZE=ON -DHOPBOX_BENCHMARKS=OFF \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$sanitized_flags" >/dev/null
 cmake --build build/asan -j "$jobs"
-ctest --test-dir build/asan --output-on-failure -j "$jobs"
+ctest --test-dir build/asan -LE e2e --output-on-failure -j "$jobs"
 
 echo "== thread sanitizer build: hopboxd's tests and the load tool"
 cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOPBOX_WERROR=ON \
