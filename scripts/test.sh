@@ -33,7 +33,7 @@ cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOPBOX_WER
   -DHOPBOX_TSAN=ON -DHOPBOX_BENCHMARKS=OFF \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$sanitized_flags" >/dev/null
 cmake --build build/tsan -j "$jobs" --target hopboxd/all hopbox-ca
-TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/scripts/tsan.supp" \
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ignore_noninstrumented_modules=1 suppressions=$PWD/scripts/tsan.supp" \
   ctest --test-dir build/tsan/hopboxd --output-on-failure -j "$jobs"
 
 echo "== fuzzing (libFuzzer + ASan/UBSan, clang), bounded"

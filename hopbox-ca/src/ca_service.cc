@@ -550,6 +550,7 @@ Status CaService::CompleteRecertification(grpc::ServerContext*,
     }
     spdlog::info("\"{}\" re-certified after recovery", req->identifier());
     resp->set_certificate(string_of(cert));
+    resp->set_replaced_certificate(string_of(*current));
     return Status::OK;
   } catch (const std::exception& e) {
     spdlog::error("complete re-certification: {}", e.what());

@@ -169,7 +169,7 @@ Client::Client(fs::path dir, DeviceState state, std::unique_ptr<KeyStore> keys)
         },
         dir_ / kRevocationCacheFile);
     for (const auto& f : state_.replaced_primaries) {
-      trust_->tolerate_revoked(unhex(f, "replaced_primaries"));
+      trust_->tolerate_revoked(unhex(f, "replaced_primaries"), state_.user);
     }
   }
 }

@@ -173,6 +173,9 @@ class Client {
     std::int64_t lost_device = 0;
     int devices_kept = 0, devices_removed = 0, shares_remade = 0, items_refreshed = 0;
     int users_notified = 0;
+    // Devices listed whose certificate does not verify (revoked, another account's, or the
+    // replaced primary's own key): neither re-certified nor given a key.
+    int devices_refused = 0;
   };
   RecoveryReport recover_as_primary(bool keep_devices, bool refresh_items = true);
   // R1 starts with an announcement: the account's other devices and recovery users are told,
@@ -276,6 +279,7 @@ class Client {
   struct CaAnswer {
     Bytes certificate;
     std::int64_t not_before = 0;
+    Bytes replaced;  // with a certificate: the primary certificate it replaces (checked)
   };
   std::optional<CaAnswer> answer_ca_challenge(bool announce_only);
   // RemoveDevice at the service only: for nodes the CA never certified for this account.
@@ -293,7 +297,10 @@ class Client {
                              const mupre::SecretKeySource* from = nullptr);
   // Makes this device the primary with `certificate` (the lost one locked out, its certificate
   // remembered as replaced).
-  void take_over(const hopbox::v1::Device& lost, const Bytes& certificate, RecoveryReport& report);
+  // replaced: the lost primary's certificate as this device knows it (R1: the issuer in its own
+  // chain; R2/R3: as the CA named it), never as the cloud lists it.
+  void take_over(const hopbox::v1::Device& lost, const Bytes& certificate, const Bytes& replaced,
+                 RecoveryReport& report);
   // After this device became the primary with `chain`: re-certify or remove the other devices,
   // make own-device and share keys anew, refresh every item.
   void rebuild_as_primary(const hopbox::v1::Device& lost, bool keep_devices, bool refresh_items,

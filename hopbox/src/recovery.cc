@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <string_view>
 
@@ -11,6 +12,7 @@
 #include "certs/requests.h"
 #include "client.h"
 #include "client_internal.h"
+#include "hopbox/exit_codes.h"
 #include "hopbox/threshold.h"
 #include "mupre/hex.h"
 #include "mupre/pre.h"
@@ -59,6 +61,15 @@ Client::RecoveryReport Client::recover_as_primary(bool keep_devices, bool refres
     throw ClientError("this device is the primary already: recover on another device", 2);
   }
   report.lost_device = lost.device_id();
+  // The primary this device replaces is the one that certified it, whatever the cloud lists.
+  Bytes replaced;
+  if (trust_) {
+    const std::vector<Bytes> chain = own_chain();
+    if (chain.size() < 2) {
+      throw ClientError("this device is the primary already: recover on another device", 2);
+    }
+    replaced = chain.back();
+  }
   // The waiting periods come before anything irreversible (the CA revokes the lost primary,
   // the service locks it out). Announced at both in one run, so the next run completes both.
   const std::int64_t service_not_before = announce_promotion();
@@ -85,21 +96,27 @@ Client::RecoveryReport Client::recover_as_primary(bool keep_devices, bool refres
             format_time(service_not_before) + " (unix " + std::to_string(service_not_before) + ")",
         1);
   }
-  take_over(lost, chain, report);
+  take_over(lost, chain, replaced, report);
   rebuild_as_primary(lost, keep_devices, refresh_items, report);
   return report;
 }
 
-void Client::take_over(const v1::Device& lost, const Bytes& certificate, RecoveryReport& report) {
-  if (trust_ && !lost.keys().certificate_chain().empty()) {
+void Client::take_over(const v1::Device& lost, const Bytes& certificate, const Bytes& replaced,
+                       RecoveryReport& report) {
+  if (trust_) {
     // What the lost primary certified and signed before the loss is this account's own: this
     // device keeps trusting it (everyone else, once the items are refreshed and re-signed).
-    const Bytes lost_fingerprint =
-        certs::inspect_certificate(
-            certs::decode_chain(bytes_of(lost.keys().certificate_chain())).at(0))
-            .fingerprint;
-    trust_->tolerate_revoked(lost_fingerprint);
-    state_.replaced_primaries.push_back(mupre::to_hex(lost_fingerprint));
+    // The certificate comes from this device's chain or the CA: a cloud that listed another
+    // revoked certificate as the lost primary (a stolen device's, another account's) would
+    // otherwise have it trusted again.
+    const certs::CertificateInfo info = certs::inspect_certificate(replaced);
+    if (info.identifier != state_.user) {
+      throw ClientError("the primary to replace is certified for \"" + info.identifier +
+                            "\", not for this account",
+                        4);
+    }
+    trust_->tolerate_revoked(info.fingerprint, state_.user);
+    state_.replaced_primaries.push_back(mupre::to_hex(info.fingerprint));
   }
   grpc::ClientContext ctx;
   authorize(ctx);
@@ -130,7 +147,17 @@ void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool 
     auto pk = mupre::PublicKey::decode(bytes_of(d.keys().encryption_key()));
     if (!pk) throw ClientError("the service returned a damaged key for device " + d.name(), 4);
     if (trust_) {
-      trust_->verify_device(d.keys(), state_.user);
+      try {
+        trust_->verify_device(d.keys(), state_.user);
+      } catch (const ClientError& e) {
+        if (e.exit_code() != exit_code::kIntegrity) throw;
+        // Listed by the cloud, not certified now: the lost primary's own key under another
+        // entry, a revoked device. Certifying it would hand the account to whoever holds it.
+        std::cerr << "WARNING: device " << d.name() << " (" << d.device_id()
+                  << ") is not kept: " << e.what() << "\n";
+        ++report.devices_refused;
+        continue;
+      }
       grpc::ClientContext ctx;
       authorize(ctx);
       v1::UpdateDeviceCertificateRequest req;
@@ -159,7 +186,17 @@ void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool 
   if (trust_ && !threshold_users.empty()) {
     // t and the users come from the service: made again only as the lost primary signed them,
     // or a cloud could lower t and hand one recovery user the account.
-    trust_->verify_device(lost.keys(), state_.user);
+    // Only the primary just replaced: an older one's set-up (a lower t, say) is not replayed.
+    const auto lost_chain = certs::decode_chain(bytes_of(lost.keys().certificate_chain()));
+    if (lost_chain.empty() || state_.replaced_primaries.empty() ||
+        mupre::to_hex(certs::inspect_certificate(lost_chain.front()).fingerprint) !=
+            state_.replaced_primaries.back()) {
+      throw ClientError(
+          "the service lists the lost primary with another certificate than the one this "
+          "recovery replaced: the threshold recovery was not made again",
+          4);
+    }
+    trust_->verify_replaced_primary(lost.keys(), state_.user);
     if (!certs::verify_signature(bytes_of(lost.keys().signing_key()),
                                  threshold_message(state_.user, threshold_setup),
                                  bytes_of(threshold_setup.signature()))) {
@@ -665,7 +702,7 @@ std::optional<Client::CaAnswer> Client::answer_ca_challenge(bool announce_only) 
   const auto done = trust_->complete_recertification(
       state_.user, signing_key, encryption_key, challenge.ticket,
       certs::recertification_answer(k->bytes(), encryption_key), announce_only);
-  return CaAnswer{done.certificate, done.not_before};
+  return CaAnswer{done.certificate, done.not_before, done.replaced};
 }
 
 std::optional<Client::RecoveryReport> Client::complete_recovery(bool keep_devices,
@@ -705,7 +742,7 @@ std::optional<Client::RecoveryReport> Client::complete_recovery(bool keep_device
             format_time(answered->not_before) + ": run `hopbox recover --via ...` again then",
         1);
   }
-  take_over(lost, answered->certificate, report);
+  take_over(lost, answered->certificate, answered->replaced, report);
   rebuild_as_primary(lost, keep_devices, refresh_items, report);
   return report;
 }

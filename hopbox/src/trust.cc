@@ -119,6 +119,21 @@ void Trust::check_issued(const certs::Bytes& cert, const std::string& identifier
   revoked_.reset();
 }
 
+void Trust::check_replaced(const certs::Bytes& cert, const std::string& identifier) {
+  try {
+    // Revoked by now: its chain to the root and its identifier are what is checked.
+    const auto d = certs::verify_device_chain({cert}, root_, {}, now_seconds());
+    if (d.identifier != identifier) {
+      throw ClientError("the CA names a certificate of \"" + d.identifier +
+                            "\" as the primary it replaced for \"" + identifier + "\"",
+                        4);
+    }
+  } catch (const certs::CertError& e) {
+    throw ClientError(
+        std::string("the CA's replaced primary certificate does not verify: ") + e.what(), 4);
+  }
+}
+
 Trust::Trust(const std::string& ca, const std::string& root_pem_path,
              std::int64_t revocation_list_seen, std::function<void(std::int64_t)> on_newer_list,
              std::filesystem::path revocation_cache)
@@ -243,9 +258,11 @@ Trust::Recertification Trust::complete_recertification(const std::string& identi
   req.set_announce_only(announce_only);
   v1::CompleteRecertificationResponse resp;
   check_ca(stub_->CompleteRecertification(&ctx, req, &resp), "answering the CA's challenge");
-  Recertification out{bytes_of(resp.certificate()), resp.not_before()};
+  Recertification out{bytes_of(resp.certificate()), resp.not_before(),
+                      bytes_of(resp.replaced_certificate())};
   if (!out.certificate.empty()) {
     check_issued(out.certificate, identifier, signing_key, encryption_key);
+    check_replaced(out.replaced, identifier);
   }
   return out;
 }
@@ -269,10 +286,17 @@ void Trust::revoke(const certs::Bytes& certificate, const std::vector<certs::Byt
 const certs::RevocationList& Trust::revocations() {
   if (revoked_ && now_seconds() < revoked_->next_update) return *revoked_;
   revoked_ = fetch_revocations();
-  std::erase_if(revoked_->revoked, [&](const certs::Bytes& f) {
-    return std::find(tolerated_.begin(), tolerated_.end(), f) != tolerated_.end();
-  });
   return *revoked_;
+}
+
+certs::RevocationList Trust::revocations_for(const std::string& identifier) {
+  certs::RevocationList list = revocations();
+  std::erase_if(list.revoked, [&](const certs::Bytes& f) {
+    return std::any_of(tolerated_.begin(), tolerated_.end(), [&](const Tolerated& t) {
+      return t.identifier == identifier && t.fingerprint == f;
+    });
+  });
+  return list;
 }
 
 certs::RevocationList Trust::fetch_revocations() {
@@ -348,9 +372,25 @@ certs::RevocationList Trust::cached_revocations(const std::string& unreachable) 
 }
 
 certs::TrustedDevice Trust::verify_device(const v1::DeviceKeys& keys, const std::string& user) {
+  return verify_keys(keys, user, /*replaced_leaf_allowed=*/false);
+}
+
+certs::TrustedDevice Trust::verify_replaced_primary(const v1::DeviceKeys& keys,
+                                                    const std::string& user) {
+  return verify_keys(keys, user, /*replaced_leaf_allowed=*/true);
+}
+
+certs::TrustedDevice Trust::verify_keys(const v1::DeviceKeys& keys, const std::string& user,
+                                        bool replaced_leaf_allowed) {
   try {
     const auto chain = certs::decode_chain(bytes_of(keys.certificate_chain()));
-    certs::TrustedDevice d = certs::verify_device_chain(chain, root_, revocations(), now_seconds());
+    certs::RevocationList revoked = revocations_for(user);
+    if (!replaced_leaf_allowed && !chain.empty()) {
+      // A replaced primary's key is the lost (perhaps stolen) device's: never trusted again.
+      const certs::Bytes leaf = certs::inspect_certificate(chain.front()).fingerprint;
+      if (revocations().contains(leaf)) revoked.revoked.push_back(leaf);
+    }
+    certs::TrustedDevice d = certs::verify_device_chain(chain, root_, revoked, now_seconds());
     if (d.identifier != user) {
       throw ClientError("the service returned a key certified for \"" + d.identifier +
                             "\" as a key of \"" + user + "\"",
@@ -374,7 +414,7 @@ certs::TrustedDevice Trust::verify_item(const certs::ItemFacts& facts,
                                         const certs::Bytes& signature_blob) {
   try {
     return certs::verify_item(facts, certs::decode_item_signature(signature_blob), root_,
-                              revocations(), now_seconds());
+                              revocations_for(facts.owner), now_seconds());
   } catch (const certs::CertError& e) {
     throw ClientError(
         "refusing " + facts.owner + "/" + facts.item_id + ": it is not authentic: " + e.what(), 4);

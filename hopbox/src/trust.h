@@ -74,6 +74,9 @@ class Trust {
   struct Recertification {
     certs::Bytes certificate;
     std::int64_t not_before = 0;
+    // With a certificate: the primary certificate it replaces, issued by the root for the
+    // same identifier (checked), as the CA names it.
+    certs::Bytes replaced;
   };
   Recertification complete_recertification(const std::string& identifier,
                                            const certs::Bytes& signing_key,
@@ -81,11 +84,15 @@ class Trust {
                                            const certs::Bytes& ticket, const certs::Bytes& answer,
                                            bool announce_only);
   // During a recovery, the lost primary's certificate is revoked, yet what it certified and
-  // signed before the loss is what the recovering device re-certifies and re-signs.
-  void tolerate_revoked(const certs::Bytes& fingerprint) {
-    tolerated_.push_back(fingerprint);
-    revoked_.reset();
+  // signed before the loss is what the recovering device re-certifies and re-signs. Only for
+  // chains of `identifier` (the account's own): another account's revoked certificate stays
+  // revoked whatever a recovery was told, and the replaced certificate itself is never
+  // trusted as a device's key (verify_device), only as the signer of what it signed before.
+  void tolerate_revoked(const certs::Bytes& fingerprint, const std::string& identifier) {
+    tolerated_.push_back({fingerprint, identifier});
   }
+  // Forgets the list held: the next check fetches the CA's again.
+  void forget_revocations() { revoked_.reset(); }
   // Asks the CA to revoke `certificate`, as the device holding `own_chain`.
   void revoke(const certs::Bytes& certificate, const std::vector<certs::Bytes>& own_chain,
               const certs::Signer& sign);
@@ -93,7 +100,13 @@ class Trust {
   // The keys the service returned for a device of `user`, checked against their chain: the
   // chain ends at our root, names `user`, is not revoked, and certifies exactly these keys.
   // Throws ClientError (exit code 4) saying why not.
+  // A certificate that a recovery replaced (tolerate_revoked) is refused here, as a leaf:
+  // these keys are encrypted for, certified or trusted as a device now.
   certs::TrustedDevice verify_device(const hopbox::v1::DeviceKeys& keys, const std::string& user);
+  // As verify_device, for the keys of a primary this account replaced, to check what it signed
+  // before the loss (the R3 set-up): its tolerated certificate passes.
+  certs::TrustedDevice verify_replaced_primary(const hopbox::v1::DeviceKeys& keys,
+                                               const std::string& user);
   // Throws ClientError (exit code 4) unless the item is signed by a device of its owner.
   certs::TrustedDevice verify_item(const certs::ItemFacts& facts,
                                    const certs::Bytes& signature_blob);
@@ -102,9 +115,15 @@ class Trust {
   // Throws ClientError unless `cert` chains to the root and certifies exactly these keys.
   void check_issued(const certs::Bytes& cert, const std::string& identifier,
                     const certs::Bytes& signing_key, const certs::Bytes& encryption_key);
-  // The CA's list, less the tolerated entries; fetched once per run (again once it expires).
-  // Throws ClientError (exit code 4) if the CA's list is stale or older than one seen before.
+  // Throws ClientError unless `cert` chains to the root and names `identifier`.
+  void check_replaced(const certs::Bytes& cert, const std::string& identifier);
+  // The CA's list; fetched once per run (again once it expires). Throws ClientError (exit
+  // code 4) if the CA's list is stale or older than one seen before.
   const certs::RevocationList& revocations();
+  // The CA's list less the certificates tolerated for chains of `identifier`.
+  certs::RevocationList revocations_for(const std::string& identifier);
+  certs::TrustedDevice verify_keys(const hopbox::v1::DeviceKeys& keys, const std::string& user,
+                                   bool replaced_leaf_allowed);
   certs::RevocationList fetch_revocations();
   // The cached list, checked again against the root and the clock; throws ClientError naming
   // `unreachable` (why the CA's own list could not be had) when there is none or it expired.
@@ -115,7 +134,11 @@ class Trust {
   certs::Bytes root_;
   std::unique_ptr<hopbox::v1::CertificateAuthority::Stub> stub_;
   std::optional<certs::RevocationList> revoked_;
-  std::vector<certs::Bytes> tolerated_;
+  struct Tolerated {
+    certs::Bytes fingerprint;
+    std::string identifier;
+  };
+  std::vector<Tolerated> tolerated_;
   std::int64_t revocation_list_seen_ = 0;
   std::function<void(std::int64_t)> on_newer_list_;
   std::filesystem::path revocation_cache_;

@@ -26,6 +26,15 @@ class Takeover : public EndToEnd {
     ok(user + "1", "init --user " + user + " --token " + user + "1 --enroll-code " +
                        ca_->invite(user) + server_opts_);
   }
+  // SQL naming the id of `user`'s device that is `condition` (on devices d).
+  static std::string device_row(const std::string& user, const std::string& condition) {
+    return "(SELECT d.id FROM devices d JOIN users u ON u.id = d.user_id WHERE u.name = '" + user +
+           "' AND " + condition + ")";
+  }
+  // make_user's first device, the primary until a recovery.
+  static std::string first_device(const std::string& user) {
+    return device_row(user, "d.name = 'primary'");
+  }
   // alice invites bob, bob accepts, alice installs the recovery key to bob's recovery key.
   void bob_protects_alice() {
     ok("alice1", "recovery add bob");
@@ -603,6 +612,47 @@ TEST_F(TakeoverWithWaitingPeriod, ARecoveryCancelledAtTheServiceCannotBeAnnounce
   v1::ListPrimaryRecoveriesResponse listed;
   ASSERT_TRUE(ca_->stub()->ListPrimaryRecoveries(&lctx, list, &listed).ok());
   EXPECT_EQ(listed.announcements_size(), 0);
+}
+
+// The cloud names another revoked certificate as the primary a recovery replaces: bob's stolen
+// primary, revoked when bob recovered. If alice's new primary trusted it again, the cloud could
+// then present the thief's key as bob's primary and have alice share her account with it.
+TEST_F(Takeover, ARecoveryTrustsAgainOnlyThePrimaryItReplacedNeverACertificateTheCloudNames) {
+  make_user("alice");
+  make_user("bob");
+  ok("bob2", "recover --yes");  // bob1 is stolen: bob2 replaces it, the CA revokes bob1
+  cloud_sql(
+      "UPDATE devices SET certificate_chain = (SELECT certificate_chain FROM devices "
+      "WHERE id = " +
+      first_device("bob") + ") WHERE id = " + first_device("alice"));
+  ok("alice2", "recover --yes");
+  cloud_sql(
+      "UPDATE devices SET (signing_key, encryption_key, certificate_chain) = (SELECT "
+      "signing_key, encryption_key, certificate_chain FROM devices WHERE id = " +
+      first_device("bob") + ") WHERE id = " + device_row("bob", "d.is_primary = 1"));
+  EXPECT_EQ(hopbox("alice2", "share bob --yes").exit_code, 4);
+  EXPECT_NE(last_error().find("revoked"), std::string::npos) << last_error();
+  for (const auto& r : ok("alice2", "shares")) EXPECT_NE(r["kind"], "REKEY_KIND_SHARE");
+}
+
+// The cloud lists the lost primary's own keys once more, as another device of the account. A
+// recovering device that certified them would make the thief holding the lost primary a device
+// of the account again: they stay revoked, the device is not kept, and the recovery completes.
+TEST_F(Takeover, ARecoveryNeverCertifiesTheLostPrimarysKeysListedAgainAsAnotherDevice) {
+  make_user("alice");
+  ok("alice1", "put " + file("a.txt", "alice's").string());
+  cloud_sql(
+      "INSERT INTO devices(user_id, name, is_primary, signing_key, encryption_key, "
+      "fingerprint, certificate_chain) SELECT user_id, 'laptop', 0, signing_key, "
+      "encryption_key, ?1, certificate_chain FROM devices WHERE id = " +
+          first_device("alice"),
+      {std::string(32, '\x5a')});
+  const json r = ok("alice2", "recover --yes");
+  EXPECT_EQ(r["devices_refused"], 1);
+  EXPECT_EQ(r["devices_kept"], 0);
+  EXPECT_EQ(r["items_refreshed"], 1);
+  ok("alice2", "get a.txt -o " + (dir_ / "a").string());
+  EXPECT_EQ(read(dir_ / "a"), "alice's");
 }
 
 }  // namespace
