@@ -333,7 +333,7 @@ std::vector<Bytes> Client::own_chain() {
 std::string Client::safety_number_of(const std::string& user) {
   if (!trust_) return "";
   const v1::Device d = primary_of(user);
-  return certs::safety_number(trust_->verify_device(d.keys(), user));
+  return certs::safety_number(trust_->verify_primary(d.keys(), user));
 }
 
 std::string Client::own_safety_number() {
@@ -513,7 +513,7 @@ v1::Device Client::primary_of(const std::string& user) {
 
 v1::Device Client::trusted_primary(const std::string& user) {
   v1::Device d = primary_of(user);
-  if (trust_) trust_->verify_device(d.keys(), user.empty() ? state_.user : user);
+  if (trust_) trust_->verify_primary(d.keys(), user.empty() ? state_.user : user);
   return d;
 }
 
@@ -1270,7 +1270,7 @@ std::int64_t Client::share(const std::string& user, const SharePolicyArgs& polic
   const std::string label = policy.folder.empty() ? "" : folder_label(policy.folder);
   const v1::Device target = primary_of(user);
   std::string number;
-  if (trust_) number = certs::safety_number(trust_->verify_device(target.keys(), user));
+  if (trust_) number = certs::safety_number(trust_->verify_primary(target.keys(), user));
   if (confirm && !confirm(number)) throw ClientError("not shared", 1);
   auto pk = mupre::PublicKey::decode(bytes_of(target.keys().encryption_key()));
   if (!pk) throw ClientError("the service returned a damaged key for " + user, 4);

@@ -302,7 +302,7 @@ std::string Client::ask_protection(const std::string& user) {
     throw ClientError("run this on the primary device: it signs the invitation", 2);
   }
   std::string number;
-  if (trust_) number = certs::safety_number(trust_->verify_device(target.keys(), user));
+  if (trust_) number = certs::safety_number(trust_->verify_primary(target.keys(), user));
   constexpr std::int64_t kInvitationSeconds = 7 * 24 * 3600;
   v1::RecoveryInvitation inv;
   Bytes nonce(16);

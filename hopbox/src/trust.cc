@@ -375,6 +375,17 @@ certs::TrustedDevice Trust::verify_device(const v1::DeviceKeys& keys, const std:
   return verify_keys(keys, user, /*replaced_leaf_allowed=*/false);
 }
 
+certs::TrustedDevice Trust::verify_primary(const v1::DeviceKeys& keys, const std::string& user) {
+  certs::TrustedDevice d = verify_keys(keys, user, /*replaced_leaf_allowed=*/false);
+  if (certs::decode_chain(bytes_of(keys.certificate_chain())).size() != 1) {
+    throw ClientError("the service returned as \"" + user +
+                          "\"'s primary a key that a device certified, not the CA: the cloud "
+                          "may be presenting another key as the primary",
+                      4);
+  }
+  return d;
+}
+
 certs::TrustedDevice Trust::verify_replaced_primary(const v1::DeviceKeys& keys,
                                                     const std::string& user) {
   return verify_keys(keys, user, /*replaced_leaf_allowed=*/true);

@@ -103,6 +103,10 @@ class Trust {
   // A certificate that a recovery replaced (tolerate_revoked) is refused here, as a leaf:
   // these keys are encrypted for, certified or trusted as a device now.
   certs::TrustedDevice verify_device(const hopbox::v1::DeviceKeys& keys, const std::string& user);
+  // As verify_device, for the keys listed as `user`'s primary: a primary's certificate is the
+  // CA's own (issued by the root), never one that a device issued, so a key certified by a
+  // secondary, or by a lost primary in a thief's hands, is never taken for the primary.
+  certs::TrustedDevice verify_primary(const hopbox::v1::DeviceKeys& keys, const std::string& user);
   // As verify_device, for the keys of a primary this account replaced, to check what it signed
   // before the loss (the R3 set-up): its tolerated certificate passes.
   certs::TrustedDevice verify_replaced_primary(const hopbox::v1::DeviceKeys& keys,

@@ -655,5 +655,21 @@ TEST_F(Takeover, ARecoveryNeverCertifiesTheLostPrimarysKeysListedAgainAsAnotherD
   EXPECT_EQ(read(dir_ / "a"), "alice's");
 }
 
+// The cloud lists a device-certified key as an account's primary: a secondary (a stolen one),
+// or a key that a lost primary in a thief's hands certified. Uploads would be encrypted for it
+// and shares made to it; a primary's certificate is the CA's own, issued by the root.
+TEST_F(Takeover, AKeyThatADeviceCertifiedIsNeverTakenForAPrimary) {
+  make_user("alice");
+  make_user("bob");
+  cloud_sql(
+      "UPDATE devices SET is_primary = (name <> 'primary') WHERE user_id IN "
+      "(SELECT id FROM users WHERE name IN ('alice', 'bob'))");
+  EXPECT_EQ(hopbox("alice1", "put " + file("s.txt", "secret").string()).exit_code, 4);
+  EXPECT_NE(last_error().find("a device certified"), std::string::npos) << last_error();
+  EXPECT_EQ(hopbox("alice1", "share bob --yes").exit_code, 4);
+  EXPECT_NE(last_error().find("a device certified"), std::string::npos) << last_error();
+  for (const auto& r : ok("alice1", "shares")) EXPECT_NE(r["kind"], "REKEY_KIND_SHARE");
+}
+
 }  // namespace
 }  // namespace hopbox
