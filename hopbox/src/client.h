@@ -176,6 +176,9 @@ class Client {
     // Devices listed whose certificate does not verify (revoked, another account's, or the
     // replaced primary's own key): neither re-certified nor given a key.
     int devices_refused = 0;
+    // The R3 set-up the service returned was not the one the lost primary signed: not made
+    // again (its users got no key either).
+    bool threshold_refused = false;
   };
   RecoveryReport recover_as_primary(bool keep_devices, bool refresh_items = true);
   // R1 starts with an announcement: the account's other devices and recovery users are told,
@@ -299,6 +302,10 @@ class Client {
   // remembered as replaced).
   // replaced: the lost primary's certificate as this device knows it (R1: the issuer in its own
   // chain; R2/R3: as the CA named it), never as the cloud lists it.
+  // Why the R3 set-up the service returned for the lost primary is not to be made again ("":
+  // it is the one that primary signed).
+  std::string threshold_refusal(const hopbox::v1::Device& lost,
+                                const hopbox::v1::ThresholdRecovery& setup);
   void take_over(const hopbox::v1::Device& lost, const Bytes& certificate, const Bytes& replaced,
                  RecoveryReport& report);
   // After this device became the primary with `chain`: re-certify or remove the other devices,

@@ -128,6 +128,8 @@ void Client::take_over(const v1::Device& lost, const Bytes& certificate, const B
   report.users_notified = resp.notified_users();
   state_.certificate_chain = mupre::to_hex(certificate);
   state_.recovering_via.clear();
+  state_.recovery_certificate.clear();
+  state_.recovery_replaced.clear();
   save_state(dir_, state_);
 }
 
@@ -153,8 +155,8 @@ void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool 
         if (e.exit_code() != exit_code::kIntegrity) throw;
         // Listed by the cloud, not certified now: the lost primary's own key under another
         // entry, a revoked device. Certifying it would hand the account to whoever holds it.
-        std::cerr << "WARNING: device " << d.name() << " (" << d.device_id()
-                  << ") is not kept: " << e.what() << "\n";
+        // By id: the name is the cloud's to choose, and this terminal's to show.
+        std::cerr << "WARNING: device " << d.device_id() << " is not kept: " << e.what() << "\n";
         ++report.devices_refused;
         continue;
       }
@@ -183,27 +185,17 @@ void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool 
     if (s.error_code() != grpc::StatusCode::NOT_FOUND) check(s, "reading the recovery set-up");
     for (const auto& p : threshold_setup.protectors()) threshold_users.push_back(p.user());
   }
-  if (trust_ && !threshold_users.empty()) {
-    // t and the users come from the service: made again only as the lost primary signed them,
-    // or a cloud could lower t and hand one recovery user the account.
-    // Only the primary just replaced: an older one's set-up (a lower t, say) is not replayed.
-    const auto lost_chain = certs::decode_chain(bytes_of(lost.keys().certificate_chain()));
-    if (lost_chain.empty() || state_.replaced_primaries.empty() ||
-        mupre::to_hex(certs::inspect_certificate(lost_chain.front()).fingerprint) !=
-            state_.replaced_primaries.back()) {
-      throw ClientError(
-          "the service lists the lost primary with another certificate than the one this "
-          "recovery replaced: the threshold recovery was not made again",
-          4);
-    }
-    trust_->verify_replaced_primary(lost.keys(), state_.user);
-    if (!certs::verify_signature(bytes_of(lost.keys().signing_key()),
-                                 threshold_message(state_.user, threshold_setup),
-                                 bytes_of(threshold_setup.signature()))) {
-      throw ClientError(
-          "the threshold recovery set-up the service returned is not the one the lost primary "
-          "signed: it was not made again; set it up with `hopbox recovery threshold`",
-          4);
+  // t and the users come from the service: made again only as the lost primary signed them,
+  // or a cloud could lower t and hand one recovery user the account. Otherwise the rebuild goes
+  // on (the items and the name key must be refreshed) and the user is told to set it up again.
+  bool remake_threshold = !threshold_users.empty();
+  if (trust_ && remake_threshold) {
+    const std::string refused = threshold_refusal(lost, threshold_setup);
+    if (!refused.empty()) {
+      std::cerr << "WARNING: the threshold recovery was not made again: " << refused
+                << "; set it up with `hopbox recovery threshold`\n";
+      remake_threshold = false;
+      report.threshold_refused = true;
     }
   }
   const auto in_threshold = [&](const std::string& u) {
@@ -229,7 +221,8 @@ void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool 
       install_recovery_edge(r.to_user(), r.to_device_id());  // R2
     }
   }
-  if (!threshold_users.empty()) set_threshold(threshold_setup.threshold(), threshold_users);
+  // Its users stay without a direct key even when it is not made again (see above).
+  if (remake_threshold) set_threshold(threshold_setup.threshold(), threshold_users);
 
   // Every item: a new capsule for this key, signed by this device (paper 4.5). The reserved
   // items (the name key) always: signed by the replaced primary, they would no longer verify
@@ -240,6 +233,29 @@ void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool 
     refresh_id(item.item_id(), item.item_id());
     if (!reserved) ++report.items_refreshed;
   }
+}
+
+std::string Client::threshold_refusal(const v1::Device& lost, const v1::ThresholdRecovery& setup) {
+  // Only the primary just replaced: an older one's set-up (a lower t, say) is not replayed.
+  const auto lost_chain = certs::decode_chain(bytes_of(lost.keys().certificate_chain()));
+  if (lost_chain.empty() || state_.replaced_primaries.empty() ||
+      mupre::to_hex(certs::inspect_certificate(lost_chain.front()).fingerprint) !=
+          state_.replaced_primaries.back()) {
+    return "the service lists the lost primary with another certificate than the one this "
+           "recovery replaced";
+  }
+  try {
+    trust_->verify_replaced_primary(lost.keys(), state_.user);
+  } catch (const ClientError& e) {
+    if (e.exit_code() != exit_code::kIntegrity) throw;
+    return e.what();
+  }
+  if (!certs::verify_signature(bytes_of(lost.keys().signing_key()),
+                               threshold_message(state_.user, setup),
+                               bytes_of(setup.signature()))) {
+    return "the set-up the service returned is not the one the lost primary signed";
+  }
+  return "";
 }
 
 std::int64_t Client::announce_promotion() {
@@ -709,7 +725,10 @@ std::optional<Client::RecoveryReport> Client::complete_recovery(bool keep_device
                                                                 bool refresh_items) {
   if (state_.recovering_via.empty()) throw ClientError("this device is not recovering", 2);
   if (!trust_) throw ClientError("recovering on a new device needs the CA (--ca, --ca-root)", 2);
-  if (now_seconds() < state_.recovery_not_before) {
+  // The CA's answer from an earlier run whose take-over failed at the service: the CA revoked
+  // the lost primary then, and asked again would replace this device's own certificate.
+  const bool certified = !state_.recovery_certificate.empty();
+  if (!certified && now_seconds() < state_.recovery_not_before) {
     // The account's devices may still cancel it. Once approved, the CA hears of it now, so
     // that its own waiting period runs beside the service's; it certifies nothing yet.
     std::string at_ca;
@@ -732,17 +751,24 @@ std::optional<Client::RecoveryReport> Client::complete_recovery(bool keep_device
   }
   if (lost.device_id() == 0) throw ClientError("the account has no primary to replace", 3);
   report.lost_device = lost.device_id();
-  const auto answered = answer_ca_challenge(false);
-  if (!answered) return std::nullopt;
-  if (answered->certificate.empty()) {
-    // The CA waits too (announced to the account, which may cancel): ask again later.
-    throw ClientError(
-        "the CA announced this re-certification to the account; its waiting "
-        "period runs until " +
-            format_time(answered->not_before) + ": run `hopbox recover --via ...` again then",
-        1);
+  if (!certified) {
+    const auto answered = answer_ca_challenge(false);
+    if (!answered) return std::nullopt;
+    if (answered->certificate.empty()) {
+      // The CA waits too (announced to the account, which may cancel): ask again later.
+      throw ClientError(
+          "the CA announced this re-certification to the account; its waiting "
+          "period runs until " +
+              format_time(answered->not_before) + ": run `hopbox recover --via ...` again then",
+          1);
+    }
+    // Kept first: if the service fails now, the next run takes over with this answer.
+    state_.recovery_certificate = mupre::to_hex(answered->certificate);
+    state_.recovery_replaced = mupre::to_hex(answered->replaced);
+    save_state(dir_, state_);
   }
-  take_over(lost, answered->certificate, answered->replaced, report);
+  take_over(lost, unhex(state_.recovery_certificate, "recovery_certificate"),
+            unhex(state_.recovery_replaced, "recovery_replaced"), report);
   rebuild_as_primary(lost, keep_devices, refresh_items, report);
   return report;
 }

@@ -55,6 +55,8 @@ DeviceState load_state(const fs::path& dir) {
     s.revocation_list_issued_at = j.value("revocation_list_issued_at", std::int64_t{0});
     s.recovering_via = j.value("recovering_via", "");
     s.recovery_not_before = j.value("recovery_not_before", std::int64_t{0});
+    s.recovery_certificate = j.value("recovery_certificate", "");
+    s.recovery_replaced = j.value("recovery_replaced", "");
     s.replaced_primaries = j.value("replaced_primaries", std::vector<std::string>{});
     s.init_pending = j.value("init_pending", false);
     if (j.contains("recovery_keys")) {
@@ -93,6 +95,8 @@ void save_state(const fs::path& dir, const DeviceState& s) {
                       {"revocation_list_issued_at", s.revocation_list_issued_at},
                       {"recovering_via", s.recovering_via},
                       {"recovery_not_before", s.recovery_not_before},
+                      {"recovery_certificate", s.recovery_certificate},
+                      {"recovery_replaced", s.recovery_replaced},
                       {"replaced_primaries", s.replaced_primaries},
                       {"init_pending", s.init_pending}};
   nlohmann::json keys = nlohmann::json::object();

@@ -49,6 +49,11 @@ struct DeviceState {
   std::map<std::string, InvitationState> invitations;     // by nonce (hex)
   std::string recovering_via;            // a new device recovering the account: the recovery users
   std::int64_t recovery_not_before = 0;  // and the end of its waiting period (unix seconds)
+  // R2/R3: the CA's answer (hex DER: the new primary certificate, the one it replaced), kept
+  // until the service made this device the primary. The CA has revoked the lost primary by
+  // then; asked again it would replace this device's own certificate instead.
+  std::string recovery_certificate;
+  std::string recovery_replaced;
   // Certificates of this account's primaries that a recovery replaced (hex SHA-256): revoked
   // for everyone else, but what they signed before the loss is still this account's own.
   std::vector<std::string> replaced_primaries;

@@ -655,6 +655,35 @@ TEST_F(Takeover, ARecoveryNeverCertifiesTheLostPrimarysKeysListedAgainAsAnotherD
   EXPECT_EQ(read(dir_ / "a"), "alice's");
 }
 
+// R2: the CA certified the new device and revoked the lost primary, then the service failed to
+// make the device the primary. Asked again, the device must replace the same lost primary (the
+// one the CA named), not the certificate it was just given: otherwise it would refuse every
+// device and item the lost primary certified and signed, half-way through its rebuild.
+TEST_F(Takeover, AnR2RecoveryWhoseTakeOverFailedCompletesWhenAskedAgain) {
+  make_user("alice");
+  make_user("bob");
+  ok("alice1", "put " + file("a.txt", "alice's").string());
+  bob_protects_alice();
+  hopbox::testing::init_softhsm_token("alice3", "1234");
+  EXPECT_EQ(hopbox("alice3", "recover --via bob --user alice --token alice3 --device-name phone" +
+                                 server_opts_)
+                .exit_code,
+            1);
+  ok("bob1", "watch --seconds 1 --yes");
+  cloud_sql(
+      "CREATE TRIGGER refuse_promotion BEFORE UPDATE OF is_primary ON devices "
+      "BEGIN SELECT RAISE(ABORT, 'injected fault'); END");
+  EXPECT_NE(hopbox("alice3", "recover --via bob").exit_code, 0);
+  cloud_sql("DROP TRIGGER refuse_promotion");
+  const json r = ok("alice3", "recover --via bob");
+  EXPECT_EQ(r["recovered"], true);
+  EXPECT_EQ(r["devices_kept"], 1);  // alice2, which the lost primary certified
+  EXPECT_EQ(r["devices_refused"], 0);
+  EXPECT_EQ(r["items_refreshed"], 1);
+  ok("alice2", "get a.txt -o " + (dir_ / "a2").string());
+  EXPECT_EQ(read(dir_ / "a2"), "alice's");
+}
+
 // The cloud lists a device-certified key as an account's primary: a secondary (a stolen one),
 // or a key that a lost primary in a thief's hands certified. Uploads would be encrypted for it
 // and shares made to it; a primary's certificate is the CA's own, issued by the root.
