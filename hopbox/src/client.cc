@@ -315,7 +315,14 @@ certs::Signer Client::signer() {
 
 std::vector<Bytes> Client::own_chain() {
   if (!state_.certificate_chain.empty()) {
-    return certs::decode_chain(unhex(state_.certificate_chain, "certificate_chain"));
+    std::vector<Bytes> kept =
+        certs::decode_chain(unhex(state_.certificate_chain, "certificate_chain"));
+    if (!trust_ || !trust_->revokes_any(kept)) return kept;
+    // A recovery replaced the primary that certified this device, and the new primary
+    // re-certified it: what it signs must chain through the new one, or nobody else trusts it.
+    if (auto renewed = renewed_chain(kept)) return *renewed;
+    // Not re-certified (yet): an R1 retry, for one, still presents this chain to the CA.
+    return kept;
   }
   for (const auto& d : devices("")) {
     if (d.device_id() != state_.device_id) continue;
@@ -328,6 +335,25 @@ std::vector<Bytes> Client::own_chain() {
     return certs::decode_chain(bytes_of(d.keys().certificate_chain()));
   }
   throw ClientError("this device is not registered", 3);
+}
+
+std::optional<std::vector<Bytes>> Client::renewed_chain(const std::vector<Bytes>& kept) {
+  for (const auto& d : devices("")) {
+    if (d.device_id() != state_.device_id) continue;
+    if (bytes_of(d.keys().encryption_key()) != unhex(state_.public_key, "public_key")) return {};
+    std::vector<Bytes> listed = certs::decode_chain(bytes_of(d.keys().certificate_chain()));
+    if (listed == kept) return {};
+    try {
+      trust_->verify_device(d.keys(), state_.user);  // ours, for these keys, not revoked
+    } catch (const ClientError& e) {
+      if (e.exit_code() != exit_code::kIntegrity) throw;
+      return {};
+    }
+    state_.certificate_chain = mupre::to_hex(bytes_of(d.keys().certificate_chain()));
+    save_state(dir_, state_);
+    return listed;
+  }
+  return {};
 }
 
 std::string Client::safety_number_of(const std::string& user) {

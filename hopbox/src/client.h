@@ -369,6 +369,9 @@ class Client {
   std::string sign_item(const certs::ItemFacts& facts);
   // This device's certificate chain, leaf first (fetched from the service and verified once).
   std::vector<Bytes> own_chain();
+  // The chain the service lists for this device when it differs from `kept` and verifies (a new
+  // primary re-certified it); kept in device.json.
+  std::optional<std::vector<Bytes>> renewed_chain(const std::vector<Bytes>& kept);
 
   std::filesystem::path dir_;
   DeviceState state_;

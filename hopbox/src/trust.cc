@@ -289,6 +289,13 @@ const certs::RevocationList& Trust::revocations() {
   return *revoked_;
 }
 
+bool Trust::revokes_any(const std::vector<certs::Bytes>& chain) {
+  const certs::RevocationList& list = revocations();
+  return std::any_of(chain.begin(), chain.end(), [&](const certs::Bytes& c) {
+    return list.contains(certs::inspect_certificate(c).fingerprint);
+  });
+}
+
 certs::RevocationList Trust::revocations_for(const std::string& identifier) {
   certs::RevocationList list = revocations();
   std::erase_if(list.revoked, [&](const certs::Bytes& f) {

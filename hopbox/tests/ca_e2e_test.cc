@@ -271,6 +271,26 @@ TEST_F(WithCa, R1ASecondaryReplacesALostPrimaryAndEverythingStaysReadable) {
   EXPECT_EQ(read(dir_ / "m3"), "alice's");
 }
 
+// A secondary the new primary re-certified after R1 signs with its new chain from then on: what
+// it uploads is authentic for everyone, not only for the device that recovered.
+TEST_F(WithCa, ASecondaryKeptByARecoverySignsWithItsNewCertificate) {
+  make_user("alice");
+  make_user("bob");
+  hopbox::testing::init_softhsm_token("alice3", "1234");
+  const json add =
+      ok("alice3", "device add --user alice --token alice3 --device-name tablet" + server_opts_);
+  ok("alice1", "device approve --yes " + add["pairing_code"].get<std::string>());
+  EXPECT_EQ(ok("alice3", "device status")["approved"], true);
+  ok("alice3", "put " + file("before.txt", "before").string());  // signed through alice1
+  EXPECT_EQ(ok("alice2", "recover --yes")["devices_kept"], 1);   // alice3, re-certified
+  ok("alice2", "share bob --yes");
+  ok("alice3", "put " + file("later.txt", "from the tablet").string());
+  ok("bob1", "get later.txt --owner alice -o " + (dir_ / "l").string());
+  EXPECT_EQ(read(dir_ / "l"), "from the tablet");
+  ok("alice2", "get later.txt -o " + (dir_ / "l2").string());
+  EXPECT_EQ(read(dir_ / "l2"), "from the tablet");
+}
+
 TEST_F(WithCa, R2ARecoveryUserLetsANewDeviceTakeOverAndTheCaReCertifiesIt) {
   make_user("alice");
   make_user("bob");
