@@ -233,6 +233,13 @@ void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool 
     refresh_id(item.item_id(), item.item_id());
     if (!reserved) ++report.items_refreshed;
   }
+  if (refresh_items && trust_) {
+    // Everything the replaced primary signed is signed anew by this device: nothing more of it
+    // is to be trusted. Its key may be in a thief's hands, and what it signs cannot be dated.
+    trust_->stop_tolerating();
+    state_.replaced_primaries.clear();
+    save_state(dir_, state_);
+  }
 }
 
 std::string Client::threshold_refusal(const v1::Device& lost, const v1::ThresholdRecovery& setup) {

@@ -91,6 +91,8 @@ class Trust {
   void tolerate_revoked(const certs::Bytes& fingerprint, const std::string& identifier) {
     tolerated_.push_back({fingerprint, identifier});
   }
+  // Ends every tolerate_revoked: the recovery signed anew all it needed them for.
+  void stop_tolerating() { tolerated_.clear(); }
   // Whether the CA's list revokes any certificate of `chain` (tolerated ones too).
   bool revokes_any(const std::vector<certs::Bytes>& chain);
   // Forgets the list held: the next check fetches the CA's again.

@@ -684,6 +684,24 @@ TEST_F(Takeover, AnR2RecoveryWhoseTakeOverFailedCompletesWhenAskedAgain) {
   EXPECT_EQ(read(dir_ / "a2"), "alice's");
 }
 
+// Once a recovery has refreshed everything, the lost primary's signature counts for nothing on
+// the new primary either: the cloud serving an item as the lost primary signed it (a version it
+// kept back, or one a thief made with the stolen device) is refused.
+TEST_F(Takeover, AfterARecoveryRefreshedEverythingTheLostPrimarysSignatureCountsForNothing) {
+  make_user("alice");
+  ok("alice1", "put " + file("a.txt", "as the lost primary signed it").string());
+  cloud_sql("CREATE TABLE kept_back AS SELECT * FROM items");
+  EXPECT_EQ(ok("alice2", "recover --yes")["items_refreshed"], 1);
+  cloud_sql(
+      "UPDATE items SET (capsule, wrapped_key, metadata, payload_header, payload_digest, "
+      "payload_size, signature) = (SELECT k.capsule, k.wrapped_key, k.metadata, "
+      "k.payload_header, k.payload_digest, k.payload_size, k.signature FROM kept_back k "
+      "WHERE k.item_id = items.item_id AND k.owner_id = items.owner_id) WHERE item_id IN "
+      "(SELECT item_id FROM kept_back)");
+  EXPECT_EQ(hopbox("alice2", "get a.txt -o " + (dir_ / "a").string()).exit_code, 4);
+  EXPECT_NE(last_error().find("revoked"), std::string::npos) << last_error();
+}
+
 // The cloud lists a device-certified key as an account's primary: a secondary (a stolen one),
 // or a key that a lost primary in a thief's hands certified. Uploads would be encrypted for it
 // and shares made to it; a primary's certificate is the CA's own, issued by the root.
