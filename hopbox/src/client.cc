@@ -24,6 +24,7 @@
 #include "names.h"
 #include "pairing_code.h"
 #include "software_keystore.h"
+#include "statements.h"
 #include "token.h"
 #include "trust.h"
 
@@ -1256,7 +1257,7 @@ void Client::remove(const std::string& path) {
 }
 
 std::int64_t Client::install_rekey(const mupre::PublicKey& target, v1::ReKeyKind kind,
-                                   const v1::AccessPolicy& policy,
+                                   const v1::AccessPolicy& policy, const std::string& to_user,
                                    const std::string& protected_user,
                                    const mupre::SecretKeySource* from) {
   const SealedSecretKey key = secret_key();
@@ -1269,6 +1270,16 @@ std::int64_t Client::install_rekey(const mupre::PublicKey& target, v1::ReKeyKind
   req.set_kind(kind);
   *req.mutable_policy() = policy;
   req.set_protected_user(protected_user);
+  if (from == nullptr && kind != v1::REKEY_KIND_OWN_DEVICE) {
+    // What this device decided, in its own words: a recovery remakes only what it signed.
+    v1::ReKeyInfo edge;
+    edge.set_kind(kind);
+    edge.set_to_user(to_user);
+    edge.set_from_fingerprint(string_of(rk->from()));
+    edge.set_to_fingerprint(string_of(rk->to()));
+    *edge.mutable_policy() = policy;
+    req.set_statement(string_of(signer()(statements::rekey_message(state_.user, edge))));
+  }
   v1::InstallReKeyResponse resp;
   check(stub_->InstallReKey(&ctx, req, &resp), "installing a re-encryption key");
   return resp.rekey_id();
@@ -1309,7 +1320,7 @@ std::int64_t Client::share(const std::string& user, const SharePolicyArgs& polic
     p.set_folder(label);
   }
   p.set_expires_at(policy.expires_at);
-  return install_rekey(*pk, v1::REKEY_KIND_SHARE, p);
+  return install_rekey(*pk, v1::REKEY_KIND_SHARE, p, user);
 }
 
 void Client::unshare(std::int64_t rekey_id) {

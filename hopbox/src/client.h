@@ -179,6 +179,11 @@ class Client {
     // The R3 set-up the service returned was not the one the lost primary signed: not made
     // again (its users got no key either).
     bool threshold_refused = false;
+    // R2 recovery keys made again from this device, to the same recovery keys.
+    int recovery_keys_remade = 0;
+    // Shares and recovery keys listed as the lost primary's that it did not sign (the cloud
+    // added or changed them): not made again.
+    int edges_refused = 0;
   };
   RecoveryReport recover_as_primary(bool keep_devices, bool refresh_items = true);
   // R1 starts with an announcement: the account's other devices and recovery users are told,
@@ -208,8 +213,10 @@ class Client {
   // key only if it answers an invitation this device recorded for `helper`; false otherwise.
   bool answer_accepted(const std::string& helper, const hopbox::v1::RecoveryAccepted& accepted);
   // On the protected user's primary, once `helper` accepted: the recovery key from this
-  // account's primary key to the recovery key `helper` made for it (its chain checked).
-  void install_recovery_edge(const std::string& helper, std::int64_t recovery_key_device);
+  // account's primary key to the recovery key `helper` made for it (its chain checked; and,
+  // when given, its mupre key the one with `expected_fingerprint`).
+  void install_recovery_edge(const std::string& helper, std::int64_t recovery_key_device,
+                             const Bytes& expected_fingerprint = {});
   // R3 on the primary: any `threshold` of `users` (who all protect this account already) can
   // recover it together; none alone. Their direct recovery keys are replaced by sealed ones.
   void set_threshold(int threshold, const std::vector<std::string>& users);
@@ -294,24 +301,33 @@ class Client {
   void ensure_session();
   void authorize(grpc::ClientContext& ctx);
   hopbox::v1::Device primary_of(const std::string& user);
+  // A key from this device's key (or `from`) to `target`. A share or recovery edge from this
+  // device's own key carries its signed statement; `to_user` is the user `target` belongs to.
   std::int64_t install_rekey(const mupre::PublicKey& target, hopbox::v1::ReKeyKind kind,
                              const hopbox::v1::AccessPolicy& policy,
+                             const std::string& to_user = "",
                              const std::string& protected_user = "",
                              const mupre::SecretKeySource* from = nullptr);
   // Makes this device the primary with `certificate` (the lost one locked out, its certificate
   // remembered as replaced).
   // replaced: the lost primary's certificate as this device knows it (R1: the issuer in its own
   // chain; R2/R3: as the CA named it), never as the cloud lists it.
-  // Why the R3 set-up the service returned for the lost primary is not to be made again ("":
-  // it is the one that primary signed).
-  std::string threshold_refusal(const hopbox::v1::Device& lost,
-                                const hopbox::v1::ThresholdRecovery& setup);
   void take_over(const hopbox::v1::Device& lost, const Bytes& certificate, const Bytes& replaced,
                  RecoveryReport& report);
   // After this device became the primary with `chain`: re-certify or remove the other devices,
   // make own-device and share keys anew, refresh every item.
   void rebuild_as_primary(const hopbox::v1::Device& lost, bool keep_devices, bool refresh_items,
                           RecoveryReport& report);
+  // Why the keys the service lists as the lost primary's are not the primary this recovery
+  // replaced ("": they are, and what they signed before the loss can be checked).
+  std::string replaced_primary_refusal(const hopbox::v1::Device& lost);
+  // Why the R3 set-up the service returned for the lost primary is not to be made again ("":
+  // it is the one that primary signed).
+  std::string threshold_refusal(const hopbox::v1::Device& lost,
+                                const hopbox::v1::ThresholdRecovery& setup);
+  // Whether a listed share or recovery edge is as the device with keys `maker` made it: its
+  // statement verifies (docs/formats.md, "Re-key statement").
+  bool made_as_signed(const hopbox::v1::ReKeyInfo& edge, const hopbox::v1::DeviceKeys& maker);
   // primary_of, and with a CA its keys verified (throws ClientError with exit code 4).
   hopbox::v1::Device trusted_primary(const std::string& user);
   SealedSecretKey secret_key();

@@ -201,6 +201,20 @@ std::string random_pin() {
 }
 
 // "512 B", "1.2 MiB": a size for a person (binary units, one decimal).
+// What a recovery did, for `recover` of every kind.
+json recovery_report(const hopbox::Client::RecoveryReport& r) {
+  return {{"lost_device", r.lost_device},
+          {"devices_kept", r.devices_kept},
+          {"devices_removed", r.devices_removed},
+          {"devices_refused", r.devices_refused},
+          {"threshold_refused", r.threshold_refused},
+          {"shares_remade", r.shares_remade},
+          {"recovery_keys_remade", r.recovery_keys_remade},
+          {"edges_refused", r.edges_refused},
+          {"items_refreshed", r.items_refreshed},
+          {"users_notified", r.users_notified}};
+}
+
 std::string human_bytes(std::uint64_t n) {
   constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   if (n < 1024) return std::to_string(n) + " B";
@@ -1115,16 +1129,10 @@ int main(int argc, char** argv) {
                                "again");
         return exit_code::kFailed;  // waiting
       }
-      emit(g,
-           {{"recovered", true},
-            {"lost_device", r->lost_device},
-            {"devices_kept", r->devices_kept},
-            {"devices_refused", r->devices_refused},
-            {"threshold_refused", r->threshold_refused},
-            {"shares_remade", r->shares_remade},
-            {"items_refreshed", r->items_refreshed},
-            {"users_notified", r->users_notified},
-            {"safety_number", c->own_safety_number()}},
+      json report = recovery_report(*r);
+      report["recovered"] = true;
+      report["safety_number"] = c->own_safety_number();
+      emit(g, report,
            "recovered: this device is now " + c->state().user +
                "'s primary, re-certified by the CA");
     } else if (recovery_add->parsed()) {
@@ -1193,22 +1201,19 @@ int main(int argc, char** argv) {
           throw ClientError("not recovered", exit_code::kFailed);
       }
       const auto r = c->recover_as_primary(!remove_others, !no_refresh);
-      emit(g,
-           {{"lost_device", r.lost_device},
-            {"devices_kept", r.devices_kept},
-            {"devices_removed", r.devices_removed},
-            {"devices_refused", r.devices_refused},
-            {"threshold_refused", r.threshold_refused},
-            {"shares_remade", r.shares_remade},
-            {"items_refreshed", r.items_refreshed},
-            {"users_notified", r.users_notified},
-            {"safety_number", c->own_safety_number()}},
+      json report = recovery_report(r);
+      report["safety_number"] = c->own_safety_number();
+      emit(g, report,
            "this device is now " + c->state().user + "'s primary; device " +
                std::to_string(r.lost_device) + " is locked out. Re-certified " +
                std::to_string(r.devices_kept) + " device(s), made " +
                std::to_string(r.shares_remade) + " share(s) anew, refreshed " +
                std::to_string(r.items_refreshed) + " item(s); " + std::to_string(r.users_notified) +
-               " user(s) who share with you were told.");
+               " user(s) who share with you were told." +
+               (r.edges_refused == 0 ? ""
+                                     : " " + std::to_string(r.edges_refused) +
+                                           " listed share(s) or recovery key(s) were not made "
+                                           "again: see the warnings above."));
     } else if (refresh->parsed()) {
       const auto [hops, version] = Client::open(dir, pin(g))->refresh(name);
       emit(g, {{"item", name}, {"reencryptions_before", hops}, {"version", version}},

@@ -18,6 +18,7 @@
 #include "mupre/pre.h"
 #include "mupre/shamir.h"
 #include "recovery_shares.h"
+#include "statements.h"
 #include "trust.h"
 
 namespace hopbox {
@@ -26,33 +27,7 @@ namespace v1 = hopbox::v1;
 namespace fs = std::filesystem;
 using namespace internal;
 
-namespace {
-
-void put_field(Bytes& m, std::string_view v) {
-  const auto n = static_cast<std::uint32_t>(v.size());
-  for (int i = 3; i >= 0; --i) m.push_back(static_cast<std::uint8_t>(n >> (8 * i)));
-  m.insert(m.end(), v.begin(), v.end());
-}
-
-// What the primary signs of an R3 set-up (docs/formats.md): all of it but the signature, so
-// that the cloud can change neither t nor the users nor their material.
-Bytes threshold_message(const std::string& user, const v1::ThresholdRecovery& c) {
-  static constexpr char kLabel[] = "hopbox v1 R3 set-up";
-  Bytes m(kLabel, kLabel + sizeof kLabel);  // the label and its NUL
-  put_field(m, user);
-  put_field(m, std::to_string(c.threshold()));
-  for (const auto& p : c.protectors()) {
-    put_field(m, p.user());
-    put_field(m, std::to_string(p.recovery_key_device()));
-    put_field(m, p.sealed_rekey());
-    put_field(m, p.commitments());
-    put_field(m, p.shares_capsule());
-    put_field(m, p.shares_sealed());
-  }
-  return m;
-}
-
-}  // namespace
+using statements::threshold_message;
 
 Client::RecoveryReport Client::recover_as_primary(bool keep_devices, bool refresh_items) {
   RecoveryReport report;
@@ -202,23 +177,49 @@ void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool 
     return std::find(threshold_users.begin(), threshold_users.end(), u) != threshold_users.end();
   };
 
-  // Shares and recovery keys the lost primary had made, made anew from this device's key.
+  // Shares and recovery keys the lost primary had made, made anew from this device's key: only
+  // those it signed. The list is the cloud's; an edge it added, widened or turned towards
+  // another user would give that user the account's items, or the account itself.
+  const std::string lost_refused = trust_ ? replaced_primary_refusal(lost) : std::string();
   for (const auto& r : shares()) {
     if (r.from_fingerprint() != lost.encryption_key_fingerprint() || r.to_user().empty()) {
       continue;
     }
     // Keys the service opened for one recovery request are not the account's set-up.
     if (r.only_towards_device_id() != 0) continue;
-    if (r.kind() == v1::REKEY_KIND_SHARE) {
-      // An expired share is not made anew (the service refuses a past expiry).
-      if (r.policy().expires_at() != 0 && r.policy().expires_at() <= now_seconds()) continue;
-      const v1::Device target = trusted_primary(r.to_user());
-      auto pk = mupre::PublicKey::decode(bytes_of(target.keys().encryption_key()));
-      if (!pk) continue;
-      install_rekey(*pk, v1::REKEY_KIND_SHARE, r.policy());
-      ++report.shares_remade;
-    } else if (r.kind() == v1::REKEY_KIND_RECOVERY && !in_threshold(r.to_user())) {
-      install_recovery_edge(r.to_user(), r.to_device_id());  // R2
+    if (r.kind() != v1::REKEY_KIND_SHARE && r.kind() != v1::REKEY_KIND_RECOVERY) continue;
+    // An expired share is not made anew (the service refuses a past expiry).
+    if (r.policy().expires_at() != 0 && r.policy().expires_at() <= now_seconds()) continue;
+    // R3's users get no direct key (see above).
+    if (r.kind() == v1::REKEY_KIND_RECOVERY && in_threshold(r.to_user())) continue;
+    std::string refused = !lost_refused.empty()             ? lost_refused
+                          : !made_as_signed(r, lost.keys()) ? "the lost primary did not sign it"
+                                                            : std::string();
+    if (refused.empty()) {
+      try {
+        if (r.kind() == v1::REKEY_KIND_SHARE) {
+          const v1::Device target = trusted_primary(r.to_user());
+          auto pk = mupre::PublicKey::decode(bytes_of(target.keys().encryption_key()));
+          if (!pk) throw ClientError("the service returned a damaged key", exit_code::kIntegrity);
+          install_rekey(*pk, v1::REKEY_KIND_SHARE, r.policy(), r.to_user());
+          ++report.shares_remade;
+        } else {
+          install_recovery_edge(r.to_user(), r.to_device_id(), bytes_of(r.to_fingerprint()));
+          ++report.recovery_keys_remade;
+        }
+      } catch (const ClientError& e) {
+        // Its user's keys do not verify, or the service refuses it: the rebuild goes on.
+        if (e.exit_code() != exit_code::kIntegrity && e.exit_code() != exit_code::kRefused) {
+          throw;
+        }
+        refused = e.what();
+      }
+    }
+    if (!refused.empty()) {
+      std::cerr << "WARNING: " << (r.kind() == v1::REKEY_KIND_SHARE ? "share " : "recovery key ")
+                << r.rekey_id() << " to " << r.to_user() << " is not made again: " << refused
+                << "\n";
+      ++report.edges_refused;
     }
   }
   // Its users stay without a direct key even when it is not made again (see above).
@@ -242,7 +243,7 @@ void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool 
   }
 }
 
-std::string Client::threshold_refusal(const v1::Device& lost, const v1::ThresholdRecovery& setup) {
+std::string Client::replaced_primary_refusal(const v1::Device& lost) {
   // Only the primary just replaced: an older one's set-up (a lower t, say) is not replayed.
   const auto lost_chain = certs::decode_chain(bytes_of(lost.keys().certificate_chain()));
   if (lost_chain.empty() || state_.replaced_primaries.empty() ||
@@ -257,12 +258,23 @@ std::string Client::threshold_refusal(const v1::Device& lost, const v1::Threshol
     if (e.exit_code() != exit_code::kIntegrity) throw;
     return e.what();
   }
+  return "";
+}
+
+std::string Client::threshold_refusal(const v1::Device& lost, const v1::ThresholdRecovery& setup) {
+  if (std::string refused = replaced_primary_refusal(lost); !refused.empty()) return refused;
   if (!certs::verify_signature(bytes_of(lost.keys().signing_key()),
                                threshold_message(state_.user, setup),
                                bytes_of(setup.signature()))) {
     return "the set-up the service returned is not the one the lost primary signed";
   }
   return "";
+}
+
+bool Client::made_as_signed(const v1::ReKeyInfo& edge, const v1::DeviceKeys& maker) {
+  return certs::verify_signature(bytes_of(maker.signing_key()),
+                                 statements::rekey_message(state_.user, edge),
+                                 bytes_of(edge.statement()));
 }
 
 std::int64_t Client::announce_promotion() {
@@ -397,7 +409,8 @@ bool Client::answer_accepted(const std::string& helper, const v1::RecoveryAccept
   return true;
 }
 
-void Client::install_recovery_edge(const std::string& helper, std::int64_t recovery_key_device) {
+void Client::install_recovery_edge(const std::string& helper, std::int64_t recovery_key_device,
+                                   const Bytes& expected_fingerprint) {
   for (const auto& d : devices(helper)) {
     if (d.device_id() != recovery_key_device) continue;
     if (d.recovery_for() != state_.user) {
@@ -406,7 +419,14 @@ void Client::install_recovery_edge(const std::string& helper, std::int64_t recov
     if (trust_) trust_->verify_device(d.keys(), helper);
     auto pk = mupre::PublicKey::decode(bytes_of(d.keys().encryption_key()));
     if (!pk) throw ClientError("the service returned a damaged key for " + helper, 4);
-    install_rekey(*pk, v1::REKEY_KIND_RECOVERY, v1::AccessPolicy(), state_.user);
+    if (!expected_fingerprint.empty() &&
+        !std::equal(pk->fingerprint().begin(), pk->fingerprint().end(),
+                    expected_fingerprint.begin(), expected_fingerprint.end())) {
+      throw ClientError("the service lists another recovery key of " + helper +
+                            " than the one this account chose",
+                        4);
+    }
+    install_rekey(*pk, v1::REKEY_KIND_RECOVERY, v1::AccessPolicy(), helper, state_.user);
     return;
   }
   throw ClientError(helper + " has no such recovery key", 3);
@@ -437,7 +457,7 @@ std::pair<int, int> Client::approve_recovery(const std::string& user,
   // Exactly the key whose code the user compared: never one looked up afresh by device id.
   auto pk = mupre::PublicKey::decode(bytes_of(request.keys().encryption_key()));
   if (!pk) throw ClientError("the recovery request carries a damaged key", 4);
-  install_rekey(*pk, v1::REKEY_KIND_RECOVERY, v1::AccessPolicy(), user, &rk);
+  install_rekey(*pk, v1::REKEY_KIND_RECOVERY, v1::AccessPolicy(), "", user, &rk);
   return submit_shares(user, rk, request.device_id(),
                        Bytes(pk->fingerprint().begin(), pk->fingerprint().end()));
 }
@@ -784,15 +804,40 @@ int Client::follow_recovery(const std::string& user) {
   const v1::Device target = trusted_primary(user);
   auto pk = mupre::PublicKey::decode(bytes_of(target.keys().encryption_key()));
   if (!pk) throw ClientError("the service returned a damaged key for " + user, 4);
+  const std::vector<v1::Device> own = devices("");
   int moved = 0;
   for (const auto& r : shares()) {
     if (r.kind() != v1::REKEY_KIND_SHARE || r.to_user() != user ||
         r.to_device_id() == target.device_id()) {
       continue;
     }
+    // A share moves as the device that made it signed it: the list is the cloud's, which
+    // could otherwise widen one, or add one, on its way to the new key.
+    const auto maker = std::find_if(own.begin(), own.end(), [&](const v1::Device& d) {
+      return d.encryption_key_fingerprint() == r.from_fingerprint() && !d.lost();
+    });
+    std::string refused;
+    if (maker == own.end()) {
+      refused = "no device of this account made it";
+    } else if (trust_) {
+      try {
+        trust_->verify_device(maker->keys(), state_.user);
+      } catch (const ClientError& e) {
+        if (e.exit_code() != exit_code::kIntegrity) throw;
+        refused = e.what();
+      }
+    }
+    if (refused.empty() && !made_as_signed(r, maker->keys())) {
+      refused = "the device that made it did not sign it";
+    }
+    if (!refused.empty()) {
+      std::cerr << "WARNING: share " << r.rekey_id() << " to " << user
+                << " is not moved: " << refused << "\n";
+      continue;
+    }
     // An expired share is dropped, not moved (the service refuses a past expiry).
     if (r.policy().expires_at() == 0 || r.policy().expires_at() > now_seconds()) {
-      install_rekey(*pk, v1::REKEY_KIND_SHARE, r.policy());
+      install_rekey(*pk, v1::REKEY_KIND_SHARE, r.policy(), user);
     }
     unshare(r.rekey_id());
     ++moved;

@@ -35,6 +35,16 @@ class Takeover : public EndToEnd {
   static std::string first_device(const std::string& user) {
     return device_row(user, "d.name = 'primary'");
   }
+  // SQL adding an edge of `kind` (1: share, 2: recovery) from `from` to `to` (device rows) as
+  // `from`'s account made it: the cloud's own row, with no re-encryption key behind it.
+  static std::string forged_edge(int kind, const std::string& from, const std::string& to) {
+    return "INSERT INTO rekeys(creator_device, from_device, to_device, kind, user_id, scope, "
+           "folder, items, rekey, from_fingerprint, to_fingerprint) SELECT f.id, f.id, t.id, " +
+           std::to_string(kind) +
+           ", f.user_id, 0, '', '', x'00', f.fingerprint, t.fingerprint FROM devices f, devices t "
+           "WHERE f.id = " +
+           from + " AND t.id = " + to;
+  }
   // alice invites bob, bob accepts, alice installs the recovery key to bob's recovery key.
   void bob_protects_alice() {
     ok("alice1", "recovery add bob");
@@ -716,6 +726,56 @@ TEST_F(Takeover, AKeyThatADeviceCertifiedIsNeverTakenForAPrimary) {
   EXPECT_EQ(hopbox("alice1", "share bob --yes").exit_code, 4);
   EXPECT_NE(last_error().find("a device certified"), std::string::npos) << last_error();
   for (const auto& r : ok("alice1", "shares")) EXPECT_NE(r["kind"], "REKEY_KIND_SHARE");
+}
+
+// The cloud lists shares and recovery keys as the lost primary's that it never made: a share
+// of every item with mallory, alice's folder share with bob widened to every item, and a
+// recovery key to a device of mallory's that it lists as made for alice. Made again from the
+// new primary's key, they would give mallory alice's items and the means to recover her
+// account. Only what the lost primary signed is made again; the rest is named and refused.
+TEST_F(Takeover, ARecoveryRemakesOnlyTheSharesAndRecoveryKeysTheLostPrimarySigned) {
+  make_user("alice");
+  make_user("bob");
+  for (const char* t : {"mallory1", "mallory2"}) hopbox::testing::init_softhsm_token(t, "1234");
+  make_user("mallory");
+  ok("alice1", "put " + file("p.txt", "alice's private").string());
+  ok("alice1", "put " + file("w.txt", "alice's work").string() + " --folder work");
+  ok("alice1", "share bob --yes --folder work");
+  cloud_sql("UPDATE rekeys SET scope = 0, folder = '' WHERE kind = 1 AND to_device = " +
+            first_device("bob"));
+  cloud_sql(forged_edge(1, first_device("alice"), first_device("mallory")));
+  const std::string mallory2 = device_row("mallory", "d.name <> 'primary'");
+  cloud_sql(
+      "UPDATE devices SET recovery_for = (SELECT id FROM users WHERE name = 'alice') "
+      "WHERE id = " +
+      mallory2);
+  cloud_sql(forged_edge(2, first_device("alice"), mallory2));
+
+  const json r = ok("alice2", "recover --yes");
+  EXPECT_EQ(r["shares_remade"], 0);
+  EXPECT_EQ(r["recovery_keys_remade"], 0);
+  EXPECT_EQ(r["edges_refused"], 3);
+  EXPECT_NE(last_error().find("the lost primary did not sign it"), std::string::npos)
+      << last_error();
+  EXPECT_EQ(ok("alice2", "recovery status")["protected_by"].size(), 0u);
+  EXPECT_NE(hopbox("mallory1", "get p.txt --owner alice -o " + (dir_ / "m").string()).exit_code, 0);
+  EXPECT_NE(hopbox("bob1", "get p.txt --owner alice -o " + (dir_ / "b").string()).exit_code, 0);
+}
+
+// After alice's recovery, bob's device moves the shares it lists to alice's new primary. The
+// cloud adds one bob never made: moved, it would give alice (with the cloud) bob's items.
+TEST_F(Takeover, ASharerMovesToARecoveredUserOnlyTheSharesItsDevicesSigned) {
+  make_user("alice");
+  make_user("bob");
+  ok("bob1", "put " + file("b.txt", "bob's own").string());
+  cloud_sql(forged_edge(1, first_device("bob"), first_device("alice")));
+  ok("alice2", "recover --yes");
+  const json followed = ok("bob1", "watch --seconds 1 --yes");
+  ASSERT_EQ(followed.size(), 1u);
+  EXPECT_EQ(followed[0]["followed"], true);
+  EXPECT_EQ(followed[0]["shares_moved"], 0);
+  EXPECT_NE(last_error().find("did not sign it"), std::string::npos) << last_error();
+  EXPECT_NE(hopbox("alice2", "get b.txt --owner bob -o " + (dir_ / "b").string()).exit_code, 0);
 }
 
 }  // namespace

@@ -645,6 +645,9 @@ Status HopboxService::InstallReKey(Ctx* ctx, const v1::InstallReKeyRequest* req,
     r.rekey = bytes_of(req->rekey());
     r.from_fingerprint = from_fp;
     r.to_fingerprint = to_fp;
+    // Read only by the account's own devices (a recovery checks it); bounded like any blob.
+    if (req->statement().size() > kMaxStatement) return invalid("statement: at most 256 bytes");
+    r.statement = bytes_of(req->statement());
     const auto& p = req->policy();
     if (p.expires_at() < 0) return invalid("policy.expires_at: negative");
     // 0 means "never": a time already past would otherwise be a share that never ends.
@@ -757,6 +760,7 @@ Status HopboxService::ListReKeys(Ctx* ctx, const v1::ListReKeysRequest*,
       info.set_to_fingerprint(string_of(r.to_fingerprint));
       info.set_to_device_id(r.edge.to);
       info.set_only_towards_device_id(r.edge.only_towards);
+      info.set_statement(string_of(r.statement));
       if (const auto to = store_.device(r.edge.to)) info.set_to_user(to->user);
       info.mutable_policy()->set_scope(static_cast<v1::AccessPolicy::Scope>(r.edge.policy.scope));
       info.mutable_policy()->set_folder(r.edge.policy.folder);

@@ -31,6 +31,7 @@ inline constexpr std::size_t kMaxSealedName = 4096;
 inline constexpr std::size_t kMaxSealedItem = 4096;  // AccessRequest.sealed_item
 inline constexpr std::size_t kMaxBody = 64 * 1024;
 inline constexpr std::size_t kMaxCertChain = 64 * 1024;
+inline constexpr std::size_t kMaxStatement = 256;  // InstallReKeyRequest.statement
 inline constexpr std::size_t kDownloadChunk = 1 << 20;
 inline constexpr std::int64_t kMaxInboxFromOneAccount = 16;
 inline constexpr std::int64_t kMaxInbox = 256;

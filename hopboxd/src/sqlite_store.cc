@@ -208,6 +208,11 @@ CREATE TABLE revoked_rekeys (
   user_id INTEGER NOT NULL REFERENCES users(id)
 );
 )sql",
+    // A share's or recovery edge's statement, signed by the device that made it: a recovery
+    // remakes only what the lost primary signed. Edges made before have none (not remade).
+    R"sql(
+ALTER TABLE rekeys ADD COLUMN statement BLOB NOT NULL DEFAULT x'';
+)sql",
 };
 
 const char* const kDeviceColumns =
@@ -285,7 +290,7 @@ std::vector<std::string> split_items(const std::string& s) {
 
 const char* const kReKeyColumns =
     "id, creator_device, from_device, to_device, kind, user_id, scope, folder, items, "
-    "expires_at, rekey, from_fingerprint, to_fingerprint, only_towards FROM rekeys ";
+    "expires_at, rekey, from_fingerprint, to_fingerprint, only_towards, statement FROM rekeys ";
 
 ReKeyRecord read_rekey(Stmt& s) {
   ReKeyRecord r;
@@ -304,6 +309,7 @@ ReKeyRecord read_rekey(Stmt& s) {
   r.from_fingerprint = s.blob(11);
   r.to_fingerprint = s.blob(12);
   if (!s.is_null(13)) r.edge.only_towards = s.i64(13);
+  r.statement = s.blob(14);
   return r;
 }
 
@@ -658,8 +664,8 @@ std::optional<std::int64_t> SqliteStore::put_rekey_bounded(const ReKeyRecord& rk
 std::int64_t SqliteStore::insert_rekey(const ReKeyRecord& rk) {
   Stmt s(db_,
          "INSERT INTO rekeys(creator_device, from_device, to_device, kind, user_id, scope, "
-         "folder, items, expires_at, rekey, from_fingerprint, to_fingerprint, only_towards) "
-         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+         "folder, items, expires_at, rekey, from_fingerprint, to_fingerprint, only_towards, "
+         "statement) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   s.bind(1, rk.creator_device).bind(2, rk.edge.from).bind(3, rk.edge.to);
   s.bind(4, static_cast<std::int64_t>(rk.edge.kind)).bind(5, rk.edge.user);
   s.bind(6, static_cast<std::int64_t>(rk.edge.policy.scope)).bind(7, rk.edge.policy.folder);
@@ -675,6 +681,7 @@ std::int64_t SqliteStore::insert_rekey(const ReKeyRecord& rk) {
   } else {
     s.bind_null(13);
   }
+  s.bind(14, rk.statement);
   s.step();
   return sqlite3_last_insert_rowid(db_);
 }

@@ -59,6 +59,7 @@ struct ReKeyRecord {
   Edge edge;    // from/to are device ids; kind, user (whose data), policy, expiry
   Bytes rekey;  // mupre encoding
   Bytes from_fingerprint, to_fingerprint;
+  Bytes statement;  // the creating device's signature over the edge (opaque to the service)
 };
 
 // One recovery user's answer to one R3 request.

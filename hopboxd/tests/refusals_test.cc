@@ -744,6 +744,28 @@ TEST_F(Refusals, ARekeyFromAnotherAccountsKeyIsDenied) {
                  StatusCode::PERMISSION_DENIED, "rekey: source key is not this account's");
 }
 
+// A statement is the installing device's signature, kept for the account's own devices: the
+// service bounds it and gives it back exactly as sent.
+TEST_F(Refusals, AStatementOver256BytesIsInvalidAndOneWithinIsListedAsSent) {
+  TestDevice a0, b0;
+  account("alice", a0);
+  account("bob", b0);
+  v1::InstallReKeyRequest req;
+  req.set_rekey(as_string(mupre::make_rekey(*a0.key, b0.key->public_key())->encode()));
+  req.set_kind(v1::REKEY_KIND_SHARE);
+  req.set_statement(std::string(257, 's'));
+  EXPECT_REFUSED(call(&v1::Hopbox::Stub::InstallReKey, &a0, req), StatusCode::INVALID_ARGUMENT,
+                 "statement: at most 256 bytes");
+  req.set_statement(std::string(256, '\x01'));
+  ASSERT_TRUE(call(&v1::Hopbox::Stub::InstallReKey, &a0, req).ok());
+  grpc::ClientContext ctx;
+  a0.authorize(ctx);
+  v1::ListReKeysResponse listed;
+  ASSERT_TRUE(stub_->ListReKeys(&ctx, v1::ListReKeysRequest(), &listed).ok());
+  ASSERT_EQ(listed.rekeys_size(), 1);
+  EXPECT_EQ(listed.rekeys(0).statement(), std::string(256, '\x01'));
+}
+
 TEST_F(Refusals, AShareWithANegativeExpiryIsInvalid) {
   TestDevice a0, b0;
   account("alice", a0);
