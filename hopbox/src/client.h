@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "certs/certificate.h"
 #include "certs/item_signature.h"
 #include "hopbox/v1/ca.pb.h"
 #include "hopbox/v1/hopbox.grpc.pb.h"
@@ -309,15 +310,16 @@ class Client {
                              const std::string& protected_user = "",
                              const mupre::SecretKeySource* from = nullptr);
   // Makes this device the primary with `certificate` (the lost one locked out, its certificate
-  // remembered as replaced).
-  // replaced: the lost primary's certificate as this device knows it (R1: the issuer in its own
-  // chain; R2/R3: as the CA named it), never as the cloud lists it.
-  void take_over(const hopbox::v1::Device& lost, const Bytes& certificate, const Bytes& replaced,
-                 RecoveryReport& report);
-  // After this device became the primary with `chain`: re-certify or remove the other devices,
-  // make own-device and share keys anew, refresh every item.
-  void rebuild_as_primary(const hopbox::v1::Device& lost, bool keep_devices, bool refresh_items,
-                          RecoveryReport& report);
+  // remembered as replaced). replaced: the lost primary's certificate as this device knows it
+  // (R1: the issuer in its own chain; R2/R3: as the CA named it), never as the cloud lists it.
+  // Returns what that certificate certifies (without a CA: the keys listed for `lost`).
+  certs::CertificateInfo take_over(const hopbox::v1::Device& lost, const Bytes& certificate,
+                                   const Bytes& replaced, RecoveryReport& report);
+  // After this device became the primary: re-certify or remove the other devices (never one
+  // with the keys of `replaced`), make own-device, share and recovery keys anew, refresh
+  // every item.
+  void rebuild_as_primary(const hopbox::v1::Device& lost, const certs::CertificateInfo& replaced,
+                          bool keep_devices, bool refresh_items, RecoveryReport& report);
   // Why the keys the service lists as the lost primary's are not the primary this recovery
   // replaced ("": they are, and what they signed before the loss can be checked).
   std::string replaced_primary_refusal(const hopbox::v1::Device& lost);

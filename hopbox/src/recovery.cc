@@ -71,27 +71,31 @@ Client::RecoveryReport Client::recover_as_primary(bool keep_devices, bool refres
             format_time(service_not_before) + " (unix " + std::to_string(service_not_before) + ")",
         1);
   }
-  take_over(lost, chain, replaced, report);
-  rebuild_as_primary(lost, keep_devices, refresh_items, report);
+  const certs::CertificateInfo replaced_info = take_over(lost, chain, replaced, report);
+  rebuild_as_primary(lost, replaced_info, keep_devices, refresh_items, report);
   return report;
 }
 
-void Client::take_over(const v1::Device& lost, const Bytes& certificate, const Bytes& replaced,
-                       RecoveryReport& report) {
+certs::CertificateInfo Client::take_over(const v1::Device& lost, const Bytes& certificate,
+                                         const Bytes& replaced, RecoveryReport& report) {
+  certs::CertificateInfo replaced_info;
   if (trust_) {
     // What the lost primary certified and signed before the loss is this account's own: this
     // device keeps trusting it (everyone else, once the items are refreshed and re-signed).
     // The certificate comes from this device's chain or the CA: a cloud that listed another
     // revoked certificate as the lost primary (a stolen device's, another account's) would
     // otherwise have it trusted again.
-    const certs::CertificateInfo info = certs::inspect_certificate(replaced);
-    if (info.identifier != state_.user) {
-      throw ClientError("the primary to replace is certified for \"" + info.identifier +
+    replaced_info = certs::inspect_certificate(replaced);
+    if (replaced_info.identifier != state_.user) {
+      throw ClientError("the primary to replace is certified for \"" + replaced_info.identifier +
                             "\", not for this account",
                         4);
     }
-    trust_->tolerate_revoked(info.fingerprint, state_.user);
-    state_.replaced_primaries.push_back(mupre::to_hex(info.fingerprint));
+    trust_->tolerate_revoked(replaced_info.fingerprint, state_.user);
+    state_.replaced_primaries.push_back(mupre::to_hex(replaced_info.fingerprint));
+  } else {
+    replaced_info.signing_key = bytes_of(lost.keys().signing_key());
+    replaced_info.encryption_key = bytes_of(lost.keys().encryption_key());
   }
   grpc::ClientContext ctx;
   authorize(ctx);
@@ -106,10 +110,16 @@ void Client::take_over(const v1::Device& lost, const Bytes& certificate, const B
   state_.recovery_certificate.clear();
   state_.recovery_replaced.clear();
   save_state(dir_, state_);
+  return replaced_info;
 }
 
-void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool refresh_items,
-                                RecoveryReport& report) {
+void Client::rebuild_as_primary(const v1::Device& lost, const certs::CertificateInfo& replaced,
+                                bool keep_devices, bool refresh_items, RecoveryReport& report) {
+  const auto refuse_device = [&](const v1::Device& d, const std::string& why) {
+    // By id: the name is the cloud's to choose, and this terminal's to show.
+    std::cerr << "WARNING: device " << d.device_id() << " is not kept: " << why << "\n";
+    ++report.devices_refused;
+  };
   // The other devices: re-certified and given keys from this one, or removed.
   for (const auto& d : devices("")) {
     if (d.device_id() == state_.device_id || d.lost() || !d.recovery_for().empty() ||
@@ -121,6 +131,13 @@ void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool 
       ++report.devices_removed;
       continue;
     }
+    // The lost primary's own keys under any certificate: a thief holding it can certify them
+    // anew as a device with its still tolerated certificate.
+    if (bytes_of(d.keys().signing_key()) == replaced.signing_key ||
+        bytes_of(d.keys().encryption_key()) == replaced.encryption_key) {
+      refuse_device(d, "its keys are the lost primary's");
+      continue;
+    }
     auto pk = mupre::PublicKey::decode(bytes_of(d.keys().encryption_key()));
     if (!pk) throw ClientError("the service returned a damaged key for device " + d.name(), 4);
     if (trust_) {
@@ -128,11 +145,9 @@ void Client::rebuild_as_primary(const v1::Device& lost, bool keep_devices, bool 
         trust_->verify_device(d.keys(), state_.user);
       } catch (const ClientError& e) {
         if (e.exit_code() != exit_code::kIntegrity) throw;
-        // Listed by the cloud, not certified now: the lost primary's own key under another
-        // entry, a revoked device. Certifying it would hand the account to whoever holds it.
-        // By id: the name is the cloud's to choose, and this terminal's to show.
-        std::cerr << "WARNING: device " << d.device_id() << " is not kept: " << e.what() << "\n";
-        ++report.devices_refused;
+        // Listed by the cloud, not certified now: the lost primary's own certificate under
+        // another entry, a revoked device. Certifying it would hand the account to its holder.
+        refuse_device(d, e.what());
         continue;
       }
       grpc::ClientContext ctx;
@@ -794,9 +809,10 @@ std::optional<Client::RecoveryReport> Client::complete_recovery(bool keep_device
     state_.recovery_replaced = mupre::to_hex(answered->replaced);
     save_state(dir_, state_);
   }
-  take_over(lost, unhex(state_.recovery_certificate, "recovery_certificate"),
-            unhex(state_.recovery_replaced, "recovery_replaced"), report);
-  rebuild_as_primary(lost, keep_devices, refresh_items, report);
+  const certs::CertificateInfo replaced =
+      take_over(lost, unhex(state_.recovery_certificate, "recovery_certificate"),
+                unhex(state_.recovery_replaced, "recovery_replaced"), report);
+  rebuild_as_primary(lost, replaced, keep_devices, refresh_items, report);
   return report;
 }
 

@@ -2,6 +2,7 @@
 // SoftHSM2 tokens, all real. The attacker is an enrolled user with their own token (speaking
 // the real API where the honest client would not), a share recipient, or the cloud editing its
 // own database.
+#include "certs/certificate.h"
 #include "certs/requests.h"
 #include "e2e_fixture.h"
 #include "mupre/hex.h"
@@ -11,6 +12,7 @@
 #include "token.h"
 
 #include <chrono>
+#include <ctime>
 #include <thread>
 
 namespace hopbox {
@@ -776,6 +778,39 @@ TEST_F(Takeover, ASharerMovesToARecoveredUserOnlyTheSharesItsDevicesSigned) {
   EXPECT_EQ(followed[0]["shares_moved"], 0);
   EXPECT_NE(last_error().find("did not sign it"), std::string::npos) << last_error();
   EXPECT_NE(hopbox("alice2", "get b.txt --owner bob -o " + (dir_ / "b").string()).exit_code, 0);
+}
+
+// The thief holding the lost primary certifies that primary's own keys once more, as a new
+// device (its certificate is still tolerated while the recovery re-certifies what it
+// certified), and the cloud lists it. Kept, the stolen device would be one of the account's
+// again, under the new primary's certificate.
+TEST_F(Takeover, ARecoveryNeverKeepsTheLostPrimarysKeysThatItCertifiedAnew) {
+  make_user("alice");
+  ok("alice1", "put " + file("a.txt", "alice's").string());
+  const json stolen = state_of("alice1");
+  const auto chain = mupre::from_hex(stolen["certificate_chain"].get<std::string>());
+  ASSERT_TRUE(chain.has_value());
+  const certs::Bytes primary = certs::decode_chain(*chain).front();
+  const certs::CertificateInfo keys = certs::inspect_certificate(primary);
+  const auto token = hopbox::Token::open(SOFTHSM_MODULE, stolen["token_label"], "1234");
+  const std::int64_t now = std::time(nullptr);
+  certs::Bytes anew = certs::issue_certificate(
+      {"alice", keys.signing_key, keys.encryption_key, 77, now - 60, now + 3600}, primary,
+      [&](std::span<const std::uint8_t> m) { return token->sign(stolen["key_label"], m); });
+  anew.insert(anew.end(), chain->begin(), chain->end());
+  cloud_sql(
+      "INSERT INTO devices(user_id, name, is_primary, signing_key, encryption_key, fingerprint, "
+      "certificate_chain) SELECT user_id, 'laptop', 0, signing_key, encryption_key, ?1, ?2 FROM "
+      "devices WHERE id = " +
+          first_device("alice"),
+      {std::string(32, '\x5b'), std::string(anew.begin(), anew.end())});
+  const json r = ok("alice2", "recover --yes");
+  EXPECT_EQ(r["devices_refused"], 1);
+  EXPECT_EQ(r["devices_kept"], 0);
+  EXPECT_NE(last_error().find("its keys are the lost primary's"), std::string::npos)
+      << last_error();
+  ok("alice2", "get a.txt -o " + (dir_ / "a").string());
+  EXPECT_EQ(read(dir_ / "a"), "alice's");
 }
 
 }  // namespace
