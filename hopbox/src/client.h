@@ -185,6 +185,8 @@ class Client {
     // Shares and recovery keys listed as the lost primary's that it did not sign (the cloud
     // added or changed them): not made again.
     int edges_refused = 0;
+    // The shares and recovery keys made again, as listed: for the user to see to whom.
+    std::vector<hopbox::v1::ReKeyInfo> remade;
   };
   RecoveryReport recover_as_primary(bool keep_devices, bool refresh_items = true);
   // R1 starts with an announcement: the account's other devices and recovery users are told,
@@ -320,6 +322,9 @@ class Client {
   // every item.
   void rebuild_as_primary(const hopbox::v1::Device& lost, const certs::CertificateInfo& replaced,
                           bool keep_devices, bool refresh_items, RecoveryReport& report);
+  // The rebuild of a take-over that stopped half-way (state rebuild_lost_device), again; what
+  // it made before is not made twice.
+  RecoveryReport resume_rebuild(bool keep_devices, bool refresh_items);
   // Why the keys the service lists as the lost primary's are not the primary this recovery
   // replaced ("": they are, and what they signed before the loss can be checked).
   std::string replaced_primary_refusal(const hopbox::v1::Device& lost);

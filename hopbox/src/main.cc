@@ -201,20 +201,6 @@ std::string random_pin() {
 }
 
 // "512 B", "1.2 MiB": a size for a person (binary units, one decimal).
-// What a recovery did, for `recover` of every kind.
-json recovery_report(const hopbox::Client::RecoveryReport& r) {
-  return {{"lost_device", r.lost_device},
-          {"devices_kept", r.devices_kept},
-          {"devices_removed", r.devices_removed},
-          {"devices_refused", r.devices_refused},
-          {"threshold_refused", r.threshold_refused},
-          {"shares_remade", r.shares_remade},
-          {"recovery_keys_remade", r.recovery_keys_remade},
-          {"edges_refused", r.edges_refused},
-          {"items_refreshed", r.items_refreshed},
-          {"users_notified", r.users_notified}};
-}
-
 std::string human_bytes(std::uint64_t n) {
   constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   if (n < 1024) return std::to_string(n) + " B";
@@ -288,6 +274,43 @@ std::string rekey_kind_name(hopbox::v1::ReKeyKind k) {
     default:
       return "unknown";
   }
+}
+
+// What a recovery did, for `recover` of every kind.
+json recovery_report(const hopbox::Client::RecoveryReport& r) {
+  json remade = json::array();
+  for (const auto& e : r.remade) {
+    remade.push_back({{"kind", rekey_kind_name(e.kind())},
+                      {"to_user", e.to_user()},
+                      {"scope", share_scope_name(e.policy())}});
+  }
+  return {{"lost_device", r.lost_device},
+          {"devices_kept", r.devices_kept},
+          {"devices_removed", r.devices_removed},
+          {"devices_refused", r.devices_refused},
+          {"threshold_refused", r.threshold_refused},
+          {"shares_remade", r.shares_remade},
+          {"recovery_keys_remade", r.recovery_keys_remade},
+          {"remade", remade},
+          {"edges_refused", r.edges_refused},
+          {"items_refreshed", r.items_refreshed},
+          {"users_notified", r.users_notified}};
+}
+
+// Whom the recovery gave access again, and what it refused: for the user to check.
+std::string remade_text(const hopbox::Client::RecoveryReport& r) {
+  std::string text;
+  for (const auto& e : r.remade) {
+    text += e.kind() == hopbox::v1::REKEY_KIND_SHARE
+                ? "\n  made again: share with " + e.to_user() + " (" +
+                      share_scope_text(e.policy()) + ")"
+                : "\n  made again: recovery key for " + e.to_user();
+  }
+  if (r.edges_refused != 0) {
+    text += "\n  " + std::to_string(r.edges_refused) +
+            " listed share(s) or recovery key(s) were not made again: see the warnings above.";
+  }
+  return text;
 }
 
 // Columns padded to their widest cell, two spaces apart; the last one is not padded.
@@ -1134,7 +1157,7 @@ int main(int argc, char** argv) {
       report["safety_number"] = c->own_safety_number();
       emit(g, report,
            "recovered: this device is now " + c->state().user +
-               "'s primary, re-certified by the CA");
+               "'s primary, re-certified by the CA" + remade_text(*r));
     } else if (recovery_add->parsed()) {
       const std::string number = Client::open(dir, pin(g))->ask_protection(user);
       emit(g, {{"asked", user}, {"safety_number", number}},
@@ -1209,11 +1232,7 @@ int main(int argc, char** argv) {
                std::to_string(r.devices_kept) + " device(s), made " +
                std::to_string(r.shares_remade) + " share(s) anew, refreshed " +
                std::to_string(r.items_refreshed) + " item(s); " + std::to_string(r.users_notified) +
-               " user(s) who share with you were told." +
-               (r.edges_refused == 0 ? ""
-                                     : " " + std::to_string(r.edges_refused) +
-                                           " listed share(s) or recovery key(s) were not made "
-                                           "again: see the warnings above."));
+               " user(s) who share with you were told." + remade_text(r));
     } else if (refresh->parsed()) {
       const auto [hops, version] = Client::open(dir, pin(g))->refresh(name);
       emit(g, {{"item", name}, {"reencryptions_before", hops}, {"version", version}},

@@ -30,6 +30,7 @@ using namespace internal;
 using statements::threshold_message;
 
 Client::RecoveryReport Client::recover_as_primary(bool keep_devices, bool refresh_items) {
+  if (state_.rebuild_lost_device != 0) return resume_rebuild(keep_devices, refresh_items);
   RecoveryReport report;
   const v1::Device lost = primary_of("");
   if (lost.device_id() == state_.device_id) {
@@ -108,9 +109,35 @@ certs::CertificateInfo Client::take_over(const v1::Device& lost, const Bytes& ce
   state_.certificate_chain = mupre::to_hex(certificate);
   state_.recovering_via.clear();
   state_.recovery_certificate.clear();
-  state_.recovery_replaced.clear();
+  // Until the rebuild is done: a run that fails half-way (the cloud, a crash) is resumed.
+  state_.recovery_replaced = mupre::to_hex(replaced);
+  state_.rebuild_lost_device = lost.device_id();
   save_state(dir_, state_);
   return replaced_info;
+}
+
+Client::RecoveryReport Client::resume_rebuild(bool keep_devices, bool refresh_items) {
+  RecoveryReport report;
+  v1::Device lost;
+  lost.set_device_id(state_.rebuild_lost_device);
+  for (const auto& d : devices("")) {
+    if (d.device_id() == lost.device_id()) lost = d;
+  }
+  report.lost_device = lost.device_id();
+  certs::CertificateInfo replaced;
+  if (trust_) {
+    const Bytes cert = unhex(state_.recovery_replaced, "recovery_replaced");
+    try {
+      replaced = certs::inspect_certificate(cert);
+    } catch (const certs::CertError& e) {
+      throw ClientError(std::string("device state: recovery_replaced: ") + e.what());
+    }
+  } else {
+    replaced.signing_key = bytes_of(lost.keys().signing_key());
+    replaced.encryption_key = bytes_of(lost.keys().encryption_key());
+  }
+  rebuild_as_primary(lost, replaced, keep_devices, refresh_items, report);
+  return report;
 }
 
 void Client::rebuild_as_primary(const v1::Device& lost, const certs::CertificateInfo& replaced,
@@ -120,10 +147,46 @@ void Client::rebuild_as_primary(const v1::Device& lost, const certs::Certificate
     std::cerr << "WARNING: device " << d.device_id() << " is not kept: " << why << "\n";
     ++report.devices_refused;
   };
+  // What this device made already, in a run that stopped half-way: not made twice.
+  const Bytes own_key = unhex(state_.public_key, "public_key");
+  const auto own = mupre::PublicKey::decode(own_key);
+  if (!own) throw ClientError("device state: public_key is damaged");
+  const std::string own_fingerprint(own->fingerprint().begin(), own->fingerprint().end());
+  std::vector<v1::ReKeyInfo> made;
+  for (const auto& r : shares()) {
+    if (r.from_fingerprint() == own_fingerprint && r.only_towards_device_id() == 0) {
+      made.push_back(r);
+    }
+  }
+  const auto made_already = [&](const v1::ReKeyInfo& like) {
+    return std::any_of(made.begin(), made.end(), [&](const v1::ReKeyInfo& m) {
+      return m.kind() == like.kind() && m.to_user() == like.to_user() &&
+             (like.kind() == v1::REKEY_KIND_SHARE
+                  ? m.policy().SerializeAsString() == like.policy().SerializeAsString()
+                  : m.to_fingerprint() == like.to_fingerprint());
+    });
+  };
+  const std::vector<Bytes> own_certificates = trust_ ? own_chain() : std::vector<Bytes>{};
   // The other devices: re-certified and given keys from this one, or removed.
   for (const auto& d : devices("")) {
     if (d.device_id() == state_.device_id || d.lost() || !d.recovery_for().empty() ||
         d.pending_recovery()) {
+      continue;
+    }
+    v1::ReKeyInfo to_device;
+    to_device.set_kind(v1::REKEY_KIND_OWN_DEVICE);
+    to_device.set_to_user(state_.user);
+    to_device.set_to_fingerprint(d.encryption_key_fingerprint());
+    bool certified_here = !trust_;
+    try {
+      const auto chain = certs::decode_chain(bytes_of(d.keys().certificate_chain()));
+      certified_here = certified_here || (chain.size() == 2 && own_certificates.size() == 1 &&
+                                          chain.back() == own_certificates.front());
+    } catch (const certs::CertError&) {
+      // Damaged: verify_device below names it.
+    }
+    if (keep_devices && certified_here && made_already(to_device)) {
+      ++report.devices_kept;
       continue;
     }
     if (!keep_devices) {
@@ -210,6 +273,11 @@ void Client::rebuild_as_primary(const v1::Device& lost, const certs::Certificate
     std::string refused = !lost_refused.empty()             ? lost_refused
                           : !made_as_signed(r, lost.keys()) ? "the lost primary did not sign it"
                                                             : std::string();
+    if (refused.empty() && made_already(r)) {
+      ++(r.kind() == v1::REKEY_KIND_SHARE ? report.shares_remade : report.recovery_keys_remade);
+      report.remade.push_back(r);
+      continue;
+    }
     if (refused.empty()) {
       try {
         if (r.kind() == v1::REKEY_KIND_SHARE) {
@@ -222,6 +290,7 @@ void Client::rebuild_as_primary(const v1::Device& lost, const certs::Certificate
           install_recovery_edge(r.to_user(), r.to_device_id(), bytes_of(r.to_fingerprint()));
           ++report.recovery_keys_remade;
         }
+        report.remade.push_back(r);
       } catch (const ClientError& e) {
         // Its user's keys do not verify, or the service refuses it: the rebuild goes on.
         if (e.exit_code() != exit_code::kIntegrity && e.exit_code() != exit_code::kRefused) {
@@ -238,7 +307,17 @@ void Client::rebuild_as_primary(const v1::Device& lost, const certs::Certificate
     }
   }
   // Its users stay without a direct key even when it is not made again (see above).
-  if (remake_threshold) set_threshold(threshold_setup.threshold(), threshold_users);
+  if (remake_threshold) {
+    try {
+      set_threshold(threshold_setup.threshold(), threshold_users);
+    } catch (const ClientError& e) {
+      // A recovery key of its users is missing or does not verify: the rebuild goes on.
+      if (e.exit_code() == exit_code::kUnavailable) throw;
+      std::cerr << "WARNING: the threshold recovery was not made again: " << e.what()
+                << "; set it up with `hopbox recovery threshold`\n";
+      report.threshold_refused = true;
+    }
+  }
 
   // Every item: a new capsule for this key, signed by this device (paper 4.5). The reserved
   // items (the name key) always: signed by the replaced primary, they would no longer verify
@@ -254,18 +333,25 @@ void Client::rebuild_as_primary(const v1::Device& lost, const certs::Certificate
     // is to be trusted. Its key may be in a thief's hands, and what it signs cannot be dated.
     trust_->stop_tolerating();
     state_.replaced_primaries.clear();
-    save_state(dir_, state_);
   }
+  state_.rebuild_lost_device = 0;
+  state_.recovery_replaced.clear();
+  save_state(dir_, state_);
 }
 
 std::string Client::replaced_primary_refusal(const v1::Device& lost) {
   // Only the primary just replaced: an older one's set-up (a lower t, say) is not replayed.
-  const auto lost_chain = certs::decode_chain(bytes_of(lost.keys().certificate_chain()));
-  if (lost_chain.empty() || state_.replaced_primaries.empty() ||
-      mupre::to_hex(certs::inspect_certificate(lost_chain.front()).fingerprint) !=
-          state_.replaced_primaries.back()) {
-    return "the service lists the lost primary with another certificate than the one this "
-           "recovery replaced";
+  try {
+    const auto lost_chain = certs::decode_chain(bytes_of(lost.keys().certificate_chain()));
+    if (lost_chain.empty() || state_.replaced_primaries.empty() ||
+        mupre::to_hex(certs::inspect_certificate(lost_chain.front()).fingerprint) !=
+            state_.replaced_primaries.back()) {
+      return "the service lists the lost primary with another certificate than the one this "
+             "recovery replaced";
+    }
+  } catch (const certs::CertError& e) {
+    return std::string("the service lists the lost primary with a damaged certificate: ") +
+           e.what();
   }
   try {
     trust_->verify_replaced_primary(lost.keys(), state_.user);
@@ -765,6 +851,7 @@ std::optional<Client::CaAnswer> Client::answer_ca_challenge(bool announce_only) 
 
 std::optional<Client::RecoveryReport> Client::complete_recovery(bool keep_devices,
                                                                 bool refresh_items) {
+  if (state_.rebuild_lost_device != 0) return resume_rebuild(keep_devices, refresh_items);
   if (state_.recovering_via.empty()) throw ClientError("this device is not recovering", 2);
   if (!trust_) throw ClientError("recovering on a new device needs the CA (--ca, --ca-root)", 2);
   // The CA's answer from an earlier run whose take-over failed at the service: the CA revoked

@@ -58,6 +58,7 @@ DeviceState load_state(const fs::path& dir) {
     s.recovery_certificate = j.value("recovery_certificate", "");
     s.recovery_replaced = j.value("recovery_replaced", "");
     s.replaced_primaries = j.value("replaced_primaries", std::vector<std::string>{});
+    s.rebuild_lost_device = j.value("rebuild_lost_device", std::int64_t{0});
     s.init_pending = j.value("init_pending", false);
     if (j.contains("recovery_keys")) {
       for (const auto& [user, k] : j.at("recovery_keys").items()) {
@@ -98,6 +99,7 @@ void save_state(const fs::path& dir, const DeviceState& s) {
                       {"recovery_certificate", s.recovery_certificate},
                       {"recovery_replaced", s.recovery_replaced},
                       {"replaced_primaries", s.replaced_primaries},
+                      {"rebuild_lost_device", s.rebuild_lost_device},
                       {"init_pending", s.init_pending}};
   nlohmann::json keys = nlohmann::json::object();
   for (const auto& [user, k] : s.recovery_keys) {

@@ -57,6 +57,10 @@ struct DeviceState {
   // Certificates of this account's primaries that a recovery replaced (hex SHA-256): revoked
   // for everyone else, but what they signed before the loss is still this account's own.
   std::vector<std::string> replaced_primaries;
+  // The lost primary's device id once this device took over, until the rebuild that follows
+  // (re-certifying devices, making keys anew, refreshing items) is done: `recover` resumes it.
+  // recovery_replaced stays with it.
+  std::int64_t rebuild_lost_device = 0;
   // `init` has not finished: set when its keys are made, cleared once the cloud registered the
   // device (and, with a CA, the CA was told). Running the same `init` again resumes it.
   bool init_pending = false;

@@ -813,5 +813,34 @@ TEST_F(Takeover, ARecoveryNeverKeepsTheLostPrimarysKeysThatItCertifiedAnew) {
   EXPECT_EQ(read(dir_ / "a"), "alice's");
 }
 
+// The cloud fails the rebuild after the take-over (here every item refresh). Were the rebuild
+// not resumed, the recovering device would keep trusting the lost primary's certificate for
+// good (it ends only once every item is refreshed), and whatever a thief signs with it. Asked
+// again, the recovery goes on where it stopped, without making its share twice.
+TEST_F(Takeover, ARebuildTheCloudFailedHalfWayIsResumedAndThenTrustsTheLostPrimaryNoMore) {
+  make_user("alice");
+  make_user("bob");
+  ok("alice1", "put " + file("a.txt", "alice's").string());
+  ok("alice1", "share bob --yes");
+  cloud_sql(
+      "CREATE TRIGGER refuse_refresh BEFORE UPDATE ON items "
+      "BEGIN SELECT RAISE(ABORT, 'injected fault'); END");
+  EXPECT_NE(hopbox("alice2", "recover --yes").exit_code, 0);
+  EXPECT_NE(state_of("alice2")["replaced_primaries"].size(), 0u);
+  cloud_sql("DROP TRIGGER refuse_refresh");
+  const json r = ok("alice2", "recover --yes");
+  EXPECT_EQ(r["shares_remade"], 1);
+  EXPECT_EQ(r["items_refreshed"], 1);
+  EXPECT_EQ(cloud_int("SELECT COUNT(*) FROM rekeys WHERE kind = 1 AND from_device = " +
+                      device_row("alice", "d.name <> 'primary'")),
+            1);
+  const json state = state_of("alice2");
+  EXPECT_EQ(state["replaced_primaries"].size(), 0u);
+  EXPECT_EQ(state["rebuild_lost_device"], 0);
+  ok("bob1", "get a.txt --owner alice -o " + (dir_ / "b").string());
+  EXPECT_EQ(read(dir_ / "b"), "alice's");
+  EXPECT_EQ(hopbox("alice2", "recover --yes").exit_code, 2);  // the primary already
+}
+
 }  // namespace
 }  // namespace hopbox
