@@ -93,25 +93,48 @@ certs::CertificateInfo Client::take_over(const v1::Device& lost, const Bytes& ce
                         4);
     }
     trust_->tolerate_revoked(replaced_info.fingerprint, state_.user);
-    state_.replaced_primaries.push_back(mupre::to_hex(replaced_info.fingerprint));
+    const std::string fingerprint = mupre::to_hex(replaced_info.fingerprint);
+    if (state_.replaced_primaries.empty() || state_.replaced_primaries.back() != fingerprint) {
+      state_.replaced_primaries.push_back(fingerprint);
+    }
   } else {
     replaced_info.signing_key = bytes_of(lost.keys().signing_key());
     replaced_info.encryption_key = bytes_of(lost.keys().encryption_key());
   }
+  // Kept before the service is asked, until the rebuild is done: if its answer is lost (the
+  // take-over may have happened) or the rebuild stops half-way, `recover` goes on from here
+  // with the same certificate and lost primary.
+  state_.recovery_certificate = mupre::to_hex(certificate);
+  state_.recovery_replaced = mupre::to_hex(replaced);
+  state_.rebuild_lost_device = lost.device_id();
+  save_state(dir_, state_);
   grpc::ClientContext ctx;
   authorize(ctx);
   v1::PromoteDeviceRequest req;
   req.set_lost_device_id(lost.device_id());
   req.set_certificate_chain(string_of(certificate));
   v1::PromoteDeviceResponse resp;
-  check(stub_->PromoteDevice(&ctx, req, &resp), "taking over as the primary device");
+  const grpc::Status promoted = stub_->PromoteDevice(&ctx, req, &resp);
+  if (!promoted.ok()) {
+    const auto code = promoted.error_code();
+    if (code == grpc::StatusCode::FAILED_PRECONDITION ||
+        code == grpc::StatusCode::PERMISSION_DENIED || code == grpc::StatusCode::INVALID_ARGUMENT ||
+        code == grpc::StatusCode::NOT_FOUND) {
+      // Refused: nothing happened at the service (a cancelled recovery, say). R2/R3 keep the
+      // CA's answer, which cannot be had again; R1 asks the CA again next time.
+      state_.rebuild_lost_device = 0;
+      if (state_.recovering_via.empty()) {
+        state_.recovery_certificate.clear();
+        state_.recovery_replaced.clear();
+      }
+      save_state(dir_, state_);
+    }
+    check(promoted, "taking over as the primary device");
+  }
   report.users_notified = resp.notified_users();
   state_.certificate_chain = mupre::to_hex(certificate);
   state_.recovering_via.clear();
   state_.recovery_certificate.clear();
-  // Until the rebuild is done: a run that fails half-way (the cloud, a crash) is resumed.
-  state_.recovery_replaced = mupre::to_hex(replaced);
-  state_.rebuild_lost_device = lost.device_id();
   save_state(dir_, state_);
   return replaced_info;
 }
@@ -124,6 +147,14 @@ Client::RecoveryReport Client::resume_rebuild(bool keep_devices, bool refresh_it
     if (d.device_id() == lost.device_id()) lost = d;
   }
   report.lost_device = lost.device_id();
+  if (!state_.recovery_certificate.empty()) {
+    // The service's answer to the take-over was lost: asked again, it answers as before.
+    const certs::CertificateInfo replaced =
+        take_over(lost, unhex(state_.recovery_certificate, "recovery_certificate"),
+                  unhex(state_.recovery_replaced, "recovery_replaced"), report);
+    rebuild_as_primary(lost, replaced, keep_devices, refresh_items, report);
+    return report;
+  }
   certs::CertificateInfo replaced;
   if (trust_) {
     const Bytes cert = unhex(state_.recovery_replaced, "recovery_replaced");

@@ -842,5 +842,23 @@ TEST_F(Takeover, ARebuildTheCloudFailedHalfWayIsResumedAndThenTrustsTheLostPrima
   EXPECT_EQ(hopbox("alice2", "recover --yes").exit_code, 2);  // the primary already
 }
 
+// The service takes the recovering device over as the primary, then dies before it answers
+// (as a cloud that drops the answer). Asked again, the device must finish what happened at
+// the service, not refuse as "the primary already" while the rebuild never runs and the lost
+// primary stays tolerated.
+TEST_F(Takeover, ATakeOverWhoseAnswerWasLostIsFinishedWhenAskedAgain) {
+  make_user("alice");
+  ok("alice1", "put " + file("a.txt", "alice's").string());
+  server_->restart({"--crash-at", "promote.committed"});
+  EXPECT_NE(hopbox("alice2", "recover --yes").exit_code, 0);
+  server_->restart();
+  const json r = ok("alice2", "recover --yes");
+  EXPECT_EQ(r["items_refreshed"], 1);
+  EXPECT_EQ(state_of("alice2")["replaced_primaries"].size(), 0u);
+  EXPECT_EQ(hopbox("alice1", "ls").exit_code, 3);
+  ok("alice2", "get a.txt -o " + (dir_ / "a").string());
+  EXPECT_EQ(read(dir_ / "a"), "alice's");
+}
+
 }  // namespace
 }  // namespace hopbox

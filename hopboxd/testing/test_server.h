@@ -50,11 +50,12 @@ class TestServer {
   TestServer(const TestServer&) = delete;
   TestServer& operator=(const TestServer&) = delete;
 
-  void start() {
-    std::vector<std::string> args = {"--data-dir",  dir_.string(), "--listen",
-                                     "127.0.0.1:0", "--port-file", (dir_ / "port").string()};
-    args.insert(args.end(), extra_.begin(), extra_.end());
-    port_ = process_.start(HOPBOXD_BINARY, args, dir_ / "server.log", dir_ / "port");
+  void start() { start_on("127.0.0.1:0", {}); }
+  // Stops it if it runs (SIGTERM) and starts it again on the same port, so that clients
+  // configured with it find it, with `more` options (a crash point, say) for this run only.
+  void restart(const std::vector<std::string>& more = {}) {
+    process_.stop(SIGTERM);
+    start_on("127.0.0.1:" + std::to_string(port_), more);
   }
   // For the next start(): files of at most `bytes` (a nearly full disk).
   void limit_file_size(rlim_t bytes) { process_.limit_file_size(bytes); }
@@ -79,6 +80,14 @@ class TestServer {
   const fs::path& dir() const { return dir_; }
 
  private:
+  void start_on(const std::string& listen, const std::vector<std::string>& more) {
+    std::vector<std::string> args = {"--data-dir", dir_.string(), "--listen",
+                                     listen,       "--port-file", (dir_ / "port").string()};
+    args.insert(args.end(), extra_.begin(), extra_.end());
+    args.insert(args.end(), more.begin(), more.end());
+    port_ = process_.start(HOPBOXD_BINARY, args, dir_ / "server.log", dir_ / "port");
+  }
+
   std::vector<std::string> extra_;
   fs::path dir_;
   hopbox::testing::ChildProcess process_;
