@@ -72,6 +72,8 @@ Client::RecoveryReport Client::recover_as_primary(bool keep_devices, bool refres
             format_time(service_not_before) + " (unix " + std::to_string(service_not_before) + ")",
         1);
   }
+  state_.rebuild_keep_devices = keep_devices;
+  state_.rebuild_refresh_items = refresh_items;
   const certs::CertificateInfo replaced_info = take_over(lost, chain, replaced, report);
   rebuild_as_primary(lost, replaced_info, keep_devices, refresh_items, report);
   return report;
@@ -80,6 +82,7 @@ Client::RecoveryReport Client::recover_as_primary(bool keep_devices, bool refres
 certs::CertificateInfo Client::take_over(const v1::Device& lost, const Bytes& certificate,
                                          const Bytes& replaced, RecoveryReport& report) {
   certs::CertificateInfo replaced_info;
+  bool tolerance_added = false;
   if (trust_) {
     // What the lost primary certified and signed before the loss is this account's own: this
     // device keeps trusting it (everyone else, once the items are refreshed and re-signed).
@@ -96,6 +99,7 @@ certs::CertificateInfo Client::take_over(const v1::Device& lost, const Bytes& ce
     const std::string fingerprint = mupre::to_hex(replaced_info.fingerprint);
     if (state_.replaced_primaries.empty() || state_.replaced_primaries.back() != fingerprint) {
       state_.replaced_primaries.push_back(fingerprint);
+      tolerance_added = true;
     }
   } else {
     replaced_info.signing_key = bytes_of(lost.keys().signing_key());
@@ -119,9 +123,17 @@ certs::CertificateInfo Client::take_over(const v1::Device& lost, const Bytes& ce
     const auto code = promoted.error_code();
     if (code == grpc::StatusCode::FAILED_PRECONDITION ||
         code == grpc::StatusCode::PERMISSION_DENIED || code == grpc::StatusCode::INVALID_ARGUMENT ||
-        code == grpc::StatusCode::NOT_FOUND) {
-      // Refused: nothing happened at the service (a cancelled recovery, say). R2/R3 keep the
-      // CA's answer, which cannot be had again; R1 asks the CA again next time.
+        code == grpc::StatusCode::NOT_FOUND || code == grpc::StatusCode::UNAUTHENTICATED) {
+      // Refused: nothing happened at the service (a cancelled recovery, this device removed).
+      // The lost primary is not tolerated beyond this call; R2/R3 keep the CA's answer, which
+      // cannot be had again, and tolerate it again when they retry; R1 asks the CA again.
+      if (tolerance_added) {
+        state_.replaced_primaries.pop_back();
+        trust_->stop_tolerating();
+        for (const auto& f : state_.replaced_primaries) {
+          trust_->tolerate_revoked(unhex(f, "replaced_primaries"), state_.user);
+        }
+      }
       state_.rebuild_lost_device = 0;
       if (state_.recovering_via.empty()) {
         state_.recovery_certificate.clear();
@@ -140,6 +152,10 @@ certs::CertificateInfo Client::take_over(const v1::Device& lost, const Bytes& ce
 }
 
 Client::RecoveryReport Client::resume_rebuild(bool keep_devices, bool refresh_items) {
+  // Never weaker than the run that began it: a device it was to remove is not kept now, and
+  // the items are refreshed (which ends the lost primary's tolerance) if it was to.
+  keep_devices = keep_devices && state_.rebuild_keep_devices;
+  refresh_items = refresh_items || state_.rebuild_refresh_items;
   RecoveryReport report;
   v1::Device lost;
   lost.set_device_id(state_.rebuild_lost_device);
@@ -216,10 +232,6 @@ void Client::rebuild_as_primary(const v1::Device& lost, const certs::Certificate
     } catch (const certs::CertError&) {
       // Damaged: verify_device below names it.
     }
-    if (keep_devices && certified_here && made_already(to_device)) {
-      ++report.devices_kept;
-      continue;
-    }
     if (!keep_devices) {
       remove_device(d.device_id());
       ++report.devices_removed;
@@ -244,6 +256,14 @@ void Client::rebuild_as_primary(const v1::Device& lost, const certs::Certificate
         refuse_device(d, e.what());
         continue;
       }
+    }
+    // Re-certified by this device (the chain verified above) and given its key, in a run that
+    // stopped half-way.
+    if (certified_here && made_already(to_device)) {
+      ++report.devices_kept;
+      continue;
+    }
+    if (trust_) {
       grpc::ClientContext ctx;
       authorize(ctx);
       v1::UpdateDeviceCertificateRequest req;
@@ -927,6 +947,8 @@ std::optional<Client::RecoveryReport> Client::complete_recovery(bool keep_device
     state_.recovery_replaced = mupre::to_hex(answered->replaced);
     save_state(dir_, state_);
   }
+  state_.rebuild_keep_devices = keep_devices;
+  state_.rebuild_refresh_items = refresh_items;
   const certs::CertificateInfo replaced =
       take_over(lost, unhex(state_.recovery_certificate, "recovery_certificate"),
                 unhex(state_.recovery_replaced, "recovery_replaced"), report);

@@ -59,6 +59,8 @@ DeviceState load_state(const fs::path& dir) {
     s.recovery_replaced = j.value("recovery_replaced", "");
     s.replaced_primaries = j.value("replaced_primaries", std::vector<std::string>{});
     s.rebuild_lost_device = j.value("rebuild_lost_device", std::int64_t{0});
+    s.rebuild_keep_devices = j.value("rebuild_keep_devices", true);
+    s.rebuild_refresh_items = j.value("rebuild_refresh_items", true);
     s.init_pending = j.value("init_pending", false);
     if (j.contains("recovery_keys")) {
       for (const auto& [user, k] : j.at("recovery_keys").items()) {
@@ -100,6 +102,8 @@ void save_state(const fs::path& dir, const DeviceState& s) {
                       {"recovery_replaced", s.recovery_replaced},
                       {"replaced_primaries", s.replaced_primaries},
                       {"rebuild_lost_device", s.rebuild_lost_device},
+                      {"rebuild_keep_devices", s.rebuild_keep_devices},
+                      {"rebuild_refresh_items", s.rebuild_refresh_items},
                       {"init_pending", s.init_pending}};
   nlohmann::json keys = nlohmann::json::object();
   for (const auto& [user, k] : s.recovery_keys) {

@@ -61,6 +61,9 @@ struct DeviceState {
   // (re-certifying devices, making keys anew, refreshing items) is done: `recover` resumes it.
   // recovery_replaced stays with it.
   std::int64_t rebuild_lost_device = 0;
+  // And the options it began with: a resumed rebuild is never weaker.
+  bool rebuild_keep_devices = true;
+  bool rebuild_refresh_items = true;
   // `init` has not finished: set when its keys are made, cleared once the cloud registered the
   // device (and, with a CA, the CA was told). Running the same `init` again resumes it.
   bool init_pending = false;

@@ -842,6 +842,38 @@ TEST_F(Takeover, ARebuildTheCloudFailedHalfWayIsResumedAndThenTrustsTheLostPrima
   EXPECT_EQ(hopbox("alice2", "recover --yes").exit_code, 2);  // the primary already
 }
 
+// A rebuild resumed with weaker options than it began with (`--no-refresh` after a run that
+// was to refresh) would skip the refresh that ends the lost primary's tolerance: it resumes
+// as it began.
+TEST_F(Takeover, AResumedRebuildIsNeverWeakerThanTheRunThatBeganIt) {
+  make_user("alice");
+  ok("alice1", "put " + file("a.txt", "alice's").string());
+  cloud_sql(
+      "CREATE TRIGGER refuse_refresh BEFORE UPDATE ON items "
+      "BEGIN SELECT RAISE(ABORT, 'injected fault'); END");
+  EXPECT_NE(hopbox("alice2", "recover --yes").exit_code, 0);
+  cloud_sql("DROP TRIGGER refuse_refresh");
+  EXPECT_EQ(ok("alice2", "recover --yes --no-refresh")["items_refreshed"], 1);
+  EXPECT_EQ(state_of("alice2")["replaced_primaries"].size(), 0u);
+}
+
+// The service refuses the take-over (here the cloud forgets the announcement): nothing
+// happened there, and the lost primary must not stay tolerated on this device, where a thief
+// holding it could still sign items and certify keys that this device would accept.
+TEST_F(Takeover, ARefusedTakeOverLeavesTheLostPrimaryUntrusted) {
+  make_user("alice");
+  cloud_sql(
+      "CREATE TRIGGER forget_announcement AFTER INSERT ON recovery_requests "
+      "BEGIN DELETE FROM recovery_requests WHERE device_id = NEW.device_id; END");
+  EXPECT_EQ(hopbox("alice2", "recover --yes").exit_code, 3);
+  const json state = state_of("alice2");
+  EXPECT_EQ(state["replaced_primaries"].size(), 0u);
+  EXPECT_EQ(state["rebuild_lost_device"], 0);
+  cloud_sql("DROP TRIGGER forget_announcement");
+  EXPECT_EQ(ok("alice2", "recover --yes")["lost_device"],
+            cloud_int("SELECT " + first_device("alice")));
+}
+
 // The service takes the recovering device over as the primary, then dies before it answers
 // (as a cloud that drops the answer). Asked again, the device must finish what happened at
 // the service, not refuse as "the primary already" while the rebuild never runs and the lost
