@@ -82,7 +82,6 @@ Client::RecoveryReport Client::recover_as_primary(bool keep_devices, bool refres
 certs::CertificateInfo Client::take_over(const v1::Device& lost, const Bytes& certificate,
                                          const Bytes& replaced, RecoveryReport& report) {
   certs::CertificateInfo replaced_info;
-  bool tolerance_added = false;
   if (trust_) {
     // What the lost primary certified and signed before the loss is this account's own: this
     // device keeps trusting it (everyone else, once the items are refreshed and re-signed).
@@ -99,7 +98,6 @@ certs::CertificateInfo Client::take_over(const v1::Device& lost, const Bytes& ce
     const std::string fingerprint = mupre::to_hex(replaced_info.fingerprint);
     if (state_.replaced_primaries.empty() || state_.replaced_primaries.back() != fingerprint) {
       state_.replaced_primaries.push_back(fingerprint);
-      tolerance_added = true;
     }
   } else {
     replaced_info.signing_key = bytes_of(lost.keys().signing_key());
@@ -111,6 +109,7 @@ certs::CertificateInfo Client::take_over(const v1::Device& lost, const Bytes& ce
   state_.recovery_certificate = mupre::to_hex(certificate);
   state_.recovery_replaced = mupre::to_hex(replaced);
   state_.rebuild_lost_device = lost.device_id();
+  state_.rebuild_taken_over = false;
   save_state(dir_, state_);
   grpc::ClientContext ctx;
   authorize(ctx);
@@ -127,7 +126,9 @@ certs::CertificateInfo Client::take_over(const v1::Device& lost, const Bytes& ce
       // Refused: nothing happened at the service (a cancelled recovery, this device removed).
       // The lost primary is not tolerated beyond this call; R2/R3 keep the CA's answer, which
       // cannot be had again, and tolerate it again when they retry; R1 asks the CA again.
-      if (tolerance_added) {
+      // (Added by this call or by an earlier one whose answer was lost.)
+      if (trust_ && !state_.replaced_primaries.empty() &&
+          state_.replaced_primaries.back() == mupre::to_hex(replaced_info.fingerprint)) {
         state_.replaced_primaries.pop_back();
         trust_->stop_tolerating();
         for (const auto& f : state_.replaced_primaries) {
@@ -147,6 +148,7 @@ certs::CertificateInfo Client::take_over(const v1::Device& lost, const Bytes& ce
   state_.certificate_chain = mupre::to_hex(certificate);
   state_.recovering_via.clear();
   state_.recovery_certificate.clear();
+  state_.rebuild_taken_over = true;
   save_state(dir_, state_);
   return replaced_info;
 }
@@ -163,7 +165,7 @@ Client::RecoveryReport Client::resume_rebuild(bool keep_devices, bool refresh_it
     if (d.device_id() == lost.device_id()) lost = d;
   }
   report.lost_device = lost.device_id();
-  if (!state_.recovery_certificate.empty()) {
+  if (!state_.rebuild_taken_over) {
     // The service's answer to the take-over was lost: asked again, it answers as before.
     const certs::CertificateInfo replaced =
         take_over(lost, unhex(state_.recovery_certificate, "recovery_certificate"),
@@ -293,13 +295,19 @@ void Client::rebuild_as_primary(const v1::Device& lost, const certs::Certificate
   // or a cloud could lower t and hand one recovery user the account. Otherwise the rebuild goes
   // on (the items and the name key must be refreshed) and the user is told to set it up again.
   bool remake_threshold = !threshold_users.empty();
-  if (trust_ && remake_threshold) {
-    const std::string refused = threshold_refusal(lost, threshold_setup);
-    if (!refused.empty()) {
-      std::cerr << "WARNING: the threshold recovery was not made again: " << refused
-                << "; set it up with `hopbox recovery threshold`\n";
-      remake_threshold = false;
-      report.threshold_refused = true;
+  const auto threshold_not_remade = [&](const std::string& why) {
+    std::cerr << "WARNING: the threshold recovery was not made again: " << why
+              << "; set it up with `hopbox recovery threshold`\n";
+    remake_threshold = false;
+    report.threshold_refused = true;
+  };
+  if (remake_threshold && certs::verify_signature(keys_->signing_public_key(state_.key_label),
+                                                  threshold_message(state_.user, threshold_setup),
+                                                  bytes_of(threshold_setup.signature()))) {
+    remake_threshold = false;  // made again already, by a run that stopped half-way
+  } else if (trust_ && remake_threshold) {
+    if (const std::string refused = threshold_refusal(lost, threshold_setup); !refused.empty()) {
+      threshold_not_remade(refused);
     }
   }
   const auto in_threshold = [&](const std::string& u) {
@@ -364,9 +372,7 @@ void Client::rebuild_as_primary(const v1::Device& lost, const certs::Certificate
     } catch (const ClientError& e) {
       // A recovery key of its users is missing or does not verify: the rebuild goes on.
       if (e.exit_code() == exit_code::kUnavailable) throw;
-      std::cerr << "WARNING: the threshold recovery was not made again: " << e.what()
-                << "; set it up with `hopbox recovery threshold`\n";
-      report.threshold_refused = true;
+      threshold_not_remade(e.what());
     }
   }
 

@@ -59,6 +59,7 @@ DeviceState load_state(const fs::path& dir) {
     s.recovery_replaced = j.value("recovery_replaced", "");
     s.replaced_primaries = j.value("replaced_primaries", std::vector<std::string>{});
     s.rebuild_lost_device = j.value("rebuild_lost_device", std::int64_t{0});
+    s.rebuild_taken_over = j.value("rebuild_taken_over", true);
     s.rebuild_keep_devices = j.value("rebuild_keep_devices", true);
     s.rebuild_refresh_items = j.value("rebuild_refresh_items", true);
     s.init_pending = j.value("init_pending", false);
@@ -102,6 +103,7 @@ void save_state(const fs::path& dir, const DeviceState& s) {
                       {"recovery_replaced", s.recovery_replaced},
                       {"replaced_primaries", s.replaced_primaries},
                       {"rebuild_lost_device", s.rebuild_lost_device},
+                      {"rebuild_taken_over", s.rebuild_taken_over},
                       {"rebuild_keep_devices", s.rebuild_keep_devices},
                       {"rebuild_refresh_items", s.rebuild_refresh_items},
                       {"init_pending", s.init_pending}};

@@ -49,18 +49,20 @@ struct DeviceState {
   std::map<std::string, InvitationState> invitations;     // by nonce (hex)
   std::string recovering_via;            // a new device recovering the account: the recovery users
   std::int64_t recovery_not_before = 0;  // and the end of its waiting period (unix seconds)
-  // R2/R3: the CA's answer (hex DER: the new primary certificate, the one it replaced), kept
-  // until the service made this device the primary. The CA has revoked the lost primary by
-  // then; asked again it would replace this device's own certificate instead.
+  // The CA's answer (hex DER: the new primary certificate, the one it replaced). The
+  // certificate is kept until the service made this device the primary (R2/R3: asked again,
+  // the CA would replace this device's own certificate instead), the replaced one until the
+  // rebuild after it is done.
   std::string recovery_certificate;
   std::string recovery_replaced;
   // Certificates of this account's primaries that a recovery replaced (hex SHA-256): revoked
   // for everyone else, but what they signed before the loss is still this account's own.
   std::vector<std::string> replaced_primaries;
-  // The lost primary's device id once this device took over, until the rebuild that follows
-  // (re-certifying devices, making keys anew, refreshing items) is done: `recover` resumes it.
-  // recovery_replaced stays with it.
+  // The lost primary's device id from just before this device asks the service to take over
+  // until the rebuild that follows (re-certifying devices, making keys anew, refreshing items)
+  // is done: `recover` resumes it, asking the service again unless it answered.
   std::int64_t rebuild_lost_device = 0;
+  bool rebuild_taken_over = true;
   // And the options it began with: a resumed rebuild is never weaker.
   bool rebuild_keep_devices = true;
   bool rebuild_refresh_items = true;
