@@ -317,6 +317,12 @@ class Client {
   // Returns what that certificate certifies (without a CA: the keys listed for `lost`).
   certs::CertificateInfo take_over(const hopbox::v1::Device& lost, const Bytes& certificate,
                                    const Bytes& replaced, RecoveryReport& report);
+  // Saves the rebuild's options, then take_over and rebuild_as_primary.
+  RecoveryReport take_over_and_rebuild(const hopbox::v1::Device& lost, const Bytes& certificate,
+                                       const Bytes& replaced, bool keep_devices,
+                                       bool refresh_items);
+  // Without a CA, the lost primary is known only by the keys the service lists for it.
+  static certs::CertificateInfo keys_listed_as(const hopbox::v1::Device& lost);
   // After this device became the primary: re-certify or remove the other devices (never one
   // with the keys of `replaced`), make own-device, share and recovery keys anew, refresh
   // every item.

@@ -280,9 +280,10 @@ std::string rekey_kind_name(hopbox::v1::ReKeyKind k) {
 json recovery_report(const hopbox::Client::RecoveryReport& r) {
   json remade = json::array();
   for (const auto& e : r.remade) {
-    remade.push_back({{"kind", rekey_kind_name(e.kind())},
-                      {"to_user", e.to_user()},
-                      {"scope", share_scope_name(e.policy())}});
+    json edge = {{"kind", rekey_kind_name(e.kind())}, {"to_user", e.to_user()}};
+    // A recovery key opens everything: a scope is a share's alone.
+    if (e.kind() == hopbox::v1::REKEY_KIND_SHARE) edge["scope"] = share_scope_name(e.policy());
+    remade.push_back(std::move(edge));
   }
   return {{"lost_device", r.lost_device},
           {"devices_kept", r.devices_kept},

@@ -31,12 +31,10 @@ using statements::threshold_message;
 
 Client::RecoveryReport Client::recover_as_primary(bool keep_devices, bool refresh_items) {
   if (state_.rebuild_lost_device != 0) return resume_rebuild(keep_devices, refresh_items);
-  RecoveryReport report;
   const v1::Device lost = primary_of("");
   if (lost.device_id() == state_.device_id) {
     throw ClientError("this device is the primary already: recover on another device", 2);
   }
-  report.lost_device = lost.device_id();
   // The primary this device replaces is the one that certified it, whatever the cloud lists.
   Bytes replaced;
   if (trust_) {
@@ -72,11 +70,28 @@ Client::RecoveryReport Client::recover_as_primary(bool keep_devices, bool refres
             format_time(service_not_before) + " (unix " + std::to_string(service_not_before) + ")",
         1);
   }
+  return take_over_and_rebuild(lost, chain, replaced, keep_devices, refresh_items);
+}
+
+Client::RecoveryReport Client::take_over_and_rebuild(const v1::Device& lost,
+                                                     const Bytes& certificate,
+                                                     const Bytes& replaced, bool keep_devices,
+                                                     bool refresh_items) {
+  RecoveryReport report;
+  report.lost_device = lost.device_id();
+  // Kept with the rest of the take-over: a resumed rebuild is never weaker than this one.
   state_.rebuild_keep_devices = keep_devices;
   state_.rebuild_refresh_items = refresh_items;
-  const certs::CertificateInfo replaced_info = take_over(lost, chain, replaced, report);
+  const certs::CertificateInfo replaced_info = take_over(lost, certificate, replaced, report);
   rebuild_as_primary(lost, replaced_info, keep_devices, refresh_items, report);
   return report;
+}
+
+certs::CertificateInfo Client::keys_listed_as(const v1::Device& lost) {
+  certs::CertificateInfo listed;
+  listed.signing_key = bytes_of(lost.keys().signing_key());
+  listed.encryption_key = bytes_of(lost.keys().encryption_key());
+  return listed;
 }
 
 certs::CertificateInfo Client::take_over(const v1::Device& lost, const Bytes& certificate,
@@ -100,8 +115,7 @@ certs::CertificateInfo Client::take_over(const v1::Device& lost, const Bytes& ce
       state_.replaced_primaries.push_back(fingerprint);
     }
   } else {
-    replaced_info.signing_key = bytes_of(lost.keys().signing_key());
-    replaced_info.encryption_key = bytes_of(lost.keys().encryption_key());
+    replaced_info = keys_listed_as(lost);
   }
   // Kept before the service is asked, until the rebuild is done: if its answer is lost (the
   // take-over may have happened) or the rebuild stops half-way, `recover` goes on from here
@@ -158,21 +172,19 @@ Client::RecoveryReport Client::resume_rebuild(bool keep_devices, bool refresh_it
   // the items are refreshed (which ends the lost primary's tolerance) if it was to.
   keep_devices = keep_devices && state_.rebuild_keep_devices;
   refresh_items = refresh_items || state_.rebuild_refresh_items;
-  RecoveryReport report;
   v1::Device lost;
   lost.set_device_id(state_.rebuild_lost_device);
   for (const auto& d : devices("")) {
     if (d.device_id() == lost.device_id()) lost = d;
   }
-  report.lost_device = lost.device_id();
   if (!state_.rebuild_taken_over) {
     // The service's answer to the take-over was lost: asked again, it answers as before.
-    const certs::CertificateInfo replaced =
-        take_over(lost, unhex(state_.recovery_certificate, "recovery_certificate"),
-                  unhex(state_.recovery_replaced, "recovery_replaced"), report);
-    rebuild_as_primary(lost, replaced, keep_devices, refresh_items, report);
-    return report;
+    return take_over_and_rebuild(lost, unhex(state_.recovery_certificate, "recovery_certificate"),
+                                 unhex(state_.recovery_replaced, "recovery_replaced"), keep_devices,
+                                 refresh_items);
   }
+  RecoveryReport report;
+  report.lost_device = lost.device_id();
   certs::CertificateInfo replaced;
   if (trust_) {
     const Bytes cert = unhex(state_.recovery_replaced, "recovery_replaced");
@@ -182,8 +194,7 @@ Client::RecoveryReport Client::resume_rebuild(bool keep_devices, bool refresh_it
       throw ClientError(std::string("device state: recovery_replaced: ") + e.what());
     }
   } else {
-    replaced.signing_key = bytes_of(lost.keys().signing_key());
-    replaced.encryption_key = bytes_of(lost.keys().encryption_key());
+    replaced = keys_listed_as(lost);
   }
   rebuild_as_primary(lost, replaced, keep_devices, refresh_items, report);
   return report;
@@ -201,14 +212,14 @@ void Client::rebuild_as_primary(const v1::Device& lost, const certs::Certificate
   const auto own = mupre::PublicKey::decode(own_key);
   if (!own) throw ClientError("device state: public_key is damaged");
   const std::string own_fingerprint(own->fingerprint().begin(), own->fingerprint().end());
-  std::vector<v1::ReKeyInfo> made;
+  std::vector<v1::ReKeyInfo> own_edges;
   for (const auto& r : shares()) {
     if (r.from_fingerprint() == own_fingerprint && r.only_towards_device_id() == 0) {
-      made.push_back(r);
+      own_edges.push_back(r);
     }
   }
   const auto made_already = [&](const v1::ReKeyInfo& like) {
-    return std::any_of(made.begin(), made.end(), [&](const v1::ReKeyInfo& m) {
+    return std::any_of(own_edges.begin(), own_edges.end(), [&](const v1::ReKeyInfo& m) {
       return m.kind() == like.kind() && m.to_user() == like.to_user() &&
              (like.kind() == v1::REKEY_KIND_SHARE
                   ? m.policy().SerializeAsString() == like.policy().SerializeAsString()
@@ -317,7 +328,8 @@ void Client::rebuild_as_primary(const v1::Device& lost, const certs::Certificate
   // Shares and recovery keys the lost primary had made, made anew from this device's key: only
   // those it signed. The list is the cloud's; an edge it added, widened or turned towards
   // another user would give that user the account's items, or the account itself.
-  const std::string lost_refused = trust_ ? replaced_primary_refusal(lost) : std::string();
+  const std::string lost_primary_unverified =
+      trust_ ? replaced_primary_refusal(lost) : std::string();
   for (const auto& r : shares()) {
     if (r.from_fingerprint() != lost.encryption_key_fingerprint() || r.to_user().empty()) {
       continue;
@@ -329,7 +341,7 @@ void Client::rebuild_as_primary(const v1::Device& lost, const certs::Certificate
     if (r.policy().expires_at() != 0 && r.policy().expires_at() <= now_seconds()) continue;
     // R3's users get no direct key (see above).
     if (r.kind() == v1::REKEY_KIND_RECOVERY && in_threshold(r.to_user())) continue;
-    std::string refused = !lost_refused.empty()             ? lost_refused
+    std::string refused = !lost_primary_unverified.empty()  ? lost_primary_unverified
                           : !made_as_signed(r, lost.keys()) ? "the lost primary did not sign it"
                                                             : std::string();
     if (refused.empty() && made_already(r)) {
@@ -930,13 +942,11 @@ std::optional<Client::RecoveryReport> Client::complete_recovery(bool keep_device
                           ": run `hopbox recover --via ...` again then",
                       1);
   }
-  RecoveryReport report;
   v1::Device lost;
   for (const auto& d : devices("")) {
     if (d.primary()) lost = d;
   }
   if (lost.device_id() == 0) throw ClientError("the account has no primary to replace", 3);
-  report.lost_device = lost.device_id();
   if (!certified) {
     const auto answered = answer_ca_challenge(false);
     if (!answered) return std::nullopt;
@@ -953,13 +963,9 @@ std::optional<Client::RecoveryReport> Client::complete_recovery(bool keep_device
     state_.recovery_replaced = mupre::to_hex(answered->replaced);
     save_state(dir_, state_);
   }
-  state_.rebuild_keep_devices = keep_devices;
-  state_.rebuild_refresh_items = refresh_items;
-  const certs::CertificateInfo replaced =
-      take_over(lost, unhex(state_.recovery_certificate, "recovery_certificate"),
-                unhex(state_.recovery_replaced, "recovery_replaced"), report);
-  rebuild_as_primary(lost, replaced, keep_devices, refresh_items, report);
-  return report;
+  return take_over_and_rebuild(lost, unhex(state_.recovery_certificate, "recovery_certificate"),
+                               unhex(state_.recovery_replaced, "recovery_replaced"), keep_devices,
+                               refresh_items);
 }
 
 int Client::follow_recovery(const std::string& user) {

@@ -328,8 +328,7 @@ TEST_F(WithCa, R2ARecoveryUserLetsANewDeviceTakeOverAndTheCaReCertifiesIt) {
   EXPECT_EQ(r["items_refreshed"], 1);
   EXPECT_EQ(r["recovery_keys_remade"], 1);  // as the lost primary signed it
   EXPECT_EQ(r["edges_refused"], 0);
-  EXPECT_EQ(r["remade"],
-            json::parse(R"([{"kind": "recovery", "to_user": "bob", "scope": "all-items"}])"));
+  EXPECT_EQ(r["remade"], json::parse(R"([{"kind": "recovery", "to_user": "bob"}])"));
   // The new device reads alice's data and what bob shared with her, never bob's own data.
   ok("alice3", "get a.txt -o " + (dir_ / "a").string());
   EXPECT_EQ(read(dir_ / "a"), "alice's");

@@ -147,6 +147,13 @@ class EndToEnd : public ::testing::Test {
     sqlite3_finalize(st);
     sqlite3_close(db);
   }
+  // Makes hopboxd's database fail every statement `event` names (e.g. "UPDATE ON items"),
+  // as a cloud failing half-way would, until stop_failing(name).
+  void fail_on(const std::string& name, const std::string& event) {
+    cloud_sql("CREATE TRIGGER " + name + " BEFORE " + event +
+              " BEGIN SELECT RAISE(ABORT, 'injected fault'); END");
+  }
+  void stop_failing(const std::string& name) { cloud_sql("DROP TRIGGER " + name); }
   // The first column of the first row of a query on hopboxd's database.
   std::int64_t cloud_int(const std::string& sql) {
     sqlite3* db = nullptr;

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <optional>
 #include <thread>
 
 namespace hopbox {
@@ -46,6 +47,20 @@ class Takeover : public EndToEnd {
            ", f.user_id, 0, '', '', x'00', f.fingerprint, t.fingerprint FROM devices f, devices t "
            "WHERE f.id = " +
            from + " AND t.id = " + to;
+  }
+  // The cloud lists alice's first device once more, as a secondary 'laptop' with its keys and
+  // this fingerprint, under its own certificate chain or the one given.
+  void list_alice_primary_again(const std::string& fingerprint,
+                                const std::optional<std::string>& chain = std::nullopt) {
+    std::vector<std::string> blobs{fingerprint};
+    if (chain) blobs.push_back(*chain);
+    cloud_sql(
+        "INSERT INTO devices(user_id, name, is_primary, signing_key, encryption_key, "
+        "fingerprint, certificate_chain) SELECT user_id, 'laptop', 0, signing_key, "
+        "encryption_key, ?1, " +
+            std::string(chain ? "?2" : "certificate_chain") +
+            " FROM devices WHERE id = " + first_device("alice"),
+        blobs);
   }
   // alice invites bob, bob accepts, alice installs the recovery key to bob's recovery key.
   void bob_protects_alice() {
@@ -653,12 +668,7 @@ TEST_F(Takeover, ARecoveryTrustsAgainOnlyThePrimaryItReplacedNeverACertificateTh
 TEST_F(Takeover, ARecoveryNeverCertifiesTheLostPrimarysKeysListedAgainAsAnotherDevice) {
   make_user("alice");
   ok("alice1", "put " + file("a.txt", "alice's").string());
-  cloud_sql(
-      "INSERT INTO devices(user_id, name, is_primary, signing_key, encryption_key, "
-      "fingerprint, certificate_chain) SELECT user_id, 'laptop', 0, signing_key, "
-      "encryption_key, ?1, certificate_chain FROM devices WHERE id = " +
-          first_device("alice"),
-      {std::string(32, '\x5a')});
+  list_alice_primary_again(std::string(32, '\x5a'));
   const json r = ok("alice2", "recover --yes");
   EXPECT_EQ(r["devices_refused"], 1);
   EXPECT_EQ(r["devices_kept"], 0);
@@ -682,11 +692,9 @@ TEST_F(Takeover, AnR2RecoveryWhoseTakeOverFailedCompletesWhenAskedAgain) {
                 .exit_code,
             1);
   ok("bob1", "watch --seconds 1 --yes");
-  cloud_sql(
-      "CREATE TRIGGER refuse_promotion BEFORE UPDATE OF is_primary ON devices "
-      "BEGIN SELECT RAISE(ABORT, 'injected fault'); END");
+  fail_on("refuse_promotion", "UPDATE OF is_primary ON devices");
   EXPECT_NE(hopbox("alice3", "recover --via bob").exit_code, 0);
-  cloud_sql("DROP TRIGGER refuse_promotion");
+  stop_failing("refuse_promotion");
   const json r = ok("alice3", "recover --via bob");
   EXPECT_EQ(r["recovered"], true);
   EXPECT_EQ(r["devices_kept"], 1);  // alice2, which the lost primary certified
@@ -803,12 +811,7 @@ TEST_F(Takeover, ARecoveryNeverKeepsTheLostPrimarysKeysThatItCertifiedAnew) {
       {"alice", keys.signing_key, keys.encryption_key, 77, now - 60, now + 3600}, primary,
       [&](std::span<const std::uint8_t> m) { return token->sign(stolen["key_label"], m); });
   anew.insert(anew.end(), chain->begin(), chain->end());
-  cloud_sql(
-      "INSERT INTO devices(user_id, name, is_primary, signing_key, encryption_key, fingerprint, "
-      "certificate_chain) SELECT user_id, 'laptop', 0, signing_key, encryption_key, ?1, ?2 FROM "
-      "devices WHERE id = " +
-          first_device("alice"),
-      {std::string(32, '\x5b'), std::string(anew.begin(), anew.end())});
+  list_alice_primary_again(std::string(32, '\x5b'), std::string(anew.begin(), anew.end()));
   const json r = ok("alice2", "recover --yes");
   EXPECT_EQ(r["devices_refused"], 1);
   EXPECT_EQ(r["devices_kept"], 0);
@@ -827,9 +830,7 @@ TEST_F(Takeover, ARebuildTheCloudFailedHalfWayIsResumedAndThenTrustsTheLostPrima
   make_user("bob");
   ok("alice1", "put " + file("a.txt", "alice's").string());
   ok("alice1", "share bob --yes");
-  cloud_sql(
-      "CREATE TRIGGER refuse_refresh BEFORE UPDATE ON items "
-      "BEGIN SELECT RAISE(ABORT, 'injected fault'); END");
+  fail_on("refuse_refresh", "UPDATE ON items");
   EXPECT_NE(hopbox("alice2", "recover --yes").exit_code, 0);
   EXPECT_NE(state_of("alice2")["replaced_primaries"].size(), 0u);
   EXPECT_NE(state_of("alice2")["rebuild_lost_device"], 0);
@@ -837,7 +838,7 @@ TEST_F(Takeover, ARebuildTheCloudFailedHalfWayIsResumedAndThenTrustsTheLostPrima
       "SELECT COUNT(*) FROM rekeys WHERE kind = 1 AND from_device = " +
       device_row("alice", "d.name <> 'primary'");
   EXPECT_EQ(cloud_int(shares_from_alice2), 1);  // made before the refresh failed
-  cloud_sql("DROP TRIGGER refuse_refresh");
+  stop_failing("refuse_refresh");
   const json r = ok("alice2", "recover --yes");
   EXPECT_EQ(r["shares_remade"], 1);
   EXPECT_EQ(r["items_refreshed"], 1);
@@ -856,11 +857,9 @@ TEST_F(Takeover, ARebuildTheCloudFailedHalfWayIsResumedAndThenTrustsTheLostPrima
 TEST_F(Takeover, AResumedRebuildIsNeverWeakerThanTheRunThatBeganIt) {
   make_user("alice");
   ok("alice1", "put " + file("a.txt", "alice's").string());
-  cloud_sql(
-      "CREATE TRIGGER refuse_refresh BEFORE UPDATE ON items "
-      "BEGIN SELECT RAISE(ABORT, 'injected fault'); END");
+  fail_on("refuse_refresh", "UPDATE ON items");
   EXPECT_NE(hopbox("alice2", "recover --yes").exit_code, 0);
-  cloud_sql("DROP TRIGGER refuse_refresh");
+  stop_failing("refuse_refresh");
   EXPECT_EQ(ok("alice2", "recover --yes --no-refresh")["items_refreshed"], 1);
   EXPECT_EQ(state_of("alice2")["replaced_primaries"].size(), 0u);
 }
@@ -905,12 +904,10 @@ TEST_F(Takeover, ATakeOverWhoseAnswerWasLostIsFinishedWhenAskedAgain) {
 // too, or the lost primary stays trusted on this device for good.
 TEST_F(Takeover, ARefusedRetryOfATakeOverAlsoLeavesTheLostPrimaryUntrusted) {
   make_user("alice");
-  cloud_sql(
-      "CREATE TRIGGER refuse_promotion BEFORE UPDATE OF is_primary ON devices "
-      "BEGIN SELECT RAISE(ABORT, 'injected fault'); END");
+  fail_on("refuse_promotion", "UPDATE OF is_primary ON devices");
   EXPECT_NE(hopbox("alice2", "recover --yes").exit_code, 0);
   EXPECT_NE(state_of("alice2")["rebuild_lost_device"], 0);
-  cloud_sql("DROP TRIGGER refuse_promotion");
+  stop_failing("refuse_promotion");
   cloud_sql("DELETE FROM recovery_requests");
   EXPECT_EQ(hopbox("alice2", "recover --yes").exit_code, 3);
   const json state = state_of("alice2");
@@ -923,11 +920,9 @@ TEST_F(Takeover, ARefusedRetryOfATakeOverAlsoLeavesTheLostPrimaryUntrusted) {
 TEST_F(TakeoverWithoutCa, ATakeOverThatFailedIsAskedAgain) {
   make_user("alice");
   ok("alice1", "put " + file("a.txt", "alice's").string());
-  cloud_sql(
-      "CREATE TRIGGER refuse_promotion BEFORE UPDATE OF is_primary ON devices "
-      "BEGIN SELECT RAISE(ABORT, 'injected fault'); END");
+  fail_on("refuse_promotion", "UPDATE OF is_primary ON devices");
   EXPECT_NE(hopbox("alice2", "recover --yes").exit_code, 0);
-  cloud_sql("DROP TRIGGER refuse_promotion");
+  stop_failing("refuse_promotion");
   EXPECT_EQ(ok("alice2", "recover --yes")["items_refreshed"], 1);
   EXPECT_EQ(state_of("alice2")["rebuild_lost_device"], 0);
   EXPECT_EQ(hopbox("alice1", "ls").exit_code, 3);
