@@ -137,8 +137,8 @@ hb carol1 watch --seconds 1 --yes
 step "the recovery waits out its waiting period (alice's devices, were they not lost, could cancel it)"
 hb alice3 recover --via bob 2>&1 | sed 's/^/   /' || true
 sleep "$wait_seconds"
-step "alice's new device opens the CA's challenge through the recovery chain, is re-certified, and takes over"
-hb alice3 recover --via bob
+step "alice's new device opens the CA's challenge through the recovery chain, is re-certified, and takes over, keeping her 2-of-3 recovery users (only what she names is kept)"
+hb alice3 recover --via bob --keep-threshold
 step "alice reads what she had before the loss; her lost devices are refused"
 hb alice3 get report.bin -o "$work/recovered.bin"
 cmp "$work/report.bin" "$work/recovered.bin" && echo "   the same bytes as before the loss"

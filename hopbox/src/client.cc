@@ -101,6 +101,14 @@ void check(const grpc::Status& s, const std::string& what) {
                           s.error_message() + ")",
                       exit_code::kUnavailable);
   }
+  if (s.error_code() == grpc::StatusCode::INTERNAL || s.error_code() == grpc::StatusCode::UNKNOWN ||
+      s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    // A failure, not a refusal: what depends on it (a recovery's rebuild) must stop and be
+    // resumed, not go on as though the service had said no.
+    throw ClientError(what + ": the service at " + g_service_address + " failed (" +
+                          s.error_message() + "); nothing was refused: try again",
+                      exit_code::kUnavailable);
+  }
   std::string message = what + ": " + s.error_message();
   if (s.error_code() == grpc::StatusCode::PERMISSION_DENIED &&
       s.error_message().find("no admissible chain") != std::string::npos) {
@@ -171,6 +179,10 @@ Client::Client(fs::path dir, DeviceState state, std::unique_ptr<KeyStore> keys)
         dir_ / kRevocationCacheFile);
     for (const auto& f : state_.replaced_primaries) {
       trust_->tolerate_revoked(unhex(f, "replaced_primaries"), state_.user);
+    }
+    for (const auto& [digest, f] : state_.pinned_item_signatures) {
+      trust_->tolerate_item_signature(unhex(digest, "pinned_item_signatures"),
+                                      unhex(f, "pinned_item_signatures"), state_.user);
     }
   }
 }
@@ -304,8 +316,14 @@ std::unique_ptr<Client> Client::prepare_device(const fs::path& dir, const std::s
   return std::unique_ptr<Client>(new Client(dir, s, std::move(keys)));
 }
 
-std::unique_ptr<Client> Client::open(const fs::path& dir, const std::string& pin) {
+std::unique_ptr<Client> Client::open(const fs::path& dir, const std::string& pin, bool to_recover) {
   DeviceState s = load_state(dir);
+  if (s.rebuild_lost_device != 0 && !to_recover) {
+    throw ClientError(
+        "this device's recovery stopped half-way: run `hopbox recover` again to finish it "
+        "first (until then this device still trusts the lost primary's signatures)",
+        exit_code::kFailed);
+  }
   auto keys = open_keys(dir, s, pin);
   return std::unique_ptr<Client>(new Client(dir, std::move(s), std::move(keys)));
 }
@@ -760,18 +778,20 @@ v1::UploadResponse Client::upload(const Source& source, std::uint64_t total, con
   return resp;
 }
 
-void Client::verify_header(const v1::DownloadHeader& header, const std::string& owner_id,
-                           const std::string& item_id, const std::string& shown) {
-  if (!trust_) return;
+certs::TrustedDevice Client::verify_header(const v1::DownloadHeader& header,
+                                           const std::string& owner_id, const std::string& item_id,
+                                           const std::string& shown) {
+  if (!trust_) return {};
   if (header.signature().empty()) {
     throw ClientError(
         "refusing " + owner_id + "/" + shown + ": it is not signed by any device of its owner", 4);
   }
-  trust_->verify_item({owner_id, item_id, header.item().folder(), bytes_of(header.signed_capsule()),
-                       bytes_of(header.wrapped_key()), bytes_of(header.metadata()),
-                       bytes_of(header.payload_header()), bytes_of(header.payload_sha256()),
-                       bytes_of(header.item().sealed_name())},
-                      bytes_of(header.signature()));
+  return trust_->verify_item(
+      {owner_id, item_id, header.item().folder(), bytes_of(header.signed_capsule()),
+       bytes_of(header.wrapped_key()), bytes_of(header.metadata()),
+       bytes_of(header.payload_header()), bytes_of(header.payload_sha256()),
+       bytes_of(header.item().sealed_name())},
+      bytes_of(header.signature()));
 }
 
 std::string Client::sign_item(const certs::ItemFacts& facts) {
@@ -1185,6 +1205,11 @@ std::pair<int, std::int64_t> Client::refresh_id(const std::string& id, const std
   }
   v1::RefreshItemResponse resp;
   check(stub_->RefreshItem(&ctx, req, &resp), "refreshing " + shown);
+  // Signed anew by this device: a replaced primary's signature of it is needed no more.
+  if (trust_ && state_.pinned_item_signatures.erase(mupre::to_hex(
+                    Trust::item_signature_digest(bytes_of(header.signature())))) != 0) {
+    save_state(dir_, state_);
+  }
   return {header.chain_size(), resp.version()};
 }
 

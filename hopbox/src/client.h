@@ -17,6 +17,7 @@
 
 #include "certs/certificate.h"
 #include "certs/item_signature.h"
+#include "certs/verify.h"
 #include "hopbox/v1/ca.pb.h"
 #include "hopbox/v1/hopbox.grpc.pb.h"
 #include "keystore.h"
@@ -63,8 +64,10 @@ class Client {
   // then approved on a device of the account.
   static std::unique_ptr<Client> prepare_device(const std::filesystem::path& state_dir,
                                                 const std::string& pin, DeviceState base);
+  // Refused (exit code 1) while a recovery's rebuild is pending, unless to go on with it
+  // (`recover`): until it ends, this device still trusts the lost primary's certificate.
   static std::unique_ptr<Client> open(const std::filesystem::path& state_dir,
-                                      const std::string& pin);
+                                      const std::string& pin, bool to_recover = false);
   // Rolls back a device the service never registered: deletes its keys and its state
   // (remove_dir: the whole state folder, when the set-up created it).
   void discard(bool remove_dir = false);
@@ -168,8 +171,19 @@ class Client {
   // service locks the lost device out. Both the service and the CA first only record an
   // announcement and complete when asked again after their waiting periods (ClientError, exit
   // code 1, until then). Then this device re-certifies the other devices (or
-  // removes them, keep_devices false), makes its own-device and share keys anew, and refreshes
-  // every item so that it is encrypted for, and signed by, the new primary.
+  // removes them), makes its own-device and share keys anew, and refreshes every item so that
+  // it is encrypted for, and signed by, the new primary.
+  struct RebuildOptions {
+    // Re-certify the other devices (false: remove them; a thief may have added one).
+    bool keep_devices = true;
+    // Refresh every item (false: pin the lost primary's signatures of them instead).
+    bool refresh_items = true;
+    // Who may recover the account afterwards is the user's to say, not the cloud's list: the
+    // R2 recovery keys made again are those to these users only, and the R3 set-up only when
+    // asked, each as the lost primary signed it.
+    std::vector<std::string> keep_recovery_users;
+    bool keep_threshold = false;
+  };
   struct RecoveryReport {
     std::int64_t lost_device = 0;
     int devices_kept = 0, devices_removed = 0, shares_remade = 0, items_refreshed = 0;
@@ -187,8 +201,15 @@ class Client {
     int edges_refused = 0;
     // The shares and recovery keys made again, as listed: for the user to see to whom.
     std::vector<hopbox::v1::ReKeyInfo> remade;
+    // Recovery users of the lost primary (it signed their key) not kept: not named.
+    std::vector<std::string> recovery_users_dropped;
+    // The lost primary's R3 set-up was not made again: not asked for (keep_threshold).
+    bool threshold_dropped = false;
+    // Or it was, with this t and these users (0: none), for the user to check.
+    int threshold_kept = 0;
+    std::vector<std::string> threshold_users;
   };
-  RecoveryReport recover_as_primary(bool keep_devices, bool refresh_items = true);
+  RecoveryReport recover_as_primary(const RebuildOptions& options);
   // R1 starts with an announcement: the account's other devices and recovery users are told,
   // and may cancel. Returns when the waiting period ends (unix seconds); recover_as_primary
   // is accepted from then on.
@@ -245,7 +266,7 @@ class Client {
                                                   const std::vector<std::string>& via);
   // On that device: once a recovery user approved, passes the CA's re-certification
   // challenge, becomes the primary and rebuilds as R1 does. nullopt while nobody approved.
-  std::optional<RecoveryReport> complete_recovery(bool keep_devices, bool refresh_items = true);
+  std::optional<RecoveryReport> complete_recovery(const RebuildOptions& options);
   // A new device whose request was refused (too many pending) asks again, with its keys.
   bool recovery_requested() const { return state_.device_id != 0 || state_.recovering_via.empty(); }
   void send_recovery_request();
@@ -319,18 +340,20 @@ class Client {
                                    const Bytes& replaced, RecoveryReport& report);
   // Saves the rebuild's options, then take_over and rebuild_as_primary.
   RecoveryReport take_over_and_rebuild(const hopbox::v1::Device& lost, const Bytes& certificate,
-                                       const Bytes& replaced, bool keep_devices,
-                                       bool refresh_items);
+                                       const Bytes& replaced, const RebuildOptions& options);
   // Without a CA, the lost primary is known only by the keys the service lists for it.
   static certs::CertificateInfo keys_listed_as(const hopbox::v1::Device& lost);
   // After this device became the primary: re-certify or remove the other devices (never one
   // with the keys of `replaced`), make own-device, share and recovery keys anew, refresh
   // every item.
   void rebuild_as_primary(const hopbox::v1::Device& lost, const certs::CertificateInfo& replaced,
-                          bool keep_devices, bool refresh_items, RecoveryReport& report);
+                          const RebuildOptions& options, RecoveryReport& report);
   // The rebuild of a take-over that stopped half-way (state rebuild_lost_device), again; what
   // it made before is not made twice.
-  RecoveryReport resume_rebuild(bool keep_devices, bool refresh_items);
+  RecoveryReport resume_rebuild(RebuildOptions options);
+  // Rebuild without refresh: adds to `pins` the signature of `item_id` if a replaced primary
+  // made it (verified, with the tolerance still on).
+  void pin_replaced_signature(const std::string& item_id, std::map<std::string, std::string>& pins);
   // Why the keys the service lists as the lost primary's are not the primary this recovery
   // replaced ("": they are, and what they signed before the loss can be checked).
   std::string replaced_primary_refusal(const hopbox::v1::Device& lost);
@@ -352,9 +375,11 @@ class Client {
   // for one request (the pending device and its key's fingerprint).
   std::pair<int, int> submit_shares(const std::string& user, const SealedSecretKey& rk,
                                     std::int64_t device_id, const Bytes& fingerprint);
-  // With a CA: throws ClientError (exit code 4) unless the item's signature and chain verify.
-  void verify_header(const hopbox::v1::DownloadHeader& header, const std::string& owner_id,
-                     const std::string& item_id, const std::string& shown);
+  // With a CA: throws ClientError (exit code 4) unless the item's signature and chain verify;
+  // returns its signer (without a CA: nothing).
+  certs::TrustedDevice verify_header(const hopbox::v1::DownloadHeader& header,
+                                     const std::string& owner_id, const std::string& item_id,
+                                     const std::string& shown);
   // ---- Names (issue 13) ----
   // The account's name key: from the state folder, else from the reserved item (then kept),
   // else, with create, made and uploaded. nullopt when absent and not created.

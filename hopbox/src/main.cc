@@ -293,6 +293,11 @@ json recovery_report(const hopbox::Client::RecoveryReport& r) {
           {"shares_remade", r.shares_remade},
           {"recovery_keys_remade", r.recovery_keys_remade},
           {"remade", remade},
+          {"recovery_users_dropped", r.recovery_users_dropped},
+          {"threshold_dropped", r.threshold_dropped},
+          {"threshold_kept", r.threshold_kept == 0 ? json(nullptr)
+                                                   : json{{"threshold", r.threshold_kept},
+                                                          {"users", r.threshold_users}}},
           {"edges_refused", r.edges_refused},
           {"items_refreshed", r.items_refreshed},
           {"users_notified", r.users_notified}};
@@ -310,6 +315,21 @@ std::string remade_text(const hopbox::Client::RecoveryReport& r) {
   if (r.edges_refused != 0) {
     text += "\n  " + std::to_string(r.edges_refused) +
             " listed share(s) or recovery key(s) were not made again: see the warnings above.";
+  }
+  for (const auto& u : r.recovery_users_dropped) {
+    text += "\n  not kept: recovery user " + u +
+            " (not named with --keep-recovery-user; ask again: `hopbox recovery add " + u + "`)";
+  }
+  if (r.threshold_kept != 0) {
+    std::string users;
+    for (const auto& u : r.threshold_users) users += (users.empty() ? "" : ", ") + u;
+    text += "\n  made again: threshold recovery, any " + std::to_string(r.threshold_kept) + " of " +
+            users;
+  }
+  if (r.threshold_dropped) {
+    text +=
+        "\n  not kept: the threshold recovery (not asked with --keep-threshold; set it up "
+        "again: `hopbox recovery threshold`)";
   }
   return text;
 }
@@ -784,7 +804,7 @@ int main(int argc, char** argv) {
   auto* watch_yes = watch->add_flag("--yes", answer_yes, "grant every request without asking");
   watch->add_flag("--no", answer_no, "refuse every request without asking")->excludes(watch_yes);
 
-  bool recover_yes = false, remove_others = false;
+  bool recover_yes = false, remove_others = false, no_refresh = false;
   std::vector<std::string> via;
   NewDeviceArgs recover_args;
   auto* recover = app.add_subcommand(
@@ -795,9 +815,14 @@ int main(int argc, char** argv) {
   recover->add_flag("--remove-other-devices", remove_others,
                     "remove the account's other devices instead of re-certifying them");
   recover->add_option("--via", via, "recovery users to ask (a new device; repeatable)");
-  bool no_refresh = false;
+  hopbox::Client::RebuildOptions rebuild;
   recover->add_flag("--no-refresh", no_refresh,
                     "leave the items' capsules as they are (refresh them later with `refresh`)");
+  recover->add_option("--keep-recovery-user", rebuild.keep_recovery_users,
+                      "keep this recovery user of the lost primary (repeatable); the others are "
+                      "dropped, whatever the cloud lists");
+  recover->add_flag("--keep-threshold", rebuild.keep_threshold,
+                    "set the lost primary's threshold recovery (R3) up again, as it signed it");
   recover->add_option("--wait", wait_seconds, "wait this long for the approval (with --via)");
   add_new_device_options(recover, recover_args, config, false);
 
@@ -855,6 +880,8 @@ int main(int argc, char** argv) {
     // --help prints and succeeds; any other parse error is a usage error (exit 2).
     return app.exit(e) == 0 ? exit_code::kOk : exit_code::kUsage;
   }
+  rebuild.keep_devices = !remove_others;
+  rebuild.refresh_items = !no_refresh;
 
   // Neither needs a device.
   if (completion->parsed()) {
@@ -1109,7 +1136,7 @@ int main(int argc, char** argv) {
       // R2: a new device asks recovery users, then takes over once one approved.
       std::unique_ptr<Client> c;
       if (hopbox::state_exists(dir)) {
-        c = Client::open(dir, pin(g));
+        c = Client::open(dir, pin(g), /*to_recover=*/true);
         if (!c->recovery_requested()) {
           c->send_recovery_request();  // refused before: asked again with the same keys
           emit(g, {{"device_id", c->state().device_id}, {"short_code", c->own_key_code()}},
@@ -1129,7 +1156,7 @@ int main(int argc, char** argv) {
       }
       std::optional<Client::RecoveryReport> r;
       for (int i = 0; i <= wait_seconds * 2; ++i) {
-        r = c->complete_recovery(!remove_others, !no_refresh);
+        r = c->complete_recovery(rebuild);
         if (r || i == wait_seconds * 2) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
       }
@@ -1214,7 +1241,7 @@ int main(int argc, char** argv) {
       }
       emit(g, {{"protected_by", j}}, text.empty() ? "no recovery users yet" : text);
     } else if (recover->parsed()) {
-      auto c = Client::open(dir, pin(g));
+      auto c = Client::open(dir, pin(g), /*to_recover=*/true);
       if (!recover_yes) {
         std::cout << "This device will replace " << c->state().user
                   << "'s primary device, which is then revoked and locked out for good. "
@@ -1224,7 +1251,7 @@ int main(int argc, char** argv) {
         if (answer != "y" && answer != "Y" && answer != "yes")
           throw ClientError("not recovered", exit_code::kFailed);
       }
-      const auto r = c->recover_as_primary(!remove_others, !no_refresh);
+      const auto r = c->recover_as_primary(rebuild);
       json report = recovery_report(r);
       report["safety_number"] = c->own_safety_number();
       emit(g, report,

@@ -29,8 +29,8 @@ using namespace internal;
 
 using statements::threshold_message;
 
-Client::RecoveryReport Client::recover_as_primary(bool keep_devices, bool refresh_items) {
-  if (state_.rebuild_lost_device != 0) return resume_rebuild(keep_devices, refresh_items);
+Client::RecoveryReport Client::recover_as_primary(const RebuildOptions& options) {
+  if (state_.rebuild_lost_device != 0) return resume_rebuild(options);
   const v1::Device lost = primary_of("");
   if (lost.device_id() == state_.device_id) {
     throw ClientError("this device is the primary already: recover on another device", 2);
@@ -70,20 +70,22 @@ Client::RecoveryReport Client::recover_as_primary(bool keep_devices, bool refres
             format_time(service_not_before) + " (unix " + std::to_string(service_not_before) + ")",
         1);
   }
-  return take_over_and_rebuild(lost, chain, replaced, keep_devices, refresh_items);
+  return take_over_and_rebuild(lost, chain, replaced, options);
 }
 
 Client::RecoveryReport Client::take_over_and_rebuild(const v1::Device& lost,
                                                      const Bytes& certificate,
-                                                     const Bytes& replaced, bool keep_devices,
-                                                     bool refresh_items) {
+                                                     const Bytes& replaced,
+                                                     const RebuildOptions& options) {
   RecoveryReport report;
   report.lost_device = lost.device_id();
   // Kept with the rest of the take-over: a resumed rebuild is never weaker than this one.
-  state_.rebuild_keep_devices = keep_devices;
-  state_.rebuild_refresh_items = refresh_items;
+  state_.rebuild_keep_devices = options.keep_devices;
+  state_.rebuild_refresh_items = options.refresh_items;
+  state_.rebuild_keep_recovery_users = options.keep_recovery_users;
+  state_.rebuild_keep_threshold = options.keep_threshold;
   const certs::CertificateInfo replaced_info = take_over(lost, certificate, replaced, report);
-  rebuild_as_primary(lost, replaced_info, keep_devices, refresh_items, report);
+  rebuild_as_primary(lost, replaced_info, options, report);
   return report;
 }
 
@@ -167,11 +169,19 @@ certs::CertificateInfo Client::take_over(const v1::Device& lost, const Bytes& ce
   return replaced_info;
 }
 
-Client::RecoveryReport Client::resume_rebuild(bool keep_devices, bool refresh_items) {
+Client::RecoveryReport Client::resume_rebuild(RebuildOptions options) {
   // Never weaker than the run that began it: a device it was to remove is not kept now, and
-  // the items are refreshed (which ends the lost primary's tolerance) if it was to.
-  keep_devices = keep_devices && state_.rebuild_keep_devices;
-  refresh_items = refresh_items || state_.rebuild_refresh_items;
+  // the items are refreshed if it was to. The recovery users to keep are the user's to name,
+  // in either run.
+  options.keep_devices = options.keep_devices && state_.rebuild_keep_devices;
+  options.refresh_items = options.refresh_items || state_.rebuild_refresh_items;
+  for (const auto& u : state_.rebuild_keep_recovery_users) {
+    if (std::find(options.keep_recovery_users.begin(), options.keep_recovery_users.end(), u) ==
+        options.keep_recovery_users.end()) {
+      options.keep_recovery_users.push_back(u);
+    }
+  }
+  options.keep_threshold = options.keep_threshold || state_.rebuild_keep_threshold;
   v1::Device lost;
   lost.set_device_id(state_.rebuild_lost_device);
   for (const auto& d : devices("")) {
@@ -180,8 +190,7 @@ Client::RecoveryReport Client::resume_rebuild(bool keep_devices, bool refresh_it
   if (!state_.rebuild_taken_over) {
     // The service's answer to the take-over was lost: asked again, it answers as before.
     return take_over_and_rebuild(lost, unhex(state_.recovery_certificate, "recovery_certificate"),
-                                 unhex(state_.recovery_replaced, "recovery_replaced"), keep_devices,
-                                 refresh_items);
+                                 unhex(state_.recovery_replaced, "recovery_replaced"), options);
   }
   RecoveryReport report;
   report.lost_device = lost.device_id();
@@ -196,12 +205,12 @@ Client::RecoveryReport Client::resume_rebuild(bool keep_devices, bool refresh_it
   } else {
     replaced = keys_listed_as(lost);
   }
-  rebuild_as_primary(lost, replaced, keep_devices, refresh_items, report);
+  rebuild_as_primary(lost, replaced, options, report);
   return report;
 }
 
 void Client::rebuild_as_primary(const v1::Device& lost, const certs::CertificateInfo& replaced,
-                                bool keep_devices, bool refresh_items, RecoveryReport& report) {
+                                const RebuildOptions& options, RecoveryReport& report) {
   const auto refuse_device = [&](const v1::Device& d, const std::string& why) {
     // By id: the name is the cloud's to choose, and this terminal's to show.
     std::cerr << "WARNING: device " << d.device_id() << " is not kept: " << why << "\n";
@@ -245,7 +254,7 @@ void Client::rebuild_as_primary(const v1::Device& lost, const certs::Certificate
     } catch (const certs::CertError&) {
       // Damaged: verify_device below names it.
     }
-    if (!keep_devices) {
+    if (!options.keep_devices) {
       remove_device(d.device_id());
       ++report.devices_removed;
       continue;
@@ -316,10 +325,22 @@ void Client::rebuild_as_primary(const v1::Device& lost, const certs::Certificate
                                                   threshold_message(state_.user, threshold_setup),
                                                   bytes_of(threshold_setup.signature()))) {
     remake_threshold = false;  // made again already, by a run that stopped half-way
+    report.threshold_kept = threshold_setup.threshold();
+    report.threshold_users = threshold_users;
   } else if (trust_ && remake_threshold) {
     if (const std::string refused = threshold_refusal(lost, threshold_setup); !refused.empty()) {
       threshold_not_remade(refused);
     }
+  }
+  if (threshold_users.empty() && options.keep_threshold) {
+    // Asked for, and none listed: the cloud may hide it (and list the direct keys it replaced).
+    threshold_not_remade("the service lists no threshold set-up");
+  }
+  if (remake_threshold && !options.keep_threshold) {
+    // As the lost primary signed it, yet kept only when the user asks: an older signed set-up
+    // (a lower t, a user since removed) replayed by the cloud looks the same.
+    remake_threshold = false;
+    report.threshold_dropped = true;
   }
   const auto in_threshold = [&](const std::string& u) {
     return std::find(threshold_users.begin(), threshold_users.end(), u) != threshold_users.end();
@@ -344,6 +365,17 @@ void Client::rebuild_as_primary(const v1::Device& lost, const certs::Certificate
     std::string refused = !lost_primary_unverified.empty()  ? lost_primary_unverified
                           : !made_as_signed(r, lost.keys()) ? "the lost primary did not sign it"
                                                             : std::string();
+    if (refused.empty() && r.kind() == v1::REKEY_KIND_RECOVERY &&
+        std::find(options.keep_recovery_users.begin(), options.keep_recovery_users.end(),
+                  r.to_user()) == options.keep_recovery_users.end()) {
+      // Signed, but perhaps since removed (the cloud keeps the statement): the user names whom
+      // to keep.
+      if (std::find(report.recovery_users_dropped.begin(), report.recovery_users_dropped.end(),
+                    r.to_user()) == report.recovery_users_dropped.end()) {
+        report.recovery_users_dropped.push_back(r.to_user());
+      }
+      continue;
+    }
     if (refused.empty() && made_already(r)) {
       ++(r.kind() == v1::REKEY_KIND_SHARE ? report.shares_remade : report.recovery_keys_remade);
       report.remade.push_back(r);
@@ -381,6 +413,8 @@ void Client::rebuild_as_primary(const v1::Device& lost, const certs::Certificate
   if (remake_threshold) {
     try {
       set_threshold(threshold_setup.threshold(), threshold_users);
+      report.threshold_kept = threshold_setup.threshold();
+      report.threshold_users = threshold_users;
     } catch (const ClientError& e) {
       // A recovery key of its users is missing or does not verify: the rebuild goes on.
       if (e.exit_code() == exit_code::kUnavailable) throw;
@@ -391,21 +425,58 @@ void Client::rebuild_as_primary(const v1::Device& lost, const certs::Certificate
   // Every item: a new capsule for this key, signed by this device (paper 4.5). The reserved
   // items (the name key) always: signed by the replaced primary, they would no longer verify
   // on a device that has not fetched them yet, and every name of the account would be lost.
+  // Left as they are (--no-refresh), the items the replaced primary signed stay readable here
+  // by their signatures as found now, pinned; nothing it signs later is trusted.
+  std::map<std::string, std::string> pins;
   for (const auto& item : list(false)) {
     const bool reserved = item.item_id().rfind('.', 0) == 0;
-    if (!reserved && !refresh_items) continue;
-    refresh_id(item.item_id(), item.item_id());
-    if (!reserved) ++report.items_refreshed;
+    if (reserved || options.refresh_items) {
+      refresh_id(item.item_id(), item.item_id());
+      if (!reserved) ++report.items_refreshed;
+    } else if (trust_) {
+      pin_replaced_signature(item.item_id(), pins);
+    }
   }
-  if (refresh_items && trust_) {
-    // Everything the replaced primary signed is signed anew by this device: nothing more of it
-    // is to be trusted. Its key may be in a thief's hands, and what it signs cannot be dated.
+  if (trust_) {
+    // Everything the replaced primary signed is signed anew by this device, or pinned: nothing
+    // more of it is to be trusted. Its key may be in a thief's hands, and what it signs cannot
+    // be dated.
     trust_->stop_tolerating();
     state_.replaced_primaries.clear();
+    for (const auto& [digest, fingerprint] : pins) {
+      trust_->tolerate_item_signature(unhex(digest, "pin"), unhex(fingerprint, "pin"), state_.user);
+      state_.pinned_item_signatures[digest] = fingerprint;
+    }
   }
   state_.rebuild_lost_device = 0;
   state_.recovery_replaced.clear();
   save_state(dir_, state_);
+}
+
+void Client::pin_replaced_signature(const std::string& item_id,
+                                    std::map<std::string, std::string>& pins) {
+  const v1::DownloadHeader header = header_of("", item_id, item_id);
+  certs::TrustedDevice signer;
+  try {
+    signer = verify_header(header, state_.user, item_id, item_id);
+  } catch (const ClientError& e) {
+    if (e.exit_code() != exit_code::kIntegrity) throw;
+    // Not authentic even now: it stays unreadable, as it was.
+    std::cerr << "WARNING: " << e.what() << "\n";
+    return;
+  }
+  if (!signer.leaf_fingerprint.empty()) {
+    // Signed by the replaced primary, or by a device it certified (its chain holds it).
+    for (const Bytes& cert : certs::decode_item_signature(bytes_of(header.signature())).chain) {
+      const std::string fingerprint = mupre::to_hex(certs::inspect_certificate(cert).fingerprint);
+      if (std::find(state_.replaced_primaries.begin(), state_.replaced_primaries.end(),
+                    fingerprint) != state_.replaced_primaries.end()) {
+        pins[mupre::to_hex(Trust::item_signature_digest(bytes_of(header.signature())))] =
+            fingerprint;
+        return;
+      }
+    }
+  }
 }
 
 std::string Client::replaced_primary_refusal(const v1::Device& lost) {
@@ -918,9 +989,8 @@ std::optional<Client::CaAnswer> Client::answer_ca_challenge(bool announce_only) 
   return CaAnswer{done.certificate, done.not_before, done.replaced};
 }
 
-std::optional<Client::RecoveryReport> Client::complete_recovery(bool keep_devices,
-                                                                bool refresh_items) {
-  if (state_.rebuild_lost_device != 0) return resume_rebuild(keep_devices, refresh_items);
+std::optional<Client::RecoveryReport> Client::complete_recovery(const RebuildOptions& options) {
+  if (state_.rebuild_lost_device != 0) return resume_rebuild(options);
   if (state_.recovering_via.empty()) throw ClientError("this device is not recovering", 2);
   if (!trust_) throw ClientError("recovering on a new device needs the CA (--ca, --ca-root)", 2);
   // The CA's answer from an earlier run whose take-over failed at the service: the CA revoked
@@ -964,8 +1034,7 @@ std::optional<Client::RecoveryReport> Client::complete_recovery(bool keep_device
     save_state(dir_, state_);
   }
   return take_over_and_rebuild(lost, unhex(state_.recovery_certificate, "recovery_certificate"),
-                               unhex(state_.recovery_replaced, "recovery_replaced"), keep_devices,
-                               refresh_items);
+                               unhex(state_.recovery_replaced, "recovery_replaced"), options);
 }
 
 int Client::follow_recovery(const std::string& user) {

@@ -58,10 +58,15 @@ DeviceState load_state(const fs::path& dir) {
     s.recovery_certificate = j.value("recovery_certificate", "");
     s.recovery_replaced = j.value("recovery_replaced", "");
     s.replaced_primaries = j.value("replaced_primaries", std::vector<std::string>{});
+    s.pinned_item_signatures =
+        j.value("pinned_item_signatures", std::map<std::string, std::string>{});
     s.rebuild_lost_device = j.value("rebuild_lost_device", std::int64_t{0});
     s.rebuild_taken_over = j.value("rebuild_taken_over", true);
     s.rebuild_keep_devices = j.value("rebuild_keep_devices", true);
     s.rebuild_refresh_items = j.value("rebuild_refresh_items", true);
+    s.rebuild_keep_recovery_users =
+        j.value("rebuild_keep_recovery_users", std::vector<std::string>{});
+    s.rebuild_keep_threshold = j.value("rebuild_keep_threshold", false);
     s.init_pending = j.value("init_pending", false);
     if (j.contains("recovery_keys")) {
       for (const auto& [user, k] : j.at("recovery_keys").items()) {
@@ -102,10 +107,13 @@ void save_state(const fs::path& dir, const DeviceState& s) {
                       {"recovery_certificate", s.recovery_certificate},
                       {"recovery_replaced", s.recovery_replaced},
                       {"replaced_primaries", s.replaced_primaries},
+                      {"pinned_item_signatures", s.pinned_item_signatures},
                       {"rebuild_lost_device", s.rebuild_lost_device},
                       {"rebuild_taken_over", s.rebuild_taken_over},
                       {"rebuild_keep_devices", s.rebuild_keep_devices},
                       {"rebuild_refresh_items", s.rebuild_refresh_items},
+                      {"rebuild_keep_recovery_users", s.rebuild_keep_recovery_users},
+                      {"rebuild_keep_threshold", s.rebuild_keep_threshold},
                       {"init_pending", s.init_pending}};
   nlohmann::json keys = nlohmann::json::object();
   for (const auto& [user, k] : s.recovery_keys) {

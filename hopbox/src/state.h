@@ -58,6 +58,10 @@ struct DeviceState {
   // Certificates of this account's primaries that a recovery replaced (hex SHA-256): revoked
   // for everyone else, but what they signed before the loss is still this account's own.
   std::vector<std::string> replaced_primaries;
+  // After a recovery that left the items as they were (`recover --no-refresh`): the item
+  // signatures a replaced primary made that the recovery found (hex SHA-256 of the signature
+  // blob -> that primary's certificate, hex SHA-256). Trusted still, and nothing else it signs.
+  std::map<std::string, std::string> pinned_item_signatures;
   // The lost primary's device id from just before this device asks the service to take over
   // until the rebuild that follows (re-certifying devices, making keys anew, refreshing items)
   // is done: `recover` resumes it, asking the service again unless it answered.
@@ -66,6 +70,8 @@ struct DeviceState {
   // And the options it began with: a resumed rebuild is never weaker.
   bool rebuild_keep_devices = true;
   bool rebuild_refresh_items = true;
+  std::vector<std::string> rebuild_keep_recovery_users;
+  bool rebuild_keep_threshold = false;
   // `init` has not finished: set when its keys are made, cleared once the cloud registered the
   // device (and, with a CA, the CA was told). Running the same `init` again resumes it.
   bool init_pending = false;

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
+#include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -97,6 +98,11 @@ void check_ca(const grpc::Status& s, const std::string& what) {
     throw ClientError(what + ": the CA at " + g_ca_address + " did not answer within " +
                           std::to_string(kCaDeadline.count()) +
                           " s (overloaded or stuck?): try again later",
+                      exit_code::kUnavailable);
+  }
+  if (s.error_code() == grpc::StatusCode::INTERNAL || s.error_code() == grpc::StatusCode::UNKNOWN) {
+    throw ClientError(what + ": the CA at " + g_ca_address + " failed (" + s.error_message() +
+                          "); nothing was refused: try again",
                       exit_code::kUnavailable);
   }
   throw ClientError(what + ": " + s.error_message(), exit_code::kRefused);
@@ -428,11 +434,26 @@ certs::TrustedDevice Trust::verify_keys(const v1::DeviceKeys& keys, const std::s
   }
 }
 
+certs::Bytes Trust::item_signature_digest(const certs::Bytes& signature_blob) {
+  certs::Bytes digest(crypto_hash_sha256_BYTES);
+  crypto_hash_sha256(digest.data(), signature_blob.data(), signature_blob.size());
+  return digest;
+}
+
 certs::TrustedDevice Trust::verify_item(const certs::ItemFacts& facts,
                                         const certs::Bytes& signature_blob) {
   try {
-    return certs::verify_item(facts, certs::decode_item_signature(signature_blob), root_,
-                              revocations_for(facts.owner), now_seconds());
+    certs::RevocationList revoked = revocations_for(facts.owner);
+    if (!pinned_.empty()) {
+      const certs::Bytes digest = item_signature_digest(signature_blob);
+      std::erase_if(revoked.revoked, [&](const certs::Bytes& f) {
+        return std::any_of(pinned_.begin(), pinned_.end(), [&](const PinnedSignature& p) {
+          return p.identifier == facts.owner && p.fingerprint == f && p.blob_digest == digest;
+        });
+      });
+    }
+    return certs::verify_item(facts, certs::decode_item_signature(signature_blob), root_, revoked,
+                              now_seconds());
   } catch (const certs::CertError& e) {
     throw ClientError(
         "refusing " + facts.owner + "/" + facts.item_id + ": it is not authentic: " + e.what(), 4);

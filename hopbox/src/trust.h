@@ -93,6 +93,14 @@ class Trust {
   }
   // Ends every tolerate_revoked: the recovery signed anew all it needed them for.
   void stop_tolerating() { tolerated_.clear(); }
+  // After a recovery that left the items as they were: one item signature (the SHA-256 of its
+  // blob) by the revoked certificate `fingerprint` of `identifier`'s account, found by the
+  // recovery, stays trusted. Nothing else that certificate signs does.
+  void tolerate_item_signature(const certs::Bytes& blob_digest, const certs::Bytes& fingerprint,
+                               const std::string& identifier) {
+    pinned_.push_back({blob_digest, fingerprint, identifier});
+  }
+  static certs::Bytes item_signature_digest(const certs::Bytes& signature_blob);
   // Whether the CA's list revokes any certificate of `chain` (tolerated ones too).
   bool revokes_any(const std::vector<certs::Bytes>& chain);
   // Forgets the list held: the next check fetches the CA's again.
@@ -147,6 +155,11 @@ class Trust {
     std::string identifier;
   };
   std::vector<Tolerated> tolerated_;
+  struct PinnedSignature {
+    certs::Bytes blob_digest, fingerprint;
+    std::string identifier;
+  };
+  std::vector<PinnedSignature> pinned_;
   std::int64_t revocation_list_seen_ = 0;
   std::function<void(std::int64_t)> on_newer_list_;
   std::filesystem::path revocation_cache_;

@@ -323,10 +323,11 @@ TEST_F(WithCa, R2ARecoveryUserLetsANewDeviceTakeOverAndTheCaReCertifiesIt) {
   EXPECT_EQ(approved[0]["kind"], "recovery-request");
   EXPECT_EQ(approved[0]["short_code"], request["short_code"]);  // compared by phone
 
-  const json r = ok("alice3", "recover --via bob");
+  const json r = ok("alice3", "recover --via bob --keep-recovery-user bob");
   EXPECT_EQ(r["recovered"], true);
   EXPECT_EQ(r["items_refreshed"], 1);
   EXPECT_EQ(r["recovery_keys_remade"], 1);  // as the lost primary signed it
+  EXPECT_EQ(r["recovery_users_dropped"], json::array());
   EXPECT_EQ(r["edges_refused"], 0);
   EXPECT_EQ(r["remade"], json::parse(R"([{"kind": "recovery", "to_user": "bob"}])"));
   // The new device reads alice's data and what bob shared with her, never bob's own data.

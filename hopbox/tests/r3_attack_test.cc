@@ -155,15 +155,20 @@ TEST_F(R3Attack, SharesMustNameOnePendingRequestAndItsKey) {
   EXPECT_TRUE(recovers("alice3"));
 }
 
-// After an R3 recovery with t = 2 the new primary sets the threshold up again: no recovery user
-// can recover alone (no direct recovery key from the new primary), and a second R3 recovery
-// needs two fresh approvals for its own request, and works.
+// After an R3 recovery with t = 2 the new primary sets the threshold up again (asked with
+// --keep-threshold): no recovery user can recover alone (no direct recovery key from the new
+// primary), and a second R3 recovery needs two fresh approvals for its own request, and works.
 TEST_F(R3Attack, AfterARecoveryNoApproverRecoversAloneAndASecondRecoveryWorks) {
   protect_alice(2);
   request("alice3", "--via bob --via carol");
   EXPECT_EQ(approve("bob"), (std::vector<int>{1}));
   EXPECT_EQ(approve("carol"), (std::vector<int>{2}));
-  EXPECT_TRUE(recovers("alice3"));
+  {
+    const json r = ok("alice3", "recover --via bob --keep-threshold");
+    EXPECT_EQ(r["recovered"], true);
+    EXPECT_EQ(r["threshold_kept"],
+              json::parse(R"({"threshold": 2, "users": ["bob", "carol", "dave"]})"));
+  }
   EXPECT_TRUE(reads_alices_item("alice3"));
   EXPECT_EQ(ok("alice3", "recovery status")["protected_by"].size(), 0u);  // as before the loss
   {
@@ -224,7 +229,7 @@ TEST_F(R3Attack, ACloudThatLowersTheThresholdBeforeTheSetUpIsMadeAgainIsCaught) 
             mupre::to_hex(std::span(reinterpret_cast<const std::uint8_t*>(tampered.data()),
                                     tampered.size())) +
             "'");
-  const json r = ok("alice3", "recover --via bob");
+  const json r = ok("alice3", "recover --via bob --keep-threshold");
   EXPECT_EQ(r["recovered"], true);
   EXPECT_EQ(r["threshold_refused"], true);
   EXPECT_NE(last_error().find("not the one the lost primary signed"), std::string::npos)
@@ -278,6 +283,37 @@ TEST_F(R3Attack, ANewThresholdReplacesTheOldWholeAndThenWorks) {
   EXPECT_EQ(approve("dave"), (std::vector<int>{2}));
   EXPECT_TRUE(recovers("alice4"));
   EXPECT_TRUE(reads_alices_item("alice4"));
+}
+
+// alice's recovery users were first each enough alone (R2), then she set up 2 of 3 (which drops
+// those direct keys). The cloud kept them, lists them again, and hides the set-up when alice's
+// secondary recovers: made again, each of them could recover the account alone. Asked to keep
+// the threshold, the recovery finds none, says so, and keeps no recovery user it was not told.
+TEST_F(R3Attack, ACloudThatHidesTheSetUpAndReplaysTheDirectKeysItReplacedHandsNobodyTheAccount) {
+  for (const std::string u : {"alice", "bob", "carol", "dave"}) {
+    if (u != "alice" && u != "bob") hopbox::testing::init_softhsm_token(u + "1", "1234");
+    ok(u + "1",
+       "init --user " + u + " --token " + u + "1 --enroll-code " + ca_->invite(u) + server_opts_);
+  }
+  const json add =
+      ok("alice2", "device add --user alice --token alice2 --device-name secondary" + server_opts_);
+  ok("alice1", "device approve --yes " + add["pairing_code"].get<std::string>());
+  for (const std::string u : {"bob", "carol", "dave"}) {
+    ok("alice1", "recovery add " + u);
+    ok(u + "1", "watch --seconds 1 --yes");
+  }
+  EXPECT_EQ(ok("alice1", "watch --seconds 1 --yes").size(), 3u);
+  cloud_sql("CREATE TABLE kept AS SELECT * FROM rekeys WHERE kind = 2");
+  ok("alice1", "recovery threshold 2 bob carol dave");
+  cloud_sql("INSERT OR IGNORE INTO rekeys SELECT * FROM kept");
+  cloud_sql("DELETE FROM r3_setups");
+  const json r = ok("alice2", "recover --yes --keep-threshold");
+  EXPECT_EQ(r["threshold_refused"], true);
+  EXPECT_EQ(r["threshold_kept"], nullptr);
+  EXPECT_EQ(r["recovery_keys_remade"], 0);
+  EXPECT_EQ(r["recovery_users_dropped"], json::parse(R"(["bob", "carol", "dave"])"));
+  EXPECT_NE(last_error().find("lists no threshold set-up"), std::string::npos) << last_error();
+  EXPECT_EQ(ok("alice2", "recovery status")["protected_by"], json::array());
 }
 
 }  // namespace

@@ -851,6 +851,94 @@ TEST_F(Takeover, ARebuildTheCloudFailedHalfWayIsResumedAndThenTrustsTheLostPrima
   EXPECT_EQ(hopbox("alice2", "recover --yes").exit_code, 2);  // the primary already
 }
 
+// The service fails (an internal error, not a refusal) while the rebuild makes a share again.
+// Counted as refused, the share would be dropped for good once the rebuild completed: a cloud
+// could narrow whom the account shares with by failing one call. The rebuild stops instead,
+// says to try again, and makes the share when resumed.
+TEST_F(Takeover, AServiceFailureWhileMakingAShareAgainStopsTheRebuildWhichMakesItWhenResumed) {
+  make_user("alice");
+  make_user("bob");
+  ok("alice1", "put " + file("a.txt", "alice's").string());
+  ok("alice1", "share bob --yes");
+  fail_on("refuse_share", "INSERT ON rekeys WHEN NEW.kind = 1");
+  EXPECT_EQ(hopbox("alice2", "recover --yes").exit_code, 5);
+  EXPECT_NE(last_error().find("try again"), std::string::npos) << last_error();
+  EXPECT_NE(state_of("alice2")["rebuild_lost_device"], 0);
+  stop_failing("refuse_share");
+  const json r = ok("alice2", "recover --yes");
+  EXPECT_EQ(r["shares_remade"], 1);
+  EXPECT_EQ(r["edges_refused"], 0);
+  ok("bob1", "get a.txt --owner alice -o " + (dir_ / "b").string());
+  EXPECT_EQ(read(dir_ / "b"), "alice's");
+}
+
+// A rebuild that stopped half-way leaves the lost primary's certificate trusted on this device
+// until it ends (what it signed before the loss is re-signed then). Any other command in
+// between would trust whatever a thief signs with it: refused, until `recover` finishes.
+TEST_F(Takeover, AHalfDoneRecoveryRefusesEveryOtherCommandUntilItIsFinished) {
+  make_user("alice");
+  ok("alice1", "put " + file("a.txt", "alice's").string());
+  fail_on("refuse_refresh", "UPDATE ON items");
+  EXPECT_NE(hopbox("alice2", "recover --yes").exit_code, 0);
+  stop_failing("refuse_refresh");
+  EXPECT_EQ(hopbox("alice2", "get a.txt -o " + (dir_ / "a").string()).exit_code, 1);
+  EXPECT_NE(last_error().find("run `hopbox recover` again"), std::string::npos) << last_error();
+  EXPECT_EQ(hopbox("alice2", "ls").exit_code, 1);
+  ok("alice2", "recover --yes");
+  ok("alice2", "get a.txt -o " + (dir_ / "a").string());
+  EXPECT_EQ(read(dir_ / "a"), "alice's");
+}
+
+// `recover --no-refresh` leaves the items signed by the lost primary. The thief holding it goes
+// on signing (the cloud lets it in again): only the signatures the recovery found stay trusted
+// on the recovered device, nothing the lost primary signs later.
+TEST_F(Takeover, AfterARecoveryWithoutRefreshNothingTheLostPrimarySignsLaterIsTrusted) {
+  make_user("alice");
+  ok("alice1", "put " + file("a.txt", "alice's").string());
+  ok("alice2", "put " + file("b.txt", "through the lost primary").string());
+  const json r = ok("alice2", "recover --yes --no-refresh");
+  EXPECT_EQ(r["items_refreshed"], 0);
+  EXPECT_EQ(state_of("alice2")["pinned_item_signatures"].size(), 2u);
+  ok("alice2", "get a.txt -o " + (dir_ / "a").string());
+  EXPECT_EQ(read(dir_ / "a"), "alice's");
+  ok("alice2", "get b.txt -o " + (dir_ / "b").string());  // its chain holds the lost primary
+  EXPECT_EQ(read(dir_ / "b"), "through the lost primary");
+  cloud_sql("UPDATE devices SET lost = 0 WHERE id = " + first_device("alice"));
+  ok("alice1", "put " + file("later.txt", "the thief's").string());
+  EXPECT_EQ(hopbox("alice2", "get later.txt -o " + (dir_ / "l").string()).exit_code, 4);
+  EXPECT_FALSE(fs::exists(dir_ / "l"));
+  // Refreshed, the item is this device's own signature: the pin is needed no more.
+  ok("alice2", "refresh a.txt");
+  EXPECT_EQ(state_of("alice2")["pinned_item_signatures"].size(), 1u);
+  ok("alice2", "get a.txt -o " + (dir_ / "a2").string());
+  EXPECT_EQ(read(dir_ / "a2"), "alice's");
+}
+
+// alice removed bob as a recovery user; the cloud kept his recovery key and the edge to it, with
+// the statement the lost primary signed, and lists them again when alice recovers. Made again
+// from the new primary, bob (with the cloud) could take the account over. A recovery keeps only
+// the recovery users its user names: bob is dropped, and named in the report.
+TEST_F(Takeover, ARecoveryKeepsOnlyTheRecoveryUsersItsUserNamesNotOnesTheCloudReplays) {
+  make_user("alice");
+  make_user("bob");
+  bob_protects_alice();
+  const std::string bobs_key =
+      "SELECT id FROM devices WHERE recovery_for = (SELECT id FROM users WHERE name = 'alice')";
+  cloud_sql("CREATE TABLE kept_devices AS SELECT * FROM devices WHERE id IN (" + bobs_key + ")");
+  cloud_sql("CREATE TABLE kept_rekeys AS SELECT * FROM rekeys WHERE kind = 2");
+  EXPECT_EQ(ok("alice1", "recovery remove bob")["keys_revoked"], 2);
+  cloud_sql("INSERT INTO devices SELECT * FROM kept_devices");
+  cloud_sql("INSERT INTO rekeys SELECT * FROM kept_rekeys");
+  const json r = ok("alice2", "recover --yes");
+  EXPECT_EQ(r["recovery_keys_remade"], 0);
+  EXPECT_EQ(r["recovery_users_dropped"], json::array({"bob"}));
+  EXPECT_EQ(r["remade"], json::array());
+  EXPECT_EQ(ok("alice2", "recovery status")["protected_by"], json::array());
+  EXPECT_EQ(cloud_int("SELECT COUNT(*) FROM rekeys WHERE kind = 2 AND from_device = " +
+                      device_row("alice", "d.name = 'secondary'")),
+            0);
+}
+
 // A rebuild resumed with weaker options than it began with (`--no-refresh` after a run that
 // was to refresh) would skip the refresh that ends the lost primary's tolerance: it resumes
 // as it began.
