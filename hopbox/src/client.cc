@@ -8,6 +8,7 @@
 #include <chrono>
 #include <ctime>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -101,12 +102,19 @@ void check(const grpc::Status& s, const std::string& what) {
                           s.error_message() + ")",
                       exit_code::kUnavailable);
   }
-  if (s.error_code() == grpc::StatusCode::INTERNAL || s.error_code() == grpc::StatusCode::UNKNOWN ||
-      s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    // A failure, not a refusal: what depends on it (a recovery's rebuild) must stop and be
-    // resumed, not go on as though the service had said no.
+  // A failure, not a refusal: what depends on it (a recovery's rebuild) must stop and be
+  // resumed, not go on as though the service had said no.
+  if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    throw ClientError(what + ": the service at " + g_service_address +
+                          " did not answer in time; whether it was done is not known: check "
+                          "before doing it again",
+                      exit_code::kUnavailable);
+  }
+  if (s.error_code() == grpc::StatusCode::INTERNAL || s.error_code() == grpc::StatusCode::UNKNOWN) {
     throw ClientError(what + ": the service at " + g_service_address + " failed (" +
-                          s.error_message() + "); nothing was refused: try again",
+                          s.error_message() +
+                          "); nothing was refused: try again later (if it goes on, its operator "
+                          "should look at its log)",
                       exit_code::kUnavailable);
   }
   std::string message = what + ": " + s.error_message();
@@ -166,7 +174,8 @@ std::string fold(std::string s) {
 
 using namespace internal;
 
-Client::Client(fs::path dir, DeviceState state, std::unique_ptr<KeyStore> keys)
+Client::Client(fs::path dir, DeviceState state, std::unique_ptr<KeyStore> keys,
+               bool tolerate_replaced)
     : dir_(std::move(dir)), state_(std::move(state)), keys_(std::move(keys)) {
   stub_ = make_stub(state_);
   if (!state_.ca.empty()) {
@@ -177,7 +186,10 @@ Client::Client(fs::path dir, DeviceState state, std::unique_ptr<KeyStore> keys)
           save_state(dir_, state_);
         },
         dir_ / kRevocationCacheFile);
-    for (const auto& f : state_.replaced_primaries) {
+    // Only `recover` trusts the lost primary, while it rebuilds: what the thief holding it
+    // signs is trusted by no other command.
+    for (const auto& f :
+         tolerate_replaced ? state_.replaced_primaries : std::vector<std::string>{}) {
       trust_->tolerate_revoked(unhex(f, "replaced_primaries"), state_.user);
     }
     for (const auto& [digest, f] : state_.pinned_item_signatures) {
@@ -318,14 +330,14 @@ std::unique_ptr<Client> Client::prepare_device(const fs::path& dir, const std::s
 
 std::unique_ptr<Client> Client::open(const fs::path& dir, const std::string& pin, bool to_recover) {
   DeviceState s = load_state(dir);
-  if (s.rebuild_lost_device != 0 && !to_recover) {
-    throw ClientError(
-        "this device's recovery stopped half-way: run `hopbox recover` again to finish it "
-        "first (until then this device still trusts the lost primary's signatures)",
-        exit_code::kFailed);
+  const bool rebuild_pending = s.rebuild_lost_device != 0;
+  if (rebuild_pending && !to_recover) {
+    std::cerr << "WARNING: this device's recovery stopped half-way: run `hopbox recover` again "
+                 "to finish it (until then, what the lost primary signed is not trusted here)\n";
   }
   auto keys = open_keys(dir, s, pin);
-  return std::unique_ptr<Client>(new Client(dir, std::move(s), std::move(keys)));
+  return std::unique_ptr<Client>(new Client(dir, std::move(s), std::move(keys),
+                                            /*tolerate_replaced=*/to_recover || !rebuild_pending));
 }
 
 certs::Signer Client::signer() {
@@ -357,15 +369,29 @@ std::vector<Bytes> Client::own_chain() {
 }
 
 std::optional<std::vector<Bytes>> Client::renewed_chain(const std::vector<Bytes>& kept) {
-  for (const auto& d : devices("")) {
+  const std::vector<v1::Device> listed_devices = devices("");
+  for (const auto& d : listed_devices) {
     if (d.device_id() != state_.device_id) continue;
-    if (bytes_of(d.keys().encryption_key()) != unhex(state_.public_key, "public_key")) return {};
+    if (bytes_of(d.keys().encryption_key()) != unhex(state_.public_key, "public_key") ||
+        bytes_of(d.keys().signing_key()) != keys_->signing_public_key(state_.key_label)) {
+      return {};
+    }
     std::vector<Bytes> listed = certs::decode_chain(bytes_of(d.keys().certificate_chain()));
-    if (listed == kept) return {};
+    if (listed == kept || listed.size() != 2) return {};
+    // Issued by the account's primary now, as the CA certified it: not by a lost primary that
+    // is still tolerated while a recovery runs (a thief could certify this device's keys anew).
+    const auto primary = std::find_if(listed_devices.begin(), listed_devices.end(),
+                                      [](const v1::Device& p) { return p.primary(); });
+    if (primary == listed_devices.end()) return {};
     try {
+      trust_->verify_primary(primary->keys(), state_.user);
+      const auto primary_chain = certs::decode_chain(bytes_of(primary->keys().certificate_chain()));
+      if (primary_chain.size() != 1 || listed.back() != primary_chain.front()) return {};
       trust_->verify_device(d.keys(), state_.user);  // ours, for these keys, not revoked
     } catch (const ClientError& e) {
       if (e.exit_code() != exit_code::kIntegrity) throw;
+      return {};
+    } catch (const certs::CertError&) {
       return {};
     }
     state_.certificate_chain = mupre::to_hex(bytes_of(d.keys().certificate_chain()));

@@ -64,8 +64,8 @@ class Client {
   // then approved on a device of the account.
   static std::unique_ptr<Client> prepare_device(const std::filesystem::path& state_dir,
                                                 const std::string& pin, DeviceState base);
-  // Refused (exit code 1) while a recovery's rebuild is pending, unless to go on with it
-  // (`recover`): until it ends, this device still trusts the lost primary's certificate.
+  // While a recovery's rebuild is pending, only to go on with it (`recover`) does the device
+  // trust the lost primary's certificate; otherwise it warns that the rebuild is pending.
   static std::unique_ptr<Client> open(const std::filesystem::path& state_dir,
                                       const std::string& pin, bool to_recover = false);
   // Rolls back a device the service never registered: deletes its keys and its state
@@ -201,6 +201,9 @@ class Client {
     int edges_refused = 0;
     // The shares and recovery keys made again, as listed: for the user to see to whom.
     std::vector<hopbox::v1::ReKeyInfo> remade;
+    // Items left unreadable (not authentic even with the lost primary trusted: signed by a
+    // device removed or revoked), and items left as they were with their signature pinned.
+    int items_unreadable = 0, items_pinned = 0;
     // Recovery users of the lost primary (it signed their key) not kept: not named.
     std::vector<std::string> recovery_users_dropped;
     // The lost primary's R3 set-up was not made again: not asked for (keep_threshold).
@@ -318,7 +321,8 @@ class Client {
   std::optional<CaAnswer> answer_ca_challenge(bool announce_only);
   // RemoveDevice at the service only: for nodes the CA never certified for this account.
   void remove_at_service(std::int64_t device_id);
-  Client(std::filesystem::path dir, DeviceState state, std::unique_ptr<KeyStore> keys);
+  Client(std::filesystem::path dir, DeviceState state, std::unique_ptr<KeyStore> keys,
+         bool tolerate_replaced = true);
   // init's requests, each skipped when an earlier run did it: enroll at the CA, register with
   // the cloud, confirm to the CA.
   void finish_init(const std::string& enrollment_code);
@@ -352,8 +356,8 @@ class Client {
   // it made before is not made twice.
   RecoveryReport resume_rebuild(RebuildOptions options);
   // Rebuild without refresh: adds to `pins` the signature of `item_id` if a replaced primary
-  // made it (verified, with the tolerance still on).
-  void pin_replaced_signature(const std::string& item_id, std::map<std::string, std::string>& pins);
+  // made it (verified, with the tolerance still on). False: the item is not authentic.
+  bool pin_replaced_signature(const std::string& item_id, std::map<std::string, std::string>& pins);
   // Why the keys the service lists as the lost primary's are not the primary this recovery
   // replaced ("": they are, and what they signed before the loss can be checked).
   std::string replaced_primary_refusal(const hopbox::v1::Device& lost);

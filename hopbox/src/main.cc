@@ -293,6 +293,8 @@ json recovery_report(const hopbox::Client::RecoveryReport& r) {
           {"shares_remade", r.shares_remade},
           {"recovery_keys_remade", r.recovery_keys_remade},
           {"remade", remade},
+          {"items_unreadable", r.items_unreadable},
+          {"items_pinned", r.items_pinned},
           {"recovery_users_dropped", r.recovery_users_dropped},
           {"threshold_dropped", r.threshold_dropped},
           {"threshold_kept", r.threshold_kept == 0 ? json(nullptr)
@@ -315,6 +317,15 @@ std::string remade_text(const hopbox::Client::RecoveryReport& r) {
   if (r.edges_refused != 0) {
     text += "\n  " + std::to_string(r.edges_refused) +
             " listed share(s) or recovery key(s) were not made again: see the warnings above.";
+  }
+  if (r.items_unreadable != 0) {
+    text += "\n  " + std::to_string(r.items_unreadable) +
+            " item(s) are not authentic and stay unreadable: see the warnings above.";
+  }
+  if (r.items_pinned != 0) {
+    text += "\n  " + std::to_string(r.items_pinned) +
+            " item(s) left as the lost primary signed them: readable on this device only until "
+            "refreshed (`hopbox refresh NAME`).";
   }
   for (const auto& u : r.recovery_users_dropped) {
     text += "\n  not kept: recovery user " + u +

@@ -171,17 +171,18 @@ certs::CertificateInfo Client::take_over(const v1::Device& lost, const Bytes& ce
 
 Client::RecoveryReport Client::resume_rebuild(RebuildOptions options) {
   // Never weaker than the run that began it: a device it was to remove is not kept now, and
-  // the items are refreshed if it was to. The recovery users to keep are the user's to name,
-  // in either run.
+  // the items are refreshed if it was to. Who may recover the account is as that run named:
+  // a list changed between runs could leave a key made for a user the report says was dropped.
   options.keep_devices = options.keep_devices && state_.rebuild_keep_devices;
   options.refresh_items = options.refresh_items || state_.rebuild_refresh_items;
-  for (const auto& u : state_.rebuild_keep_recovery_users) {
-    if (std::find(options.keep_recovery_users.begin(), options.keep_recovery_users.end(), u) ==
-        options.keep_recovery_users.end()) {
-      options.keep_recovery_users.push_back(u);
-    }
+  if ((!options.keep_recovery_users.empty() &&
+       options.keep_recovery_users != state_.rebuild_keep_recovery_users) ||
+      (options.keep_threshold && !state_.rebuild_keep_threshold)) {
+    std::cerr << "WARNING: the recovery goes on with the recovery users it began with; name "
+                 "others afterwards with `hopbox recovery add` or `recovery threshold`\n";
   }
-  options.keep_threshold = options.keep_threshold || state_.rebuild_keep_threshold;
+  options.keep_recovery_users = state_.rebuild_keep_recovery_users;
+  options.keep_threshold = state_.rebuild_keep_threshold;
   v1::Device lost;
   lost.set_device_id(state_.rebuild_lost_device);
   for (const auto& d : devices("")) {
@@ -336,6 +337,10 @@ void Client::rebuild_as_primary(const v1::Device& lost, const certs::Certificate
     // Asked for, and none listed: the cloud may hide it (and list the direct keys it replaced).
     threshold_not_remade("the service lists no threshold set-up");
   }
+  // Asked for and not there as the lost primary signed it: the cloud may be hiding it and
+  // listing the direct keys it replaced. Nobody is kept as a recovery user this time (those
+  // named could otherwise each recover the account alone); the user sets it up again.
+  const bool threshold_missing = options.keep_threshold && report.threshold_refused;
   if (remake_threshold && !options.keep_threshold) {
     // As the lost primary signed it, yet kept only when the user asks: an older signed set-up
     // (a lower t, a user since removed) replayed by the cloud looks the same.
@@ -366,8 +371,9 @@ void Client::rebuild_as_primary(const v1::Device& lost, const certs::Certificate
                           : !made_as_signed(r, lost.keys()) ? "the lost primary did not sign it"
                                                             : std::string();
     if (refused.empty() && r.kind() == v1::REKEY_KIND_RECOVERY &&
-        std::find(options.keep_recovery_users.begin(), options.keep_recovery_users.end(),
-                  r.to_user()) == options.keep_recovery_users.end()) {
+        (threshold_missing ||
+         std::find(options.keep_recovery_users.begin(), options.keep_recovery_users.end(),
+                   r.to_user()) == options.keep_recovery_users.end())) {
       // Signed, but perhaps since removed (the cloud keeps the statement): the user names whom
       // to keep.
       if (std::find(report.recovery_users_dropped.begin(), report.recovery_users_dropped.end(),
@@ -431,12 +437,23 @@ void Client::rebuild_as_primary(const v1::Device& lost, const certs::Certificate
   for (const auto& item : list(false)) {
     const bool reserved = item.item_id().rfind('.', 0) == 0;
     if (reserved || options.refresh_items) {
-      refresh_id(item.item_id(), item.item_id());
+      try {
+        refresh_id(item.item_id(), item.item_id());
+      } catch (const ClientError& e) {
+        // Not authentic (signed by a device since removed or revoked, or damaged): it stays
+        // unreadable, as it is now, and the rebuild goes on. Stopping here would stop every
+        // resume here too.
+        if (reserved || e.exit_code() != exit_code::kIntegrity) throw;
+        std::cerr << "WARNING: " << e.what() << "\n";
+        ++report.items_unreadable;
+        continue;
+      }
       if (!reserved) ++report.items_refreshed;
     } else if (trust_) {
-      pin_replaced_signature(item.item_id(), pins);
+      if (!pin_replaced_signature(item.item_id(), pins)) ++report.items_unreadable;
     }
   }
+  report.items_pinned = static_cast<int>(pins.size());
   if (trust_) {
     // Everything the replaced primary signed is signed anew by this device, or pinned: nothing
     // more of it is to be trusted. Its key may be in a thief's hands, and what it signs cannot
@@ -453,7 +470,7 @@ void Client::rebuild_as_primary(const v1::Device& lost, const certs::Certificate
   save_state(dir_, state_);
 }
 
-void Client::pin_replaced_signature(const std::string& item_id,
+bool Client::pin_replaced_signature(const std::string& item_id,
                                     std::map<std::string, std::string>& pins) {
   const v1::DownloadHeader header = header_of("", item_id, item_id);
   certs::TrustedDevice signer;
@@ -463,7 +480,7 @@ void Client::pin_replaced_signature(const std::string& item_id,
     if (e.exit_code() != exit_code::kIntegrity) throw;
     // Not authentic even now: it stays unreadable, as it was.
     std::cerr << "WARNING: " << e.what() << "\n";
-    return;
+    return false;
   }
   if (!signer.leaf_fingerprint.empty()) {
     // Signed by the replaced primary, or by a device it certified (its chain holds it).
@@ -473,10 +490,11 @@ void Client::pin_replaced_signature(const std::string& item_id,
                     fingerprint) != state_.replaced_primaries.end()) {
         pins[mupre::to_hex(Trust::item_signature_digest(bytes_of(header.signature())))] =
             fingerprint;
-        return;
+        return true;
       }
     }
   }
+  return true;  // signed by a device trusted anyway
 }
 
 std::string Client::replaced_primary_refusal(const v1::Device& lost) {

@@ -57,6 +57,12 @@ class TestServer {
     process_.stop(SIGTERM);
     start_on("127.0.0.1:" + std::to_string(port_), more);
   }
+  // Restarts it on the same port with `extra` in place of the options it was made with (a
+  // dishonest cloud, say, that no longer heeds the CA).
+  void restart_replacing(std::vector<std::string> extra) {
+    extra_ = std::move(extra);
+    restart();
+  }
   // For the next start(): files of at most `bytes` (a nearly full disk).
   void limit_file_size(rlim_t bytes) { process_.limit_file_size(bytes); }
   // For the next start(): run as this user and group when the test runs as root (-1: as the test).
