@@ -528,7 +528,7 @@ std::vector<v1::Device> Client::devices(const std::string& user) {
   return {resp.devices().begin(), resp.devices().end()};
 }
 
-int Client::remove_device(std::int64_t device_id, bool keep_its_items) {
+void Client::remove_device(std::int64_t device_id) {
   // What the service would refuse is refused here first: a revocation at the CA cannot be
   // undone, so it never happens for a removal that then fails.
   std::optional<v1::Device> target;
@@ -549,7 +549,6 @@ int Client::remove_device(std::int64_t device_id, bool keep_its_items) {
   if (target->lost()) {
     throw ClientError("a device replaced by a recovery stays locked out; it cannot be removed", 3);
   }
-  int resigned = 0;
   if (trust_) {
     // The account's name key outlives the device that made it: re-signed by this one first
     // (what the removed device signed is no longer trusted).
@@ -558,7 +557,6 @@ int Client::remove_device(std::int64_t device_id, bool keep_its_items) {
                     [](const v1::ItemSummary& s) { return s.item_id() == names::kNameKeyItem; })) {
       refresh_id(names::kNameKeyItem, "the account's name key");
     }
-    if (keep_its_items) resigned = resign_items_of(*target, mine);
   }
   if (trust_ && !target->keys().certificate_chain().empty()) {
     // Revoked at the CA first: every client and the service then refuse the device.
@@ -566,29 +564,6 @@ int Client::remove_device(std::int64_t device_id, bool keep_its_items) {
     trust_->revoke(chain.front(), own_chain(), signer());
   }
   remove_at_service(device_id);
-  return resigned;
-}
-
-int Client::resign_items_of(const v1::Device& device, const std::vector<v1::ItemSummary>& items) {
-  const auto chain = certs::decode_chain(bytes_of(device.keys().certificate_chain()));
-  if (chain.empty()) return 0;
-  const Bytes leaf = certs::inspect_certificate(chain.front()).fingerprint;
-  int resigned = 0;
-  for (const auto& item : items) {
-    if (item.item_id() == names::kNameKeyItem) continue;  // re-signed already
-    certs::TrustedDevice signer;
-    try {
-      signer = verify_header(header_of("", item.item_id(), item.item_id()), state_.user,
-                             item.item_id(), item.item_id());
-    } catch (const ClientError& e) {
-      if (e.exit_code() != exit_code::kIntegrity) throw;
-      continue;  // not authentic now: nothing to keep
-    }
-    if (signer.leaf_fingerprint != leaf) continue;
-    refresh_id(item.item_id(), item.item_id());
-    ++resigned;
-  }
-  return resigned;
 }
 
 void Client::remove_at_service(std::int64_t device_id) {

@@ -105,14 +105,7 @@ class Client {
                        const std::string& device_name = "paired device");
 
   std::vector<hopbox::v1::Device> devices(const std::string& user = "");
-  // Removes a device of the account (with a CA: revoked there, so that nothing it signs is
-  // trusted again). keep_its_items: what it signed is re-signed by this device first, or it
-  // would be unreadable for everyone (a retired device); false for a device in a thief's hands,
-  // whose uploads are not to be vouched for. Returns how many items were re-signed.
-  int remove_device(std::int64_t device_id, bool keep_its_items);
-  // Re-signs (refreshes) those of `items` that `device` signed; returns how many.
-  int resign_items_of(const hopbox::v1::Device& device,
-                      const std::vector<hopbox::v1::ItemSummary>& items);
+  void remove_device(std::int64_t device_id);
   // Bytes done so far and in all (for a progress display).
   using Progress = std::function<void(std::uint64_t done, std::uint64_t total)>;
   // Bytes into buf (at most size), 0 at the end; throws ClientError on a read error.

@@ -753,10 +753,6 @@ int main(int argc, char** argv) {
   std::int64_t remove_id = 0;
   auto* dev_remove = device->add_subcommand("remove", "remove a lost or retired device");
   dev_remove->add_option("id", remove_id, "the device's id (see `hopbox device list`)")->required();
-  bool distrust_items = false;
-  dev_remove->add_flag("--distrust-its-items", distrust_items,
-                       "a stolen device: leave what it uploaded unreadable instead of re-signing "
-                       "it from this device");
 
   std::string file, name, folder, owner, out;
   bool replace = false, shared = false, recursive = false;
@@ -1065,12 +1061,9 @@ int main(int argc, char** argv) {
       }
       emit(g, j, text);
     } else if (dev_remove->parsed()) {
-      const int resigned = Client::open(dir, pin(g))->remove_device(remove_id, !distrust_items);
-      emit(g, {{"removed", remove_id}, {"items_resigned", resigned}},
-           "device " + std::to_string(remove_id) + " removed: it can no longer read anything" +
-               (resigned == 0 ? std::string()
-                              : "; " + std::to_string(resigned) +
-                                    " item(s) it uploaded are signed by this device now"));
+      Client::open(dir, pin(g))->remove_device(remove_id);
+      emit(g, {{"removed", remove_id}},
+           "device " + std::to_string(remove_id) + " removed: it can no longer read anything");
     } else if (put->parsed() && recursive) {
       put_tree(g, *Client::open(dir, pin(g)), file, folder, replace);
     } else if (put->parsed()) {

@@ -127,21 +127,13 @@ certs::CertificateInfo Client::take_over(const v1::Device& lost, const Bytes& ce
   state_.rebuild_lost_device = lost.device_id();
   state_.rebuild_taken_over = false;
   save_state(dir_, state_);
+  grpc::ClientContext ctx;
+  authorize(ctx);
+  v1::PromoteDeviceRequest req;
+  req.set_lost_device_id(lost.device_id());
+  req.set_certificate_chain(string_of(certificate));
   v1::PromoteDeviceResponse resp;
-  grpc::Status promoted;
-  try {
-    grpc::ClientContext ctx;
-    authorize(ctx);
-    v1::PromoteDeviceRequest req;
-    req.set_lost_device_id(lost.device_id());
-    req.set_certificate_chain(string_of(certificate));
-    promoted = stub_->PromoteDevice(&ctx, req, &resp);
-  } catch (const ClientError& e) {
-    // No session (this device removed, its chain revoked without an announcement): refused
-    // as the take-over itself would be.
-    if (e.exit_code() != exit_code::kRefused) throw;
-    promoted = grpc::Status(grpc::StatusCode::PERMISSION_DENIED, e.what());
-  }
+  const grpc::Status promoted = stub_->PromoteDevice(&ctx, req, &resp);
   if (!promoted.ok()) {
     const auto code = promoted.error_code();
     if (code == grpc::StatusCode::FAILED_PRECONDITION ||
@@ -193,14 +185,8 @@ Client::RecoveryReport Client::resume_rebuild(RebuildOptions options) {
   options.keep_threshold = state_.rebuild_keep_threshold;
   v1::Device lost;
   lost.set_device_id(state_.rebuild_lost_device);
-  try {
-    for (const auto& d : devices("")) {
-      if (d.device_id() == lost.device_id()) lost = d;
-    }
-  } catch (const ClientError& e) {
-    // Not taken over yet, the service may refuse this device everything but the take-over
-    // (its chain ends at the revoked primary): asked, it says whether it still may.
-    if (state_.rebuild_taken_over || !trust_ || e.exit_code() != exit_code::kRefused) throw;
+  for (const auto& d : devices("")) {
+    if (d.device_id() == lost.device_id()) lost = d;
   }
   if (!state_.rebuild_taken_over) {
     // The service's answer to the take-over was lost: asked again, it answers as before.
@@ -270,8 +256,7 @@ void Client::rebuild_as_primary(const v1::Device& lost, const certs::Certificate
       // Damaged: verify_device below names it.
     }
     if (!options.keep_devices) {
-      // A thief may have added it: what it uploaded is not vouched for.
-      remove_device(d.device_id(), /*keep_its_items=*/false);
+      remove_device(d.device_id());
       ++report.devices_removed;
       continue;
     }

@@ -352,7 +352,7 @@ TEST_F(DayWithCa, OfflineADeviceRemovedHereStaysRevoked) {
     if (!d["primary"].get<bool>()) secondary = d["device_id"];
   }
   ASSERT_GT(secondary, 0);
-  ok("alice1", "device remove --distrust-its-items " + std::to_string(secondary));
+  ok("alice1", "device remove " + std::to_string(secondary));
   ca_->stop();
   const CliRun after = hopbox("alice1", "get old.txt -o " + (dir_ / "o2").string());
   EXPECT_EQ(after.exit_code, 4);

@@ -969,7 +969,7 @@ TEST_F(Takeover, ARecoveryGoesOnPastAnItemThatIsNotAuthenticAndNamesIt) {
       ok("alice3", "device add --user alice --token alice3 --device-name tablet" + server_opts_);
   ok("alice1", "device approve --yes " + add["pairing_code"].get<std::string>());
   ok("alice3", "put " + file("t.txt", "from the tablet").string());
-  ok("alice1", "device remove --distrust-its-items " + state_of("alice3")["device_id"].dump());
+  ok("alice1", "device remove " + state_of("alice3")["device_id"].dump());
   ok("alice1", "put " + file("a.txt", "alice's").string());
   const json r = ok("alice2", "recover --yes");
   EXPECT_EQ(r["items_unreadable"], 1);
@@ -1032,6 +1032,7 @@ TEST_F(Takeover, ATakeOverWhoseAnswerWasLostIsFinishedWhenAskedAgain) {
 // too, or the lost primary stays trusted on this device for good.
 TEST_F(Takeover, ARefusedRetryOfATakeOverAlsoLeavesTheLostPrimaryUntrusted) {
   make_user("alice");
+  service_slow_to_learn_revocations();
   fail_on("refuse_promotion", "UPDATE OF is_primary ON devices");
   EXPECT_NE(hopbox("alice2", "recover --yes").exit_code, 0);
   EXPECT_NE(state_of("alice2")["rebuild_lost_device"], 0);
